@@ -1,1 +1,29 @@
-//! placeholder
+//! The pure domain of vidgate: what a task, a model, a request and money *are*.
+//!
+//! Layout:
+//! - [`ids`]: typed identifiers (`TaskId`, `AccountId`, `KeyId`).
+//! - [`money`]: `Usd`, an integer number of micro-dollars; never a float.
+//! - [`catalog`]: the rate card (models, aliases, durations, sizes, prices), loaded from config.
+//! - [`request`]: turning a client's JSON into a typed [`request::SubmitRequest`], with the
+//!   contract's exact error codes and `param` names.
+//! - [`task`]: the task state machine and task error codes.
+//! - [`billing`]: billed seconds and prices.
+//! - [`config`]: the typed configuration (file + `VIDGATE_…` environment overrides).
+//! - [`error`]: the contract's error codes and their HTTP status mapping.
+//!
+//! This crate performs no I/O: no files, no network, no clock reads except where a
+//! caller passes the time in.
+
+pub mod billing;
+pub mod catalog;
+pub mod config;
+pub mod error;
+pub mod ids;
+pub mod money;
+pub mod request;
+pub mod secret;
+pub mod task;
+
+pub use error::{ErrorCode, RequestError};
+pub use ids::{AccountId, KeyId, TaskId};
+pub use money::Usd;

@@ -1,1 +1,101 @@
-//! placeholder
+//! Durable state: the [`Store`] trait and its SQLite implementation.
+//!
+//! The store owns every state change of a task and of money. Every change of a task is a
+//! compare-and-set: steps carry the fencing token of their lease, and the one call that
+//! moves a task to a terminal state ([`Store::finish`]) also settles its money in the same
+//! transaction, so a task is settled exactly once whoever gets there first.
+//! [`conformance`] holds the suite every backend must pass.
+//!
+//! The store must not know about HTTP, providers or files on disk.
+
+pub mod conformance;
+pub mod model;
+pub mod sqlite;
+
+use async_trait::async_trait;
+use vidgate_domain::task::Mode;
+use vidgate_domain::{AccountId, KeyId, TaskId, Usd};
+
+pub use model::*;
+
+/// What can go wrong in the store.
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("not found")]
+    NotFound,
+    #[error("database: {0}")]
+    Database(String),
+    #[error("stored data is corrupt: {0}")]
+    Corrupt(String),
+}
+
+impl StoreError {
+    /// Whether trying again may help (a busy database, a dropped connection).
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, StoreError::Database(_))
+    }
+}
+
+/// Result alias.
+pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// Everything the gateway keeps. One implementation per database.
+#[async_trait]
+pub trait Store: Send + Sync + 'static {
+    // --- bootstrap and settings
+    /// Creates the admin token hash, signing key, first account and test key in one
+    /// transaction, unless the database was bootstrapped before.
+    async fn bootstrap(&self, plan: BootstrapPlan) -> Result<Bootstrap>;
+    /// A setting written at bootstrap (`admin_token_hash`, `signing_key`).
+    async fn setting(&self, name: &str) -> Result<Option<String>>;
+
+    // --- accounts and keys
+    async fn create_account(&self, id: &AccountId, name: &str, webhook_secret: &str, now: Millis) -> Result<Account>;
+    async fn account(&self, id: &AccountId) -> Result<Option<Account>>;
+    async fn set_webhook_secret(&self, id: &AccountId, secret: &str) -> Result<Account>;
+    /// Adds money (a negative amount removes it); a ledger entry.
+    async fn add_credit(&self, id: &AccountId, amount: Usd, note: &str, now: Millis) -> Result<Account>;
+    async fn create_key(&self, key: NewKey, now: Millis) -> Result<ApiKey>;
+    async fn key(&self, id: &KeyId) -> Result<Option<ApiKey>>;
+    async fn keys(&self, account: Option<&AccountId>) -> Result<Vec<ApiKey>>;
+    async fn revoke_key(&self, id: &KeyId, now: Millis) -> Result<Option<ApiKey>>;
+
+    // --- tasks: submit and reads
+    /// Inserts a task with its hold and idempotency record in one transaction, after
+    /// checking the idempotency key, balance, quota, spend windows and concurrency.
+    async fn submit(&self, task: NewTask, checks: SubmitChecks) -> Result<SubmitOutcome>;
+    async fn task(&self, id: &TaskId) -> Result<Option<Task>>;
+    async fn task_by_out_id(&self, account: &AccountId, mode: Mode, out_task_id: &str) -> Result<Option<Task>>;
+    async fn source_image(&self, id: &TaskId) -> Result<Option<SourceImage>>;
+    async fn tasks(&self, filter: &TaskFilter) -> Result<Vec<Task>>;
+    /// Tasks of a key that are queued or running.
+    async fn in_flight_for_key(&self, key: &KeyId) -> Result<u32>;
+
+    // --- tasks: the engine
+    /// Leases up to `limit` due tasks to `owner` until `now + lease_ms`. A task's submit
+    /// step is claimed only while its provider has fewer than its cap of jobs in flight.
+    async fn claim(&self, owner: &str, now: Millis, lease_ms: Millis, limit: u32, caps: &ProviderCaps) -> Result<Vec<Claimed>>;
+    /// Records, before an upstream submit is sent, that it is about to be (keeps the lease);
+    /// false when the lease was lost.
+    async fn mark_submitting(&self, id: &TaskId, token: i64) -> Result<bool>;
+    /// Upstream jobs in flight (submitted, not finished) per provider.
+    async fn in_flight_by_provider(&self) -> Result<Vec<(String, u32)>>;
+    /// Extends a lease; false when it was lost.
+    async fn heartbeat(&self, id: &TaskId, token: i64, until: Millis) -> Result<bool>;
+    /// Records a non-terminal step and releases the lease; false when the lease was lost
+    /// or the task reached a terminal state meanwhile.
+    async fn save_step(&self, id: &TaskId, token: i64, update: StepUpdate, now: Millis) -> Result<bool>;
+    /// Moves a task to a terminal state and settles its money, once. With a token, only
+    /// while that lease is held. Returns the task after the move, or `None` when another
+    /// path already ended it (or the lease was lost).
+    async fn finish(&self, id: &TaskId, token: Option<i64>, end: Terminal, now: Millis) -> Result<Option<Task>>;
+
+    // --- files
+    /// Completed tasks whose files are past retention and not yet removed.
+    async fn files_due_for_removal(&self, now: Millis, limit: u32) -> Result<Vec<TaskId>>;
+    async fn mark_files_expired(&self, id: &TaskId) -> Result<()>;
+
+    // --- money (read side)
+    /// Ledger sums per kind for an account (for invariant checks and admin views).
+    async fn ledger_totals(&self, account: &AccountId) -> Result<Vec<(LedgerKind, Usd)>>;
+}

@@ -1,0 +1,322 @@
+//! The typed configuration: a TOML file, then `VIDGATE_<SECTION>__<KEY>` environment
+//! overrides, then command-line flags. Unknown keys are refused, secrets never print.
+//!
+//! Every limit the gateway enforces is a field here with its default written next to it,
+//! so `vidgate config print` shows the whole truth.
+
+use std::net::SocketAddr;
+
+use serde::{Deserialize, Serialize};
+
+use crate::catalog::{Catalog, ModelSpec};
+use crate::secret::Secret;
+
+/// The whole configuration.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Config {
+    pub server: ServerConfig,
+    pub database: DatabaseConfig,
+    pub auth: AuthConfig,
+    pub files: FilesConfig,
+    pub engine: EngineConfig,
+    pub sandbox: SandboxConfig,
+    pub fetch: FetchConfig,
+    pub webhooks: WebhooksConfig,
+    /// Replaces the shipped catalog when not empty.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub models: Vec<ModelSpec>,
+}
+
+/// `[server]`
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ServerConfig {
+    /// Address to listen on (the `--listen` flag wins).
+    pub listen: SocketAddr,
+    /// Base of every absolute URL handed to clients; default `http://<listen address>`.
+    pub public_url: String,
+    /// Largest accepted request body, bytes (larger: 413).
+    pub body_limit_bytes: usize,
+    /// Proxies whose `X-Forwarded-For` entry is trusted for IP allow-lists.
+    pub trusted_proxies: Vec<std::net::IpAddr>,
+    /// Longest `?wait=` a poll may ask for, seconds.
+    pub max_wait_secs: u64,
+    /// Seconds given to in-flight requests and steps at shutdown.
+    pub shutdown_grace_secs: u64,
+}
+
+impl Default for ServerConfig {
+    fn default() -> Self {
+        ServerConfig {
+            listen: "127.0.0.1:8080".parse().expect("valid address"),
+            public_url: String::new(),
+            body_limit_bytes: 1024 * 1024,
+            trusted_proxies: Vec::new(),
+            max_wait_secs: 60,
+            shutdown_grace_secs: 10,
+        }
+    }
+}
+
+/// `[database]`
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct DatabaseConfig {
+    /// `sqlite://PATH`; default `<data-dir>/vidgate.db`.
+    pub url: String,
+}
+
+/// `[auth]`
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AuthConfig {
+    /// The admin token; generated at bootstrap when empty.
+    pub admin_token: Secret,
+    /// The URL-signing key; generated at bootstrap when empty.
+    pub signing_key: Secret,
+}
+
+/// `[files]`
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FilesConfig {
+    /// Directory of stored media; default `<data-dir>/files`.
+    pub dir: String,
+    /// Lifetime of a signed URL, seconds.
+    pub url_ttl_secs: u64,
+    /// How long files are kept after completion, seconds.
+    pub retention_secs: u64,
+    /// How often the retention sweeper runs, seconds.
+    pub sweep_interval_secs: u64,
+    /// Largest result file accepted from an upstream, bytes.
+    pub max_result_bytes: u64,
+}
+
+impl Default for FilesConfig {
+    fn default() -> Self {
+        FilesConfig {
+            dir: String::new(),
+            url_ttl_secs: 24 * 3600,
+            retention_secs: 7 * 24 * 3600,
+            sweep_interval_secs: 60,
+            max_result_bytes: 2 * 1024 * 1024 * 1024,
+        }
+    }
+}
+
+/// `[engine]`
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct EngineConfig {
+    /// Task steps one process runs at once.
+    pub workers: usize,
+    /// How long a claimed step may run before another worker may take the task over, seconds.
+    pub lease_secs: u64,
+    /// How often an idle worker looks for due work, milliseconds.
+    pub idle_poll_ms: u64,
+    /// Threads for rendering and media work (0 = number of cores).
+    pub media_threads: usize,
+    /// Upstream jobs in flight per provider (the sandbox included).
+    pub max_in_flight_per_provider: u32,
+}
+
+impl Default for EngineConfig {
+    fn default() -> Self {
+        EngineConfig { workers: 16, lease_secs: 60, idle_poll_ms: 500, media_threads: 0, max_in_flight_per_provider: 64 }
+    }
+}
+
+/// `[sandbox]`
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SandboxConfig {
+    /// Simulated queue time before rendering starts, milliseconds.
+    pub queue_delay_ms: u64,
+    /// Simulated run time before the render is ready, milliseconds.
+    pub run_delay_ms: u64,
+    /// After queue + run delay, how long a job may stay unfinished before it times out, ms.
+    pub deadline_grace_ms: u64,
+    /// Route live keys to the sandbox too (staging, demos); money then moves.
+    pub serve_live_keys: bool,
+}
+
+impl Default for SandboxConfig {
+    fn default() -> Self {
+        SandboxConfig { queue_delay_ms: 1000, run_delay_ms: 1500, deadline_grace_ms: 30_000, serve_live_keys: false }
+    }
+}
+
+/// `[fetch]` (source images given as URLs)
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct FetchConfig {
+    /// Allow `http://` and private, loopback and link-local targets (tests, private networks).
+    pub allow_private_targets: bool,
+    /// Whole-request timeout, seconds.
+    pub timeout_secs: u64,
+    /// Largest image accepted, bytes.
+    pub max_image_bytes: usize,
+}
+
+impl Default for FetchConfig {
+    fn default() -> Self {
+        FetchConfig { allow_private_targets: false, timeout_secs: 10, max_image_bytes: 10 * 1024 * 1024 }
+    }
+}
+
+/// `[webhooks]`
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct WebhooksConfig {
+    /// Allow `http://` and private, loopback and link-local targets (tests, private networks).
+    pub allow_private_targets: bool,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Config {
+            server: ServerConfig::default(),
+            database: DatabaseConfig::default(),
+            auth: AuthConfig::default(),
+            files: FilesConfig::default(),
+            engine: EngineConfig::default(),
+            sandbox: SandboxConfig::default(),
+            fetch: FetchConfig::default(),
+            webhooks: WebhooksConfig::default(),
+            models: Vec::new(),
+        }
+    }
+}
+
+/// The prefix of environment overrides.
+pub const ENV_PREFIX: &str = "VIDGATE_";
+
+impl Config {
+    /// Parses a config file's text, then applies `VIDGATE_<SECTION>__<KEY>=value` overrides
+    /// from `env` (values are read as TOML literals, falling back to a plain string).
+    pub fn load(file_text: &str, env: impl IntoIterator<Item = (String, String)>) -> Result<Config, String> {
+        let mut root: toml::Table = toml::from_str(file_text).map_err(|e| format!("config file: {e}"))?;
+        for (name, value) in env {
+            let Some(path) = name.strip_prefix(ENV_PREFIX) else { continue };
+            let Some((section, key)) = path.split_once("__") else { continue };
+            if section.is_empty() || key.is_empty() {
+                continue;
+            }
+            let section = root
+                .entry(section.to_ascii_lowercase())
+                .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            let toml::Value::Table(table) = section else {
+                return Err(format!("{name}: [{}] is not a section", path.split_once("__").unwrap().0));
+            };
+            table.insert(key.to_ascii_lowercase(), parse_env_value(&value));
+        }
+        let config: Config = toml::Value::Table(root).try_into().map_err(|e: toml::de::Error| format!("config: {e}"))?;
+        config.check()?;
+        Ok(config)
+    }
+
+    /// The defaults, with the shipped catalog, for tests.
+    pub fn for_tests() -> Config {
+        Config::default()
+    }
+
+    /// The catalog this config describes.
+    pub fn catalog(&self) -> Result<Catalog, String> {
+        if self.models.is_empty() { Ok(Catalog::shipped()) } else { Catalog::new(self.models.clone()) }
+    }
+
+    fn check(&self) -> Result<(), String> {
+        self.catalog()?;
+        let positive = [
+            ("server.body_limit_bytes", self.server.body_limit_bytes as u64),
+            ("files.url_ttl_secs", self.files.url_ttl_secs),
+            ("files.retention_secs", self.files.retention_secs),
+            ("files.sweep_interval_secs", self.files.sweep_interval_secs),
+            ("engine.workers", self.engine.workers as u64),
+            ("engine.lease_secs", self.engine.lease_secs),
+            ("engine.idle_poll_ms", self.engine.idle_poll_ms),
+            ("engine.max_in_flight_per_provider", u64::from(self.engine.max_in_flight_per_provider)),
+            ("fetch.timeout_secs", self.fetch.timeout_secs),
+            ("server.max_wait_secs", self.server.max_wait_secs),
+        ];
+        if let Some((name, _)) = positive.iter().find(|(_, v)| *v == 0) {
+            return Err(format!("{name} must be positive"));
+        }
+        if !self.server.public_url.is_empty() {
+            let url = url::Url::parse(&self.server.public_url).map_err(|e| format!("server.public_url: {e}"))?;
+            if !matches!(url.scheme(), "http" | "https") {
+                return Err("server.public_url must be an http or https URL".into());
+            }
+        }
+        Ok(())
+    }
+}
+
+fn parse_env_value(text: &str) -> toml::Value {
+    let wrapped = format!("v = {text}");
+    match toml::from_str::<toml::Table>(&wrapped) {
+        Ok(mut t) => t.remove("v").unwrap_or_else(|| toml::Value::String(text.to_owned())),
+        Err(_) => toml::Value::String(text.to_owned()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn env(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn an_empty_file_gives_the_defaults() {
+        let c = Config::load("", env(&[])).unwrap();
+        assert_eq!(c.server.body_limit_bytes, 1024 * 1024);
+        assert_eq!(c.files.url_ttl_secs, 86_400);
+        assert_eq!(c.files.retention_secs, 604_800);
+        assert!(!c.sandbox.serve_live_keys);
+        assert_eq!(c.catalog().unwrap().models().len(), 5);
+    }
+
+    #[test]
+    fn environment_overrides_win_over_the_file() {
+        let file = "[sandbox]\nserve_live_keys = false\nrun_delay_ms = 5\n";
+        let c = Config::load(
+            file,
+            env(&[
+                ("VIDGATE_SANDBOX__SERVE_LIVE_KEYS", "true"),
+                ("VIDGATE_SERVER__PUBLIC_URL", "https://videos.example.com"),
+                ("VIDGATE_AUTH__ADMIN_TOKEN", "s3cret"),
+                ("HOME", "/root"),
+            ]),
+        )
+        .unwrap();
+        assert!(c.sandbox.serve_live_keys);
+        assert_eq!(c.sandbox.run_delay_ms, 5);
+        assert_eq!(c.server.public_url, "https://videos.example.com");
+        assert_eq!(c.auth.admin_token.expose(), "s3cret");
+    }
+
+    #[test]
+    fn unknown_keys_are_refused() {
+        let err = Config::load("[sandbox]\nqueue_delay = 5\n", env(&[])).unwrap_err();
+        assert!(err.contains("queue_delay"), "{err}");
+        let err = Config::load("", env(&[("VIDGATE_NOPE__X", "1")])).unwrap_err();
+        assert!(err.contains("nope"), "{err}");
+    }
+
+    #[test]
+    fn printing_the_config_masks_secrets() {
+        let c = Config::load("", env(&[("VIDGATE_AUTH__SIGNING_KEY", "abc")])).unwrap();
+        let text = toml::to_string(&c).unwrap();
+        assert!(text.contains("signing_key = \"***\""), "{text}");
+        assert!(!text.contains("abc"));
+    }
+
+    #[test]
+    fn a_zero_limit_is_refused() {
+        let err = Config::load("[engine]\nworkers = 0\n", env(&[])).unwrap_err();
+        assert!(err.contains("engine.workers"), "{err}");
+    }
+}

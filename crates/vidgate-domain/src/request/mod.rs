@@ -1,0 +1,82 @@
+//! A client's submit, as typed values. [`parse`] turns the JSON body of
+//! `POST /v1/videos/generations` and `POST /v1/tasks/submit` into a [`SubmitRequest`];
+//! past that edge there are no raw strings for sizes, durations or money.
+
+pub mod fingerprint;
+pub mod parse;
+pub mod parse_cases;
+
+use std::collections::BTreeMap;
+
+use crate::catalog::Size;
+
+pub use parse::{parse_submit, ParseOptions, SubmitLimits};
+
+/// The MIME types a source image may have.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ImageMime {
+    Png,
+    Jpeg,
+    Webp,
+}
+
+impl ImageMime {
+    /// `image/png` and so on.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Self::Png => "image/png",
+            Self::Jpeg => "image/jpeg",
+            Self::Webp => "image/webp",
+        }
+    }
+
+    /// Parses `image/png`, `image/jpeg` (also `image/jpg`), `image/webp`.
+    pub fn parse(s: &str) -> Option<Self> {
+        match s.to_ascii_lowercase().as_str() {
+            "image/png" => Some(Self::Png),
+            "image/jpeg" | "image/jpg" => Some(Self::Jpeg),
+            "image/webp" => Some(Self::Webp),
+            _ => None,
+        }
+    }
+
+    /// Sniffs the type from the first bytes of an image.
+    pub fn sniff(bytes: &[u8]) -> Option<Self> {
+        if bytes.starts_with(b"\x89PNG\r\n\x1a\n") {
+            Some(Self::Png)
+        } else if bytes.starts_with(&[0xFF, 0xD8, 0xFF]) {
+            Some(Self::Jpeg)
+        } else if bytes.len() >= 12 && &bytes[..4] == b"RIFF" && &bytes[8..12] == b"WEBP" {
+            Some(Self::Webp)
+        } else {
+            None
+        }
+    }
+}
+
+/// Where the image of an image-to-video request comes from.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SourceImageInput {
+    /// To be fetched during the submit, through the SSRF guard.
+    Url(url::Url),
+    /// Already in the request (a data URI or an uploaded file).
+    Inline { mime: ImageMime, bytes: Vec<u8> },
+}
+
+/// A validated submit. Every value here is on the model's menu.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SubmitRequest {
+    /// The canonical model id (aliases resolved).
+    pub model: String,
+    pub prompt: String,
+    pub duration_seconds: u32,
+    pub size: Size,
+    pub audio: bool,
+    pub source_image: Option<SourceImageInput>,
+    pub seed: Option<u32>,
+    pub negative_prompt: Option<String>,
+    /// The client's idempotency key (body `out_task_id` or `Idempotency-Key` header).
+    pub out_task_id: Option<String>,
+    pub callback_url: Option<url::Url>,
+    pub metadata: BTreeMap<String, String>,
+}

@@ -1,0 +1,370 @@
+//! The records the store keeps: accounts, keys, tasks and their results, ledger entries.
+//! Times are UTC milliseconds since the epoch ([`Millis`]); money is [`Usd`].
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+use vidgate_domain::catalog::Size;
+use vidgate_domain::task::{Mode, TaskErrorCode, TaskStatus};
+use vidgate_domain::{AccountId, KeyId, TaskId, Usd};
+
+/// UTC milliseconds since the Unix epoch.
+pub type Millis = i64;
+
+/// An account (the wallet) with its money at the time of reading.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Account {
+    pub id: AccountId,
+    pub name: String,
+    pub webhook_secret: String,
+    pub created_at: Millis,
+    /// credits − captures − open holds.
+    pub balance: Usd,
+    /// Open holds.
+    pub held: Usd,
+    /// Captures.
+    pub spent: Usd,
+    /// Credits added (less debits).
+    pub credited: Usd,
+}
+
+/// Rolling spend caps of a key.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SpendLimits {
+    #[serde(rename = "5h", skip_serializing_if = "Option::is_none", default)]
+    pub h5: Option<Usd>,
+    #[serde(rename = "1d", skip_serializing_if = "Option::is_none", default)]
+    pub d1: Option<Usd>,
+    #[serde(rename = "7d", skip_serializing_if = "Option::is_none", default)]
+    pub d7: Option<Usd>,
+}
+
+impl SpendLimits {
+    /// Each set window as (name, length in ms, cap).
+    pub fn windows(&self) -> Vec<(&'static str, Millis, Usd)> {
+        const H: Millis = 3_600_000;
+        [("5h", 5 * H, self.h5), ("1d", 24 * H, self.d1), ("7d", 7 * 24 * H, self.d7)]
+            .into_iter()
+            .filter_map(|(n, len, cap)| cap.map(|c| (n, len, c)))
+            .collect()
+    }
+}
+
+/// What an API key may do; everything optional is unlimited when absent.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct KeyLimits {
+    pub quota: Option<Usd>,
+    pub spend: SpendLimits,
+    pub concurrency: Option<u32>,
+    pub models: Option<Vec<String>>,
+    pub expires_at: Option<Millis>,
+    pub ip_allow: Vec<String>,
+}
+
+/// An API key as stored (never the key itself: only its SHA-256).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ApiKey {
+    pub id: KeyId,
+    pub account_id: AccountId,
+    pub name: String,
+    pub mode: Mode,
+    pub hash: String,
+    /// A masked form for listings, e.g. `sk-vg-test-…9f3a`.
+    pub masked: String,
+    pub limits: KeyLimits,
+    pub created_at: Millis,
+    pub revoked_at: Option<Millis>,
+}
+
+/// A key to create.
+#[derive(Clone, Debug)]
+pub struct NewKey {
+    pub id: KeyId,
+    pub account_id: AccountId,
+    pub name: String,
+    pub mode: Mode,
+    pub hash: String,
+    pub masked: String,
+    pub limits: KeyLimits,
+}
+
+/// The source image of an image-to-video task, kept with the task.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct SourceImage {
+    pub mime: String,
+    pub sha256: String,
+    pub bytes: Vec<u8>,
+}
+
+/// The typed parameters of a task, as stored.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskParams {
+    pub prompt: String,
+    pub duration_seconds: u32,
+    pub size: Size,
+    pub audio: bool,
+    pub seed: Option<u32>,
+    pub negative_prompt: Option<String>,
+    pub callback_url: Option<String>,
+    pub metadata: BTreeMap<String, String>,
+    /// SHA-256 and MIME of the source image, when there is one (bytes in their own table).
+    pub source_image: Option<SourceImageRef>,
+}
+
+/// A pointer to a task's stored source image.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct SourceImageRef {
+    pub sha256: String,
+    pub mime: String,
+}
+
+/// One stored file of a completed task.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct StoredFile {
+    /// The file name inside the task's folder, e.g. `video.mp4`.
+    pub name: String,
+    pub mime: String,
+    pub bytes: u64,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub duration_ms: Option<u64>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub width: Option<u32>,
+    #[serde(skip_serializing_if = "Option::is_none", default)]
+    pub height: Option<u32>,
+}
+
+/// The delivered files of a completed task.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TaskResult {
+    pub video: StoredFile,
+    pub audio: Option<StoredFile>,
+    pub thumbnail: Option<StoredFile>,
+    pub spritesheet: Option<StoredFile>,
+    /// Milliseconds billed (API.md §7).
+    pub billed_ms: u64,
+}
+
+/// Where the engine is with a task. Internal; clients see [`TaskStatus`].
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Phase {
+    /// No upstream job yet.
+    Submit,
+    /// An upstream job exists; ask it how it is doing.
+    Poll,
+    /// The upstream finished; download, check and store the result.
+    Fetch,
+    /// Terminal.
+    Done,
+}
+
+impl Phase {
+    /// The stored spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Phase::Submit => "submit",
+            Phase::Poll => "poll",
+            Phase::Fetch => "fetch",
+            Phase::Done => "done",
+        }
+    }
+
+    /// Parses the stored spelling.
+    pub fn parse(s: &str) -> Option<Phase> {
+        [Phase::Submit, Phase::Poll, Phase::Fetch, Phase::Done].into_iter().find(|p| p.as_str() == s)
+    }
+}
+
+/// A task, all of it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Task {
+    pub id: TaskId,
+    pub account_id: AccountId,
+    pub key_id: KeyId,
+    pub mode: Mode,
+    pub model: String,
+    pub params: TaskParams,
+    pub out_task_id: Option<String>,
+    pub fingerprint: String,
+    pub status: TaskStatus,
+    /// Grows with every change a client can see.
+    pub version: i64,
+    pub progress: u8,
+    pub estimated: Usd,
+    pub credits_used: Usd,
+    pub created_at: Millis,
+    pub started_at: Option<Millis>,
+    pub completed_at: Option<Millis>,
+    pub error: Option<(TaskErrorCode, String)>,
+    pub result: Option<TaskResult>,
+    pub files_expire_at: Option<Millis>,
+    pub files_expired: bool,
+    /// The provider (upstream) this task runs on.
+    pub provider: String,
+    pub phase: Phase,
+    /// The upstream's job id, once submitted.
+    pub upstream_job: Option<String>,
+    /// Provider-specific state (JSON), e.g. when the sandbox job started.
+    pub upstream_state: serde_json::Value,
+    /// An upstream submit was sent and its answer not yet recorded.
+    pub submitting: bool,
+    pub submit_attempts: u32,
+    /// The engine gives up at this time (the task fails with `timeout`).
+    pub deadline_at: Option<Millis>,
+    pub possible_orphan: bool,
+    /// The route's plan (admin view), JSON.
+    pub plan: serde_json::Value,
+    pub upstream_cost: Usd,
+    /// Step claims so far.
+    pub attempts: u32,
+}
+
+impl Task {
+    /// Whether the task reached a final status.
+    pub fn is_terminal(&self) -> bool {
+        self.status.is_terminal()
+    }
+}
+
+/// A task to insert at submit.
+#[derive(Clone, Debug)]
+pub struct NewTask {
+    pub id: TaskId,
+    pub account_id: AccountId,
+    pub key_id: KeyId,
+    pub mode: Mode,
+    pub model: String,
+    pub params: TaskParams,
+    pub source_image: Option<SourceImage>,
+    pub out_task_id: Option<String>,
+    pub fingerprint: String,
+    pub estimated: Usd,
+    pub provider: String,
+    pub plan: serde_json::Value,
+    pub upstream_cost: Usd,
+    pub created_at: Millis,
+}
+
+/// The limits checked in the submit transaction (live mode moves money; test mode only
+/// counts concurrency).
+#[derive(Clone, Debug, Default)]
+pub struct SubmitChecks {
+    pub key_quota: Option<Usd>,
+    pub spend: SpendLimits,
+    pub concurrency: Option<u32>,
+}
+
+/// What a submit did.
+#[derive(Clone, Debug)]
+pub enum SubmitOutcome {
+    /// A new task, its hold taken.
+    Created(Task),
+    /// Same idempotency key and fingerprint: the existing task.
+    Replayed(Task),
+    /// Same idempotency key, other fingerprint.
+    Conflict,
+    /// Not enough balance for the hold.
+    InsufficientBalance { needed: Usd, available: Usd },
+    /// The key's lifetime quota would be exceeded.
+    QuotaExceeded { remaining: Usd },
+    /// A spend window would be exceeded; it frees up at `resets_at`.
+    SpendWindowExceeded { window: &'static str, resets_at: Millis },
+    /// The key has as many tasks queued or running as it may.
+    ConcurrencyLimit { limit: u32 },
+}
+
+/// A task claimed by a worker for one step, with the fencing token every write must carry.
+#[derive(Clone, Debug)]
+pub struct Claimed {
+    pub task: Task,
+    pub token: i64,
+}
+
+/// What a non-terminal step changes.
+#[derive(Clone, Debug, Default)]
+pub struct StepUpdate {
+    pub status: Option<TaskStatus>,
+    pub progress: Option<u8>,
+    pub phase: Option<Phase>,
+    pub upstream_job: Option<String>,
+    pub upstream_state: Option<serde_json::Value>,
+    pub submitting: Option<bool>,
+    pub deadline_at: Option<Millis>,
+    /// When the task is due again.
+    pub next_run_at: Millis,
+}
+
+/// How a task ends.
+#[derive(Clone, Debug)]
+pub enum Terminal {
+    Completed { result: TaskResult, credits_used: Usd, files_expire_at: Millis },
+    Failed { code: TaskErrorCode, message: String, possible_orphan: bool },
+    /// `charge_if_running`: the model's cancel policy is `charge`.
+    Cancelled { charge_if_running: bool },
+}
+
+/// A ledger entry kind.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LedgerKind {
+    Credit,
+    Hold,
+    Capture,
+    Release,
+}
+
+impl LedgerKind {
+    /// The stored spelling.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            LedgerKind::Credit => "credit",
+            LedgerKind::Hold => "hold",
+            LedgerKind::Capture => "capture",
+            LedgerKind::Release => "release",
+        }
+    }
+}
+
+/// Filters for task listings, newest first.
+#[derive(Clone, Debug, Default)]
+pub struct TaskFilter {
+    pub account_id: Option<AccountId>,
+    pub status: Option<TaskStatus>,
+    pub model: Option<String>,
+    pub metadata: Vec<(String, String)>,
+    pub limit: u32,
+    /// Only tasks older than this id.
+    pub after: Option<TaskId>,
+}
+
+/// What bootstrap found or created.
+#[derive(Clone, Debug)]
+pub enum Bootstrap {
+    /// This process created the first account, key and secrets.
+    Created,
+    /// The database was bootstrapped before.
+    Existing,
+}
+
+/// Values created once per database.
+#[derive(Clone, Debug)]
+pub struct BootstrapPlan {
+    pub admin_token_hash: String,
+    pub signing_key: String,
+    pub account: (AccountId, String),
+    pub webhook_secret: String,
+    pub test_key: NewKey,
+    pub now: Millis,
+}
+
+/// How many upstream jobs each provider may have in flight.
+#[derive(Clone, Debug)]
+pub struct ProviderCaps {
+    pub default: u32,
+    pub per_provider: std::collections::BTreeMap<String, u32>,
+}
+
+impl ProviderCaps {
+    /// The cap of one provider.
+    pub fn cap(&self, provider: &str) -> u32 {
+        self.per_provider.get(provider).copied().unwrap_or(self.default)
+    }
+}

@@ -1,0 +1,195 @@
+//! The SQLite store: one database file in WAL mode. SQLite has a single writer, so every
+//! write transaction starts with `BEGIN IMMEDIATE` (it takes the write lock up front and
+//! waits for it, instead of failing half-way with SQLITE_BUSY); that is what makes the
+//! read-check-write sequences below (idempotency, balance, claims) race-free.
+
+mod accounts;
+mod rows;
+mod tasks;
+
+use std::str::FromStr;
+use std::time::Duration;
+
+use async_trait::async_trait;
+use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
+use sqlx::{Sqlite, Transaction};
+use vidgate_domain::task::Mode;
+use vidgate_domain::{AccountId, KeyId, TaskId, Usd};
+
+use crate::model::*;
+use crate::{Result, Store, StoreError};
+
+/// The migrations, in order. Each runs once, in its own transaction.
+const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../../migrations/sqlite/0001_init.sql"))];
+
+/// A [`Store`] on one SQLite database.
+#[derive(Clone)]
+pub struct SqliteStore {
+    pool: SqlitePool,
+}
+
+impl From<sqlx::Error> for StoreError {
+    fn from(e: sqlx::Error) -> Self {
+        match e {
+            sqlx::Error::RowNotFound => StoreError::NotFound,
+            sqlx::Error::ColumnDecode { .. } | sqlx::Error::Decode(_) => StoreError::Corrupt(e.to_string()),
+            other => StoreError::Database(other.to_string()),
+        }
+    }
+}
+
+impl SqliteStore {
+    /// Opens (creating if needed) the database at `url` (`sqlite://PATH` or a bare path)
+    /// and brings its schema up to date.
+    pub async fn open(url: &str) -> Result<SqliteStore> {
+        let url = if url.starts_with("sqlite:") { url.to_owned() } else { format!("sqlite://{url}") };
+        let options = SqliteConnectOptions::from_str(&url)?
+            .create_if_missing(true)
+            .journal_mode(SqliteJournalMode::Wal)
+            .synchronous(SqliteSynchronous::Normal)
+            .foreign_keys(true)
+            .busy_timeout(Duration::from_secs(30));
+        let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
+        let store = SqliteStore { pool };
+        store.migrate().await?;
+        Ok(store)
+    }
+
+    async fn migrate(&self) -> Result<()> {
+        let mut tx = self.write().await?;
+        sqlx::query("CREATE TABLE IF NOT EXISTS schema_migrations (version INTEGER PRIMARY KEY)")
+            .execute(&mut *tx)
+            .await?;
+        for (version, sql) in MIGRATIONS {
+            let done: Option<i64> = sqlx::query_scalar("SELECT version FROM schema_migrations WHERE version = ?")
+                .bind(version)
+                .fetch_optional(&mut *tx)
+                .await?;
+            if done.is_none() {
+                sqlx::raw_sql(sqlx::AssertSqlSafe(*sql)).execute(&mut *tx).await?;
+                sqlx::query("INSERT INTO schema_migrations (version) VALUES (?)").bind(version).execute(&mut *tx).await?;
+            }
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// A write transaction holding SQLite's write lock from the start.
+    async fn write(&self) -> Result<Transaction<'static, Sqlite>> {
+        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+    }
+}
+
+#[async_trait]
+impl Store for SqliteStore {
+    async fn bootstrap(&self, plan: BootstrapPlan) -> Result<Bootstrap> {
+        self.bootstrap_impl(plan).await
+    }
+    async fn setting(&self, name: &str) -> Result<Option<String>> {
+        Ok(sqlx::query_scalar("SELECT value FROM settings WHERE name = ?").bind(name).fetch_optional(&self.pool).await?)
+    }
+    async fn create_account(&self, id: &AccountId, name: &str, secret: &str, now: Millis) -> Result<Account> {
+        self.create_account_impl(id, name, secret, now).await
+    }
+    async fn account(&self, id: &AccountId) -> Result<Option<Account>> {
+        self.account_impl(id).await
+    }
+    async fn set_webhook_secret(&self, id: &AccountId, secret: &str) -> Result<Account> {
+        self.set_webhook_secret_impl(id, secret).await
+    }
+    async fn add_credit(&self, id: &AccountId, amount: Usd, note: &str, now: Millis) -> Result<Account> {
+        self.add_credit_impl(id, amount, note, now).await
+    }
+    async fn create_key(&self, key: NewKey, now: Millis) -> Result<ApiKey> {
+        self.create_key_impl(key, now).await
+    }
+    async fn key(&self, id: &KeyId) -> Result<Option<ApiKey>> {
+        self.key_impl(id).await
+    }
+    async fn keys(&self, account: Option<&AccountId>) -> Result<Vec<ApiKey>> {
+        self.keys_impl(account).await
+    }
+    async fn revoke_key(&self, id: &KeyId, now: Millis) -> Result<Option<ApiKey>> {
+        self.revoke_key_impl(id, now).await
+    }
+    async fn submit(&self, task: NewTask, checks: SubmitChecks) -> Result<SubmitOutcome> {
+        self.submit_impl(task, checks).await
+    }
+    async fn task(&self, id: &TaskId) -> Result<Option<Task>> {
+        self.task_impl(id).await
+    }
+    async fn task_by_out_id(&self, account: &AccountId, mode: Mode, out: &str) -> Result<Option<Task>> {
+        self.task_by_out_id_impl(account, mode, out).await
+    }
+    async fn source_image(&self, id: &TaskId) -> Result<Option<SourceImage>> {
+        self.source_image_impl(id).await
+    }
+    async fn tasks(&self, filter: &TaskFilter) -> Result<Vec<Task>> {
+        self.tasks_impl(filter).await
+    }
+    async fn in_flight_for_key(&self, key: &KeyId) -> Result<u32> {
+        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tasks WHERE key_id = ? AND phase <> 'done'")
+            .bind(key.as_str())
+            .fetch_one(&self.pool)
+            .await?;
+        Ok(n as u32)
+    }
+    async fn claim(&self, owner: &str, now: Millis, lease: Millis, limit: u32, caps: &ProviderCaps) -> Result<Vec<Claimed>> {
+        self.claim_impl(owner, now, lease, limit, caps).await
+    }
+    async fn mark_submitting(&self, id: &TaskId, token: i64) -> Result<bool> {
+        let done = sqlx::query(
+            "UPDATE tasks SET submitting = 1, submit_attempts = submit_attempts + 1 \
+             WHERE id = ? AND lease_token = ? AND phase = 'submit'",
+        )
+        .bind(id.as_str())
+        .bind(token)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+    async fn in_flight_by_provider(&self) -> Result<Vec<(String, u32)>> {
+        let rows: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT provider, COUNT(*) FROM tasks WHERE phase IN ('poll', 'fetch') GROUP BY provider",
+        )
+        .fetch_all(&self.pool)
+        .await?;
+        Ok(rows.into_iter().map(|(p, n)| (p, n as u32)).collect())
+    }
+    async fn heartbeat(&self, id: &TaskId, token: i64, until: Millis) -> Result<bool> {
+        let done = sqlx::query("UPDATE tasks SET lease_until = ? WHERE id = ? AND lease_token = ? AND phase <> 'done'")
+            .bind(until)
+            .bind(id.as_str())
+            .bind(token)
+            .execute(&self.pool)
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+    async fn save_step(&self, id: &TaskId, token: i64, update: StepUpdate, now: Millis) -> Result<bool> {
+        self.save_step_impl(id, token, update, now).await
+    }
+    async fn finish(&self, id: &TaskId, token: Option<i64>, end: Terminal, now: Millis) -> Result<Option<Task>> {
+        self.finish_impl(id, token, end, now).await
+    }
+    async fn files_due_for_removal(&self, now: Millis, limit: u32) -> Result<Vec<TaskId>> {
+        let ids: Vec<String> = sqlx::query_scalar(
+            "SELECT id FROM tasks WHERE files_expired = 0 AND files_expire_at IS NOT NULL AND files_expire_at <= ? \
+             ORDER BY files_expire_at LIMIT ?",
+        )
+        .bind(now)
+        .bind(i64::from(limit))
+        .fetch_all(&self.pool)
+        .await?;
+        ids.iter().map(|s| rows::parse_id(s)).collect()
+    }
+    async fn mark_files_expired(&self, id: &TaskId) -> Result<()> {
+        sqlx::query("UPDATE tasks SET files_expired = 1, version = version + 1 WHERE id = ? AND files_expired = 0")
+            .bind(id.as_str())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
+    }
+    async fn ledger_totals(&self, account: &AccountId) -> Result<Vec<(LedgerKind, Usd)>> {
+        self.ledger_totals_impl(account).await
+    }
+}

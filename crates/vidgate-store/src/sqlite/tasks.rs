@@ -1,0 +1,403 @@
+//! Tasks on SQLite: submit (idempotency, limits and the hold in one transaction), reads,
+//! the engine's claim and steps, and the single terminal transition that settles money.
+
+use std::collections::HashMap;
+
+use sqlx::{Row, Sqlite, Transaction};
+use vidgate_domain::task::{Mode, TaskStatus};
+use vidgate_domain::{AccountId, TaskId, Usd};
+
+use super::accounts::ledger;
+use super::rows::{self, TASK_COLUMNS};
+use super::SqliteStore;
+use crate::model::*;
+use crate::Result;
+
+impl SqliteStore {
+    pub(super) async fn submit_impl(&self, new: NewTask, checks: SubmitChecks) -> Result<SubmitOutcome> {
+        let mut tx = self.write().await?;
+        if let Some(out) = &new.out_task_id {
+            if let Some(existing) = select_by_out_id(&mut tx, &new.account_id, new.mode, out).await? {
+                let same = existing.fingerprint == new.fingerprint && existing.model == new.model;
+                return Ok(if same { SubmitOutcome::Replayed(existing) } else { SubmitOutcome::Conflict });
+            }
+        }
+        if let Some(refusal) = check_limits(&mut tx, &new, &checks).await? {
+            return Ok(refusal);
+        }
+        insert_task(&mut tx, &new).await?;
+        if new.mode == Mode::Live {
+            sqlx::query("UPDATE accounts SET held_micros = held_micros + ? WHERE id = ?")
+                .bind(new.estimated.micros())
+                .bind(new.account_id.as_str())
+                .execute(&mut *tx)
+                .await?;
+            let (task, key) = (Some(new.id.as_str()), Some(new.key_id.as_str()));
+            ledger(&mut tx, &new.account_id, task, key, LedgerKind::Hold, new.estimated, "submit", new.created_at).await?;
+        }
+        let task = select_task(&mut tx, &new.id).await?.ok_or(crate::StoreError::NotFound)?;
+        tx.commit().await?;
+        Ok(SubmitOutcome::Created(task))
+    }
+
+    pub(super) async fn task_impl(&self, id: &TaskId) -> Result<Option<Task>> {
+        let sql = format!("SELECT {TASK_COLUMNS} FROM tasks WHERE id = ?");
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id.as_str()).fetch_optional(&self.pool).await?;
+        row.as_ref().map(rows::task).transpose()
+    }
+
+    pub(super) async fn task_by_out_id_impl(&self, account: &AccountId, mode: Mode, out: &str) -> Result<Option<Task>> {
+        let mut conn = self.pool.acquire().await?;
+        let sql = format!("SELECT {TASK_COLUMNS} FROM tasks WHERE account_id = ? AND mode = ? AND out_task_id = ?");
+        let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+            .bind(account.as_str())
+            .bind(mode.as_str())
+            .bind(out)
+            .fetch_optional(&mut *conn)
+            .await?;
+        row.as_ref().map(rows::task).transpose()
+    }
+
+    pub(super) async fn source_image_impl(&self, id: &TaskId) -> Result<Option<SourceImage>> {
+        let row = sqlx::query("SELECT mime, sha256, bytes FROM task_inputs WHERE task_id = ?")
+            .bind(id.as_str())
+            .fetch_optional(&self.pool)
+            .await?;
+        Ok(match row {
+            Some(r) => Some(SourceImage { mime: r.try_get("mime")?, sha256: r.try_get("sha256")?, bytes: r.try_get("bytes")? }),
+            None => None,
+        })
+    }
+
+    pub(super) async fn tasks_impl(&self, f: &TaskFilter) -> Result<Vec<Task>> {
+        let mut sql = format!("SELECT {TASK_COLUMNS} FROM tasks WHERE 1 = 1");
+        if f.account_id.is_some() {
+            sql.push_str(" AND account_id = ?");
+        }
+        if f.status.is_some() {
+            sql.push_str(" AND status = ?");
+        }
+        if f.model.is_some() {
+            sql.push_str(" AND model = ?");
+        }
+        for _ in &f.metadata {
+            sql.push_str(" AND EXISTS (SELECT 1 FROM json_each(params, '$.metadata') WHERE key = ? AND value = ?)");
+        }
+        if f.after.is_some() {
+            sql.push_str(" AND id < ?");
+        }
+        sql.push_str(" ORDER BY id DESC LIMIT ?");
+        let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
+        if let Some(a) = &f.account_id {
+            q = q.bind(a.as_str().to_owned());
+        }
+        if let Some(s) = f.status {
+            q = q.bind(s.as_str());
+        }
+        if let Some(m) = &f.model {
+            q = q.bind(m.clone());
+        }
+        for (k, v) in &f.metadata {
+            q = q.bind(k.clone()).bind(v.clone());
+        }
+        if let Some(after) = &f.after {
+            q = q.bind(after.as_str().to_owned());
+        }
+        let rows = q.bind(i64::from(f.limit.max(1))).fetch_all(&self.pool).await?;
+        rows.iter().map(rows::task).collect()
+    }
+
+    pub(super) async fn claim_impl(&self, owner: &str, now: Millis, lease: Millis, limit: u32, caps: &ProviderCaps) -> Result<Vec<Claimed>> {
+        let mut tx = self.write().await?;
+        // A submit in progress (leased) counts as in flight, so two claims cannot overshoot.
+        let counts: Vec<(String, i64)> = sqlx::query_as(
+            "SELECT provider, COUNT(*) FROM tasks WHERE phase IN ('poll', 'fetch') \
+             OR (phase = 'submit' AND lease_until IS NOT NULL AND lease_until >= ?) GROUP BY provider",
+        )
+        .bind(now)
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut in_flight: HashMap<String, u32> = counts.into_iter().map(|(p, n)| (p, n as u32)).collect();
+        let candidates: Vec<(String, String, String)> = sqlx::query_as(
+            "SELECT id, phase, provider FROM tasks WHERE phase <> 'done' AND next_run_at <= ? \
+             AND (lease_until IS NULL OR lease_until < ?) ORDER BY next_run_at, id LIMIT ?",
+        )
+        .bind(now)
+        .bind(now)
+        .bind(i64::from(limit) * 4)
+        .fetch_all(&mut *tx)
+        .await?;
+        let mut picked = Vec::new();
+        for (id, phase, provider) in candidates {
+            if picked.len() as u32 >= limit {
+                break;
+            }
+            if phase == Phase::Submit.as_str() {
+                let n = in_flight.entry(provider.clone()).or_default();
+                if *n >= caps.cap(&provider) {
+                    continue;
+                }
+                *n += 1;
+            }
+            picked.push(id);
+        }
+        let mut claimed = Vec::with_capacity(picked.len());
+        for id in picked {
+            let sql = format!(
+                "UPDATE tasks SET lease_owner = ?, lease_token = lease_token + 1, lease_until = ?, attempts = attempts + 1 \
+                 WHERE id = ? RETURNING {TASK_COLUMNS}"
+            );
+            let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(owner).bind(now + lease).bind(&id).fetch_one(&mut *tx).await?;
+            let token: i64 = row.try_get("lease_token")?;
+            claimed.push(Claimed { task: rows::task(&row)?, token });
+        }
+        tx.commit().await?;
+        Ok(claimed)
+    }
+
+    pub(super) async fn save_step_impl(&self, id: &TaskId, token: i64, u: StepUpdate, now: Millis) -> Result<bool> {
+        let status = u.status.map(TaskStatus::as_str);
+        let done = sqlx::query(
+            "UPDATE tasks SET \
+               version = version + CASE WHEN (?1 IS NOT NULL AND ?1 <> status) OR (?2 IS NOT NULL AND ?2 <> progress) THEN 1 ELSE 0 END, \
+               started_at = CASE WHEN ?1 = 'running' AND started_at IS NULL THEN ?3 ELSE started_at END, \
+               status = COALESCE(?1, status), progress = COALESCE(?2, progress), phase = COALESCE(?4, phase), \
+               upstream_job = COALESCE(?5, upstream_job), upstream_state = COALESCE(?6, upstream_state), \
+               submitting = COALESCE(?7, submitting), deadline_at = COALESCE(?8, deadline_at), \
+               next_run_at = ?9, lease_owner = NULL, lease_until = NULL \
+             WHERE id = ?10 AND lease_token = ?11 AND phase <> 'done'",
+        )
+        .bind(status)
+        .bind(u.progress.map(i64::from))
+        .bind(now)
+        .bind(u.phase.map(Phase::as_str))
+        .bind(u.upstream_job)
+        .bind(u.upstream_state.map(|v| v.to_string()))
+        .bind(u.submitting.map(i64::from))
+        .bind(u.deadline_at)
+        .bind(u.next_run_at)
+        .bind(id.as_str())
+        .bind(token)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    pub(super) async fn finish_impl(&self, id: &TaskId, token: Option<i64>, end: Terminal, now: Millis) -> Result<Option<Task>> {
+        let mut tx = self.write().await?;
+        let Some(task) = select_task(&mut tx, id).await? else { return Ok(None) };
+        let current_token: i64 = sqlx::query_scalar("SELECT lease_token FROM tasks WHERE id = ?")
+            .bind(id.as_str())
+            .fetch_one(&mut *tx)
+            .await?;
+        if task.phase == Phase::Done || token.is_some_and(|t| t != current_token) {
+            return Ok(None);
+        }
+        let settle = Settlement::of(&task, &end);
+        write_terminal(&mut tx, &task, &end, &settle, now).await?;
+        if task.mode == Mode::Live {
+            settle_money(&mut tx, &task, &settle, now).await?;
+        }
+        if let Some(url) = &task.params.callback_url {
+            enqueue_webhook(&mut tx, &task, url, now).await?;
+        }
+        let after = select_task(&mut tx, id).await?;
+        tx.commit().await?;
+        Ok(after)
+    }
+}
+
+/// The money of one terminal transition: what is captured; the rest of the hold is released.
+struct Settlement {
+    status: TaskStatus,
+    capture: Usd,
+}
+
+impl Settlement {
+    fn of(task: &Task, end: &Terminal) -> Settlement {
+        match end {
+            Terminal::Completed { credits_used, .. } => {
+                Settlement { status: TaskStatus::Completed, capture: (*credits_used).min(task.estimated).max(Usd::ZERO) }
+            }
+            Terminal::Failed { .. } => Settlement { status: TaskStatus::Failed, capture: Usd::ZERO },
+            Terminal::Cancelled { charge_if_running } => {
+                let charge = *charge_if_running && task.status == TaskStatus::Running;
+                Settlement { status: TaskStatus::Cancelled, capture: if charge { task.estimated } else { Usd::ZERO } }
+            }
+        }
+    }
+}
+
+async fn write_terminal(tx: &mut Transaction<'static, Sqlite>, task: &Task, end: &Terminal, s: &Settlement, now: Millis) -> Result<()> {
+    let (error_code, error_message, result, files_expire_at, orphan) = match end {
+        Terminal::Completed { result, files_expire_at, .. } => (None, None, Some(rows::to_json(result)), Some(*files_expire_at), false),
+        Terminal::Failed { code, message, possible_orphan } => (Some(code.as_str()), Some(message.clone()), None, None, *possible_orphan),
+        Terminal::Cancelled { .. } => (Some("cancelled"), Some("cancelled by the client".to_owned()), None, None, false),
+    };
+    sqlx::query(
+        "UPDATE tasks SET status = ?, phase = 'done', version = version + 1, completed_at = ?, \
+           progress = CASE WHEN ? = 'completed' THEN 100 ELSE progress END, \
+           error_code = ?, error_message = ?, result = ?, files_expire_at = ?, possible_orphan = ?, used_micros = ?, \
+           submitting = 0, lease_owner = NULL, lease_until = NULL \
+         WHERE id = ?",
+    )
+    .bind(s.status.as_str())
+    .bind(now)
+    .bind(s.status.as_str())
+    .bind(error_code)
+    .bind(error_message)
+    .bind(result)
+    .bind(files_expire_at)
+    .bind(i64::from(orphan))
+    .bind(s.capture.micros())
+    .bind(task.id.as_str())
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+async fn settle_money(tx: &mut Transaction<'static, Sqlite>, task: &Task, s: &Settlement, now: Millis) -> Result<()> {
+    let release = task.estimated.minus(s.capture);
+    sqlx::query("UPDATE accounts SET held_micros = held_micros - ?, spent_micros = spent_micros + ? WHERE id = ?")
+        .bind(task.estimated.micros())
+        .bind(s.capture.micros())
+        .bind(task.account_id.as_str())
+        .execute(&mut **tx)
+        .await?;
+    let (id, key) = (Some(task.id.as_str()), Some(task.key_id.as_str()));
+    let note = s.status.as_str();
+    if s.capture > Usd::ZERO {
+        ledger(tx, &task.account_id, id, key, LedgerKind::Capture, s.capture, note, now).await?;
+    }
+    if release > Usd::ZERO {
+        ledger(tx, &task.account_id, id, key, LedgerKind::Release, release, note, now).await?;
+    }
+    Ok(())
+}
+
+async fn enqueue_webhook(tx: &mut Transaction<'static, Sqlite>, task: &Task, url: &str, now: Millis) -> Result<()> {
+    // The payload is rendered at delivery time (fresh signed URLs); the row's id is the
+    // stable `webhook-id` of every attempt.
+    sqlx::query("INSERT INTO webhook_outbox (id, task_id, account_id, url, payload, next_run_at, created_at) VALUES (?, ?, ?, ?, '', ?, ?)")
+        .bind(format!("msg_{}", ulid::Ulid::new()))
+        .bind(task.id.as_str())
+        .bind(task.account_id.as_str())
+        .bind(url)
+        .bind(now)
+        .bind(now)
+        .execute(&mut **tx)
+        .await?;
+    Ok(())
+}
+
+async fn select_task(tx: &mut Transaction<'static, Sqlite>, id: &TaskId) -> Result<Option<Task>> {
+    let sql = format!("SELECT {TASK_COLUMNS} FROM tasks WHERE id = ?");
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id.as_str()).fetch_optional(&mut **tx).await?;
+    row.as_ref().map(rows::task).transpose()
+}
+
+async fn select_by_out_id(tx: &mut Transaction<'static, Sqlite>, account: &AccountId, mode: Mode, out: &str) -> Result<Option<Task>> {
+    let sql = format!("SELECT {TASK_COLUMNS} FROM tasks WHERE account_id = ? AND mode = ? AND out_task_id = ?");
+    let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+        .bind(account.as_str())
+        .bind(mode.as_str())
+        .bind(out)
+        .fetch_optional(&mut **tx)
+        .await?;
+    row.as_ref().map(rows::task).transpose()
+}
+
+/// The first limit a new task would break, checked inside the submit transaction.
+async fn check_limits(tx: &mut Transaction<'static, Sqlite>, new: &NewTask, checks: &SubmitChecks) -> Result<Option<SubmitOutcome>> {
+    if let Some(limit) = checks.concurrency {
+        let open: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tasks WHERE key_id = ? AND phase <> 'done'")
+            .bind(new.key_id.as_str())
+            .fetch_one(&mut **tx)
+            .await?;
+        if open >= i64::from(limit) {
+            return Ok(Some(SubmitOutcome::ConcurrencyLimit { limit }));
+        }
+    }
+    if new.mode == Mode::Test {
+        return Ok(None);
+    }
+    let (credited, held, spent): (i64, i64, i64) =
+        sqlx::query_as("SELECT credited_micros, held_micros, spent_micros FROM accounts WHERE id = ?")
+            .bind(new.account_id.as_str())
+            .fetch_one(&mut **tx)
+            .await?;
+    let available = Usd(credited - held - spent);
+    if available < new.estimated {
+        return Ok(Some(SubmitOutcome::InsufficientBalance { needed: new.estimated, available }));
+    }
+    if let Some(quota) = checks.key_quota {
+        let used = key_spend_since(tx, new, i64::MIN).await?;
+        if used.plus(new.estimated) > quota {
+            return Ok(Some(SubmitOutcome::QuotaExceeded { remaining: quota.minus(used).max(Usd::ZERO) }));
+        }
+    }
+    for (window, length, cap) in checks.spend.windows() {
+        let since = new.created_at - length;
+        let used = key_spend_since(tx, new, since).await?;
+        if used.plus(new.estimated) > cap {
+            let oldest: Option<i64> = sqlx::query_scalar(
+                "SELECT MIN(created_at) FROM tasks WHERE key_id = ? AND mode = 'live' AND created_at >= ?",
+            )
+            .bind(new.key_id.as_str())
+            .bind(since)
+            .fetch_one(&mut **tx)
+            .await?;
+            let resets_at = oldest.map_or(new.created_at, |t| t + length);
+            return Ok(Some(SubmitOutcome::SpendWindowExceeded { window, resets_at }));
+        }
+    }
+    Ok(None)
+}
+
+/// What a key has spent or holds on tasks created since `since`: captures of finished
+/// tasks plus the holds of open ones.
+async fn key_spend_since(tx: &mut Transaction<'static, Sqlite>, new: &NewTask, since: Millis) -> Result<Usd> {
+    let used: i64 = sqlx::query_scalar(
+        "SELECT COALESCE(SUM(CASE WHEN phase = 'done' THEN used_micros ELSE estimated_micros END), 0) \
+         FROM tasks WHERE key_id = ? AND mode = 'live' AND created_at >= ?",
+    )
+    .bind(new.key_id.as_str())
+    .bind(since)
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(Usd(used))
+}
+
+async fn insert_task(tx: &mut Transaction<'static, Sqlite>, t: &NewTask) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO tasks (id, account_id, key_id, mode, model, params, out_task_id, fingerprint, status, \
+           estimated_micros, created_at, provider, phase, plan, upstream_cost_micros, next_run_at) \
+         VALUES (?, ?, ?, ?, ?, ?, ?, ?, 'queued', ?, ?, ?, 'submit', ?, ?, ?)",
+    )
+    .bind(t.id.as_str())
+    .bind(t.account_id.as_str())
+    .bind(t.key_id.as_str())
+    .bind(t.mode.as_str())
+    .bind(&t.model)
+    .bind(rows::to_json(&t.params))
+    .bind(&t.out_task_id)
+    .bind(&t.fingerprint)
+    .bind(t.estimated.micros())
+    .bind(t.created_at)
+    .bind(&t.provider)
+    .bind(t.plan.to_string())
+    .bind(t.upstream_cost.micros())
+    .bind(t.created_at)
+    .execute(&mut **tx)
+    .await?;
+    if let Some(img) = &t.source_image {
+        sqlx::query("INSERT INTO task_inputs (task_id, mime, sha256, bytes) VALUES (?, ?, ?, ?)")
+            .bind(t.id.as_str())
+            .bind(&img.mime)
+            .bind(&img.sha256)
+            .bind(&img.bytes)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
+}
