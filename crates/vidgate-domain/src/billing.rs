@@ -12,11 +12,7 @@ pub fn estimate(rate_per_second: Usd, requested_seconds: u32) -> Usd {
 pub fn billed_ms(requested_seconds: u32, delivered_video_ms: u64, fps: f64) -> u64 {
     let requested_ms = u64::from(requested_seconds) * 1000;
     let frame_ms = if fps > 0.0 { (1000.0 / fps).ceil() as u64 } else { 42 };
-    if delivered_video_ms + frame_ms >= requested_ms {
-        requested_ms
-    } else {
-        delivered_video_ms.min(requested_ms)
-    }
+    if delivered_video_ms + frame_ms >= requested_ms { requested_ms } else { delivered_video_ms.min(requested_ms) }
 }
 
 /// rate × milliseconds / 1000, rounded half-up to the micro-dollar.

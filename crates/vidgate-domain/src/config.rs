@@ -123,7 +123,13 @@ pub struct EngineConfig {
 
 impl Default for EngineConfig {
     fn default() -> Self {
-        EngineConfig { workers: 16, lease_secs: 60, idle_poll_ms: 500, media_threads: 0, max_in_flight_per_provider: 64 }
+        EngineConfig {
+            workers: 16,
+            lease_secs: 60,
+            idle_poll_ms: 500,
+            media_threads: 0,
+            max_in_flight_per_provider: 64,
+        }
     }
 }
 
@@ -203,15 +209,15 @@ impl Config {
             if section.is_empty() || key.is_empty() {
                 continue;
             }
-            let section = root
-                .entry(section.to_ascii_lowercase())
-                .or_insert_with(|| toml::Value::Table(toml::Table::new()));
+            let section =
+                root.entry(section.to_ascii_lowercase()).or_insert_with(|| toml::Value::Table(toml::Table::new()));
             let toml::Value::Table(table) = section else {
                 return Err(format!("{name}: [{}] is not a section", path.split_once("__").unwrap().0));
             };
             table.insert(key.to_ascii_lowercase(), parse_env_value(&value));
         }
-        let config: Config = toml::Value::Table(root).try_into().map_err(|e: toml::de::Error| format!("config: {e}"))?;
+        let config: Config =
+            toml::Value::Table(root).try_into().map_err(|e: toml::de::Error| format!("config: {e}"))?;
         config.check()?;
         Ok(config)
     }

@@ -43,7 +43,11 @@ impl TaskStatus {
         use TaskStatus::*;
         matches!(
             (self, to),
-            (Queued, Running) | (Running, Completed) | (Running, Failed) | (Queued, Failed) | (Queued | Running, Cancelled)
+            (Queued, Running)
+                | (Running, Completed)
+                | (Running, Failed)
+                | (Queued, Failed)
+                | (Queued | Running, Cancelled)
         )
     }
 }

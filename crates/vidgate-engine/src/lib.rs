@@ -1,1 +1,28 @@
-//! placeholder
+//! The task engine and the gateway's operations.
+//!
+//! Layout:
+//! - [`gateway`]: the operations (authenticate, submit, read, wait, cancel, admin) as plain
+//!   functions over typed values; HTTP handlers and tests call these.
+//! - [`worker`]: the engine loop that leases due tasks and runs their steps.
+//! - [`provider`]: the `Provider` trait and the providers (the sandbox renderer so far).
+//! - [`deliver`]: validating, trimming and splitting a result into the delivered files.
+//! - [`files`], [`signer`], [`view`]: stored files, signed URLs and the task object.
+//! - [`notify`], [`sweeper`]: change notifications, retention and gauges.
+//! - [`net`]: outbound requests to user-supplied URLs behind the SSRF guard.
+//! - [`app`]: wiring all of it from a config and a data directory.
+//!
+//! The engine must not know about HTTP; the HTTP crate must not talk to the store.
+
+pub mod app;
+pub mod clock;
+pub mod deliver;
+pub mod files;
+pub mod gateway;
+pub mod ipnet;
+pub mod net;
+pub mod notify;
+pub mod provider;
+pub mod signer;
+pub mod sweeper;
+pub mod view;
+pub mod worker;

@@ -1,1 +1,53 @@
-//! placeholder
+//! The HTTP surfaces of vidgate: thin axum handlers over the gateway's operations.
+//!
+//! Layout:
+//! - [`routes`]: one module per surface (video tasks, models, files, admin, operations).
+//! - [`error`]: the single mapping from an [`ApiError`](vidgate_engine::gateway::ApiError)
+//!   to an HTTP response in the contract's error shape.
+//! - [`extract`]: credentials, JSON bodies and the request id.
+//! - [`openapi`]: the OpenAPI 3.1 document, generated from the handlers' annotations.
+//! - [`telemetry`]: the Prometheus recorder and the request metrics.
+//!
+//! Handlers parse, call one gateway function, and render; they never touch the store.
+//! [`serve`] takes an already bound listener and a shutdown future, so tests run it on
+//! port 0.
+
+pub mod error;
+pub mod extract;
+pub mod openapi;
+pub mod routes;
+pub mod telemetry;
+
+use std::sync::Arc;
+
+use axum::Router;
+use vidgate_engine::gateway::Gateway;
+
+/// Shared state of every handler.
+#[derive(Clone)]
+pub struct AppState {
+    pub gateway: Arc<Gateway>,
+}
+
+/// The whole router.
+pub fn router(gateway: Arc<Gateway>) -> Router {
+    let state = AppState { gateway: gateway.clone() };
+    let body_limit = gateway.config.server.body_limit_bytes;
+    routes::all()
+        .with_state(state)
+        .layer(axum::middleware::from_fn(telemetry::track))
+        .layer(axum::extract::DefaultBodyLimit::max(body_limit))
+        .layer(axum::middleware::from_fn(extract::request_id))
+}
+
+/// Serves `router` on `listener` until `shutdown` resolves, then lets in-flight requests
+/// finish.
+pub async fn serve(
+    listener: tokio::net::TcpListener,
+    router: Router,
+    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
+) -> std::io::Result<()> {
+    axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
+        .with_graceful_shutdown(shutdown)
+        .await
+}

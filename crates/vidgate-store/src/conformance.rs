@@ -12,8 +12,8 @@ use vidgate_domain::catalog::Size;
 use vidgate_domain::task::{Mode, TaskErrorCode, TaskStatus};
 use vidgate_domain::{AccountId, KeyId, TaskId, Usd};
 
-use crate::model::*;
 use crate::Store;
+use crate::model::*;
 
 /// Expands to one `#[tokio::test]` per conformance check, each on a fresh store from
 /// `$factory` (an async expression returning `Arc<dyn Store>`).
@@ -26,7 +26,8 @@ macro_rules! conformance_tests {
             a_submit_beyond_the_balance_leaves_no_trace, test_mode_moves_no_money,
             a_claim_leases_and_a_stale_token_loses, a_terminal_transition_settles_once,
             completion_captures_billed_and_releases_the_rest, cancel_follows_the_cancel_policy,
-            provider_caps_bound_submits_in_flight, concurrency_limit_counts_open_tasks,
+            provider_caps_bound_submits_in_flight, blocked_submits_never_starve_due_polls,
+            concurrency_limit_counts_open_tasks,
             quota_and_spend_windows_are_enforced, listings_filter_and_page, retention_marks_files_expired,
             source_images_are_kept_with_the_task);
     };
@@ -57,7 +58,15 @@ async fn account_with(store: &Arc<dyn Store>, credit: i64) -> (AccountId, KeyId)
 
 fn new_key(acct: &AccountId, mode: Mode) -> NewKey {
     let id = KeyId::generate();
-    NewKey { id: id.clone(), account_id: acct.clone(), name: "k".into(), mode, hash: format!("hash-{id}"), masked: "sk-…x".into(), limits: KeyLimits::default() }
+    NewKey {
+        id: id.clone(),
+        account_id: acct.clone(),
+        name: "k".into(),
+        mode,
+        hash: format!("hash-{id}"),
+        masked: "sk-…x".into(),
+        limits: KeyLimits::default(),
+    }
 }
 
 fn new_task(acct: &AccountId, key: &KeyId, est: i64, out: Option<&str>) -> NewTask {
@@ -103,7 +112,8 @@ async fn created(store: &Arc<dyn Store>, t: NewTask) -> Task {
 /// Asserts the money identities of an account against its own ledger.
 pub async fn assert_ledger_balanced(store: &Arc<dyn Store>, acct: &AccountId) {
     let a = store.account(acct).await.unwrap().unwrap();
-    let totals: BTreeMap<&str, Usd> = store.ledger_totals(acct).await.unwrap().into_iter().map(|(k, v)| (k.as_str(), v)).collect();
+    let totals: BTreeMap<&str, Usd> =
+        store.ledger_totals(acct).await.unwrap().into_iter().map(|(k, v)| (k.as_str(), v)).collect();
     let open_holds = totals["hold"].minus(totals["capture"]).minus(totals["release"]);
     assert_eq!(a.credited, totals["credit"], "credits match the ledger");
     assert_eq!(a.spent, totals["capture"], "captures match the ledger");
@@ -221,15 +231,20 @@ pub async fn a_claim_leases_and_a_stale_token_loses(store: Arc<dyn Store>) {
     let task = created(&store, new_task(&acct, &key, 1_000_000, None)).await;
     let first = claim_one(&store, NOW).await;
     assert_eq!(first.task.id, task.id);
-    assert!(store.claim("w2", NOW + 1, 60_000, 10, &caps(100)).await.unwrap().is_empty(), "leased tasks are not claimed twice");
+    assert!(
+        store.claim("w2", NOW + 1, 60_000, 10, &caps(100)).await.unwrap().is_empty(),
+        "leased tasks are not claimed twice"
+    );
     // the lease expires; another worker takes over with a higher token
     let second = store.claim("w2", NOW + 60_001, 60_000, 10, &caps(100)).await.unwrap();
     assert_eq!(second.len(), 1);
     assert!(second[0].token > first.token);
-    let step = StepUpdate { status: Some(TaskStatus::Running), progress: Some(10), next_run_at: NOW, ..Default::default() };
+    let step =
+        StepUpdate { status: Some(TaskStatus::Running), progress: Some(10), next_run_at: NOW, ..Default::default() };
     assert!(!store.save_step(&task.id, first.token, step.clone(), NOW).await.unwrap(), "stale token loses");
     assert!(!store.heartbeat(&task.id, first.token, NOW + 100_000).await.unwrap());
-    let stale_end = Terminal::Failed { code: TaskErrorCode::UpstreamError, message: "x".into(), possible_orphan: false };
+    let stale_end =
+        Terminal::Failed { code: TaskErrorCode::UpstreamError, message: "x".into(), possible_orphan: false };
     assert!(store.finish(&task.id, Some(first.token), stale_end, NOW).await.unwrap().is_none());
     assert!(store.save_step(&task.id, second[0].token, step, NOW + 60_002).await.unwrap());
     let t = store.task(&task.id).await.unwrap().unwrap();
@@ -241,18 +256,24 @@ pub async fn a_terminal_transition_settles_once(store: Arc<dyn Store>) {
     let (acct, key) = account_with(&store, 10_000_000).await;
     let task = created(&store, new_task(&acct, &key, 2_000_000, None)).await;
     let c = claim_one(&store, NOW).await;
-    let fail = Terminal::Failed { code: TaskErrorCode::ContentFiltered, message: "blocked".into(), possible_orphan: false };
+    let fail =
+        Terminal::Failed { code: TaskErrorCode::ContentFiltered, message: "blocked".into(), possible_orphan: false };
     let done = store.finish(&task.id, Some(c.token), fail, NOW + 5).await.unwrap().unwrap();
     assert_eq!((done.status, done.credits_used), (TaskStatus::Failed, Usd::ZERO));
     assert_eq!(done.error, Some((TaskErrorCode::ContentFiltered, "blocked".into())));
     // every later path loses: cancel, completion, a second failure
-    assert!(store.finish(&task.id, None, Terminal::Cancelled { charge_if_running: true }, NOW + 6).await.unwrap().is_none());
+    assert!(
+        store.finish(&task.id, None, Terminal::Cancelled { charge_if_running: true }, NOW + 6).await.unwrap().is_none()
+    );
     let complete = Terminal::Completed { result: result(5000), credits_used: Usd(2_000_000), files_expire_at: NOW };
     assert!(store.finish(&task.id, None, complete, NOW + 7).await.unwrap().is_none());
     let a = store.account(&acct).await.unwrap().unwrap();
     assert_eq!((a.balance, a.held, a.spent), (Usd(10_000_000), Usd::ZERO, Usd::ZERO), "a failure is never billed");
     assert_ledger_balanced(&store, &acct).await;
-    assert!(store.claim("w", NOW + 1_000_000, 1, 10, &caps(100)).await.unwrap().is_empty(), "terminal tasks are never claimed");
+    assert!(
+        store.claim("w", NOW + 1_000_000, 1, 10, &caps(100)).await.unwrap().is_empty(),
+        "terminal tasks are never claimed"
+    );
 }
 
 pub async fn completion_captures_billed_and_releases_the_rest(store: Arc<dyn Store>) {
@@ -273,7 +294,8 @@ pub async fn cancel_follows_the_cancel_policy(store: Arc<dyn Store>) {
     let (acct, key) = account_with(&store, 10_000_000).await;
     // queued: free even under `charge`
     let queued = created(&store, new_task(&acct, &key, 1_000_000, None)).await;
-    let t = store.finish(&queued.id, None, Terminal::Cancelled { charge_if_running: true }, NOW).await.unwrap().unwrap();
+    let t =
+        store.finish(&queued.id, None, Terminal::Cancelled { charge_if_running: true }, NOW).await.unwrap().unwrap();
     assert_eq!((t.status, t.credits_used), (TaskStatus::Cancelled, Usd::ZERO));
     assert_eq!(t.error.as_ref().map(|e| e.0), Some(TaskErrorCode::Cancelled));
     // running under `charge`: the full estimate
@@ -281,7 +303,8 @@ pub async fn cancel_follows_the_cancel_policy(store: Arc<dyn Store>) {
     let c = claim_one(&store, NOW).await;
     let step = StepUpdate { status: Some(TaskStatus::Running), next_run_at: NOW + 1000, ..Default::default() };
     assert!(store.save_step(&running.id, c.token, step, NOW).await.unwrap());
-    let t = store.finish(&running.id, None, Terminal::Cancelled { charge_if_running: true }, NOW).await.unwrap().unwrap();
+    let t =
+        store.finish(&running.id, None, Terminal::Cancelled { charge_if_running: true }, NOW).await.unwrap().unwrap();
     assert_eq!(t.credits_used, Usd(2_000_000));
     let a = store.account(&acct).await.unwrap().unwrap();
     assert_eq!((a.balance, a.held, a.spent), (Usd(8_000_000), Usd::ZERO, Usd(2_000_000)));
@@ -306,11 +329,31 @@ pub async fn provider_caps_bound_submits_in_flight(store: Arc<dyn Store>) {
     assert_eq!(store.in_flight_by_provider().await.unwrap(), vec![("sandbox".to_owned(), 1)]);
 }
 
+pub async fn blocked_submits_never_starve_due_polls(store: Arc<dyn Store>) {
+    let (acct, key) = account_with(&store, 100_000_000).await;
+    for _ in 0..10 {
+        created(&store, new_task(&acct, &key, 1, None)).await;
+    }
+    let first = store.claim("w", NOW, 60_000, 10, &caps(2)).await.unwrap();
+    assert_eq!(first.len(), 2);
+    for c in &first {
+        let step = StepUpdate { phase: Some(Phase::Poll), next_run_at: NOW + 1, ..Default::default() };
+        assert!(store.save_step(&c.task.id, c.token, step, NOW).await.unwrap());
+    }
+    // eight submits are due earlier than the two polls, and all are blocked by the cap
+    let polls = store.claim("w", NOW + 2, 60_000, 1, &caps(2)).await.unwrap();
+    assert_eq!(polls.len(), 1, "a due poll is claimed");
+    assert_eq!(polls[0].task.phase, Phase::Poll);
+}
+
 pub async fn concurrency_limit_counts_open_tasks(store: Arc<dyn Store>) {
     let (acct, key) = account_with(&store, 100_000_000).await;
     let checks = SubmitChecks { concurrency: Some(2), ..Default::default() };
     for _ in 0..2 {
-        assert!(matches!(store.submit(new_task(&acct, &key, 1, None), checks.clone()).await.unwrap(), SubmitOutcome::Created(_)));
+        assert!(matches!(
+            store.submit(new_task(&acct, &key, 1, None), checks.clone()).await.unwrap(),
+            SubmitOutcome::Created(_)
+        ));
     }
     let refused = store.submit(new_task(&acct, &key, 1, None), checks.clone()).await.unwrap();
     assert!(matches!(refused, SubmitOutcome::ConcurrencyLimit { limit: 2 }), "{refused:?}");
@@ -320,13 +363,19 @@ pub async fn concurrency_limit_counts_open_tasks(store: Arc<dyn Store>) {
 pub async fn quota_and_spend_windows_are_enforced(store: Arc<dyn Store>) {
     let (acct, key) = account_with(&store, 100_000_000).await;
     let checks = SubmitChecks { key_quota: Some(Usd(3_000_000)), ..Default::default() };
-    assert!(matches!(store.submit(new_task(&acct, &key, 2_000_000, None), checks.clone()).await.unwrap(), SubmitOutcome::Created(_)));
+    assert!(matches!(
+        store.submit(new_task(&acct, &key, 2_000_000, None), checks.clone()).await.unwrap(),
+        SubmitOutcome::Created(_)
+    ));
     let refused = store.submit(new_task(&acct, &key, 2_000_000, None), checks).await.unwrap();
     assert!(matches!(refused, SubmitOutcome::QuotaExceeded { remaining: Usd(1_000_000) }), "{refused:?}");
     let spend = SpendLimits { h5: Some(Usd(3_000_000)), ..Default::default() };
     let checks = SubmitChecks { spend, ..Default::default() };
     let refused = store.submit(new_task(&acct, &key, 2_000_000, None), checks.clone()).await.unwrap();
-    assert!(matches!(refused, SubmitOutcome::SpendWindowExceeded { window: "5h", resets_at } if resets_at == NOW + 5 * 3_600_000), "{refused:?}");
+    assert!(
+        matches!(refused, SubmitOutcome::SpendWindowExceeded { window: "5h", resets_at } if resets_at == NOW + 5 * 3_600_000),
+        "{refused:?}"
+    );
     let mut later = new_task(&acct, &key, 2_000_000, None);
     later.created_at = NOW + 5 * 3_600_000 + 1;
     assert!(matches!(store.submit(later, checks).await.unwrap(), SubmitOutcome::Created(_)), "the window moved on");
@@ -349,7 +398,12 @@ pub async fn listings_filter_and_page(store: Arc<dyn Store>) {
     f.after = Some(ids[3].clone());
     let page2: Vec<_> = store.tasks(&f).await.unwrap().into_iter().map(|t| t.id).collect();
     assert_eq!(page2, vec![ids[2].clone(), ids[1].clone()]);
-    let by_meta = TaskFilter { account_id: Some(acct), metadata: vec![("n".into(), "3".into())], limit: 100, ..Default::default() };
+    let by_meta = TaskFilter {
+        account_id: Some(acct),
+        metadata: vec![("n".into(), "3".into())],
+        limit: 100,
+        ..Default::default()
+    };
     let found: Vec<_> = store.tasks(&by_meta).await.unwrap().into_iter().map(|t| t.id).collect();
     assert_eq!(found, vec![ids[3].clone()]);
     let by_status = TaskFilter { status: Some(TaskStatus::Completed), limit: 100, ..Default::default() };
@@ -374,7 +428,8 @@ pub async fn retention_marks_files_expired(store: Arc<dyn Store>) {
 pub async fn source_images_are_kept_with_the_task(store: Arc<dyn Store>) {
     let (acct, key) = account_with(&store, 10_000_000).await;
     let mut t = new_task(&acct, &key, 1, None);
-    let img = SourceImage { mime: "image/png".into(), sha256: "abc".into(), bytes: vec![0x89, b'P', b'N', b'G', 0, 1, 2] };
+    let img =
+        SourceImage { mime: "image/png".into(), sha256: "abc".into(), bytes: vec![0x89, b'P', b'N', b'G', 0, 1, 2] };
     t.source_image = Some(img.clone());
     t.params.source_image = Some(SourceImageRef { sha256: "abc".into(), mime: "image/png".into() });
     let task = created(&store, t).await;
@@ -384,7 +439,14 @@ pub async fn source_images_are_kept_with_the_task(store: Arc<dyn Store>) {
 
 fn result(video_ms: u64) -> TaskResult {
     TaskResult {
-        video: StoredFile { name: "video.mp4".into(), mime: "video/mp4".into(), bytes: 10, duration_ms: Some(video_ms), width: Some(1280), height: Some(720) },
+        video: StoredFile {
+            name: "video.mp4".into(),
+            mime: "video/mp4".into(),
+            bytes: 10,
+            duration_ms: Some(video_ms),
+            width: Some(1280),
+            height: Some(720),
+        },
         audio: None,
         thumbnail: None,
         spritesheet: None,

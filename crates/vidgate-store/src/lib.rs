@@ -74,10 +74,22 @@ pub trait Store: Send + Sync + 'static {
     // --- tasks: the engine
     /// Leases up to `limit` due tasks to `owner` until `now + lease_ms`. A task's submit
     /// step is claimed only while its provider has fewer than its cap of jobs in flight.
-    async fn claim(&self, owner: &str, now: Millis, lease_ms: Millis, limit: u32, caps: &ProviderCaps) -> Result<Vec<Claimed>>;
+    async fn claim(
+        &self,
+        owner: &str,
+        now: Millis,
+        lease_ms: Millis,
+        limit: u32,
+        caps: &ProviderCaps,
+    ) -> Result<Vec<Claimed>>;
     /// Records, before an upstream submit is sent, that it is about to be (keeps the lease);
     /// false when the lease was lost.
     async fn mark_submitting(&self, id: &TaskId, token: i64) -> Result<bool>;
+    /// Gives back every lease `owner` holds (graceful shutdown), so another process can
+    /// resume those tasks at once instead of after the lease expires.
+    async fn release_leases(&self, owner: &str) -> Result<u64>;
+    /// Queued and running tasks, counted per (provider, status).
+    async fn open_task_counts(&self) -> Result<Vec<(String, vidgate_domain::task::TaskStatus, u32)>>;
     /// Upstream jobs in flight (submitted, not finished) per provider.
     async fn in_flight_by_provider(&self) -> Result<Vec<(String, u32)>>;
     /// Extends a lease; false when it was lost.

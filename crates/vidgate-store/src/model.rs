@@ -296,10 +296,20 @@ pub struct StepUpdate {
 /// How a task ends.
 #[derive(Clone, Debug)]
 pub enum Terminal {
-    Completed { result: TaskResult, credits_used: Usd, files_expire_at: Millis },
-    Failed { code: TaskErrorCode, message: String, possible_orphan: bool },
+    Completed {
+        result: TaskResult,
+        credits_used: Usd,
+        files_expire_at: Millis,
+    },
+    Failed {
+        code: TaskErrorCode,
+        message: String,
+        possible_orphan: bool,
+    },
     /// `charge_if_running`: the model's cancel policy is `charge`.
-    Cancelled { charge_if_running: bool },
+    Cancelled {
+        charge_if_running: bool,
+    },
 }
 
 /// A ledger entry kind.

@@ -2,8 +2,8 @@
 
 use std::sync::Arc;
 
-use vidgate_store::sqlite::SqliteStore;
 use vidgate_store::Store;
+use vidgate_store::sqlite::SqliteStore;
 
 async fn fresh() -> Arc<dyn Store> {
     let dir = std::env::temp_dir().join(format!("vidgate-store-{}", ulid::Ulid::new()));

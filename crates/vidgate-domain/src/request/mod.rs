@@ -10,7 +10,7 @@ use std::collections::BTreeMap;
 
 use crate::catalog::Size;
 
-pub use parse::{parse_submit, ParseOptions, SubmitLimits};
+pub use parse::{ParseOptions, SubmitLimits, parse_submit};
 
 /// The MIME types a source image may have.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

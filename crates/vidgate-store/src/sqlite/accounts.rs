@@ -3,16 +3,17 @@
 use sqlx::{Sqlite, Transaction};
 use vidgate_domain::{AccountId, KeyId, Usd};
 
-use super::rows;
 use super::SqliteStore;
+use super::rows;
 use crate::model::*;
 use crate::{Result, StoreError};
 
 impl SqliteStore {
     pub(super) async fn bootstrap_impl(&self, plan: BootstrapPlan) -> Result<Bootstrap> {
         let mut tx = self.write().await?;
-        let done: Option<String> =
-            sqlx::query_scalar("SELECT value FROM settings WHERE name = 'bootstrapped'").fetch_optional(&mut *tx).await?;
+        let done: Option<String> = sqlx::query_scalar("SELECT value FROM settings WHERE name = 'bootstrapped'")
+            .fetch_optional(&mut *tx)
+            .await?;
         if done.is_some() {
             return Ok(Bootstrap::Existing);
         }
@@ -21,7 +22,11 @@ impl SqliteStore {
             ("admin_token_hash", plan.admin_token_hash.clone()),
             ("signing_key", plan.signing_key.clone()),
         ] {
-            sqlx::query("INSERT INTO settings (name, value) VALUES (?, ?)").bind(name).bind(value).execute(&mut *tx).await?;
+            sqlx::query("INSERT INTO settings (name, value) VALUES (?, ?)")
+                .bind(name)
+                .bind(value)
+                .execute(&mut *tx)
+                .await?;
         }
         insert_account(&mut tx, &plan.account.0, &plan.account.1, &plan.webhook_secret, plan.now).await?;
         insert_key(&mut tx, &plan.test_key, plan.now).await?;
@@ -29,7 +34,13 @@ impl SqliteStore {
         Ok(Bootstrap::Created)
     }
 
-    pub(super) async fn create_account_impl(&self, id: &AccountId, name: &str, secret: &str, now: Millis) -> Result<Account> {
+    pub(super) async fn create_account_impl(
+        &self,
+        id: &AccountId,
+        name: &str,
+        secret: &str,
+        now: Millis,
+    ) -> Result<Account> {
         let mut tx = self.write().await?;
         insert_account(&mut tx, id, name, secret, now).await?;
         tx.commit().await?;
@@ -37,7 +48,8 @@ impl SqliteStore {
     }
 
     pub(super) async fn account_impl(&self, id: &AccountId) -> Result<Option<Account>> {
-        let row = sqlx::query("SELECT * FROM accounts WHERE id = ?").bind(id.as_str()).fetch_optional(&self.pool).await?;
+        let row =
+            sqlx::query("SELECT * FROM accounts WHERE id = ?").bind(id.as_str()).fetch_optional(&self.pool).await?;
         row.as_ref().map(rows::account).transpose()
     }
 
@@ -53,7 +65,13 @@ impl SqliteStore {
         self.account_impl(id).await?.ok_or(StoreError::NotFound)
     }
 
-    pub(super) async fn add_credit_impl(&self, id: &AccountId, amount: Usd, note: &str, now: Millis) -> Result<Account> {
+    pub(super) async fn add_credit_impl(
+        &self,
+        id: &AccountId,
+        amount: Usd,
+        note: &str,
+        now: Millis,
+    ) -> Result<Account> {
         let mut tx = self.write().await?;
         let done = sqlx::query("UPDATE accounts SET credited_micros = credited_micros + ? WHERE id = ?")
             .bind(amount.micros())
@@ -70,8 +88,10 @@ impl SqliteStore {
 
     pub(super) async fn create_key_impl(&self, key: NewKey, now: Millis) -> Result<ApiKey> {
         let mut tx = self.write().await?;
-        let exists: Option<String> =
-            sqlx::query_scalar("SELECT id FROM accounts WHERE id = ?").bind(key.account_id.as_str()).fetch_optional(&mut *tx).await?;
+        let exists: Option<String> = sqlx::query_scalar("SELECT id FROM accounts WHERE id = ?")
+            .bind(key.account_id.as_str())
+            .fetch_optional(&mut *tx)
+            .await?;
         if exists.is_none() {
             return Err(StoreError::NotFound);
         }
@@ -81,14 +101,18 @@ impl SqliteStore {
     }
 
     pub(super) async fn key_impl(&self, id: &KeyId) -> Result<Option<ApiKey>> {
-        let row = sqlx::query("SELECT * FROM api_keys WHERE id = ?").bind(id.as_str()).fetch_optional(&self.pool).await?;
+        let row =
+            sqlx::query("SELECT * FROM api_keys WHERE id = ?").bind(id.as_str()).fetch_optional(&self.pool).await?;
         row.as_ref().map(rows::api_key).transpose()
     }
 
     pub(super) async fn keys_impl(&self, account: Option<&AccountId>) -> Result<Vec<ApiKey>> {
         let rows = match account {
             Some(a) => {
-                sqlx::query("SELECT * FROM api_keys WHERE account_id = ? ORDER BY id").bind(a.as_str()).fetch_all(&self.pool).await?
+                sqlx::query("SELECT * FROM api_keys WHERE account_id = ? ORDER BY id")
+                    .bind(a.as_str())
+                    .fetch_all(&self.pool)
+                    .await?
             }
             None => sqlx::query("SELECT * FROM api_keys ORDER BY id").fetch_all(&self.pool).await?,
         };
@@ -120,7 +144,13 @@ impl SqliteStore {
     }
 }
 
-async fn insert_account(tx: &mut Transaction<'static, Sqlite>, id: &AccountId, name: &str, secret: &str, now: Millis) -> Result<()> {
+async fn insert_account(
+    tx: &mut Transaction<'static, Sqlite>,
+    id: &AccountId,
+    name: &str,
+    secret: &str,
+    now: Millis,
+) -> Result<()> {
     sqlx::query("INSERT INTO accounts (id, name, webhook_secret, created_at) VALUES (?, ?, ?, ?)")
         .bind(id.as_str())
         .bind(name)

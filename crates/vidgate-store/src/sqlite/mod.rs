@@ -67,7 +67,10 @@ impl SqliteStore {
                 .await?;
             if done.is_none() {
                 sqlx::raw_sql(sqlx::AssertSqlSafe(*sql)).execute(&mut *tx).await?;
-                sqlx::query("INSERT INTO schema_migrations (version) VALUES (?)").bind(version).execute(&mut *tx).await?;
+                sqlx::query("INSERT INTO schema_migrations (version) VALUES (?)")
+                    .bind(version)
+                    .execute(&mut *tx)
+                    .await?;
             }
         }
         tx.commit().await?;
@@ -86,7 +89,10 @@ impl Store for SqliteStore {
         self.bootstrap_impl(plan).await
     }
     async fn setting(&self, name: &str) -> Result<Option<String>> {
-        Ok(sqlx::query_scalar("SELECT value FROM settings WHERE name = ?").bind(name).fetch_optional(&self.pool).await?)
+        Ok(sqlx::query_scalar("SELECT value FROM settings WHERE name = ?")
+            .bind(name)
+            .fetch_optional(&self.pool)
+            .await?)
     }
     async fn create_account(&self, id: &AccountId, name: &str, secret: &str, now: Millis) -> Result<Account> {
         self.create_account_impl(id, name, secret, now).await
@@ -134,7 +140,14 @@ impl Store for SqliteStore {
             .await?;
         Ok(n as u32)
     }
-    async fn claim(&self, owner: &str, now: Millis, lease: Millis, limit: u32, caps: &ProviderCaps) -> Result<Vec<Claimed>> {
+    async fn claim(
+        &self,
+        owner: &str,
+        now: Millis,
+        lease: Millis,
+        limit: u32,
+        caps: &ProviderCaps,
+    ) -> Result<Vec<Claimed>> {
         self.claim_impl(owner, now, lease, limit, caps).await
     }
     async fn mark_submitting(&self, id: &TaskId, token: i64) -> Result<bool> {
@@ -148,12 +161,34 @@ impl Store for SqliteStore {
         .await?;
         Ok(done.rows_affected() == 1)
     }
-    async fn in_flight_by_provider(&self) -> Result<Vec<(String, u32)>> {
-        let rows: Vec<(String, i64)> = sqlx::query_as(
-            "SELECT provider, COUNT(*) FROM tasks WHERE phase IN ('poll', 'fetch') GROUP BY provider",
+    async fn release_leases(&self, owner: &str) -> Result<u64> {
+        let done = sqlx::query(
+            "UPDATE tasks SET lease_until = NULL, lease_owner = NULL WHERE lease_owner = ? AND phase <> 'done'",
+        )
+        .bind(owner)
+        .execute(&self.pool)
+        .await?;
+        Ok(done.rows_affected())
+    }
+    async fn open_task_counts(&self) -> Result<Vec<(String, vidgate_domain::task::TaskStatus, u32)>> {
+        let rows: Vec<(String, String, i64)> = sqlx::query_as(
+            "SELECT provider, status, COUNT(*) FROM tasks WHERE phase <> 'done' GROUP BY provider, status",
         )
         .fetch_all(&self.pool)
         .await?;
+        rows.into_iter()
+            .map(|(p, s, n)| {
+                let status = vidgate_domain::task::TaskStatus::parse(&s)
+                    .ok_or_else(|| StoreError::Corrupt(format!("status {s}")))?;
+                Ok((p, status, n as u32))
+            })
+            .collect()
+    }
+    async fn in_flight_by_provider(&self) -> Result<Vec<(String, u32)>> {
+        let rows: Vec<(String, i64)> =
+            sqlx::query_as("SELECT provider, COUNT(*) FROM tasks WHERE phase IN ('poll', 'fetch') GROUP BY provider")
+                .fetch_all(&self.pool)
+                .await?;
         Ok(rows.into_iter().map(|(p, n)| (p, n as u32)).collect())
     }
     async fn heartbeat(&self, id: &TaskId, token: i64, until: Millis) -> Result<bool> {

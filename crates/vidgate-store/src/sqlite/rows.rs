@@ -3,8 +3,8 @@
 
 use std::str::FromStr;
 
-use sqlx::sqlite::SqliteRow;
 use sqlx::Row;
+use sqlx::sqlite::SqliteRow;
 use vidgate_domain::task::{Mode, TaskErrorCode, TaskStatus};
 use vidgate_domain::{AccountId, KeyId, Usd};
 

@@ -7,11 +7,11 @@ use sqlx::{Row, Sqlite, Transaction};
 use vidgate_domain::task::{Mode, TaskStatus};
 use vidgate_domain::{AccountId, TaskId, Usd};
 
+use super::SqliteStore;
 use super::accounts::ledger;
 use super::rows::{self, TASK_COLUMNS};
-use super::SqliteStore;
-use crate::model::*;
 use crate::Result;
+use crate::model::*;
 
 impl SqliteStore {
     pub(super) async fn submit_impl(&self, new: NewTask, checks: SubmitChecks) -> Result<SubmitOutcome> {
@@ -33,7 +33,8 @@ impl SqliteStore {
                 .execute(&mut *tx)
                 .await?;
             let (task, key) = (Some(new.id.as_str()), Some(new.key_id.as_str()));
-            ledger(&mut tx, &new.account_id, task, key, LedgerKind::Hold, new.estimated, "submit", new.created_at).await?;
+            ledger(&mut tx, &new.account_id, task, key, LedgerKind::Hold, new.estimated, "submit", new.created_at)
+                .await?;
         }
         let task = select_task(&mut tx, &new.id).await?.ok_or(crate::StoreError::NotFound)?;
         tx.commit().await?;
@@ -64,7 +65,9 @@ impl SqliteStore {
             .fetch_optional(&self.pool)
             .await?;
         Ok(match row {
-            Some(r) => Some(SourceImage { mime: r.try_get("mime")?, sha256: r.try_get("sha256")?, bytes: r.try_get("bytes")? }),
+            Some(r) => {
+                Some(SourceImage { mime: r.try_get("mime")?, sha256: r.try_get("sha256")?, bytes: r.try_get("bytes")? })
+            }
             None => None,
         })
     }
@@ -107,7 +110,14 @@ impl SqliteStore {
         rows.iter().map(rows::task).collect()
     }
 
-    pub(super) async fn claim_impl(&self, owner: &str, now: Millis, lease: Millis, limit: u32, caps: &ProviderCaps) -> Result<Vec<Claimed>> {
+    pub(super) async fn claim_impl(
+        &self,
+        owner: &str,
+        now: Millis,
+        lease: Millis,
+        limit: u32,
+        caps: &ProviderCaps,
+    ) -> Result<Vec<Claimed>> {
         let mut tx = self.write().await?;
         // A submit in progress (leased) counts as in flight, so two claims cannot overshoot.
         let counts: Vec<(String, i64)> = sqlx::query_as(
@@ -118,15 +128,23 @@ impl SqliteStore {
         .fetch_all(&mut *tx)
         .await?;
         let mut in_flight: HashMap<String, u32> = counts.into_iter().map(|(p, n)| (p, n as u32)).collect();
-        let candidates: Vec<(String, String, String)> = sqlx::query_as(
+        // Submits of saturated providers are left out of the query itself, so they can never
+        // crowd due polls out of the candidate window; polls come first.
+        let saturated: Vec<&String> = in_flight.iter().filter(|(p, n)| **n >= caps.cap(p)).map(|(p, _)| p).collect();
+        let exclusion = if saturated.is_empty() {
+            String::new()
+        } else {
+            format!(" AND NOT (phase = 'submit' AND provider IN ({}))", vec!["?"; saturated.len()].join(", "))
+        };
+        let sql = format!(
             "SELECT id, phase, provider FROM tasks WHERE phase <> 'done' AND next_run_at <= ? \
-             AND (lease_until IS NULL OR lease_until < ?) ORDER BY next_run_at, id LIMIT ?",
-        )
-        .bind(now)
-        .bind(now)
-        .bind(i64::from(limit) * 4)
-        .fetch_all(&mut *tx)
-        .await?;
+             AND (lease_until IS NULL OR lease_until < ?){exclusion} ORDER BY phase = 'submit', next_run_at, id LIMIT ?"
+        );
+        let mut q = sqlx::query_as::<_, (String, String, String)>(sqlx::AssertSqlSafe(sql)).bind(now).bind(now);
+        for p in saturated {
+            q = q.bind(p.clone());
+        }
+        let candidates = q.bind(i64::from(limit) * 4).fetch_all(&mut *tx).await?;
         let mut picked = Vec::new();
         for (id, phase, provider) in candidates {
             if picked.len() as u32 >= limit {
@@ -147,7 +165,12 @@ impl SqliteStore {
                 "UPDATE tasks SET lease_owner = ?, lease_token = lease_token + 1, lease_until = ?, attempts = attempts + 1 \
                  WHERE id = ? RETURNING {TASK_COLUMNS}"
             );
-            let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(owner).bind(now + lease).bind(&id).fetch_one(&mut *tx).await?;
+            let row = sqlx::query(sqlx::AssertSqlSafe(sql))
+                .bind(owner)
+                .bind(now + lease)
+                .bind(&id)
+                .fetch_one(&mut *tx)
+                .await?;
             let token: i64 = row.try_get("lease_token")?;
             claimed.push(Claimed { task: rows::task(&row)?, token });
         }
@@ -183,7 +206,13 @@ impl SqliteStore {
         Ok(done.rows_affected() == 1)
     }
 
-    pub(super) async fn finish_impl(&self, id: &TaskId, token: Option<i64>, end: Terminal, now: Millis) -> Result<Option<Task>> {
+    pub(super) async fn finish_impl(
+        &self,
+        id: &TaskId,
+        token: Option<i64>,
+        end: Terminal,
+        now: Millis,
+    ) -> Result<Option<Task>> {
         let mut tx = self.write().await?;
         let Some(task) = select_task(&mut tx, id).await? else { return Ok(None) };
         let current_token: i64 = sqlx::query_scalar("SELECT lease_token FROM tasks WHERE id = ?")
@@ -216,9 +245,10 @@ struct Settlement {
 impl Settlement {
     fn of(task: &Task, end: &Terminal) -> Settlement {
         match end {
-            Terminal::Completed { credits_used, .. } => {
-                Settlement { status: TaskStatus::Completed, capture: (*credits_used).min(task.estimated).max(Usd::ZERO) }
-            }
+            Terminal::Completed { credits_used, .. } => Settlement {
+                status: TaskStatus::Completed,
+                capture: (*credits_used).min(task.estimated).max(Usd::ZERO),
+            },
             Terminal::Failed { .. } => Settlement { status: TaskStatus::Failed, capture: Usd::ZERO },
             Terminal::Cancelled { charge_if_running } => {
                 let charge = *charge_if_running && task.status == TaskStatus::Running;
@@ -228,11 +258,23 @@ impl Settlement {
     }
 }
 
-async fn write_terminal(tx: &mut Transaction<'static, Sqlite>, task: &Task, end: &Terminal, s: &Settlement, now: Millis) -> Result<()> {
+async fn write_terminal(
+    tx: &mut Transaction<'static, Sqlite>,
+    task: &Task,
+    end: &Terminal,
+    s: &Settlement,
+    now: Millis,
+) -> Result<()> {
     let (error_code, error_message, result, files_expire_at, orphan) = match end {
-        Terminal::Completed { result, files_expire_at, .. } => (None, None, Some(rows::to_json(result)), Some(*files_expire_at), false),
-        Terminal::Failed { code, message, possible_orphan } => (Some(code.as_str()), Some(message.clone()), None, None, *possible_orphan),
-        Terminal::Cancelled { .. } => (Some("cancelled"), Some("cancelled by the client".to_owned()), None, None, false),
+        Terminal::Completed { result, files_expire_at, .. } => {
+            (None, None, Some(rows::to_json(result)), Some(*files_expire_at), false)
+        }
+        Terminal::Failed { code, message, possible_orphan } => {
+            (Some(code.as_str()), Some(message.clone()), None, None, *possible_orphan)
+        }
+        Terminal::Cancelled { .. } => {
+            (Some("cancelled"), Some("cancelled by the client".to_owned()), None, None, false)
+        }
     };
     sqlx::query(
         "UPDATE tasks SET status = ?, phase = 'done', version = version + 1, completed_at = ?, \
@@ -296,7 +338,12 @@ async fn select_task(tx: &mut Transaction<'static, Sqlite>, id: &TaskId) -> Resu
     row.as_ref().map(rows::task).transpose()
 }
 
-async fn select_by_out_id(tx: &mut Transaction<'static, Sqlite>, account: &AccountId, mode: Mode, out: &str) -> Result<Option<Task>> {
+async fn select_by_out_id(
+    tx: &mut Transaction<'static, Sqlite>,
+    account: &AccountId,
+    mode: Mode,
+    out: &str,
+) -> Result<Option<Task>> {
     let sql = format!("SELECT {TASK_COLUMNS} FROM tasks WHERE account_id = ? AND mode = ? AND out_task_id = ?");
     let row = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(account.as_str())
@@ -308,7 +355,11 @@ async fn select_by_out_id(tx: &mut Transaction<'static, Sqlite>, account: &Accou
 }
 
 /// The first limit a new task would break, checked inside the submit transaction.
-async fn check_limits(tx: &mut Transaction<'static, Sqlite>, new: &NewTask, checks: &SubmitChecks) -> Result<Option<SubmitOutcome>> {
+async fn check_limits(
+    tx: &mut Transaction<'static, Sqlite>,
+    new: &NewTask,
+    checks: &SubmitChecks,
+) -> Result<Option<SubmitOutcome>> {
     if let Some(limit) = checks.concurrency {
         let open: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tasks WHERE key_id = ? AND phase <> 'done'")
             .bind(new.key_id.as_str())

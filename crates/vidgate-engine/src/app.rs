@@ -1,0 +1,110 @@
+//! Wiring: from a config and a data directory to a running engine and a [`Gateway`].
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::Notify;
+use vidgate_domain::config::Config;
+use vidgate_media::MediaPool;
+use vidgate_store::sqlite::SqliteStore;
+use vidgate_store::{ProviderCaps, Store};
+
+use crate::files::LocalFiles;
+use crate::gateway::{Credentials, Gateway, bootstrap};
+use crate::notify::Notifier;
+use crate::provider::{Providers, SandboxProvider, Upstream};
+use crate::signer::UrlSigner;
+use crate::view::UrlMinter;
+use crate::worker::{Engine, EngineSettings};
+
+/// A built gateway, not yet running its background loops.
+pub struct App {
+    pub gateway: Arc<Gateway>,
+    pub engine: Arc<Engine>,
+    /// Set when this process bootstrapped the database.
+    pub created_credentials: Option<(Credentials, PathBuf)>,
+}
+
+/// Builds everything: opens (and migrates) the database, bootstraps it if empty, opens the
+/// file store and the media pool, and configures the providers.
+pub async fn build(config: Config, data_dir: &Path, public_url: String) -> Result<App, String> {
+    std::fs::create_dir_all(data_dir).map_err(|e| format!("{}: {e}", data_dir.display()))?;
+    let catalog = config.catalog()?;
+    let db_url = if config.database.url.is_empty() {
+        format!("sqlite://{}", data_dir.join("vidgate.db").display())
+    } else {
+        config.database.url.clone()
+    };
+    let store: Arc<dyn Store> =
+        Arc::new(SqliteStore::open(&db_url).await.map_err(|e| format!("database {db_url}: {e}"))?);
+    let booted = bootstrap(store.as_ref(), &config, data_dir).await?;
+    let files_dir = if config.files.dir.is_empty() { data_dir.join("files") } else { PathBuf::from(&config.files.dir) };
+    let files = LocalFiles::open(&files_dir).map_err(|e| format!("{}: {e}", files_dir.display()))?;
+    files.clean_scratch().map_err(|e| format!("cleaning scratch files: {e}"))?;
+    let threads = if config.engine.media_threads == 0 {
+        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2)
+    } else {
+        config.engine.media_threads
+    };
+    let media = Arc::new(MediaPool::new(threads));
+    let providers =
+        Providers::new(vec![Upstream::Sandbox(Arc::new(SandboxProvider::new(config.sandbox.clone(), media.clone())))]);
+    let notifier = Notifier::default();
+    let settings = EngineSettings {
+        owner: format!("{}-{}", std::process::id(), ulid::Ulid::new()),
+        workers: config.engine.workers,
+        lease_ms: (config.engine.lease_secs * 1000) as i64,
+        idle_poll_ms: config.engine.idle_poll_ms,
+        caps: ProviderCaps { default: config.engine.max_in_flight_per_provider, per_provider: BTreeMap::new() },
+        retention_ms: (config.files.retention_secs * 1000) as i64,
+        max_result_bytes: config.files.max_result_bytes,
+    };
+    let engine = Arc::new(Engine {
+        store: store.clone(),
+        providers,
+        files,
+        media,
+        notifier: notifier.clone(),
+        settings,
+        wake: Notify::new(),
+    });
+    let fetch_policy = crate::net::Policy { allow_private: config.fetch.allow_private_targets };
+    let timeout = Duration::from_secs(config.fetch.timeout_secs);
+    let fetch_client = crate::net::outbound_client(fetch_policy, timeout.min(Duration::from_secs(5)), timeout)
+        .map_err(|e| format!("building the HTTP client: {e}"))?;
+    let urls = UrlMinter {
+        public_url,
+        signer: UrlSigner::new(&booted.signing_key),
+        ttl_secs: config.files.url_ttl_secs as i64,
+    };
+    let gateway = Arc::new(Gateway {
+        catalog,
+        store,
+        engine: engine.clone(),
+        notifier,
+        urls,
+        admin_token_hash: booted.admin_token_hash,
+        fetch_client,
+        config,
+    });
+    Ok(App { gateway, engine, created_credentials: booted.created })
+}
+
+impl App {
+    /// Runs the engine and the background loops until `shutdown` resolves.
+    pub async fn run_background(&self, shutdown: tokio::sync::watch::Receiver<bool>) {
+        let config = &self.gateway.config;
+        let grace = Duration::from_secs(config.server.shutdown_grace_secs);
+        let sweep = Duration::from_secs(config.files.sweep_interval_secs);
+        let until = |mut rx: tokio::sync::watch::Receiver<bool>| async move {
+            let _ = rx.wait_for(|stop| *stop).await;
+        };
+        tokio::join!(
+            self.engine.clone().run(until(shutdown.clone()), grace),
+            crate::sweeper::retention_loop(self.engine.clone(), sweep, until(shutdown.clone())),
+            crate::sweeper::gauges_loop(self.engine.clone(), Duration::from_secs(5), until(shutdown.clone())),
+        );
+    }
+}

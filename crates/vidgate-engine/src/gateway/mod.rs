@@ -1,0 +1,95 @@
+//! The gateway's operations as plain functions over typed values: authenticate a key,
+//! submit, read, wait for and cancel a task, and the admin operations. The HTTP handlers,
+//! the CLI and the tests all call these; none of them talks to the store directly.
+
+mod admin;
+pub mod auth;
+mod bootstrap;
+mod submit;
+mod tasks;
+
+use std::sync::Arc;
+
+use vidgate_domain::catalog::Catalog;
+use vidgate_domain::config::Config;
+use vidgate_domain::{ErrorCode, RequestError};
+use vidgate_store::{ApiKey, Store};
+
+use crate::notify::Notifier;
+use crate::view::UrlMinter;
+use crate::worker::Engine;
+
+pub use admin::{NewKeyRequest, SpendLimitsInput};
+pub use auth::Caller;
+pub use bootstrap::{Booted, Credentials, bootstrap};
+pub use submit::SubmitSurface;
+
+/// An error as a client sees it: a contract code, the field, a message, and for 429 how
+/// long to wait. Internal details are logged, never put here.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ApiError {
+    pub error: RequestError,
+    pub retry_after_secs: Option<u64>,
+}
+
+impl ApiError {
+    /// An error without a field.
+    pub fn new(code: ErrorCode, message: impl Into<String>) -> Self {
+        RequestError::new(code, message).into()
+    }
+
+    /// An internal failure: logged with its detail, answered with a generic message.
+    pub fn internal(detail: impl std::fmt::Display) -> Self {
+        tracing::error!(error = %detail, "internal error");
+        ApiError::new(ErrorCode::InternalError, "internal error; the request id identifies it in the logs")
+    }
+}
+
+impl From<RequestError> for ApiError {
+    fn from(error: RequestError) -> Self {
+        ApiError { error, retry_after_secs: None }
+    }
+}
+
+impl From<vidgate_store::StoreError> for ApiError {
+    fn from(e: vidgate_store::StoreError) -> Self {
+        ApiError::internal(e)
+    }
+}
+
+/// Everything the operations need, built once at start-up.
+pub struct Gateway {
+    pub config: Config,
+    pub catalog: Catalog,
+    pub store: Arc<dyn Store>,
+    pub engine: Arc<Engine>,
+    pub notifier: Notifier,
+    pub urls: UrlMinter,
+    /// The admin token's SHA-256 (hex), from config or bootstrap.
+    pub admin_token_hash: String,
+    /// The client for source image URLs (SSRF-guarded).
+    pub fetch_client: reqwest::Client,
+}
+
+impl Gateway {
+    /// The provider that serves a model for a key: the sandbox for test keys (and live
+    /// keys with `sandbox.serve_live_keys`), otherwise the model's first configured route.
+    pub fn route(&self, key: &ApiKey, model: &str) -> Result<String, ApiError> {
+        let sandbox = crate::provider::sandbox::SANDBOX;
+        if key.mode == vidgate_domain::task::Mode::Test || self.config.sandbox.serve_live_keys {
+            return Ok(sandbox.to_owned());
+        }
+        let spec =
+            self.catalog.resolve(model).ok_or_else(|| ApiError::new(ErrorCode::ModelNotFound, "no such model"))?;
+        spec.routes
+            .iter()
+            .find(|r| self.engine.providers.get(r).is_some() && r.as_str() != sandbox)
+            .cloned()
+            .ok_or_else(|| {
+                ApiError::new(
+                    ErrorCode::ModelUnavailable,
+                    format!("no upstream is configured for model {model}; test keys use the sandbox"),
+                )
+            })
+    }
+}

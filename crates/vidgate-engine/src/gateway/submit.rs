@@ -1,0 +1,166 @@
+//! Submitting a task: parse and validate, check the key may use the model, pick the route,
+//! get the source image (fetched now, through the SSRF guard, and kept with the task),
+//! then one store transaction that checks idempotency and limits, inserts the task and
+//! takes the hold. A refused request leaves nothing behind.
+
+use sha2::{Digest, Sha256};
+use vidgate_domain::billing;
+use vidgate_domain::request::fingerprint::fingerprint;
+use vidgate_domain::request::{ImageMime, ParseOptions, SourceImageInput, SubmitLimits, SubmitRequest, parse_submit};
+use vidgate_domain::task::TaskStatus;
+use vidgate_domain::{ErrorCode, RequestError, TaskId, Usd};
+use vidgate_store::{NewTask, SourceImage, SourceImageRef, SubmitChecks, SubmitOutcome, Task, TaskParams};
+
+use super::{ApiError, Caller, Gateway};
+use crate::clock::now_ms;
+
+/// Which endpoint a submit came from (it decides whether a `params` envelope is allowed).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SubmitSurface {
+    /// `POST /v1/videos/generations`: flat fields only.
+    VideoGenerations,
+    /// `POST /v1/tasks/submit`: flat fields or a `params` envelope.
+    TasksSubmit,
+}
+
+impl Gateway {
+    /// The limits of request parsing, from config.
+    pub fn submit_limits(&self) -> SubmitLimits {
+        SubmitLimits {
+            max_image_bytes: self.config.fetch.max_image_bytes,
+            allow_http_source_urls: self.config.fetch.allow_private_targets,
+            allow_http_callback_urls: self.config.webhooks.allow_private_targets,
+        }
+    }
+
+    /// Submits a JSON body. Returns the task and whether it is an idempotent replay.
+    pub async fn submit_json(
+        &self,
+        caller: &Caller,
+        body: &serde_json::Value,
+        idempotency_key: Option<&str>,
+        surface: SubmitSurface,
+    ) -> Result<(Task, bool), ApiError> {
+        let limits = self.submit_limits();
+        let opts = ParseOptions {
+            allow_params_envelope: surface == SubmitSurface::TasksSubmit,
+            idempotency_header: idempotency_key,
+            limits: &limits,
+        };
+        let req = parse_submit(body, &self.catalog, &opts)?;
+        self.submit(caller, req).await
+    }
+
+    /// Submits a typed request.
+    pub async fn submit(&self, caller: &Caller, req: SubmitRequest) -> Result<(Task, bool), ApiError> {
+        if let Some(allowed) = &caller.key.limits.models {
+            if !allowed.iter().any(|m| m == &req.model) {
+                let msg = format!("this key may not use model {}", req.model);
+                return Err(RequestError::param(ErrorCode::ModelNotAllowed, "model", msg).into());
+            }
+        }
+        let provider = self.route(&caller.key, &req.model)?;
+        let spec = self.catalog.resolve(&req.model).expect("parsed models exist");
+        let image = self.source_image(&req).await?;
+        let image_sha = image.as_ref().map(|i| i.sha256.clone());
+        let estimated = billing::estimate(spec.rate_for(req.size), req.duration_seconds);
+        let now = now_ms();
+        let task = NewTask {
+            id: TaskId::generate(),
+            account_id: caller.account_id.clone(),
+            key_id: caller.key.id.clone(),
+            mode: caller.key.mode,
+            model: req.model.clone(),
+            fingerprint: fingerprint(&req, image_sha.as_deref()),
+            params: TaskParams {
+                prompt: req.prompt.clone(),
+                duration_seconds: req.duration_seconds,
+                size: req.size,
+                audio: req.audio,
+                seed: req.seed,
+                negative_prompt: req.negative_prompt.clone(),
+                callback_url: req.callback_url.as_ref().map(|u| u.to_string()),
+                metadata: req.metadata.clone(),
+                source_image: image.as_ref().map(|i| SourceImageRef { sha256: i.sha256.clone(), mime: i.mime.clone() }),
+            },
+            source_image: image,
+            out_task_id: req.out_task_id.clone(),
+            estimated,
+            plan: serde_json::json!({"provider": provider, "upstream_seconds": req.duration_seconds, "trim_to_ms": u64::from(req.duration_seconds) * 1000}),
+            provider,
+            upstream_cost: Usd::ZERO,
+            created_at: now,
+        };
+        let limits = &caller.key.limits;
+        let checks =
+            SubmitChecks { key_quota: limits.quota, spend: limits.spend.clone(), concurrency: limits.concurrency };
+        match self.store.submit(task, checks).await? {
+            SubmitOutcome::Created(t) => {
+                crate::worker::transition(&t, TaskStatus::Queued);
+                self.engine.wake.notify_one();
+                self.notifier.changed(&t.id);
+                Ok((t, false))
+            }
+            SubmitOutcome::Replayed(t) => Ok((t, true)),
+            refusal => Err(refusal_error(refusal, now)),
+        }
+    }
+
+    async fn source_image(&self, req: &SubmitRequest) -> Result<Option<SourceImage>, ApiError> {
+        let unreadable =
+            |m: String| ApiError::from(RequestError::param(ErrorCode::SourceImageUnreadable, "source_image", m));
+        let (bytes, declared) = match &req.source_image {
+            None => return Ok(None),
+            Some(SourceImageInput::Inline { mime, bytes }) => (bytes.clone(), Some(*mime)),
+            Some(SourceImageInput::Url(url)) => {
+                let max = self.config.fetch.max_image_bytes;
+                let policy = crate::net::Policy { allow_private: self.config.fetch.allow_private_targets };
+                // IP-literal hosts never reach the resolver's check, so check the URL itself.
+                let url = crate::net::check_url(url.as_str(), policy)
+                    .map_err(|e| unreadable(crate::net::FetchError::from(e).to_string()))?;
+                let fetched = crate::net::fetch_image(&self.fetch_client, &url, max)
+                    .await
+                    .map_err(|e| unreadable(e.to_string()))?;
+                (fetched.bytes, None)
+            }
+        };
+        let sniffed = ImageMime::sniff(&bytes)
+            .ok_or_else(|| unreadable("the source image is not a PNG, JPEG or WebP image".into()))?;
+        if declared.is_some_and(|d| d != sniffed) {
+            return Err(unreadable("the source image's bytes do not match its declared type".into()));
+        }
+        vidgate_media::decode_image_dimensions(&bytes)
+            .map_err(|_| unreadable("the source image could not be decoded".into()))?;
+        let sha256 = hex::encode(Sha256::digest(&bytes));
+        Ok(Some(SourceImage { mime: sniffed.as_str().to_owned(), sha256, bytes }))
+    }
+}
+
+fn refusal_error(outcome: SubmitOutcome, now: i64) -> ApiError {
+    let retry = |at: i64| Some(((at - now).max(1000) as u64).div_ceil(1000));
+    match outcome {
+        SubmitOutcome::Conflict => RequestError::param(
+            ErrorCode::DuplicateOutTaskId,
+            "out_task_id",
+            "this out_task_id was already used for a different request",
+        )
+        .into(),
+        SubmitOutcome::InsufficientBalance { needed, available } => ApiError::new(
+            ErrorCode::InsufficientBalance,
+            format!("this task needs a hold of {needed} USD; the balance available is {available} USD"),
+        ),
+        SubmitOutcome::QuotaExceeded { remaining } => ApiError::new(
+            ErrorCode::QuotaExceeded,
+            format!("the key's quota has {remaining} USD left, not enough for this task"),
+        ),
+        SubmitOutcome::SpendWindowExceeded { window, resets_at } => ApiError {
+            retry_after_secs: retry(resets_at),
+            ..ApiError::new(ErrorCode::RateLimitExceeded, format!("the key's {window} spend limit would be exceeded"))
+        },
+        SubmitOutcome::ConcurrencyLimit { limit } => ApiError {
+            retry_after_secs: Some(2),
+            ..ApiError::new(ErrorCode::ConcurrencyLimit, format!("the key already has {limit} tasks queued or running"))
+        },
+        SubmitOutcome::Created(_) | SubmitOutcome::Replayed(_) => ApiError::internal("refusal_error called on success"),
+    }
+}

@@ -1,0 +1,148 @@
+//! Providers: what an upstream does for the engine (submit a job, poll it, fetch its
+//! result, cancel it), as the [`Provider`] trait, and [`Upstream`], the closed set of
+//! providers a config can name, for dispatch.
+//!
+//! A provider only talks to its upstream. It never touches the store, money or the task's
+//! status: it reports what the upstream said and the engine decides.
+
+pub mod sandbox;
+
+use std::path::Path;
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use vidgate_domain::task::TaskErrorCode;
+use vidgate_store::{Millis, Task};
+
+pub use sandbox::SandboxProvider;
+
+/// The job a task asks an upstream for.
+#[derive(Clone, Debug)]
+pub struct JobSpec {
+    pub task: Task,
+    /// The source image bytes, for image-to-video.
+    pub source_image: Option<Vec<u8>>,
+}
+
+/// An upstream job, as remembered on the task.
+#[derive(Clone, Debug)]
+pub struct JobRef {
+    pub job_id: String,
+    pub state: serde_json::Value,
+}
+
+/// The answer to a submit that reached the upstream and was accepted.
+#[derive(Clone, Debug)]
+pub struct Submitted {
+    pub job: JobRef,
+    /// Whether the upstream already runs it (real upstreams: yes; the sandbox queues first).
+    pub running: bool,
+    /// When the engine should ask first.
+    pub poll_at: Millis,
+    /// After this the task fails with `timeout`.
+    pub deadline_at: Millis,
+}
+
+/// What a poll found.
+#[derive(Clone, Debug, PartialEq)]
+pub enum PollOutcome {
+    Queued {
+        poll_at: Millis,
+    },
+    Running {
+        progress: u8,
+        poll_at: Millis,
+    },
+    /// The result is ready to fetch.
+    Succeeded,
+    Failed {
+        code: TaskErrorCode,
+        message: String,
+    },
+}
+
+/// Why an upstream call did not give an answer.
+#[derive(Debug, thiserror::Error)]
+pub enum ProviderError {
+    /// The request never left (connect refused, DNS): safe to send again.
+    #[error("upstream unreachable: {0}")]
+    Unreachable(String),
+    /// The request may have reached the upstream and no answer was read.
+    #[error("upstream outcome unknown: {0}")]
+    OutcomeUnknown(String),
+    /// The upstream answered that it will not do it.
+    #[error("upstream refused: {0}")]
+    Refused(String),
+    /// The upstream's safety filter blocked it.
+    #[error("content filtered: {0}")]
+    ContentFiltered(String),
+    /// A temporary condition (429, 5xx): try again later.
+    #[error("upstream busy: {message}")]
+    Busy { message: String, retry_after_ms: Option<u64> },
+    /// The result could not be downloaded or stored.
+    #[error("result unavailable: {0}")]
+    Result(String),
+}
+
+impl ProviderError {
+    /// Whether the same call may be made again.
+    pub fn is_retryable(&self) -> bool {
+        matches!(self, ProviderError::Unreachable(_) | ProviderError::Busy { .. } | ProviderError::Result(_))
+    }
+}
+
+/// What an upstream does.
+#[async_trait]
+pub trait Provider: Send + Sync {
+    /// The name routes use.
+    fn name(&self) -> &str;
+    /// Whether sending the same submit twice creates one job (so a submit whose outcome is
+    /// unknown may be sent again).
+    fn submit_is_idempotent(&self) -> bool;
+    /// Starts a job.
+    async fn submit(&self, job: &JobSpec, now: Millis) -> Result<Submitted, ProviderError>;
+    /// Asks how a job is doing.
+    async fn poll(&self, job: &JobSpec, upstream: &JobRef, now: Millis) -> Result<PollOutcome, ProviderError>;
+    /// Writes the finished job's MP4 to `dst`.
+    async fn fetch(&self, job: &JobSpec, upstream: &JobRef, dst: &Path) -> Result<(), ProviderError>;
+    /// Asks the upstream to stop a job, where it can; best effort.
+    async fn cancel(&self, upstream: &JobRef) -> Result<(), ProviderError>;
+}
+
+/// Every provider a config can name: dispatch is a match, not a lookup of strings.
+#[derive(Clone)]
+pub enum Upstream {
+    Sandbox(Arc<SandboxProvider>),
+}
+
+impl Upstream {
+    /// The provider behind this entry.
+    pub fn provider(&self) -> &dyn Provider {
+        match self {
+            Upstream::Sandbox(p) => p.as_ref(),
+        }
+    }
+}
+
+/// The configured providers, by name.
+#[derive(Clone, Default)]
+pub struct Providers {
+    entries: Vec<Upstream>,
+}
+
+impl Providers {
+    /// Providers from their entries.
+    pub fn new(entries: Vec<Upstream>) -> Self {
+        Providers { entries }
+    }
+
+    /// The provider with this name.
+    pub fn get(&self, name: &str) -> Option<&dyn Provider> {
+        self.entries.iter().map(Upstream::provider).find(|p| p.name() == name)
+    }
+
+    /// Every provider name.
+    pub fn names(&self) -> Vec<String> {
+        self.entries.iter().map(|u| u.provider().name().to_owned()).collect()
+    }
+}

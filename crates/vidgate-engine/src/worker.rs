@@ -1,0 +1,358 @@
+//! The task engine: a loop that leases due tasks from the store and runs one step of each
+//! (submit, poll, or fetch-and-deliver) on a bounded set of workers. Every write carries
+//! the lease's fencing token, so a worker that lost its lease (it was slow, or its process
+//! was presumed dead) cannot overwrite the work of the one that took over; the terminal
+//! write goes through [`Store::finish`], which settles money exactly once.
+//!
+//! Crash safety: whatever a step did not record is redone by the next lease holder. The
+//! one step that must not be redone blindly is an upstream submit whose outcome is
+//! unknown: it is marked before sending, and a non-idempotent provider then fails the
+//! task unbilled as a possible orphan instead of submitting twice (API.md §7).
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use tokio::sync::{Notify, Semaphore};
+use tokio::task::JoinSet;
+use vidgate_domain::billing;
+use vidgate_domain::task::{TaskErrorCode, TaskStatus};
+use vidgate_media::MediaPool;
+use vidgate_store::{Claimed, Millis, Phase, ProviderCaps, StepUpdate, Store, StoreError, Task, Terminal};
+
+use crate::clock::now_ms;
+use crate::deliver;
+use crate::files::LocalFiles;
+use crate::notify::Notifier;
+use crate::provider::{JobRef, JobSpec, PollOutcome, Provider, ProviderError, Providers};
+
+/// How often a submit that could not reach its upstream is tried before the task fails.
+pub const MAX_SUBMIT_ATTEMPTS: u32 = 5;
+/// How often a result download is tried before the task fails.
+pub const MAX_FETCH_ATTEMPTS: u32 = 5;
+
+/// Engine knobs, from config.
+#[derive(Clone, Debug)]
+pub struct EngineSettings {
+    pub owner: String,
+    pub workers: usize,
+    pub lease_ms: Millis,
+    pub idle_poll_ms: u64,
+    pub caps: ProviderCaps,
+    pub retention_ms: Millis,
+    pub max_result_bytes: u64,
+}
+
+/// The engine and everything a step needs.
+pub struct Engine {
+    pub store: Arc<dyn Store>,
+    pub providers: Providers,
+    pub files: LocalFiles,
+    pub media: Arc<MediaPool>,
+    pub notifier: Notifier,
+    pub settings: EngineSettings,
+    /// Poked when new work may be due (a submit), so idle workers look at once.
+    pub wake: Notify,
+}
+
+type StepResult = Result<(), StoreError>;
+
+impl Engine {
+    /// Runs until `shutdown` resolves, then waits up to `grace` for steps in progress and
+    /// gives back the leases of any still running.
+    pub async fn run(self: Arc<Self>, shutdown: impl std::future::Future<Output = ()>, grace: Duration) {
+        let slots = Arc::new(Semaphore::new(self.settings.workers));
+        let mut running = JoinSet::new();
+        tokio::pin!(shutdown);
+        loop {
+            while running.try_join_next().is_some() {}
+            let free = slots.available_permits() as u32;
+            let claimed = if free == 0 { Vec::new() } else { self.claim(free).await };
+            let full = !claimed.is_empty() && claimed.len() as u32 == free;
+            for c in claimed {
+                let permit = slots.clone().acquire_owned().await.expect("semaphore open");
+                let engine = self.clone();
+                running.spawn(async move {
+                    engine.step(c).await;
+                    drop(permit);
+                });
+            }
+            if full {
+                // More may be due; wait only for a free worker.
+                tokio::select! {
+                    _ = &mut shutdown => break,
+                    _ = running.join_next() => {}
+                }
+                continue;
+            }
+            tokio::select! {
+                _ = &mut shutdown => break,
+                _ = tokio::time::sleep(Duration::from_millis(self.settings.idle_poll_ms)) => {}
+                _ = self.wake.notified() => {}
+            }
+        }
+        let _ = tokio::time::timeout(grace, async { while running.join_next().await.is_some() {} }).await;
+        running.abort_all();
+        if let Err(e) = self.store.release_leases(&self.settings.owner).await {
+            tracing::warn!(error = %e, "could not give back leases at shutdown; they will expire");
+        }
+    }
+
+    async fn claim(&self, limit: u32) -> Vec<Claimed> {
+        let s = &self.settings;
+        match self.store.claim(&s.owner, now_ms(), s.lease_ms, limit, &s.caps).await {
+            Ok(c) => c,
+            Err(e) => {
+                tracing::warn!(error = %e, "claiming due tasks failed");
+                Vec::new()
+            }
+        }
+    }
+
+    /// Runs one step of a claimed task.
+    pub async fn step(&self, c: Claimed) {
+        let id = c.task.id.clone();
+        if let Err(e) = self.step_inner(&c).await {
+            tracing::warn!(task = %id, error = %e, "step failed; it is retried when the lease expires");
+        }
+        self.notifier.changed(&id);
+    }
+
+    async fn step_inner(&self, c: &Claimed) -> StepResult {
+        let task = &c.task;
+        let Some(provider) = self.providers.get(&task.provider) else {
+            let msg = format!("provider {} is not configured on this gateway", task.provider);
+            return self.fail(c, TaskErrorCode::UpstreamError, &msg, false).await;
+        };
+        if task.deadline_at.is_some_and(|d| now_ms() >= d) {
+            let msg = "the upstream did not finish before the deadline (it may still finish; nothing is billed)";
+            return self.fail(c, TaskErrorCode::Timeout, msg, false).await;
+        }
+        let source_image = match &task.params.source_image {
+            Some(_) => self.store.source_image(&task.id).await?.map(|s| s.bytes),
+            None => None,
+        };
+        let spec = JobSpec { task: task.clone(), source_image };
+        match task.phase {
+            Phase::Submit => self.submit_step(c, provider, &spec).await,
+            Phase::Poll | Phase::Fetch => self.poll_step(c, provider, &spec).await,
+            Phase::Done => Ok(()),
+        }
+    }
+
+    async fn submit_step(&self, c: &Claimed, provider: &dyn Provider, spec: &JobSpec) -> StepResult {
+        let task = &c.task;
+        if task.submitting && !provider.submit_is_idempotent() {
+            metrics::counter!("vidgate_possible_orphans_total", "provider" => task.provider.clone()).increment(1);
+            let msg = "the upstream submit was interrupted and may have reached the upstream; it is not sent twice";
+            return self.fail(c, TaskErrorCode::UpstreamOutcomeUnknown, msg, true).await;
+        }
+        if !self.store.mark_submitting(&task.id, c.token).await? {
+            return Ok(());
+        }
+        let now = now_ms();
+        match provider.submit(spec, now).await {
+            Ok(s) => {
+                let update = StepUpdate {
+                    phase: Some(Phase::Poll),
+                    status: s.running.then_some(TaskStatus::Running),
+                    upstream_job: Some(s.job.job_id),
+                    upstream_state: Some(s.job.state),
+                    submitting: Some(false),
+                    deadline_at: Some(s.deadline_at),
+                    next_run_at: s.poll_at,
+                    ..Default::default()
+                };
+                if s.running {
+                    transition(task, TaskStatus::Running);
+                }
+                self.store.save_step(&task.id, c.token, update, now).await.map(drop)
+            }
+            Err(e) => self.submit_failed(c, provider, e).await,
+        }
+    }
+
+    async fn submit_failed(&self, c: &Claimed, provider: &dyn Provider, e: ProviderError) -> StepResult {
+        let task = &c.task;
+        let attempts = task.submit_attempts + 1;
+        let may_resend = provider.submit_is_idempotent() || !matches!(e, ProviderError::OutcomeUnknown(_));
+        if e.is_retryable() && may_resend && attempts < MAX_SUBMIT_ATTEMPTS
+            || matches!(e, ProviderError::OutcomeUnknown(_))
+                && provider.submit_is_idempotent()
+                && attempts < MAX_SUBMIT_ATTEMPTS
+        {
+            let update = StepUpdate {
+                submitting: Some(false),
+                next_run_at: now_ms() + backoff_ms(attempts, &e),
+                ..Default::default()
+            };
+            return self.store.save_step(&task.id, c.token, update, now_ms()).await.map(drop);
+        }
+        tracing::info!(task = %task.id, error = %e, "upstream submit failed");
+        match e {
+            ProviderError::OutcomeUnknown(_) => {
+                metrics::counter!("vidgate_possible_orphans_total", "provider" => task.provider.clone()).increment(1);
+                let msg = "the upstream did not answer the submit; it may have started a job, which is not sent twice";
+                self.fail(c, TaskErrorCode::UpstreamOutcomeUnknown, msg, true).await
+            }
+            ProviderError::ContentFiltered(m) => self.fail(c, TaskErrorCode::ContentFiltered, &m, false).await,
+            other => self.fail(c, TaskErrorCode::UpstreamError, &client_message(&other), false).await,
+        }
+    }
+
+    async fn poll_step(&self, c: &Claimed, provider: &dyn Provider, spec: &JobSpec) -> StepResult {
+        let task = &c.task;
+        let job = JobRef { job_id: task.upstream_job.clone().unwrap_or_default(), state: task.upstream_state.clone() };
+        let now = now_ms();
+        let update = match provider.poll(spec, &job, now).await {
+            Ok(PollOutcome::Queued { poll_at }) => StepUpdate { next_run_at: poll_at, ..Default::default() },
+            Ok(PollOutcome::Running { progress, poll_at }) => {
+                if task.status == TaskStatus::Queued {
+                    transition(task, TaskStatus::Running);
+                }
+                StepUpdate {
+                    status: Some(TaskStatus::Running),
+                    progress: Some(progress.max(task.progress)),
+                    next_run_at: poll_at,
+                    ..Default::default()
+                }
+            }
+            Ok(PollOutcome::Succeeded) => return self.fetch_step(c, provider, spec, &job).await,
+            Ok(PollOutcome::Failed { code, message }) => return self.fail(c, code, &message, false).await,
+            Err(e) if e.is_retryable() => {
+                StepUpdate { next_run_at: now + backoff_ms(task.attempts, &e), ..Default::default() }
+            }
+            Err(e) => return self.fail(c, TaskErrorCode::UpstreamError, &client_message(&e), false).await,
+        };
+        self.store.save_step(&task.id, c.token, update, now).await.map(drop)
+    }
+
+    async fn fetch_step(&self, c: &Claimed, provider: &dyn Provider, spec: &JobSpec, job: &JobRef) -> StepResult {
+        let task = &c.task;
+        if task.status == TaskStatus::Queued {
+            transition(task, TaskStatus::Running);
+        }
+        let heartbeat = self.heartbeat(c);
+        let outcome = self.download_and_deliver(c, provider, spec, job).await;
+        heartbeat.abort();
+        outcome
+    }
+
+    async fn download_and_deliver(
+        &self,
+        c: &Claimed,
+        provider: &dyn Provider,
+        spec: &JobSpec,
+        job: &JobRef,
+    ) -> StepResult {
+        let task = &c.task;
+        let scratch = match self.files.scratch(&task.id) {
+            Ok(s) => s,
+            Err(e) => return Err(StoreError::Database(format!("scratch dir: {e}"))),
+        };
+        let result = self.deliver_into(c, provider, spec, job, &scratch).await;
+        let _ = std::fs::remove_dir_all(&scratch);
+        result
+    }
+
+    async fn deliver_into(
+        &self,
+        c: &Claimed,
+        provider: &dyn Provider,
+        spec: &JobSpec,
+        job: &JobRef,
+        scratch: &std::path::Path,
+    ) -> StepResult {
+        let task = &c.task;
+        let raw = scratch.join("raw.mp4");
+        if let Err(e) = provider.fetch(spec, job, &raw).await {
+            if e.is_retryable() && task.attempts < MAX_FETCH_ATTEMPTS + 2 {
+                let update = StepUpdate { next_run_at: now_ms() + backoff_ms(task.attempts, &e), ..Default::default() };
+                return self.store.save_step(&task.id, c.token, update, now_ms()).await.map(drop);
+            }
+            return self
+                .fail(c, TaskErrorCode::UpstreamError, "the result could not be downloaded from the upstream", false)
+                .await;
+        }
+        let (raw2, dir, t, max) = (raw.clone(), scratch.to_owned(), task.clone(), self.settings.max_result_bytes);
+        let delivered = match self.media.run(move || deliver::process(&raw2, &dir, &t, max)).await {
+            Ok(d) => d,
+            Err(invalid) => {
+                let msg = format!("the upstream's result is not a valid video: {invalid}");
+                return self.fail(c, TaskErrorCode::InvalidResult, &msg, false).await;
+            }
+        };
+        let files: Vec<(&std::path::Path, &str)> = delivered.files.iter().map(|(p, n)| (p.as_path(), *n)).collect();
+        if let Err(e) = self.files.publish(&task.id, &files) {
+            return Err(StoreError::Database(format!("publishing files: {e}")));
+        }
+        let rate = rate_per_second(task);
+        let credits_used = billing::price_for_ms(rate, delivered.result.billed_ms);
+        let now = now_ms();
+        let end = Terminal::Completed {
+            result: delivered.result,
+            credits_used,
+            files_expire_at: now + self.settings.retention_ms,
+        };
+        match self.store.finish(&task.id, Some(c.token), end, now).await? {
+            Some(done) => transition(&done, TaskStatus::Completed),
+            None => {
+                // Another path ended the task (a cancel); keep no files for it unless it completed.
+                let current = self.store.task(&task.id).await?;
+                if current.is_none_or(|t| t.status != TaskStatus::Completed) {
+                    let _ = self.files.remove(&task.id);
+                }
+            }
+        }
+        Ok(())
+    }
+
+    fn heartbeat(&self, c: &Claimed) -> tokio::task::JoinHandle<()> {
+        let (store, id, token, lease) = (self.store.clone(), c.task.id.clone(), c.token, self.settings.lease_ms);
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(Duration::from_millis((lease / 3).max(100) as u64)).await;
+                if !matches!(store.heartbeat(&id, token, now_ms() + lease).await, Ok(true)) {
+                    return;
+                }
+            }
+        })
+    }
+
+    async fn fail(&self, c: &Claimed, code: TaskErrorCode, message: &str, possible_orphan: bool) -> StepResult {
+        let end = Terminal::Failed { code, message: message.to_owned(), possible_orphan };
+        if let Some(done) = self.store.finish(&c.task.id, Some(c.token), end, now_ms()).await? {
+            transition(&done, TaskStatus::Failed);
+        }
+        Ok(())
+    }
+}
+
+/// The per-second rate locked in at submit: the estimate is rate × requested seconds.
+pub fn rate_per_second(task: &Task) -> vidgate_domain::Usd {
+    vidgate_domain::Usd(task.estimated.micros() / i64::from(task.params.duration_seconds.max(1)))
+}
+
+/// Counts a status change for `/metrics`.
+pub fn transition(task: &Task, to: TaskStatus) {
+    metrics::counter!("vidgate_task_transitions_total", "model" => task.model.clone(), "provider" => task.provider.clone(), "status" => to.as_str())
+        .increment(1);
+}
+
+fn backoff_ms(attempt: u32, e: &ProviderError) -> Millis {
+    if let ProviderError::Busy { retry_after_ms: Some(ms), .. } = e {
+        return (*ms).min(600_000) as Millis;
+    }
+    (1000i64 << attempt.min(8)).min(120_000)
+}
+
+/// What a client may read about a provider error: its kind, never upstream internals.
+fn client_message(e: &ProviderError) -> String {
+    match e {
+        ProviderError::Unreachable(_) => "the upstream could not be reached".into(),
+        ProviderError::Refused(_) => "the upstream refused the job".into(),
+        ProviderError::Busy { .. } => "the upstream stayed busy".into(),
+        ProviderError::Result(_) => "the result could not be downloaded from the upstream".into(),
+        ProviderError::OutcomeUnknown(_) => "the upstream did not answer".into(),
+        ProviderError::ContentFiltered(_) => "the upstream's safety filter blocked the job".into(),
+    }
+}

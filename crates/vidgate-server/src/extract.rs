@@ -1,0 +1,129 @@
+//! What handlers take from a request: the caller (API key, checked against the key's IP
+//! allow-list), the admin token, a JSON body (size limit, content type, valid JSON object),
+//! and the request id every response carries.
+
+use std::net::{IpAddr, SocketAddr};
+
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
+use axum::http::request::Parts;
+use axum::http::{HeaderMap, HeaderValue};
+use axum::middleware::Next;
+use axum::response::Response;
+use vidgate_domain::ErrorCode;
+use vidgate_engine::clock::now_ms;
+use vidgate_engine::gateway::Caller;
+
+use crate::AppState;
+use crate::error::HttpError;
+
+/// The API key of a request: `x-api-key` wins over `Authorization: Bearer`.
+pub fn presented_key(headers: &HeaderMap) -> Option<&str> {
+    if let Some(v) = headers.get("x-api-key") {
+        return v.to_str().ok().map(str::trim);
+    }
+    let auth = headers.get(axum::http::header::AUTHORIZATION)?.to_str().ok()?;
+    let (scheme, token) = auth.trim().split_once(' ')?;
+    scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+}
+
+/// The client's address: the peer, or the `X-Forwarded-For` entry added by a trusted proxy.
+pub fn client_ip(parts: &Parts, trusted: &[IpAddr]) -> Option<IpAddr> {
+    let peer = parts.extensions.get::<ConnectInfo<SocketAddr>>().map(|c| c.0.ip())?;
+    if !trusted.contains(&peer) {
+        return Some(peer);
+    }
+    let forwarded = parts.headers.get("x-forwarded-for").and_then(|v| v.to_str().ok());
+    // The last entry is the one our trusted proxy added; skip further trusted hops.
+    let hops: Vec<IpAddr> =
+        forwarded.map(|f| f.split(',').filter_map(|h| h.trim().parse().ok()).collect()).unwrap_or_default();
+    hops.into_iter().rev().find(|ip| !trusted.contains(ip)).or(Some(peer))
+}
+
+/// An authenticated API caller.
+pub struct ApiCaller(pub Caller);
+
+impl FromRequestParts<AppState> for ApiCaller {
+    type Rejection = HttpError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, HttpError> {
+        let gw = &state.gateway;
+        let caller = gw.authenticate(presented_key(&parts.headers), now_ms()).await?;
+        if !caller.key.limits.ip_allow.is_empty() {
+            let ip = client_ip(parts, &gw.config.server.trusted_proxies);
+            if !ip.is_some_and(|ip| vidgate_engine::ipnet::allowed(&caller.key.limits.ip_allow, ip)) {
+                return Err(HttpError::new(ErrorCode::PermissionDenied, "this key may not be used from this address"));
+            }
+        }
+        Ok(ApiCaller(caller))
+    }
+}
+
+/// The admin token was presented.
+pub struct Admin;
+
+impl FromRequestParts<AppState> for Admin {
+    type Rejection = HttpError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, HttpError> {
+        let token = parts.headers.get(axum::http::header::AUTHORIZATION).and_then(|v| v.to_str().ok()).and_then(|a| {
+            let (scheme, token) = a.trim().split_once(' ')?;
+            scheme.eq_ignore_ascii_case("bearer").then(|| token.trim())
+        });
+        if state.gateway.is_admin(token) {
+            Ok(Admin)
+        } else {
+            Err(HttpError::new(ErrorCode::InvalidApiKey, "missing or invalid admin token"))
+        }
+    }
+}
+
+/// A JSON object body, within the configured size limit.
+pub struct JsonObject(pub serde_json::Value);
+
+impl FromRequest<AppState> for JsonObject {
+    type Rejection = HttpError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, HttpError> {
+        let limit = state.gateway.config.server.body_limit_bytes;
+        if let Some(ct) = req.headers().get(axum::http::header::CONTENT_TYPE) {
+            let ct = ct.to_str().unwrap_or("").to_ascii_lowercase();
+            let essence = ct.split(';').next().unwrap_or("").trim();
+            if essence != "application/json" && !essence.ends_with("+json") {
+                return Err(HttpError::param(
+                    ErrorCode::UnsupportedMediaType,
+                    "content-type",
+                    format!("this endpoint takes application/json, not {essence}"),
+                ));
+            }
+        }
+        let bytes = read_body(req, limit).await?;
+        let value: serde_json::Value = serde_json::from_slice(&bytes)
+            .map_err(|e| HttpError::new(ErrorCode::InvalidJson, format!("the body is not valid JSON: {e}")))?;
+        if !value.is_object() {
+            return Err(HttpError::new(ErrorCode::InvalidJson, "the body must be a JSON object"));
+        }
+        Ok(JsonObject(value))
+    }
+}
+
+/// Reads a whole body, refusing more than `limit` bytes with 413.
+pub async fn read_body(req: Request, limit: usize) -> Result<bytes::Bytes, HttpError> {
+    axum::body::to_bytes(req.into_body(), limit)
+        .await
+        .map_err(|_| HttpError::new(ErrorCode::RequestTooLarge, format!("the body is larger than {limit} bytes")))
+}
+
+/// Gives every request an id (a sane incoming `x-request-id` is kept), puts it in the
+/// logs' span and on the response.
+pub async fn request_id(mut req: Request, next: Next) -> Response {
+    let incoming = req.headers().get("x-request-id").and_then(|v| v.to_str().ok()).filter(|v| {
+        !v.is_empty() && v.len() <= 128 && v.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-:".contains(&b))
+    });
+    let id = incoming.map(str::to_owned).unwrap_or_else(|| format!("req_{}", ulid::Ulid::new()));
+    let value = HeaderValue::from_str(&id).expect("request ids are header-safe");
+    req.headers_mut().insert("x-request-id", value.clone());
+    let span = tracing::info_span!("request", request_id = %id, method = %req.method(), path = %req.uri().path());
+    let mut response = tracing::Instrument::instrument(next.run(req), span).await;
+    response.headers_mut().insert("x-request-id", value);
+    response
+}

@@ -1,0 +1,287 @@
+//! The management API (API.md §12), behind the admin token.
+
+use std::collections::HashMap;
+
+use axum::extract::{Path, Query, State};
+use axum::routing::{delete, get, post};
+use axum::{Json, Router};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+use vidgate_domain::task::TaskStatus;
+use vidgate_domain::{ErrorCode, TaskId, Usd};
+use vidgate_engine::clock::{now_ms, rfc3339};
+use vidgate_engine::gateway::NewKeyRequest;
+use vidgate_engine::view::{AdminTaskObject, admin_task_object};
+use vidgate_store::{Account, ApiKey, TaskFilter};
+
+use crate::AppState;
+use crate::error::{ErrorBody, HttpError, HttpResult};
+use crate::extract::{Admin, JsonObject};
+
+/// The admin routes.
+pub fn routes() -> Router<AppState> {
+    Router::new()
+        .route("/admin/v1/accounts", post(create_account))
+        .route("/admin/v1/accounts/{id}", get(get_account))
+        .route("/admin/v1/accounts/{id}/webhook-secret", post(rotate_secret))
+        .route("/admin/v1/accounts/{id}/credits", post(add_credits))
+        .route("/admin/v1/keys", post(create_key).get(list_keys))
+        .route("/admin/v1/keys/{id}", delete(revoke_key))
+        .route("/admin/v1/tasks", get(search_tasks))
+}
+
+/// An account with its money.
+#[derive(Serialize, ToSchema)]
+pub struct AccountObject {
+    pub id: String,
+    pub object: &'static str,
+    pub name: String,
+    #[schema(value_type = f64)]
+    pub balance_usd: Usd,
+    #[schema(value_type = f64)]
+    pub held_usd: Usd,
+    #[schema(value_type = f64)]
+    pub spent_usd: Usd,
+    pub webhook_secret: String,
+    pub created_at: String,
+}
+
+impl From<Account> for AccountObject {
+    fn from(a: Account) -> Self {
+        AccountObject {
+            id: a.id.to_string(),
+            object: "account",
+            name: a.name,
+            balance_usd: a.balance,
+            held_usd: a.held,
+            spent_usd: a.spent,
+            webhook_secret: a.webhook_secret,
+            created_at: rfc3339(a.created_at),
+        }
+    }
+}
+
+/// A key (masked, except once at creation).
+#[derive(Serialize, ToSchema)]
+pub struct KeyObject {
+    pub id: String,
+    pub object: &'static str,
+    /// The key itself: only in the answer to its creation.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub key: Option<String>,
+    pub masked: String,
+    pub name: String,
+    pub account_id: String,
+    pub mode: &'static str,
+    #[schema(value_type = Option<f64>)]
+    pub quota_usd: Option<Usd>,
+    #[schema(value_type = Object)]
+    pub spend_limits: serde_json::Value,
+    pub concurrency_limit: Option<u32>,
+    pub models: Option<Vec<String>>,
+    pub expires_at: Option<String>,
+    pub ip_allow: Vec<String>,
+    pub created_at: String,
+    pub revoked_at: Option<String>,
+}
+
+fn key_object(k: ApiKey, secret: Option<String>) -> KeyObject {
+    KeyObject {
+        id: k.id.to_string(),
+        object: "api_key",
+        key: secret,
+        masked: k.masked,
+        name: k.name,
+        account_id: k.account_id.to_string(),
+        mode: k.mode.as_str(),
+        quota_usd: k.limits.quota,
+        spend_limits: serde_json::to_value(&k.limits.spend).expect("serializes"),
+        concurrency_limit: k.limits.concurrency,
+        models: k.limits.models,
+        expires_at: k.limits.expires_at.map(rfc3339),
+        ip_allow: k.limits.ip_allow,
+        created_at: rfc3339(k.created_at),
+        revoked_at: k.revoked_at.map(rfc3339),
+    }
+}
+
+/// A page of a list.
+#[derive(Serialize, ToSchema)]
+pub struct ListPage<T: ToSchema> {
+    pub object: &'static str,
+    pub data: Vec<T>,
+    pub has_more: bool,
+    pub last_id: Option<String>,
+}
+
+/// Turns a JSON object into a typed admin body, naming the field at fault.
+pub fn typed<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> HttpResult<T> {
+    serde_json::from_value(value).map_err(|e| {
+        let msg = e.to_string();
+        let field = |marker: &str| msg.split(marker).nth(1).and_then(|r| r.split('`').next()).map(str::to_owned);
+        if let Some(f) = field("unknown field `") {
+            HttpError::param(ErrorCode::UnknownParam, &f, format!("unknown field {f}"))
+        } else if let Some(f) = field("missing field `") {
+            HttpError::param(ErrorCode::InvalidParam, &f, format!("{f} is required"))
+        } else {
+            HttpError::new(ErrorCode::InvalidParam, format!("invalid body: {msg}"))
+        }
+    })
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct NewAccount {
+    name: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Credit {
+    #[schema(value_type = f64)]
+    amount_usd: Usd,
+    #[serde(default)]
+    note: String,
+}
+
+/// Create an account.
+#[utoipa::path(post, path = "/admin/v1/accounts", tag = "admin", request_body = NewAccount,
+    responses((status = 200, body = AccountObject), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)), security(("admin_token" = [])))]
+pub async fn create_account(
+    State(s): State<AppState>,
+    _: Admin,
+    JsonObject(body): JsonObject,
+) -> HttpResult<Json<AccountObject>> {
+    let body: NewAccount = typed(body)?;
+    Ok(Json(s.gateway.create_account(&body.name).await?.into()))
+}
+
+/// Read an account.
+#[utoipa::path(get, path = "/admin/v1/accounts/{id}", tag = "admin", params(("id" = String, Path)),
+    responses((status = 200, body = AccountObject), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("admin_token" = [])))]
+pub async fn get_account(
+    State(s): State<AppState>,
+    _: Admin,
+    Path(id): Path<String>,
+) -> HttpResult<Json<AccountObject>> {
+    Ok(Json(s.gateway.account(&id).await?.into()))
+}
+
+/// Rotate an account's webhook secret.
+#[utoipa::path(post, path = "/admin/v1/accounts/{id}/webhook-secret", tag = "admin", params(("id" = String, Path)),
+    responses((status = 200, body = AccountObject), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("admin_token" = [])))]
+pub async fn rotate_secret(
+    State(s): State<AppState>,
+    _: Admin,
+    Path(id): Path<String>,
+) -> HttpResult<Json<AccountObject>> {
+    Ok(Json(s.gateway.rotate_webhook_secret(&id).await?.into()))
+}
+
+/// Add money (a negative amount removes it).
+#[utoipa::path(post, path = "/admin/v1/accounts/{id}/credits", tag = "admin", params(("id" = String, Path)), request_body = Credit,
+    responses((status = 200, body = AccountObject), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("admin_token" = [])))]
+pub async fn add_credits(
+    State(s): State<AppState>,
+    _: Admin,
+    Path(id): Path<String>,
+    JsonObject(body): JsonObject,
+) -> HttpResult<Json<AccountObject>> {
+    let body: Credit = typed(body)?;
+    Ok(Json(s.gateway.add_credit(&id, body.amount_usd, &body.note).await?.into()))
+}
+
+/// Create a key; the answer is the only time the key is shown.
+#[utoipa::path(post, path = "/admin/v1/keys", tag = "admin", request_body = NewKeyRequest,
+    responses((status = 200, body = KeyObject), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)), security(("admin_token" = [])))]
+pub async fn create_key(
+    State(s): State<AppState>,
+    _: Admin,
+    JsonObject(body): JsonObject,
+) -> HttpResult<Json<KeyObject>> {
+    let req: NewKeyRequest = typed(body)?;
+    let (key, secret) = s.gateway.create_key(req).await?;
+    Ok(Json(key_object(key, Some(secret))))
+}
+
+#[derive(Deserialize, utoipa::IntoParams)]
+pub struct KeyQuery {
+    account_id: Option<String>,
+}
+
+/// List keys (masked).
+#[utoipa::path(get, path = "/admin/v1/keys", tag = "admin", params(KeyQuery),
+    responses((status = 200, body = ListPage<KeyObject>), (status = 401, body = ErrorBody)), security(("admin_token" = [])))]
+pub async fn list_keys(
+    State(s): State<AppState>,
+    _: Admin,
+    Query(q): Query<KeyQuery>,
+) -> HttpResult<Json<ListPage<KeyObject>>> {
+    let account = match &q.account_id {
+        Some(a) => {
+            Some(a.parse().map_err(|_| HttpError::param(ErrorCode::InvalidParam, "account_id", "not an account id"))?)
+        }
+        None => None,
+    };
+    let keys = s.gateway.store.keys(account.as_ref()).await.map_err(vidgate_engine::gateway::ApiError::from)?;
+    let last_id = keys.last().map(|k| k.id.to_string());
+    Ok(Json(ListPage {
+        object: "list",
+        data: keys.into_iter().map(|k| key_object(k, None)).collect(),
+        has_more: false,
+        last_id,
+    }))
+}
+
+/// Revoke a key.
+#[utoipa::path(delete, path = "/admin/v1/keys/{id}", tag = "admin", params(("id" = String, Path)),
+    responses((status = 200, body = KeyObject), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("admin_token" = [])))]
+pub async fn revoke_key(State(s): State<AppState>, _: Admin, Path(id): Path<String>) -> HttpResult<Json<KeyObject>> {
+    Ok(Json(key_object(s.gateway.revoke_key(&id).await?, None)))
+}
+
+/// Search tasks, newest first: `account_id`, `status`, `model`, `metadata.K=V`, `limit`
+/// (1–100, default 20), `after` (a task id).
+#[utoipa::path(get, path = "/admin/v1/tasks", tag = "admin",
+    params(("account_id" = Option<String>, Query), ("status" = Option<String>, Query), ("model" = Option<String>, Query),
+        ("limit" = Option<u32>, Query), ("after" = Option<String>, Query)),
+    responses((status = 200, body = ListPage<AdminTaskObject>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)), security(("admin_token" = [])))]
+pub async fn search_tasks(
+    State(s): State<AppState>,
+    _: Admin,
+    Query(q): Query<HashMap<String, String>>,
+) -> HttpResult<Json<ListPage<AdminTaskObject>>> {
+    let bad = |p: &str, m: &str| HttpError::param(ErrorCode::InvalidParam, p, m.to_owned());
+    let mut f = TaskFilter { limit: 20, ..Default::default() };
+    for (k, v) in &q {
+        match k.as_str() {
+            "account_id" => f.account_id = Some(v.parse().map_err(|_| bad("account_id", "not an account id"))?),
+            "status" => f.status = Some(TaskStatus::parse(v).ok_or_else(|| bad("status", "not a task status"))?),
+            "model" => f.model = Some(s.gateway.catalog.resolve(v).map_or_else(|| v.clone(), |m| m.id.clone())),
+            "limit" => {
+                f.limit = v
+                    .parse()
+                    .ok()
+                    .filter(|n| (1..=100).contains(n))
+                    .ok_or_else(|| bad("limit", "limit must be 1 to 100"))?
+            }
+            "after" => f.after = Some(v.parse::<TaskId>().map_err(|_| bad("after", "after must be a task id"))?),
+            other => match other.strip_prefix("metadata.") {
+                Some(key) if !key.is_empty() => f.metadata.push((key.to_owned(), v.clone())),
+                _ => {
+                    return Err(HttpError::param(ErrorCode::UnknownParam, other, format!("unknown parameter {other}")));
+                }
+            },
+        }
+    }
+    f.metadata.sort();
+    let limit = f.limit;
+    f.limit = limit + 1;
+    let mut tasks = s.gateway.store.tasks(&f).await.map_err(vidgate_engine::gateway::ApiError::from)?;
+    let has_more = tasks.len() > limit as usize;
+    tasks.truncate(limit as usize);
+    let now = now_ms();
+    let last_id = tasks.last().map(|t| t.id.to_string());
+    let data = tasks.iter().map(|t| admin_task_object(t, &s.gateway.urls, now)).collect();
+    Ok(Json(ListPage { object: "list", data, has_more, last_id }))
+}

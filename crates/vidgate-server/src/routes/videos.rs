@@ -1,0 +1,133 @@
+//! The seed's video-task protocol: `POST /v1/videos/generations` and
+//! `GET /v1/videos/tasks/{task_id}` (with `?wait=N` long-poll).
+
+use std::time::Duration;
+
+use axum::Json;
+use axum::extract::{Path, Query, State};
+use axum::http::{HeaderMap, HeaderValue};
+use axum::response::{IntoResponse, Response};
+use serde::Deserialize;
+use utoipa::{IntoParams, ToSchema};
+use vidgate_domain::ErrorCode;
+use vidgate_engine::clock::now_ms;
+use vidgate_engine::gateway::{Caller, SubmitSurface};
+use vidgate_engine::view::{TaskObject, task_object};
+use vidgate_store::Task;
+
+use crate::AppState;
+use crate::error::{ErrorBody, HttpError, HttpResult};
+use crate::extract::{ApiCaller, JsonObject};
+
+/// The body of a submit (API.md §4). Unknown fields are refused.
+#[allow(dead_code)]
+#[derive(Deserialize, ToSchema)]
+pub struct SubmitBody {
+    /// A catalog id or alias.
+    model: String,
+    /// Non-empty; at most the model's `max_prompt_chars`.
+    prompt: String,
+    /// One of the model's durations.
+    duration_seconds: Option<u32>,
+    /// `WIDTHxHEIGHT`, one of the model's sizes.
+    size: Option<String>,
+    /// `720p` or `1080p`, with `aspect_ratio`, instead of `size`.
+    resolution: Option<String>,
+    /// `16:9` or `9:16`.
+    aspect_ratio: Option<String>,
+    /// Native audio (models that have it).
+    audio: Option<bool>,
+    /// An `https://` URL or a `data:image/(png|jpeg|webp);base64,…` URI; alias `image_init`.
+    source_image: Option<String>,
+    seed: Option<u32>,
+    negative_prompt: Option<String>,
+    /// Idempotency key, 1–128 of `[A-Za-z0-9._:-]`.
+    out_task_id: Option<String>,
+    /// `https://` webhook target.
+    callback_url: Option<String>,
+    /// ≤ 16 string pairs.
+    metadata: Option<std::collections::BTreeMap<String, String>>,
+    /// Accepted and ignored.
+    stream: Option<bool>,
+}
+
+/// `?wait=N`.
+#[derive(Deserialize, IntoParams)]
+pub struct WaitQuery {
+    /// Seconds (1–60) to wait for the task to change.
+    wait: Option<String>,
+}
+
+/// Renders a task for a response.
+pub fn render(state: &AppState, task: &Task) -> TaskObject {
+    task_object(task, &state.gateway.urls, now_ms())
+}
+
+/// The `Idempotency-Key` header, if any.
+pub fn idempotency_key(headers: &HeaderMap) -> Option<&str> {
+    headers.get("idempotency-key").map(|v| v.to_str().unwrap_or("\u{0}").trim())
+}
+
+/// Answers a submit: 200 with the task, and `Idempotent-Replayed: true` on a replay.
+pub fn submitted(state: &AppState, task: &Task, replayed: bool) -> Response {
+    let mut response = Json(render(state, task)).into_response();
+    if replayed {
+        response.headers_mut().insert("idempotent-replayed", HeaderValue::from_static("true"));
+    }
+    response
+}
+
+/// Submit a video generation task.
+#[utoipa::path(post, path = "/v1/videos/generations", tag = "video tasks", request_body = SubmitBody,
+    responses((status = 200, body = TaskObject), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
+        (status = 402, body = ErrorBody), (status = 409, body = ErrorBody), (status = 413, body = ErrorBody),
+        (status = 422, body = ErrorBody), (status = 429, body = ErrorBody), (status = 503, body = ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn submit(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+    headers: HeaderMap,
+    JsonObject(body): JsonObject,
+) -> HttpResult<Response> {
+    let (task, replayed) =
+        state.gateway.submit_json(&caller, &body, idempotency_key(&headers), SubmitSurface::VideoGenerations).await?;
+    Ok(submitted(&state, &task, replayed))
+}
+
+/// Read a task; `?wait=N` returns as soon as it changes, or after N seconds.
+#[utoipa::path(get, path = "/v1/videos/tasks/{task_id}", tag = "video tasks", params(("task_id" = String, Path), WaitQuery),
+    responses((status = 200, body = TaskObject), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("api_key" = [])))]
+pub async fn get_task(
+    State(state): State<AppState>,
+    ApiCaller(caller): ApiCaller,
+    Path(task_id): Path<String>,
+    Query(q): Query<WaitQuery>,
+) -> HttpResult<Json<TaskObject>> {
+    let task = read_with_wait(&state, &caller, &task_id, q.wait.as_deref()).await?;
+    Ok(Json(render(&state, &task)))
+}
+
+/// Reads a task, waiting up to `wait` seconds for a change.
+pub async fn read_with_wait(state: &AppState, caller: &Caller, task_id: &str, wait: Option<&str>) -> HttpResult<Task> {
+    let wait = parse_wait(wait, state.gateway.config.server.max_wait_secs)?;
+    let task = state.gateway.task_for(caller, task_id).await?;
+    match wait {
+        Some(secs) if !task.status.is_terminal() => {
+            Ok(state.gateway.wait_for_change(&task.id, task.version, Duration::from_secs(secs)).await?)
+        }
+        _ => Ok(task),
+    }
+}
+
+fn parse_wait(wait: Option<&str>, max: u64) -> HttpResult<Option<u64>> {
+    let Some(text) = wait else { return Ok(None) };
+    match text.parse::<u64>() {
+        Ok(n) if n >= 1 && n <= max => Ok(Some(n)),
+        _ => Err(HttpError::param(
+            ErrorCode::InvalidParam,
+            "wait",
+            format!("wait must be a whole number of seconds from 1 to {max}"),
+        )),
+    }
+}
