@@ -1,0 +1,128 @@
+//! Runs the real `vidgate` binary as a child process: start it on a data dir, talk to it
+//! over HTTP, kill it with SIGKILL, start it again.
+
+#![allow(dead_code)]
+
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::time::Duration;
+
+use serde_json::{json, Value};
+
+/// The tiny test catalog and fast settings, as a config file.
+pub const TINY_CONFIG: &str = r#"
+[sandbox]
+queue_delay_ms = 200
+run_delay_ms = 1500
+deadline_grace_ms = 60000
+serve_live_keys = true
+[engine]
+idle_poll_ms = 20
+lease_secs = 2
+[server]
+shutdown_grace_secs = 5
+[[models]]
+id = "tiny"
+native_audio = true
+image_to_video = true
+durations = [1, 2]
+default_duration = 1
+sizes = ["160x90", "90x160"]
+default_size = "160x90"
+max_prompt_chars = 200
+usd_per_second = "0.25"
+"#;
+
+/// A running gateway process.
+pub struct Gateway {
+    pub child: Child,
+    pub base: String,
+    pub data_dir: PathBuf,
+    pub client: reqwest::Client,
+}
+
+/// A fresh data dir with the tiny config in it.
+pub fn fresh_dir() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("vidgate-proc-{}", ulid::Ulid::new()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("vidgate.toml"), TINY_CONFIG).unwrap();
+    dir
+}
+
+fn free_port() -> u16 {
+    std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+impl Gateway {
+    /// Starts the binary on `data_dir` and waits until it answers.
+    pub async fn start(data_dir: &Path) -> Gateway {
+        let _ = rustls::crypto::ring::default_provider().install_default();
+        let port = free_port();
+        let log = std::fs::OpenOptions::new().create(true).append(true).open(data_dir.join("gateway.log")).unwrap();
+        let child = Command::new(env!("CARGO_BIN_EXE_vidgate"))
+            .args(["serve", "--listen", &format!("127.0.0.1:{port}"), "--data-dir"])
+            .arg(data_dir)
+            .arg("--config")
+            .arg(data_dir.join("vidgate.toml"))
+            .stdout(Stdio::null())
+            .stderr(log)
+            .spawn()
+            .unwrap();
+        let g = Gateway { child, base: format!("http://127.0.0.1:{port}"), data_dir: data_dir.to_owned(), client: reqwest::Client::new() };
+        for _ in 0..200 {
+            if let Ok(r) = g.client.get(format!("{}/readyz", g.base)).send().await {
+                if r.status().is_success() {
+                    return g;
+                }
+            }
+            tokio::time::sleep(Duration::from_millis(50)).await;
+        }
+        panic!("the gateway did not start; see {}", data_dir.join("gateway.log").display());
+    }
+
+    /// The bootstrap credentials.
+    pub fn credentials(&self) -> Value {
+        serde_json::from_slice(&std::fs::read(self.data_dir.join("credentials.json")).unwrap()).unwrap()
+    }
+
+    /// SIGKILL, no goodbye.
+    pub fn kill(&mut self) {
+        self.child.kill().unwrap();
+        self.child.wait().unwrap();
+    }
+
+    /// SIGTERM and wait for a clean exit.
+    pub fn terminate(&mut self) -> std::process::ExitStatus {
+        let pid = self.child.id().to_string();
+        Command::new("kill").args(["-TERM", &pid]).status().unwrap();
+        self.child.wait().unwrap()
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Value {
+        let r = self.client.get(format!("{}{path}", self.base)).bearer_auth(token).send().await.unwrap();
+        assert!(r.status().is_success(), "GET {path}: {}", r.status());
+        r.json().await.unwrap()
+    }
+
+    pub async fn post(&self, path: &str, token: &str, body: &Value) -> (u16, Value) {
+        let r = self.client.post(format!("{}{path}", self.base)).bearer_auth(token).json(body).send().await.unwrap();
+        (r.status().as_u16(), r.json().await.unwrap_or(Value::Null))
+    }
+
+    /// A funded account with a live key: (account id, key).
+    pub async fn funded_live_key(&self, admin: &str, usd: f64) -> (String, String) {
+        let (_, acct) = self.post("/admin/v1/accounts", admin, &json!({"name": "crash"})).await;
+        let id = acct["id"].as_str().unwrap().to_owned();
+        let (s, _) = self.post(&format!("/admin/v1/accounts/{id}/credits"), admin, &json!({"amount_usd": usd})).await;
+        assert_eq!(s, 200);
+        let (_, key) = self.post("/admin/v1/keys", admin, &json!({"account_id": id, "name": "k", "mode": "live"})).await;
+        (id, key["key"].as_str().unwrap().to_owned())
+    }
+}
+
+impl Drop for Gateway {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}

@@ -1,0 +1,52 @@
+#!/usr/bin/env bash
+# Runs the whole test suite on a fresh Debian machine with Rust: installs what it needs
+# (as root: nasm for the H.264 encoder's assembly, ffmpeg for ffprobe cross-checks,
+# chromium for the browser playback test, jq and curl for the quickstart check), builds
+# once, then runs every stage against the same target dir.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+
+stage() { printf '\n==== %s\n' "$*"; }
+
+need_pkgs=()
+for pair in nasm:nasm ffprobe:ffmpeg chromium:chromium jq:jq curl:curl; do
+  command -v "${pair%%:*}" >/dev/null 2>&1 || need_pkgs+=("${pair#*:}")
+done
+python3 -c 'import venv, ensurepip' 2>/dev/null || need_pkgs+=(python3-venv)
+if ((${#need_pkgs[@]})); then
+  stage "installing ${need_pkgs[*]}"
+  if [ "$(id -u)" -ne 0 ]; then
+    echo "missing ${need_pkgs[*]}; run as root or install them" >&2
+    exit 1
+  fi
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get update -qq
+  apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}" fonts-dejavu-core >/dev/null
+fi
+
+export CARGO_TERM_COLOR=never
+stage "build (once, shared by every stage)"
+cargo build --workspace --all-targets --locked 2>&1 | tail -n 3
+if cargo build -vv -p vidgate-media 2>&1 | grep -q "Failed to compile NASM files"; then
+  echo "openh264 was built without its assembly (nasm missing?)" >&2
+  exit 1
+fi
+
+stage "rust tests (unit, store conformance, media, API black-box, process crash tests)"
+cargo test --workspace --locked 2>&1 | tee target/test-rust.log | grep -E '^(test result|running|error|failures:|---- )|panicked' || true
+if grep -qE '^test result: FAILED|^error' target/test-rust.log; then
+  echo "rust tests failed; see target/test-rust.log" >&2
+  exit 1
+fi
+
+stage "the README quickstart against the real binary, checked with ffprobe"
+bash scripts/quickstart-check.sh
+
+for extra in scripts/webhook-check.sh scripts/openai-sdk.sh; do
+  if [ -f "$extra" ]; then
+    stage "$extra"
+    bash "$extra"
+  fi
+done
+
+stage "all stages passed"
