@@ -12,7 +12,7 @@ use crate::catalog::{Catalog, ModelSpec};
 use crate::secret::Secret;
 
 /// The whole configuration.
-#[derive(Clone, Debug, Deserialize, Serialize)]
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct Config {
     pub server: ServerConfig,
@@ -177,22 +177,6 @@ impl Default for FetchConfig {
 pub struct WebhooksConfig {
     /// Allow `http://` and private, loopback and link-local targets (tests, private networks).
     pub allow_private_targets: bool,
-}
-
-impl Default for Config {
-    fn default() -> Self {
-        Config {
-            server: ServerConfig::default(),
-            database: DatabaseConfig::default(),
-            auth: AuthConfig::default(),
-            files: FilesConfig::default(),
-            engine: EngineConfig::default(),
-            sandbox: SandboxConfig::default(),
-            fetch: FetchConfig::default(),
-            webhooks: WebhooksConfig::default(),
-            models: Vec::new(),
-        }
-    }
 }
 
 /// The prefix of environment overrides.

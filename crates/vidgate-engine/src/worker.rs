@@ -174,12 +174,10 @@ impl Engine {
     async fn submit_failed(&self, c: &Claimed, provider: &dyn Provider, e: ProviderError) -> StepResult {
         let task = &c.task;
         let attempts = task.submit_attempts + 1;
-        let may_resend = provider.submit_is_idempotent() || !matches!(e, ProviderError::OutcomeUnknown(_));
-        if e.is_retryable() && may_resend && attempts < MAX_SUBMIT_ATTEMPTS
-            || matches!(e, ProviderError::OutcomeUnknown(_))
-                && provider.submit_is_idempotent()
-                && attempts < MAX_SUBMIT_ATTEMPTS
-        {
+        // An unknown outcome may be resent only to an idempotent upstream (API.md §7).
+        let unknown = matches!(e, ProviderError::OutcomeUnknown(_));
+        let resend = if unknown { provider.submit_is_idempotent() } else { e.is_retryable() };
+        if resend && attempts < MAX_SUBMIT_ATTEMPTS {
             let update = StepUpdate {
                 submitting: Some(false),
                 next_run_at: now_ms() + backoff_ms(attempts, &e),

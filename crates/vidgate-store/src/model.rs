@@ -295,6 +295,7 @@ pub struct StepUpdate {
 
 /// How a task ends.
 #[derive(Clone, Debug)]
+#[allow(clippy::large_enum_variant)] // built once per task; boxing buys nothing
 pub enum Terminal {
     Completed {
         result: TaskResult,

@@ -126,10 +126,10 @@ impl Gateway {
             d1: positive(spend.d1, "spend_limits.1d")?,
             d7: positive(spend.d7, "spend_limits.7d")?,
         };
-        if let Some(models) = &req.models {
-            if let Some(m) = models.iter().find(|m| self.catalog.resolve(m).is_none()) {
-                return Err(bad("models", format!("unknown model {m}")));
-            }
+        if let Some(models) = &req.models
+            && let Some(m) = models.iter().find(|m| self.catalog.resolve(m).is_none())
+        {
+            return Err(bad("models", format!("unknown model {m}")));
         }
         let models = req
             .models

@@ -53,11 +53,11 @@ impl Gateway {
 
     /// Submits a typed request.
     pub async fn submit(&self, caller: &Caller, req: SubmitRequest) -> Result<(Task, bool), ApiError> {
-        if let Some(allowed) = &caller.key.limits.models {
-            if !allowed.iter().any(|m| m == &req.model) {
-                let msg = format!("this key may not use model {}", req.model);
-                return Err(RequestError::param(ErrorCode::ModelNotAllowed, "model", msg).into());
-            }
+        if let Some(allowed) = &caller.key.limits.models
+            && !allowed.iter().any(|m| m == &req.model)
+        {
+            let msg = format!("this key may not use model {}", req.model);
+            return Err(RequestError::param(ErrorCode::ModelNotAllowed, "model", msg).into());
         }
         let provider = self.route(&caller.key, &req.model)?;
         let spec = self.catalog.resolve(&req.model).expect("parsed models exist");

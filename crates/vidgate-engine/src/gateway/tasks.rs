@@ -53,7 +53,7 @@ impl Gateway {
                 }
             }
             if tokio::time::Instant::now() >= deadline {
-                return Ok(self.store.task(id).await?.ok_or_else(not_found)?);
+                return self.store.task(id).await?.ok_or_else(not_found);
             }
         }
     }

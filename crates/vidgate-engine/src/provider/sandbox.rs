@@ -127,7 +127,7 @@ impl Provider for SandboxProvider {
         }
         let fault = Self::fault(job);
         if now < ends || fault == Some(Fault::Timeout) {
-            let progress = if s.run_ms == 0 { 90 } else { (((now - starts) as u64 * 90) / s.run_ms).min(90) as u8 };
+            let progress = ((now - starts) as u64 * 90).checked_div(s.run_ms).unwrap_or(90).min(90) as u8;
             // Report progress about twice a second, then exactly when the job ends.
             let poll_at = if now < ends { (now + 500).min(ends) } else { now + 1000 };
             return Ok(PollOutcome::Running { progress, poll_at });

@@ -46,7 +46,7 @@ async fn the_seed_quickstart_delivers_a_720p_clip_with_its_audio_track() {
     assert_eq!(status, StatusCode::OK);
     let v = probe_bytes(&video, "mp4");
     let track = v.video.as_ref().unwrap();
-    assert_eq!((track.kind.clone(), track.width, track.height), (VideoCodec::H264, 1280, 720));
+    assert_eq!((track.kind, track.width, track.height), (VideoCodec::H264, 1280, 720));
     assert!(track.duration_ms.abs_diff(5000) <= 42, "{track:?}");
     assert_eq!(v.audio.as_ref().unwrap().kind, AudioCodec::Aac);
 

@@ -16,11 +16,11 @@ use crate::model::*;
 impl SqliteStore {
     pub(super) async fn submit_impl(&self, new: NewTask, checks: SubmitChecks) -> Result<SubmitOutcome> {
         let mut tx = self.write().await?;
-        if let Some(out) = &new.out_task_id {
-            if let Some(existing) = select_by_out_id(&mut tx, &new.account_id, new.mode, out).await? {
-                let same = existing.fingerprint == new.fingerprint && existing.model == new.model;
-                return Ok(if same { SubmitOutcome::Replayed(existing) } else { SubmitOutcome::Conflict });
-            }
+        if let Some(out) = &new.out_task_id
+            && let Some(existing) = select_by_out_id(&mut tx, &new.account_id, new.mode, out).await?
+        {
+            let same = existing.fingerprint == new.fingerprint && existing.model == new.model;
+            return Ok(if same { SubmitOutcome::Replayed(existing) } else { SubmitOutcome::Conflict });
         }
         if let Some(refusal) = check_limits(&mut tx, &new, &checks).await? {
             return Ok(refusal);

@@ -70,10 +70,10 @@ impl Gateway {
             .unwrap();
         let g = Gateway { child, base: format!("http://127.0.0.1:{port}"), data_dir: data_dir.to_owned(), client: reqwest::Client::new() };
         for _ in 0..200 {
-            if let Ok(r) = g.client.get(format!("{}/readyz", g.base)).send().await {
-                if r.status().is_success() {
-                    return g;
-                }
+            if let Ok(r) = g.client.get(format!("{}/readyz", g.base)).send().await
+                && r.status().is_success()
+            {
+                return g;
             }
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
