@@ -70,11 +70,12 @@ fn make_input(dir: &Path) -> PathBuf {
     out
 }
 
+/// Runs a CLI tool with its output captured, as a service calling it would.
 fn cli(program: &str, args: &[&str]) {
-    let status = Command::new(program).args(args).status().unwrap_or_else(|e| {
+    let out = Command::new(program).args(args).output().unwrap_or_else(|e| {
         panic!("{program} is needed for the benchmark baseline ({e}); scripts/test.sh installs it")
     });
-    assert!(status.success(), "{program} {args:?} failed");
+    assert!(out.status.success(), "{program} {args:?} failed: {}", String::from_utf8_lossy(&out.stderr));
 }
 
 /// Median wall time of `runs` calls, in milliseconds.
@@ -92,7 +93,7 @@ fn median_ms(runs: usize, mut f: impl FnMut()) -> f64 {
 }
 
 fn row(name: &str, ours: f64, theirs: f64) {
-    println!("| {name} | {ours:.1} ms | {theirs:.1} ms | {:.1}x |", theirs / ours);
+    println!("| {name} | {ours:.2} ms | {theirs:.1} ms | {:.0}x |", theirs / ours);
 }
 
 fn compare_probe(input: &Path) {

@@ -164,8 +164,13 @@ fn play_all(chromium: &Path, scratch: &Scratch, expected: usize) -> Vec<Value> {
 fn collect(rx: &mpsc::Receiver<String>, expected: usize) -> Vec<Value> {
     let deadline = Instant::now() + Duration::from_secs(60 + 40 * expected as u64);
     let mut results = Vec::new();
+    let mut tail: Vec<String> = Vec::new();
     while let Some(left) = deadline.checked_duration_since(Instant::now()) {
         let Ok(line) = rx.recv_timeout(left) else { break };
+        tail.push(line.clone());
+        if tail.len() > 20 {
+            tail.remove(0);
+        }
         if line.contains("VIDGATE_DONE") {
             return results;
         }
@@ -175,7 +180,10 @@ fn collect(rx: &mpsc::Receiver<String>, expected: usize) -> Vec<Value> {
             results.push(serde_json::from_str(&json.replace("\\\"", "\"")).unwrap_or_else(|e| panic!("{e}: {json}")));
         }
     }
-    panic!("chromium did not finish playing within the deadline; results so far: {results:?}");
+    panic!(
+        "chromium did not finish playing (exited or timed out); results so far: {results:?}\nlast stderr lines:\n{}",
+        tail.join("\n")
+    );
 }
 
 fn check_playback(clip: &Clip, r: &Value) {

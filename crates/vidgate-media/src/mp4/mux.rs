@@ -45,20 +45,35 @@ pub(crate) type Payload<'a> = dyn FnMut(usize, usize, &mut Vec<u8>) -> Result<()
 const SLACK_BYTES: usize = 256;
 const EDIT_BYTES_PER_TRACK: usize = 64;
 
-/// Writes `tracks` to `dst` as a faststart MP4 and returns the file size.
+/// Writes `tracks` to `dst` as a faststart MP4 and returns the file size. On failure the
+/// partly written file is removed.
 pub(crate) fn write_mp4(dst: &Path, tracks: &[OutTrack], payload: &mut Payload<'_>) -> Result<u64, MediaError> {
     if tracks.iter().all(|t| t.samples.is_empty()) {
         return Err(MediaError::Invalid("nothing to write: no samples".into()));
     }
     let order = interleave(tracks);
     let reserve = dry_run_moov_size(tracks, &order)? + SLACK_BYTES + EDIT_BYTES_PER_TRACK * tracks.len();
+    let out = BufWriter::new(File::create(dst)?);
+    let written = write_file(out, tracks, &order, reserve, payload);
+    if written.is_err() {
+        let _ = std::fs::remove_file(dst);
+    }
+    written
+}
+
+fn write_file(
+    mut out: BufWriter<File>,
+    tracks: &[OutTrack],
+    order: &[(usize, usize)],
+    reserve: usize,
+    payload: &mut Payload<'_>,
+) -> Result<u64, MediaError> {
     let options = Mp4FileMuxerOptions { reserved_moov_box_size: reserve, ..Default::default() };
     let mut muxer = Mp4FileMuxer::with_options(options).map_err(mux_err)?;
-    let mut out = BufWriter::new(File::create(dst)?);
     out.write_all(muxer.initial_boxes_bytes())?;
     let mut position = muxer.initial_boxes_bytes().len() as u64;
     let mut buf = Vec::new();
-    for &(t, s) in &order {
+    for &(t, s) in order {
         buf.clear();
         payload(t, s, &mut buf)?;
         out.write_all(&buf)?;

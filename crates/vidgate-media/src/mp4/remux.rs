@@ -15,6 +15,7 @@ use crate::{MediaError, MediaInfo};
 
 /// Writes the audio track alone (same codec config, no re-encode) as a faststart `.m4a`.
 pub fn extract_audio(src: &Path, dst: &Path) -> Result<MediaInfo, MediaError> {
+    ensure_distinct(src, dst)?;
     let movie = Movie::open(src)?;
     let audio = movie.track(TrackKind::Audio).filter(|t| !t.samples.is_empty());
     let audio = audio.ok_or(MediaError::NoAudio)?;
@@ -23,6 +24,7 @@ pub fn extract_audio(src: &Path, dst: &Path) -> Result<MediaInfo, MediaError> {
 
 /// Writes the same MP4 without its audio track (no re-encode), faststart.
 pub fn strip_audio(src: &Path, dst: &Path) -> Result<MediaInfo, MediaError> {
+    ensure_distinct(src, dst)?;
     let movie = Movie::open(src)?;
     let video = movie.track(TrackKind::Video).filter(|t| !t.samples.is_empty());
     let video = video.ok_or(MediaError::NoVideo)?;
@@ -35,6 +37,7 @@ pub fn trim(src: &Path, dst: &Path, duration_ms: u64) -> Result<MediaInfo, Media
     if duration_ms == 0 {
         return Err(MediaError::Invalid("cannot trim to zero length".into()));
     }
+    ensure_distinct(src, dst)?;
     let movie = Movie::open(src)?;
     if super::probe::describe(&movie).duration_ms <= duration_ms {
         std::fs::copy(src, dst)?;
@@ -47,6 +50,18 @@ pub fn trim(src: &Path, dst: &Path, duration_ms: u64) -> Result<MediaInfo, Media
         }
     }
     write_tracks(&movie, &selection, dst)
+}
+
+/// Writing over the input would truncate it before it is read.
+fn ensure_distinct(src: &Path, dst: &Path) -> Result<(), MediaError> {
+    let same = match (std::fs::canonicalize(src), std::fs::canonicalize(dst)) {
+        (Ok(a), Ok(b)) => a == b,
+        _ => false,
+    };
+    if same {
+        return Err(MediaError::Invalid(format!("the output {} is the input file", dst.display())));
+    }
+    Ok(())
 }
 
 /// Which samples of a track to keep (a decode-order prefix) and the edit list to write.

@@ -164,3 +164,59 @@ fn audio_track(spec: &RenderSpec, rng: &mut SplitMix64) -> Result<Encoded, Media
     let pcm = audio::synthesize(&spec.prompt, rng, samples);
     Ok(output::audio_track(aac::encode(&pcm)?))
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn spec() -> RenderSpec {
+        RenderSpec {
+            width: 1280,
+            height: 720,
+            duration_ms: 5000,
+            seed: 1,
+            prompt: "p".into(),
+            audio: true,
+            source_image: None,
+        }
+    }
+
+    #[test]
+    fn landscape_and_portrait_up_to_4k_are_accepted() {
+        assert!(check(&RenderSpec { width: 3840, height: 2160, ..spec() }).is_ok());
+        assert!(check(&RenderSpec { width: 2160, height: 3840, ..spec() }).is_ok());
+        assert!(check(&RenderSpec { width: 16, height: 16, duration_ms: 42, ..spec() }).is_ok());
+    }
+
+    #[test]
+    fn odd_tiny_huge_or_frameless_specs_are_rejected() {
+        for bad in [
+            RenderSpec { width: 1281, ..spec() },
+            RenderSpec { height: 14, ..spec() },
+            RenderSpec { width: 3842, ..spec() },
+            RenderSpec { duration_ms: 41, ..spec() },
+            RenderSpec { duration_ms: MAX_DURATION_MS + 1, ..spec() },
+        ] {
+            assert!(matches!(check(&bad), Err(MediaError::Invalid(_))), "{bad:?}");
+        }
+    }
+
+    #[test]
+    fn every_field_of_the_spec_changes_the_fingerprint() {
+        let base = fingerprint(&spec());
+        let variants = [
+            RenderSpec { width: 1920, ..spec() },
+            RenderSpec { height: 1080, ..spec() },
+            RenderSpec { duration_ms: 4000, ..spec() },
+            RenderSpec { seed: 2, ..spec() },
+            RenderSpec { prompt: "q".into(), ..spec() },
+            RenderSpec { audio: false, ..spec() },
+            RenderSpec { source_image: Some(vec![1]), ..spec() },
+            RenderSpec { source_image: Some(Vec::new()), ..spec() },
+        ];
+        for v in variants {
+            assert_ne!(fingerprint(&v), base, "{v:?}");
+        }
+        assert_eq!(fingerprint(&spec()), base);
+    }
+}

@@ -44,12 +44,15 @@ pub(crate) struct Scene {
     prompt: Option<Placed>,
     label: Placed,
     clock: Atlas,
+    /// Top of the clock: beside the label, or under it when both do not fit on one row.
+    clock_y: usize,
     backdrop: Option<Backdrop>,
 }
 
 impl Scene {
     pub(crate) fn new(spec: &RenderSpec, frames: u64, rng: &mut SplitMix64) -> Result<Self, MediaError> {
         let (width, height) = (spec.width as usize, spec.height as usize);
+        let short = width.min(height);
         let face = Typeface::load();
         let mut look = rng.fork("look");
         let backdrop = match &spec.source_image {
@@ -59,6 +62,11 @@ impl Scene {
             }
             None => None,
         };
+        let label = place_label(&face, short);
+        let clock = face.atlas("0123456789:./ f", text_px(short, 24.0));
+        let clock_width = clock.width(&clock_text(frames.saturating_sub(1), frames));
+        let row = label.x + label.mask.width + label.mask.height + clock_width + label.x;
+        let clock_y = if row <= width { label.y } else { label.y + label.mask.height * 3 / 2 };
         Ok(Self {
             width,
             height,
@@ -68,8 +76,9 @@ impl Scene {
             band_speed: look.range(0.01, 0.03) * if look.below(2) == 0 { 1.0 } else { -1.0 },
             discs: discs(&mut rng.fork("discs"), width as f32, height as f32),
             prompt: place_prompt(&face, &spec.prompt, width, height),
-            label: place_label(&face, height),
-            clock: face.atlas("0123456789:./ f", text_px(height, 24.0)),
+            label,
+            clock_y,
+            clock,
             backdrop,
         })
     }
@@ -109,16 +118,10 @@ impl Scene {
         frame.rect(l.x - pad, l.y - pad / 2, l.mask.width + 2 * pad, l.mask.height + pad, red, alpha * 7 / 8);
         frame.mask(&l.mask, l.x, l.y, Yuv::WHITE, alpha);
         let text = clock_text(index, self.frames);
-        let x = self.width.saturating_sub(self.clock.width(&text) + l.x);
-        frame.rect(
-            x.saturating_sub(pad),
-            l.y - pad / 2,
-            self.clock.width(&text) + 2 * pad,
-            self.clock.height + pad,
-            Yuv::BLACK,
-            alpha / 2,
-        );
-        self.clock.draw(frame, &text, x, l.y, Yuv::WHITE, alpha);
+        let (w, y) = (self.clock.width(&text), self.clock_y);
+        let x = self.width.saturating_sub(w + l.x);
+        frame.rect(x.saturating_sub(pad), y - pad / 2, w + 2 * pad, self.clock.height + pad, Yuv::BLACK, alpha / 2);
+        self.clock.draw(frame, &text, x, y, Yuv::WHITE, alpha);
     }
 
     /// The band colours along x + y for one frame.
@@ -197,20 +200,20 @@ fn discs(rng: &mut SplitMix64, width: f32, height: f32) -> Vec<Disc> {
         .collect()
 }
 
-/// Text size for a frame height: `height / divisor`, never below 10 px.
-fn text_px(height: usize, divisor: f32) -> f32 {
-    (height as f32 / divisor).max(10.0)
+/// Text size for a frame's short side: `short / divisor`, never below 10 px.
+fn text_px(short: usize, divisor: f32) -> f32 {
+    (short as f32 / divisor).max(10.0)
 }
 
-fn place_label(face: &Typeface, height: usize) -> Placed {
-    let mask = face.render(&["SANDBOX RENDER".to_string()], text_px(height, 20.0));
-    let margin = height / 24 + 4;
+fn place_label(face: &Typeface, short: usize) -> Placed {
+    let mask = face.render(&["SANDBOX RENDER".to_string()], text_px(short, 20.0));
+    let margin = short / 24 + 4;
     Placed { mask, x: margin, y: margin }
 }
 
 /// The prompt, wrapped to most of the width, centred in the lower part of the frame.
 fn place_prompt(face: &Typeface, prompt: &str, width: usize, height: usize) -> Option<Placed> {
-    let px = text_px(height, 22.0);
+    let px = text_px(width.min(height), 22.0);
     let max_width = width as f32 * 0.86;
     let lines = wrap(prompt, max_width, 4, |s| face.width(s, px));
     if lines.is_empty() {

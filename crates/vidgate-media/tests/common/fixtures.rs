@@ -160,6 +160,8 @@ fn ensure_ffmpeg_fixtures(dir: &Path) {
     if dir.join("complete").exists() {
         return;
     }
+    // A directory without the marker is debris from an interrupted run.
+    let _ = std::fs::remove_dir_all(dir);
     let staging = dir.with_extension(format!("staging-{}", std::process::id()));
     std::fs::create_dir_all(&staging).unwrap();
     for recipe in RECIPES {

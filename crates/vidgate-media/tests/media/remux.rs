@@ -134,3 +134,15 @@ fn trimming_to_zero_is_invalid() {
     let err = trim(&fixtures::get("sandbox").path, &scratch.path("x.mp4"), 0).unwrap_err();
     assert!(matches!(err, MediaError::Invalid(_)), "{err}");
 }
+
+#[test]
+fn writing_over_the_input_is_refused_and_leaves_it_intact() {
+    let scratch = Scratch::new("in-place");
+    let copy = scratch.path("clip.mp4");
+    std::fs::copy(&fixtures::get("faststart").path, &copy).unwrap();
+    let before = std::fs::read(&copy).unwrap();
+    for result in [extract_audio(&copy, &copy), strip_audio(&copy, &copy), trim(&copy, &copy, 1000)] {
+        assert!(matches!(result, Err(MediaError::Invalid(_))), "{result:?}");
+    }
+    assert_eq!(std::fs::read(&copy).unwrap(), before);
+}
