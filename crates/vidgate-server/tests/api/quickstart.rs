@@ -100,3 +100,54 @@ fn base64_std(bytes: &[u8]) -> String {
     use base64::Engine as _;
     base64::engine::general_purpose::STANDARD.encode(bytes)
 }
+
+/// A one-file HTTP server on loopback that counts the requests it answers.
+async fn image_server(bytes: Vec<u8>) -> (String, std::sync::Arc<std::sync::atomic::AtomicUsize>) {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+    let hits = std::sync::Arc::new(AtomicUsize::new(0));
+    let counter = hits.clone();
+    let app = axum::Router::new().route(
+        "/cat.png",
+        axum::routing::get(move || {
+            let (bytes, counter) = (bytes.clone(), counter.clone());
+            async move {
+                counter.fetch_add(1, Ordering::SeqCst);
+                ([("content-type", "image/png")], bytes)
+            }
+        }),
+    );
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
+    let url = format!("http://{}/cat.png", listener.local_addr().unwrap());
+    tokio::spawn(async move { axum::serve(listener, app).await.unwrap() });
+    (url, hits)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_source_image_url_is_fetched_once_at_submit_and_kept() {
+    let mut config = crate::helpers::test_config();
+    config.fetch.allow_private_targets = true; // the image server is on loopback
+    let app = crate::helpers::spawn_app_with(config).await;
+    let (url, hits) = image_server(crate::helpers::solid_png(16, 9, [10, 200, 10])).await;
+    let task = app.submit_tiny(&app.test_key, json!({"source_image": url})).await;
+    assert_eq!(hits.load(std::sync::atomic::Ordering::SeqCst), 1, "fetched during the submit");
+    let done = app.wait_terminal(&app.test_key, task["task_id"].as_str().unwrap(), Duration::from_secs(30)).await;
+    assert_eq!(done["status"], "completed", "{done}");
+    assert_eq!(hits.load(std::sync::atomic::Ordering::SeqCst), 1, "never fetched again");
+    let (_, thumb) = app.download(done["thumbnail_url"].as_str().unwrap()).await;
+    let (_, _, rgb) = crate::helpers::decode_png(&thumb);
+    let center = ((45 * 160 + 80) * 3) as usize;
+    assert!(rgb[center + 1] > 150 && rgb[center] < 90, "the green source image is the first frame");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn sandbox_delay_ms_overrides_the_run_delay_for_one_task() {
+    let app = spawn_app().await;
+    let slow = app.submit_tiny(&app.test_key, json!({"metadata": {"sandbox.delay_ms": "2500"}})).await;
+    let fast = app.submit_tiny(&app.test_key, json!({})).await;
+    let fast_done = app.wait_terminal(&app.test_key, fast["task_id"].as_str().unwrap(), Duration::from_secs(30)).await;
+    assert_eq!(fast_done["status"], "completed");
+    let (_, slow_now) = app.get(&format!("/v1/videos/tasks/{}", slow["task_id"].as_str().unwrap()), &app.test_key).await;
+    assert_eq!(slow_now["status"], "running", "the slow one is still running: {slow_now}");
+    let slow_done = app.wait_terminal(&app.test_key, slow["task_id"].as_str().unwrap(), Duration::from_secs(30)).await;
+    assert_eq!(slow_done["status"], "completed");
+}
