@@ -9,7 +9,9 @@ use std::net::SocketAddr;
 use serde::{Deserialize, Serialize};
 
 use crate::catalog::{Catalog, ModelSpec};
+use crate::duration::HumanDuration;
 use crate::secret::Secret;
+use crate::upstream::UpstreamConfig;
 
 /// The whole configuration.
 #[derive(Clone, Debug, Default, Deserialize, Serialize)]
@@ -26,6 +28,9 @@ pub struct Config {
     /// Replaces the shipped catalog when not empty.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub models: Vec<ModelSpec>,
+    /// The real upstreams (`[[upstreams]]`); live keys reach them through model routes.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub upstreams: Vec<UpstreamConfig>,
 }
 
 /// `[server]`
@@ -172,11 +177,27 @@ impl Default for FetchConfig {
 }
 
 /// `[webhooks]`
-#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct WebhooksConfig {
     /// Allow `http://` and private, loopback and link-local targets (tests, private networks).
     pub allow_private_targets: bool,
+    /// The waits between a failed attempt and the next (jittered ±10%); after the last one
+    /// fails, delivery gives up. The default adds up to about 24 h over 8 attempts.
+    pub retry_schedule: Vec<HumanDuration>,
+    /// Whole-attempt timeout (connect at most 5 s), seconds.
+    pub timeout_secs: u64,
+}
+
+impl Default for WebhooksConfig {
+    fn default() -> Self {
+        let schedule = ["5s", "5m", "30m", "2h", "5h", "10h", "6h"];
+        WebhooksConfig {
+            allow_private_targets: false,
+            retry_schedule: schedule.iter().map(|s| s.parse().expect("valid default")).collect(),
+            timeout_secs: 15,
+        }
+    }
 }
 
 /// The prefix of environment overrides.
@@ -187,7 +208,8 @@ impl Config {
     /// from `env` (values are read as TOML literals, falling back to a plain string).
     pub fn load(file_text: &str, env: impl IntoIterator<Item = (String, String)>) -> Result<Config, String> {
         let mut root: toml::Table = toml::from_str(file_text).map_err(|e| format!("config file: {e}"))?;
-        for (name, value) in env {
+        let env: Vec<(String, String)> = env.into_iter().collect();
+        for (name, value) in env.iter().cloned() {
             let Some(path) = name.strip_prefix(ENV_PREFIX) else { continue };
             let Some((section, key)) = path.split_once("__") else { continue };
             if section.is_empty() || key.is_empty() {
@@ -200,8 +222,9 @@ impl Config {
             };
             table.insert(key.to_ascii_lowercase(), parse_env_value(&value));
         }
-        let config: Config =
+        let mut config: Config =
             toml::Value::Table(root).try_into().map_err(|e: toml::de::Error| format!("config: {e}"))?;
+        config.read_credentials_env(&env)?;
         config.check()?;
         Ok(config)
     }
@@ -213,10 +236,23 @@ impl Config {
 
     /// The catalog this config describes.
     pub fn catalog(&self) -> Result<Catalog, String> {
-        if self.models.is_empty() { Ok(Catalog::shipped()) } else { Catalog::new(self.models.clone()) }
+        let catalog = if self.models.is_empty() { Catalog::shipped() } else { Catalog::new(self.models.clone())? };
+        crate::upstream::with_served_routes(catalog, &self.upstreams)
+    }
+
+    /// `[[upstreams]]` cannot be overridden field by field from the environment (it is an
+    /// array), so an entry may name the variable holding its credentials instead.
+    fn read_credentials_env(&mut self, env: &[(String, String)]) -> Result<(), String> {
+        for u in self.upstreams.iter_mut().filter(|u| !u.credentials_env.is_empty()) {
+            let value = env.iter().find(|(k, _)| *k == u.credentials_env).map(|(_, v)| v.clone());
+            let value = value.ok_or_else(|| format!("upstream {}: {} is not set", u.name, u.credentials_env))?;
+            u.credentials = Secret::new(value);
+        }
+        Ok(())
     }
 
     fn check(&self) -> Result<(), String> {
+        crate::upstream::check_all(&self.upstreams)?;
         self.catalog()?;
         let positive = [
             ("server.body_limit_bytes", self.server.body_limit_bytes as u64),
@@ -228,6 +264,7 @@ impl Config {
             ("engine.idle_poll_ms", self.engine.idle_poll_ms),
             ("engine.max_in_flight_per_provider", u64::from(self.engine.max_in_flight_per_provider)),
             ("fetch.timeout_secs", self.fetch.timeout_secs),
+            ("webhooks.timeout_secs", self.webhooks.timeout_secs),
             ("server.max_wait_secs", self.server.max_wait_secs),
         ];
         if let Some((name, _)) = positive.iter().find(|(_, v)| *v == 0) {
@@ -302,6 +339,18 @@ mod tests {
         let text = toml::to_string(&c).unwrap();
         assert!(text.contains("signing_key = \"***\""), "{text}");
         assert!(!text.contains("abc"));
+    }
+
+    #[test]
+    fn the_webhook_retry_schedule_comes_from_a_list_of_durations() {
+        let default: u64 = Config::default().webhooks.retry_schedule.iter().map(|d| d.as_millis()).sum();
+        assert_eq!(default, (5 + 300 + 1800 + 7200 + 18_000 + 36_000 + 21_600) * 1000, "about 24 h");
+        let overrides = env(&[("VIDGATE_WEBHOOKS__RETRY_SCHEDULE", r#"["200ms", "1s", "2m"]"#)]);
+        let c = Config::load("", overrides).unwrap();
+        let ms: Vec<u64> = c.webhooks.retry_schedule.iter().map(|d| d.as_millis()).collect();
+        assert_eq!(ms, [200, 1000, 120_000]);
+        let err = Config::load("[webhooks]\nretry_schedule = [\"5 minutes\"]\n", env(&[])).unwrap_err();
+        assert!(err.contains("5 minutes"), "{err}");
     }
 
     #[test]

@@ -9,7 +9,10 @@
 //! - [`task`]: the task state machine and task error codes.
 //! - [`billing`]: billed seconds and prices.
 //! - [`config`]: the typed configuration (file + `VIDGATE_…` environment overrides).
+//! - [`duration`]: durations as config writes them (`250ms`, `5s`, `30m`, `2h`).
 //! - [`error`]: the contract's error codes and their HTTP status mapping.
+//! - [`upstream`]: `[[upstreams]]`: kinds, credentials, limits, capabilities, prices.
+//! - [`plan`]: the cheapest covering upstream job per route, and the start-up report.
 //!
 //! This crate performs no I/O: no files, no network, no clock reads except where a
 //! caller passes the time in.
@@ -17,12 +20,15 @@
 pub mod billing;
 pub mod catalog;
 pub mod config;
+pub mod duration;
 pub mod error;
 pub mod ids;
 pub mod money;
+pub mod plan;
 pub mod request;
 pub mod secret;
 pub mod task;
+pub mod upstream;
 
 pub use error::{ErrorCode, RequestError};
 pub use ids::{AccountId, KeyId, TaskId};

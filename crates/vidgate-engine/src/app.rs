@@ -1,6 +1,5 @@
 //! Wiring: from a config and a data directory to a running engine and a [`Gateway`].
 
-use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
@@ -14,7 +13,6 @@ use vidgate_store::{ProviderCaps, Store};
 use crate::files::LocalFiles;
 use crate::gateway::{Credentials, Gateway, bootstrap};
 use crate::notify::Notifier;
-use crate::provider::{Providers, SandboxProvider, Upstream};
 use crate::signer::UrlSigner;
 use crate::view::UrlMinter;
 use crate::worker::{Engine, EngineSettings};
@@ -25,6 +23,8 @@ pub struct App {
     pub engine: Arc<Engine>,
     /// Set when this process bootstrapped the database.
     pub created_credentials: Option<(Credentials, PathBuf)>,
+    /// The webhook delivery loop.
+    pub webhooks: Arc<crate::webhooks::Deliverer>,
 }
 
 /// Builds everything: opens (and migrates) the database, bootstraps it if empty, opens the
@@ -49,15 +49,14 @@ pub async fn build(config: Config, data_dir: &Path, public_url: String) -> Resul
         config.engine.media_threads
     };
     let media = Arc::new(MediaPool::new(threads));
-    let providers =
-        Providers::new(vec![Upstream::Sandbox(Arc::new(SandboxProvider::new(config.sandbox.clone(), media.clone())))]);
+    let (providers, per_provider) = crate::upstreams::providers(&config, media.clone())?;
     let notifier = Notifier::default();
     let settings = EngineSettings {
         owner: format!("{}-{}", std::process::id(), ulid::Ulid::new()),
         workers: config.engine.workers,
         lease_ms: (config.engine.lease_secs * 1000) as i64,
         idle_poll_ms: config.engine.idle_poll_ms,
-        caps: ProviderCaps { default: config.engine.max_in_flight_per_provider, per_provider: BTreeMap::new() },
+        caps: ProviderCaps { default: config.engine.max_in_flight_per_provider, per_provider },
         retention_ms: (config.files.retention_secs * 1000) as i64,
         max_result_bytes: config.files.max_result_bytes,
     };
@@ -69,6 +68,7 @@ pub async fn build(config: Config, data_dir: &Path, public_url: String) -> Resul
         notifier: notifier.clone(),
         settings,
         wake: Notify::new(),
+        webhooks_due: Notify::new(),
     });
     let fetch_policy = crate::net::Policy { allow_private: config.fetch.allow_private_targets };
     let timeout = Duration::from_secs(config.fetch.timeout_secs);
@@ -89,7 +89,9 @@ pub async fn build(config: Config, data_dir: &Path, public_url: String) -> Resul
         fetch_client,
         config,
     });
-    Ok(App { gateway, engine, created_credentials: booted.created })
+    crate::upstreams::log_report(&gateway.catalog, &gateway.live_upstreams());
+    let webhooks = Arc::new(crate::webhooks::Deliverer::new(&gateway)?);
+    Ok(App { gateway, engine, created_credentials: booted.created, webhooks })
 }
 
 impl App {
@@ -105,6 +107,7 @@ impl App {
             self.engine.clone().run(until(shutdown.clone()), grace),
             crate::sweeper::retention_loop(self.engine.clone(), sweep, until(shutdown.clone())),
             crate::sweeper::gauges_loop(self.engine.clone(), Duration::from_secs(5), until(shutdown.clone())),
+            self.webhooks.clone().run(until(shutdown.clone()), grace),
         );
     }
 }

@@ -92,7 +92,10 @@ pub struct AdminTaskObject {
     pub upstream_cost_usd: Usd,
     #[schema(value_type = f64)]
     pub margin_usd: Usd,
+    /// Steps the engine claimed for this task (submit, polls, fetch, retries).
     pub attempts: u32,
+    /// Upstream submits sent for this task (one upstream job each); 1 for a task that ran.
+    pub upstream_submits: u32,
     pub possible_orphan: bool,
 }
 
@@ -175,6 +178,7 @@ pub fn admin_task_object(t: &Task, urls: &UrlMinter, now_ms: i64) -> AdminTaskOb
         upstream_cost_usd: t.upstream_cost,
         margin_usd: t.credits_used.minus(t.upstream_cost),
         attempts: t.attempts,
+        upstream_submits: t.submit_attempts,
         possible_orphan: t.possible_orphan,
     }
 }

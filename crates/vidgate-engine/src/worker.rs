@@ -25,6 +25,8 @@ use crate::files::LocalFiles;
 use crate::notify::Notifier;
 use crate::provider::{JobRef, JobSpec, PollOutcome, Provider, ProviderError, Providers};
 
+mod routes;
+
 /// How often a submit that could not reach its upstream is tried before the task fails.
 pub const MAX_SUBMIT_ATTEMPTS: u32 = 5;
 /// How often a result download is tried before the task fails.
@@ -52,6 +54,8 @@ pub struct Engine {
     pub settings: EngineSettings,
     /// Poked when new work may be due (a submit), so idle workers look at once.
     pub wake: Notify,
+    /// Poked when a terminal transition wrote a webhook message (see `webhooks`).
+    pub webhooks_due: Notify,
 }
 
 type StepResult = Result<(), StoreError>;
@@ -127,6 +131,11 @@ impl Engine {
             let msg = "the upstream did not finish before the deadline (it may still finish; nothing is billed)";
             return self.fail(c, TaskErrorCode::Timeout, msg, false).await;
         }
+        // Held for the step: the upstream's rate and concurrency limits in this process.
+        let _admission = match provider.throttle().map(|t| t.admit()) {
+            Some(Err(wait)) => return self.defer(c, wait).await,
+            admitted => admitted,
+        };
         let source_image = match &task.params.source_image {
             Some(_) => self.store.source_image(&task.id).await?.map(|s| s.bytes),
             None => None,
@@ -173,6 +182,10 @@ impl Engine {
 
     async fn submit_failed(&self, c: &Claimed, provider: &dyn Provider, e: ProviderError) -> StepResult {
         let task = &c.task;
+        // Not taken by this upstream: the next route of the plan, if any, gets the job.
+        if let Some(plan) = self.next_route(task, &e) {
+            return self.fail_over(c, plan, &e).await;
+        }
         let attempts = task.submit_attempts + 1;
         // An unknown outcome may be resent only to an idempotent upstream (API.md §7).
         let unknown = matches!(e, ProviderError::OutcomeUnknown(_));
@@ -263,10 +276,17 @@ impl Engine {
         let task = &c.task;
         let raw = scratch.join("raw.mp4");
         if let Err(e) = provider.fetch(spec, job, &raw).await {
-            if e.is_retryable() && task.attempts < MAX_FETCH_ATTEMPTS + 2 {
-                let update = StepUpdate { next_run_at: now_ms() + backoff_ms(task.attempts, &e), ..Default::default() };
+            let failures = routes::fetch_failures(task) + 1;
+            if e.is_retryable() && failures < MAX_FETCH_ATTEMPTS {
+                tracing::info!(task = %task.id, error = %e, failures, "result download failed; it is tried again");
+                let update = StepUpdate {
+                    upstream_state: Some(routes::with_fetch_failure(task)),
+                    next_run_at: now_ms() + backoff_ms(failures, &e),
+                    ..Default::default()
+                };
                 return self.store.save_step(&task.id, c.token, update, now_ms()).await.map(drop);
             }
+            tracing::info!(task = %task.id, error = %e, "result download failed for good");
             return self
                 .fail(c, TaskErrorCode::UpstreamError, "the result could not be downloaded from the upstream", false)
                 .await;
@@ -292,7 +312,10 @@ impl Engine {
             files_expire_at: now + self.settings.retention_ms,
         };
         match self.store.finish(&task.id, Some(c.token), end, now).await? {
-            Some(done) => transition(&done, TaskStatus::Completed),
+            Some(done) => {
+                transition(&done, TaskStatus::Completed);
+                self.webhook_enqueued(&done);
+            }
             None => {
                 // Another path ended the task (a cancel); keep no files for it unless it completed.
                 let current = self.store.task(&task.id).await?;
@@ -320,6 +343,7 @@ impl Engine {
         let end = Terminal::Failed { code, message: message.to_owned(), possible_orphan };
         if let Some(done) = self.store.finish(&c.task.id, Some(c.token), end, now_ms()).await? {
             transition(&done, TaskStatus::Failed);
+            self.webhook_enqueued(&done);
         }
         Ok(())
     }

@@ -4,7 +4,7 @@
 
 use std::net::{IpAddr, SocketAddr};
 
-use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, Request};
+use axum::extract::{ConnectInfo, FromRequest, FromRequestParts, OptionalFromRequestParts, Request};
 use axum::http::request::Parts;
 use axum::http::{HeaderMap, HeaderValue};
 use axum::middleware::Next;
@@ -54,7 +54,23 @@ impl FromRequestParts<AppState> for ApiCaller {
                 return Err(HttpError::new(ErrorCode::PermissionDenied, "this key may not be used from this address"));
             }
         }
+        if let Some(slot) = parts.extensions.get::<crate::limits::CallerSlot>() {
+            slot.fill(&caller);
+        }
         Ok(ApiCaller(caller))
+    }
+}
+
+/// Without any key presented, `None` (for endpoints that also take a signed link);
+/// otherwise checked exactly as [`ApiCaller`].
+impl OptionalFromRequestParts<AppState> for ApiCaller {
+    type Rejection = HttpError;
+
+    async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Option<Self>, HttpError> {
+        if presented_key(&parts.headers).is_none() {
+            return Ok(None);
+        }
+        <ApiCaller as FromRequestParts<AppState>>::from_request_parts(parts, state).await.map(Some)
     }
 }
 

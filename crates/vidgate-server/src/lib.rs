@@ -5,6 +5,7 @@
 //! - [`error`]: the single mapping from an [`ApiError`](vidgate_engine::gateway::ApiError)
 //!   to an HTTP response in the contract's error shape.
 //! - [`extract`]: credentials, JSON bodies and the request id.
+//! - [`limits`]: the quota and spend-window headers of every authenticated response.
 //! - [`openapi`]: the OpenAPI 3.1 document, generated from the handlers' annotations.
 //! - [`telemetry`]: the Prometheus recorder and the request metrics.
 //!
@@ -14,6 +15,7 @@
 
 pub mod error;
 pub mod extract;
+pub mod limits;
 pub mod openapi;
 pub mod routes;
 pub mod telemetry;
@@ -34,6 +36,7 @@ pub fn router(gateway: Arc<Gateway>) -> Router {
     let state = AppState { gateway: gateway.clone() };
     let body_limit = gateway.config.server.body_limit_bytes;
     routes::all()
+        .layer(axum::middleware::from_fn_with_state(state.clone(), limits::limit_headers))
         .with_state(state)
         .layer(axum::middleware::from_fn(telemetry::track))
         .layer(axum::extract::DefaultBodyLimit::max(body_limit))

@@ -4,7 +4,8 @@
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
-use crate::routes::{admin, models, ops, stream, tasks, videos};
+use crate::routes::openai::{content, create, read};
+use crate::routes::{admin, models, money, ops, stream, tasks, videos, webhooks};
 
 /// The API document.
 #[derive(OpenApi)]
@@ -12,9 +13,11 @@ use crate::routes::{admin, models, ops, stream, tasks, videos};
     info(title = "vidgate", description = "A self-hosted gateway for video-generation models."),
     paths(
         videos::submit, videos::get_task, tasks::submit, tasks::query_body, tasks::query_get, tasks::cancel_path,
-        tasks::cancel_body, stream::stream, models::list, models::get_one,
+        tasks::cancel_body, stream::stream, webhooks::deliveries, models::list, models::get_one,
+        create::create, read::retrieve, read::list, read::delete, content::download, create::remix,
         admin::create_account, admin::get_account, admin::rotate_secret, admin::add_credits,
         admin::create_key, admin::list_keys, admin::revoke_key, admin::search_tasks,
+        money::balance, money::usage, money::admin_usage,
         ops::healthz, ops::readyz, ops::metrics, ops::openapi,
     ),
     modifiers(&Security)

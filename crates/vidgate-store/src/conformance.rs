@@ -12,8 +12,11 @@ use vidgate_domain::catalog::Size;
 use vidgate_domain::task::{Mode, TaskErrorCode, TaskStatus};
 use vidgate_domain::{AccountId, KeyId, TaskId, Usd};
 
-use crate::Store;
 use crate::model::*;
+use crate::money::*;
+use crate::reroute::*;
+use crate::webhooks::*;
+use crate::{Store, StoreError};
 
 /// Expands to one `#[tokio::test]` per conformance check, each on a fresh store from
 /// `$factory` (an async expression returning `Arc<dyn Store>`).
@@ -29,7 +32,14 @@ macro_rules! conformance_tests {
             provider_caps_bound_submits_in_flight, blocked_submits_never_starve_due_polls,
             concurrency_limit_counts_open_tasks,
             quota_and_spend_windows_are_enforced, listings_filter_and_page, retention_marks_files_expired,
-            source_images_are_kept_with_the_task);
+            source_images_are_kept_with_the_task,
+            listings_page_in_both_orders, deleted_tasks_vanish_from_every_read,
+            the_webhook_message_is_written_with_the_terminal_transition,
+            a_webhook_claim_leases_and_a_stale_token_cannot_record, a_finished_webhook_is_never_claimed_again,
+            webhook_attempts_list_in_order_and_retries_wait_their_turn, released_webhook_leases_are_claimable_at_once,
+            a_debit_never_takes_the_balance_below_zero, key_status_counts_what_a_key_commits_per_window,
+            a_spend_window_frees_up_when_enough_spend_leaves_it, usage_rolls_up_charged_tasks_by_day_model_key_and_mode,
+            a_reroute_moves_a_submit_to_the_next_route_and_only_before_acceptance);
     };
     (@each $factory:expr; $($name:ident),* $(,)?) => {
         $(
@@ -86,6 +96,7 @@ fn new_task(acct: &AccountId, key: &KeyId, est: i64, out: Option<&str>) -> NewTa
             callback_url: None,
             metadata: BTreeMap::from([("job".to_owned(), "a".to_owned())]),
             source_image: None,
+            remixed_from: None,
         },
         source_image: None,
         out_task_id: out.map(str::to_owned),
@@ -119,6 +130,7 @@ pub async fn assert_ledger_balanced(store: &Arc<dyn Store>, acct: &AccountId) {
     assert_eq!(a.spent, totals["capture"], "captures match the ledger");
     assert_eq!(a.held, open_holds, "open holds match the ledger");
     assert_eq!(a.balance, a.credited.minus(a.spent).minus(a.held), "balance = credits - captures - open holds");
+    assert_keys_balanced(store, acct).await;
 }
 
 async fn claim_one(store: &Arc<dyn Store>, now: Millis) -> Claimed {
@@ -437,6 +449,185 @@ pub async fn source_images_are_kept_with_the_task(store: Arc<dyn Store>) {
     assert_eq!(task.params.source_image.unwrap().sha256, "abc");
 }
 
+/// A finished (failed) task of a fresh account whose callback goes to `url`; returns it.
+async fn finished_with_callback(store: &Arc<dyn Store>, url: Option<&str>, at: Millis) -> Task {
+    let (acct, key) = account_with(store, 10_000_000).await;
+    let mut t = new_task(&acct, &key, 1_000_000, None);
+    t.params.callback_url = url.map(str::to_owned);
+    let task = created(store, t).await;
+    let end = Terminal::Failed { code: TaskErrorCode::UpstreamError, message: "x".into(), possible_orphan: false };
+    store.finish(&task.id, None, end, at).await.unwrap().unwrap()
+}
+
+fn attempt(at: Millis, status: Option<u16>, outcome: AttemptOutcome) -> WebhookAttempt {
+    let error = if status.is_none() { Some("timeout".to_owned()) } else { None };
+    WebhookAttempt { attempted_at: at, http_status: status, error, duration_ms: 7, outcome }
+}
+
+async fn claim_webhooks(store: &Arc<dyn Store>, now: Millis) -> Vec<ClaimedWebhook> {
+    store.claim_webhooks("w1", now, 10_000, 10).await.unwrap()
+}
+
+pub async fn the_webhook_message_is_written_with_the_terminal_transition(store: Arc<dyn Store>) {
+    let task = finished_with_callback(&store, Some("https://hooks.example.com/a"), NOW + 5).await;
+    let silent = finished_with_callback(&store, None, NOW + 5).await;
+    // a later terminal move loses and writes no second message
+    assert!(
+        store
+            .finish(&task.id, None, Terminal::Cancelled { charge_if_running: false }, NOW + 6)
+            .await
+            .unwrap()
+            .is_none()
+    );
+    let found = store.webhook_deliveries(&task.id).await.unwrap();
+    assert_eq!(found.len(), 1);
+    let m = &found[0].message;
+    assert!(m.id.starts_with("msg_"), "{}", m.id);
+    assert_eq!(
+        (&m.task_id, &m.account_id, m.url.as_str()),
+        (&task.id, &task.account_id, "https://hooks.example.com/a")
+    );
+    assert_eq!(
+        (m.state, m.attempts, m.next_run_at, m.created_at, m.finished_at),
+        (WebhookState::Pending, 0, NOW + 5, NOW + 5, None)
+    );
+    assert!(found[0].attempts.is_empty());
+    assert!(store.webhook_deliveries(&silent.id).await.unwrap().is_empty(), "no callback_url, no message");
+    assert!(claim_webhooks(&store, NOW + 4).await.is_empty(), "not due before the transition");
+    let claimed = claim_webhooks(&store, NOW + 5).await;
+    assert_eq!(claimed.iter().map(|c| c.message.id.as_str()).collect::<Vec<_>>(), [m.id.as_str()]);
+}
+
+pub async fn a_webhook_claim_leases_and_a_stale_token_cannot_record(store: Arc<dyn Store>) {
+    let task = finished_with_callback(&store, Some("https://hooks.example.com/a"), NOW).await;
+    let first = claim_webhooks(&store, NOW).await.remove(0);
+    assert!(claim_webhooks(&store, NOW + 1).await.is_empty(), "a leased message is not claimed twice");
+    // the lease (10 s) expires; another process takes over with a higher token
+    let second = store.claim_webhooks("w2", NOW + 10_001, 10_000, 10).await.unwrap().remove(0);
+    assert_eq!(second.message.id, first.message.id);
+    assert!(second.token > first.token);
+    let stale = store.record_webhook_attempt(
+        &first.message.id,
+        first.token,
+        attempt(NOW + 2, Some(200), AttemptOutcome::Delivered),
+    );
+    assert!(!stale.await.unwrap(), "a stale token cannot record");
+    let d = &store.webhook_deliveries(&task.id).await.unwrap()[0];
+    assert_eq!(
+        (d.message.state, d.message.attempts, d.attempts.len()),
+        (WebhookState::Pending, 0, 0),
+        "nothing written"
+    );
+    let fresh = attempt(NOW + 10_002, Some(200), AttemptOutcome::Delivered);
+    assert!(store.record_webhook_attempt(&second.message.id, second.token, fresh).await.unwrap());
+    let d = &store.webhook_deliveries(&task.id).await.unwrap()[0];
+    assert_eq!(
+        (d.message.state, d.message.attempts, d.message.finished_at),
+        (WebhookState::Delivered, 1, Some(NOW + 10_002))
+    );
+}
+
+pub async fn a_finished_webhook_is_never_claimed_again(store: Arc<dyn Store>) {
+    let delivered = finished_with_callback(&store, Some("https://hooks.example.com/a"), NOW).await;
+    let gone = finished_with_callback(&store, Some("https://hooks.example.com/b"), NOW).await;
+    let claimed = claim_webhooks(&store, NOW).await;
+    assert_eq!(claimed.len(), 2);
+    for c in &claimed {
+        let outcome =
+            if c.message.task_id == delivered.id { AttemptOutcome::Delivered } else { AttemptOutcome::GaveUp };
+        let status = if outcome == AttemptOutcome::Delivered { 204 } else { 410 };
+        assert!(
+            store
+                .record_webhook_attempt(&c.message.id, c.token, attempt(NOW + 1, Some(status), outcome))
+                .await
+                .unwrap()
+        );
+        // the same lease cannot record a second attempt on a finished message
+        let again = attempt(NOW + 2, Some(200), AttemptOutcome::Delivered);
+        assert!(!store.record_webhook_attempt(&c.message.id, c.token, again).await.unwrap());
+    }
+    assert!(claim_webhooks(&store, NOW + 100_000_000).await.is_empty(), "finished messages are never claimed");
+    let d = &store.webhook_deliveries(&delivered.id).await.unwrap()[0];
+    let g = &store.webhook_deliveries(&gone.id).await.unwrap()[0];
+    assert_eq!((d.message.state, d.message.attempts, d.attempts.len()), (WebhookState::Delivered, 1, 1));
+    assert_eq!((g.message.state, g.message.attempts, g.attempts.len()), (WebhookState::Failed, 1, 1));
+    assert_eq!(
+        (g.attempts[0].http_status, g.attempts[0].delivered, g.attempts[0].next_retry_at),
+        (Some(410), false, None)
+    );
+}
+
+pub async fn webhook_attempts_list_in_order_and_retries_wait_their_turn(store: Arc<dyn Store>) {
+    let task = finished_with_callback(&store, Some("https://hooks.example.com/a"), NOW).await;
+    let mut now = NOW;
+    for (i, status) in [Some(500), None].into_iter().enumerate() {
+        let c = claim_webhooks(&store, now).await.remove(0);
+        assert_eq!(c.message.attempts, i as u32);
+        let retry_at = now + 1000;
+        assert!(
+            store
+                .record_webhook_attempt(
+                    &c.message.id,
+                    c.token,
+                    attempt(now, status, AttemptOutcome::Retry { at: retry_at })
+                )
+                .await
+                .unwrap()
+        );
+        assert!(claim_webhooks(&store, retry_at - 1).await.is_empty(), "a retry is not due before its time");
+        now = retry_at;
+    }
+    let c = claim_webhooks(&store, now).await.remove(0);
+    assert!(
+        store
+            .record_webhook_attempt(&c.message.id, c.token, attempt(now, Some(200), AttemptOutcome::Delivered))
+            .await
+            .unwrap()
+    );
+    let d = store.webhook_deliveries(&task.id).await.unwrap().remove(0);
+    let expected = vec![
+        WebhookAttemptRecord {
+            attempt: 1,
+            attempted_at: NOW,
+            delivered: false,
+            http_status: Some(500),
+            error: None,
+            duration_ms: 7,
+            next_retry_at: Some(NOW + 1000),
+        },
+        WebhookAttemptRecord {
+            attempt: 2,
+            attempted_at: NOW + 1000,
+            delivered: false,
+            http_status: None,
+            error: Some("timeout".into()),
+            duration_ms: 7,
+            next_retry_at: Some(NOW + 2000),
+        },
+        WebhookAttemptRecord {
+            attempt: 3,
+            attempted_at: NOW + 2000,
+            delivered: true,
+            http_status: Some(200),
+            error: None,
+            duration_ms: 7,
+            next_retry_at: None,
+        },
+    ];
+    assert_eq!(d.attempts, expected);
+    assert_eq!((d.message.state, d.message.attempts), (WebhookState::Delivered, 3));
+}
+
+pub async fn released_webhook_leases_are_claimable_at_once(store: Arc<dyn Store>) {
+    finished_with_callback(&store, Some("https://hooks.example.com/a"), NOW).await;
+    let first = claim_webhooks(&store, NOW).await.remove(0);
+    assert_eq!(store.release_webhook_leases("someone-else").await.unwrap(), 0);
+    assert_eq!(store.release_webhook_leases("w1").await.unwrap(), 1);
+    let again = store.claim_webhooks("w2", NOW + 1, 10_000, 10).await.unwrap();
+    assert_eq!(again.len(), 1, "claimable before the old lease would have expired");
+    assert!(again[0].token > first.token);
+}
+
 fn result(video_ms: u64) -> TaskResult {
     TaskResult {
         video: StoredFile {
@@ -452,4 +643,260 @@ fn result(video_ms: u64) -> TaskResult {
         spritesheet: None,
         billed_ms: video_ms,
     }
+}
+
+pub async fn listings_page_in_both_orders(store: Arc<dyn Store>) {
+    let (acct, key) = account_with(&store, 100_000_000).await;
+    let mut ids = Vec::new();
+    for _ in 0..5 {
+        ids.push(created(&store, new_task(&acct, &key, 1, None)).await.id);
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    }
+    let page = |order, after: Option<&TaskId>| {
+        let f =
+            TaskFilter { account_id: Some(acct.clone()), limit: 2, after: after.cloned(), order, ..Default::default() };
+        let store = store.clone();
+        async move { store.tasks(&f).await.unwrap().into_iter().map(|t| t.id).collect::<Vec<_>>() }
+    };
+    assert_eq!(page(ListOrder::OldestFirst, None).await, vec![ids[0].clone(), ids[1].clone()], "oldest first");
+    assert_eq!(page(ListOrder::OldestFirst, Some(&ids[1])).await, vec![ids[2].clone(), ids[3].clone()]);
+    assert_eq!(page(ListOrder::OldestFirst, Some(&ids[3])).await, vec![ids[4].clone()]);
+    assert_eq!(page(ListOrder::NewestFirst, Some(&ids[2])).await, vec![ids[1].clone(), ids[0].clone()]);
+}
+
+pub async fn deleted_tasks_vanish_from_every_read(store: Arc<dyn Store>) {
+    let (acct, key) = account_with(&store, 10_000_000).await;
+    let task = created(&store, new_task(&acct, &key, 1_000_000, Some("job-d"))).await;
+    assert!(!store.delete_task(&task.id, NOW).await.unwrap(), "an open task is not deleted");
+    let c = claim_one(&store, NOW).await;
+    let end = Terminal::Completed { result: result(5000), credits_used: Usd(1_000_000), files_expire_at: NOW + 1000 };
+    store.finish(&task.id, Some(c.token), end, NOW).await.unwrap().unwrap();
+    assert!(store.delete_task(&task.id, NOW + 1).await.unwrap());
+    assert!(!store.delete_task(&task.id, NOW + 2).await.unwrap(), "a second delete finds nothing");
+    assert_eq!(store.task(&task.id).await.unwrap(), None);
+    assert_eq!(store.task_by_out_id(&acct, Mode::Live, "job-d").await.unwrap(), None);
+    let f = TaskFilter { account_id: Some(acct.clone()), limit: 100, ..Default::default() };
+    assert!(store.tasks(&f).await.unwrap().is_empty());
+    assert_eq!(store.files_due_for_removal(NOW + 1000, 10).await.unwrap(), vec![task.id.clone()], "swept as usual");
+    let mut again = new_task(&acct, &key, 1_000_000, Some("job-d"));
+    again.fingerprint = "fp-other".into();
+    let again = created(&store, again).await;
+    assert_eq!(store.task_by_out_id(&acct, Mode::Live, "job-d").await.unwrap().map(|t| t.id), Some(again.id));
+    let a = store.account(&acct).await.unwrap().unwrap();
+    assert_eq!((a.spent, a.held), (Usd(1_000_000), Usd(1_000_000)), "deleting moves no money");
+    assert_ledger_balanced(&store, &acct).await;
+    assert!(!store.delete_task(&TaskId::generate(), NOW).await.unwrap(), "an unknown task");
+}
+
+/// Every key of the account commits (holds − releases in its ledger entries) what the
+/// store's running total for it says.
+async fn assert_keys_balanced(store: &Arc<dyn Store>, acct: &AccountId) {
+    let entries = store.ledger_entries(acct, None, u32::MAX).await.unwrap();
+    for key in store.keys(Some(acct)).await.unwrap() {
+        let signed = |e: &LedgerEntry| match e.kind {
+            LedgerKind::Hold => e.amount.micros(),
+            LedgerKind::Release => -e.amount.micros(),
+            _ => 0,
+        };
+        let from_ledger: i64 = entries.iter().filter(|e| e.key_id.as_ref() == Some(&key.id)).map(signed).sum();
+        let status = store.key_status(&key.id, NOW).await.unwrap().unwrap();
+        assert_eq!(status.committed, Usd(from_ledger), "the key's running total matches its ledger entries");
+    }
+}
+
+pub async fn a_debit_never_takes_the_balance_below_zero(store: Arc<dyn Store>) {
+    let (acct, key) = account_with(&store, 10_000_000).await;
+    created(&store, new_task(&acct, &key, 4_000_000, None)).await;
+    let refused = store.add_credit(&acct, Usd(-6_000_001), "too much", NOW).await.unwrap_err();
+    assert!(matches!(refused, StoreError::InsufficientBalance { available: Usd(6_000_000) }), "{refused:?}");
+    let a = store.add_credit(&acct, Usd(-6_000_000), "refund", NOW + 1).await.unwrap();
+    assert_eq!((a.balance, a.held, a.credited), (Usd::ZERO, Usd(4_000_000), Usd(4_000_000)));
+    let missing = store.add_credit(&AccountId::generate(), Usd(1), "x", NOW).await.unwrap_err();
+    assert!(matches!(missing, StoreError::NotFound), "{missing:?}");
+    let entries = store.ledger_entries(&acct, None, 100).await.unwrap();
+    let kinds: Vec<(LedgerKind, Usd)> = entries.iter().map(|e| (e.kind, e.amount)).collect();
+    assert_eq!(
+        kinds,
+        [
+            (LedgerKind::Credit, Usd(10_000_000)),
+            (LedgerKind::Hold, Usd(4_000_000)),
+            (LedgerKind::Credit, Usd(-6_000_000))
+        ],
+        "the refused debit left no entry"
+    );
+    assert_eq!((entries[2].note.as_str(), entries[2].created_at), ("refund", NOW + 1));
+    let page = store.ledger_entries(&acct, Some(entries[0].id), 1).await.unwrap();
+    assert_eq!(page, entries[1..2].to_vec(), "paging by entry id");
+    assert_ledger_balanced(&store, &acct).await;
+}
+
+pub async fn key_status_counts_what_a_key_commits_per_window(store: Arc<dyn Store>) {
+    const H: Millis = 3_600_000;
+    let (acct, key) = account_with(&store, 100_000_000).await;
+    let at = |t: Millis, est: i64| {
+        let mut task = new_task(&acct, &key, est, None);
+        task.created_at = t;
+        task
+    };
+    let settled = created(&store, at(NOW - 6 * H, 2_000_000)).await;
+    let end = Terminal::Completed { result: result(2500), credits_used: Usd(1_000_000), files_expire_at: NOW };
+    store.finish(&settled.id, None, end, NOW - 5 * H).await.unwrap().unwrap();
+    let failed = created(&store, at(NOW - 48 * H, 5_000_000)).await;
+    let fail = Terminal::Failed { code: TaskErrorCode::Timeout, message: "late".into(), possible_orphan: false };
+    store.finish(&failed.id, None, fail, NOW - 47 * H).await.unwrap().unwrap();
+    created(&store, at(NOW - H, 3_000_000)).await;
+    // (a key has one mode; the store must still count only live money)
+    let mut test_task = new_task(&acct, &key, 9_000_000, None);
+    test_task.mode = Mode::Test;
+    created(&store, test_task).await;
+
+    let s = store.key_status(&key, NOW).await.unwrap().unwrap();
+    assert_eq!((s.committed, s.in_flight), (Usd(4_000_000), 2), "test tasks count in flight, never in money");
+    let w: Vec<(&str, Usd, Option<Millis>)> = s.windows.iter().map(|w| (w.name, w.used, w.oldest_at)).collect();
+    assert_eq!(
+        w,
+        [
+            ("5h", Usd(3_000_000), Some(NOW - H)),
+            ("1d", Usd(4_000_000), Some(NOW - 6 * H)),
+            ("7d", Usd(4_000_000), Some(NOW - 6 * H)),
+        ],
+        "a failed task commits nothing and never holds a window"
+    );
+    assert_eq!(s.window("5h").unwrap().frees_at(), Some(NOW + 4 * H));
+    assert!(store.key_status(&KeyId::generate(), NOW).await.unwrap().is_none());
+    assert_ledger_balanced(&store, &acct).await;
+}
+
+pub async fn a_spend_window_frees_up_when_enough_spend_leaves_it(store: Arc<dyn Store>) {
+    const H: Millis = 3_600_000;
+    let (acct, key) = account_with(&store, 100_000_000).await;
+    for (t, est) in [(NOW - 4 * H, 1_000_000), (NOW - 3 * H, 2_000_000)] {
+        let mut task = new_task(&acct, &key, est, None);
+        task.created_at = t;
+        created(&store, task).await;
+    }
+    let checks =
+        SubmitChecks { spend: SpendLimits { h5: Some(Usd(3_500_000)), ..Default::default() }, ..Default::default() };
+    // 3 + 2 > 3.5: the oldest leaving (in 1 h) is not enough, the second (in 2 h) is
+    let refused = store.submit(new_task(&acct, &key, 2_000_000, None), checks.clone()).await.unwrap();
+    assert!(
+        matches!(refused, SubmitOutcome::SpendWindowExceeded { window: "5h", resets_at } if resets_at == NOW + 2 * H),
+        "{refused:?}"
+    );
+    let alone = store.submit(new_task(&acct, &key, 4_000_000, None), checks.clone()).await.unwrap();
+    assert!(
+        matches!(alone, SubmitOutcome::SpendWindowExceeded { window: "5h", resets_at } if resets_at == NOW + 5 * H),
+        "a task over the cap by itself: {alone:?}"
+    );
+    let fits = store.submit(new_task(&acct, &key, 500_000, None), checks).await.unwrap();
+    assert!(matches!(fits, SubmitOutcome::Created(_)), "exactly at the cap is allowed: {fits:?}");
+    assert_ledger_balanced(&store, &acct).await;
+}
+
+pub async fn usage_rolls_up_charged_tasks_by_day_model_key_and_mode(store: Arc<dyn Store>) {
+    const H: Millis = 3_600_000;
+    let (acct, key) = account_with(&store, 100_000_000).await;
+    let day = NOW / DAY_MS;
+    // cancelled while running under `charge`: billed as requested, on the day of the cancel
+    let running = created(&store, new_task(&acct, &key, 2_000_000, None)).await;
+    let c = claim_one(&store, NOW).await;
+    let step = StepUpdate { status: Some(TaskStatus::Running), next_run_at: NOW + 1000, ..Default::default() };
+    assert!(store.save_step(&running.id, c.token, step, NOW).await.unwrap());
+    let charge = Terminal::Cancelled { charge_if_running: true };
+    store.finish(&running.id, None, charge.clone(), (day + 1) * DAY_MS + H).await.unwrap().unwrap();
+    let complete =
+        |ms: u64, usd: i64| Terminal::Completed { result: result(ms), credits_used: Usd(usd), files_expire_at: NOW };
+    let short = created(&store, new_task(&acct, &key, 2_000_000, None)).await;
+    store.finish(&short.id, None, complete(4000, 1_600_000), NOW + H).await.unwrap().unwrap();
+    let mut other_model = new_task(&acct, &key, 1_000_000, None);
+    other_model.model = "sora2".into();
+    let other_model = created(&store, other_model).await;
+    store.finish(&other_model.id, None, complete(5000, 1_000_000), NOW + 2 * H).await.unwrap().unwrap();
+    let failed = created(&store, new_task(&acct, &key, 2_000_000, None)).await;
+    let fail = Terminal::Failed { code: TaskErrorCode::UpstreamError, message: "x".into(), possible_orphan: false };
+    store.finish(&failed.id, None, fail, NOW + 3 * H).await.unwrap().unwrap();
+    let queued = created(&store, new_task(&acct, &key, 2_000_000, None)).await;
+    store.finish(&queued.id, None, charge, NOW + 3 * H).await.unwrap().unwrap();
+    let test_key = new_key(&acct, Mode::Test);
+    let test_key_id = test_key.id.clone();
+    store.create_key(test_key, NOW).await.unwrap();
+    let mut test_task = new_task(&acct, &test_key_id, 2_000_000, None);
+    test_task.mode = Mode::Test;
+    let test_task = created(&store, test_task).await;
+    store.finish(&test_task.id, None, complete(5000, 2_000_000), (day + 1) * DAY_MS + 2 * H).await.unwrap().unwrap();
+
+    let query = |group: UsageGrouping| UsageQuery {
+        since: day * DAY_MS,
+        until: (day + 2) * DAY_MS,
+        account_id: Some(acct.clone()),
+        group,
+        ..Default::default()
+    };
+    let rows = store.usage(&query(UsageGrouping { day: true, mode: true, ..Default::default() })).await.unwrap();
+    let got: Vec<_> = rows.iter().map(|r| (r.day, r.mode, r.tasks, r.billed_ms, r.usd)).collect();
+    assert_eq!(
+        got,
+        [
+            (Some(day), Some(Mode::Live), 2, 9000, Usd(2_600_000)),
+            (Some(day + 1), Some(Mode::Live), 1, 5000, Usd(2_000_000)),
+            (Some(day + 1), Some(Mode::Test), 1, 5000, Usd(2_000_000)),
+        ],
+        "failed and free cancels are not usage"
+    );
+    let rows = store.usage(&query(UsageGrouping { model: true, key: true, ..Default::default() })).await.unwrap();
+    let got: Vec<(Option<&str>, Option<&KeyId>, u64, Usd)> =
+        rows.iter().map(|r| (r.model.as_deref(), r.key_id.as_ref(), r.tasks, r.usd)).collect();
+    let mut expected = vec![
+        (Some("sora2"), Some(&key), 1, Usd(1_000_000)),
+        (Some("veo3.1"), Some(&key), 2, Usd(3_600_000)),
+        (Some("veo3.1"), Some(&test_key_id), 1, Usd(2_000_000)),
+    ];
+    expected.sort();
+    assert_eq!(got, expected);
+    let live = UsageQuery { mode: Some(Mode::Live), ..query(UsageGrouping::default()) };
+    let total = store.usage(&live).await.unwrap();
+    let captures =
+        store.ledger_totals(&acct).await.unwrap().into_iter().find(|(k, _)| *k == LedgerKind::Capture).unwrap().1;
+    assert_eq!(
+        (total.len(), total[0].usd, total[0].tasks, total[0].day),
+        (1, captures, 3, None),
+        "live usage = captures"
+    );
+    let second_day = UsageQuery { since: (day + 1) * DAY_MS, ..query(UsageGrouping::default()) };
+    assert_eq!(store.usage(&second_day).await.unwrap()[0].tasks, 2, "since is inclusive, by capture time");
+    let before = UsageQuery { until: NOW + H, ..query(UsageGrouping::default()) };
+    assert!(store.usage(&before).await.unwrap().is_empty(), "until is exclusive");
+    let other = UsageQuery { account_id: Some(AccountId::generate()), ..query(UsageGrouping::default()) };
+    assert!(store.usage(&other).await.unwrap().is_empty());
+    assert_ledger_balanced(&store, &acct).await;
+}
+
+pub async fn a_reroute_moves_a_submit_to_the_next_route_and_only_before_acceptance(store: Arc<dyn Store>) {
+    let (acct, key) = account_with(&store, 10_000_000).await;
+    let t = created(&store, new_task(&acct, &key, 2_000_000, None)).await;
+    let c = claim_one(&store, NOW).await;
+    assert!(store.mark_submitting(&t.id, c.token).await.unwrap());
+    let to = |provider: &str| Reroute {
+        provider: provider.into(),
+        plan: serde_json::json!({"current": 1}),
+        upstream_cost: Usd(1_200_000),
+        next_run_at: NOW + 5,
+    };
+    assert!(!store.reroute(&t.id, c.token + 1, to("stale"), NOW).await.unwrap(), "a stale token changes nothing");
+    assert!(store.reroute(&t.id, c.token, to("second"), NOW).await.unwrap());
+    let moved = store.task(&t.id).await.unwrap().unwrap();
+    assert_eq!(moved.provider, "second");
+    assert_eq!(moved.plan, serde_json::json!({"current": 1}));
+    assert_eq!(moved.upstream_cost, Usd(1_200_000));
+    assert_eq!((moved.submitting, moved.submit_attempts, moved.phase), (false, 0, Phase::Submit));
+    assert_eq!(moved.estimated, Usd(2_000_000), "the hold is untouched");
+    let c = claim_one(&store, NOW + 5).await;
+    assert_eq!(c.task.provider, "second", "the lease was released and the task is due on its new route");
+    let update =
+        StepUpdate { phase: Some(Phase::Poll), upstream_job: Some("job-1".into()), next_run_at: NOW + 10, ..Default::default() };
+    assert!(store.save_step(&t.id, c.token, update, NOW + 5).await.unwrap());
+    let c = claim_one(&store, NOW + 10).await;
+    assert!(!store.reroute(&t.id, c.token, to("third"), NOW + 10).await.unwrap(), "an accepted job never moves");
+    assert_eq!(store.task(&t.id).await.unwrap().unwrap().provider, "second");
+    assert_ledger_balanced(&store, &acct).await;
 }

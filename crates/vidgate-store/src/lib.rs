@@ -10,13 +10,19 @@
 
 pub mod conformance;
 pub mod model;
+pub mod money;
+pub mod reroute;
 pub mod sqlite;
+pub mod webhooks;
 
 use async_trait::async_trait;
 use vidgate_domain::task::Mode;
 use vidgate_domain::{AccountId, KeyId, TaskId, Usd};
 
 pub use model::*;
+pub use money::*;
+pub use reroute::*;
+pub use webhooks::*;
 
 /// What can go wrong in the store.
 #[derive(Debug, thiserror::Error)]
@@ -27,6 +33,9 @@ pub enum StoreError {
     Database(String),
     #[error("stored data is corrupt: {0}")]
     Corrupt(String),
+    /// A debit larger than the account's available balance (credits − captures − holds).
+    #[error("the balance available is {available:?}")]
+    InsufficientBalance { available: Usd },
 }
 
 impl StoreError {
@@ -110,4 +119,44 @@ pub trait Store: Send + Sync + 'static {
     // --- money (read side)
     /// Ledger sums per kind for an account (for invariant checks and admin views).
     async fn ledger_totals(&self, account: &AccountId) -> Result<Vec<(LedgerKind, Usd)>>;
+
+    // --- webhooks (the outbox rows are written by `finish`)
+    /// Leases up to `limit` due webhook messages (pending, due by `now`, lease free or
+    /// expired) to `owner` until `now + lease_ms`, each with a higher fencing token.
+    async fn claim_webhooks(
+        &self,
+        owner: &str,
+        now: Millis,
+        lease_ms: Millis,
+        limit: u32,
+    ) -> Result<Vec<ClaimedWebhook>>;
+    /// Records one attempt and moves its message (delivered, retry at a time, or given up),
+    /// releasing the lease, in one transaction; false when the lease was lost or the message
+    /// is no longer pending (nothing is written then).
+    async fn record_webhook_attempt(&self, id: &str, token: i64, attempt: WebhookAttempt) -> Result<bool>;
+    /// Gives back every webhook lease `owner` holds (graceful shutdown).
+    async fn release_webhook_leases(&self, owner: &str) -> Result<u64>;
+    /// A task's webhook messages with their attempts, oldest first.
+    async fn webhook_deliveries(&self, task: &TaskId) -> Result<Vec<WebhookDeliveries>>;
+
+    // --- money: limits, statements and usage
+    /// A key's committed spend (lifetime, and within each of [`SPEND_WINDOWS`] ending at
+    /// `now`) and its tasks in flight, in one query; `None` for an unknown key.
+    async fn key_status(&self, key: &KeyId, now: Millis) -> Result<Option<KeyStatus>>;
+    /// An account's ledger entries oldest first, those after entry id `after`, at most `limit`.
+    async fn ledger_entries(&self, account: &AccountId, after: Option<i64>, limit: u32) -> Result<Vec<LedgerEntry>>;
+    /// Usage roll-ups of charged tasks, ordered by day, model, account, key, mode.
+    async fn usage(&self, query: &UsageQuery) -> Result<Vec<UsageRow>>;
+
+    // --- deletion (OpenAI `DELETE /v1/videos/{id}`)
+    /// Marks a terminal task deleted: from then on `task`, `task_by_out_id` and `tasks` leave
+    /// it out, and its idempotency key is free again. The row stays for the ledger and usage.
+    /// False when the task is unknown, already deleted or not terminal.
+    async fn delete_task(&self, id: &TaskId, now: Millis) -> Result<bool>;
+
+    // --- failover
+    /// Moves a task still in its submit phase (no upstream accepted it) to another route,
+    /// clearing its submit state, and releases the lease; false when the lease was lost or
+    /// the task left the submit phase.
+    async fn reroute(&self, id: &TaskId, token: i64, route: Reroute, now: Millis) -> Result<bool>;
 }

@@ -42,11 +42,16 @@ pub struct SpendLimits {
 impl SpendLimits {
     /// Each set window as (name, length in ms, cap).
     pub fn windows(&self) -> Vec<(&'static str, Millis, Usd)> {
-        const H: Millis = 3_600_000;
-        [("5h", 5 * H, self.h5), ("1d", 24 * H, self.d1), ("7d", 7 * 24 * H, self.d7)]
+        crate::money::SPEND_WINDOWS
             .into_iter()
-            .filter_map(|(n, len, cap)| cap.map(|c| (n, len, c)))
+            .zip([self.h5, self.d1, self.d7])
+            .filter_map(|((n, len), cap)| cap.map(|c| (n, len, c)))
             .collect()
+    }
+
+    /// Whether any window is capped.
+    pub fn any(&self) -> bool {
+        self.h5.is_some() || self.d1.is_some() || self.d7.is_some()
     }
 }
 
@@ -109,6 +114,9 @@ pub struct TaskParams {
     pub metadata: BTreeMap<String, String>,
     /// SHA-256 and MIME of the source image, when there is one (bytes in their own table).
     pub source_image: Option<SourceImageRef>,
+    /// The task this one remixes (OpenAI `remixed_from_video_id`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub remixed_from: Option<String>,
 }
 
 /// A pointer to a task's stored source image.
@@ -332,9 +340,16 @@ impl LedgerKind {
             LedgerKind::Release => "release",
         }
     }
+
+    /// Parses the stored spelling.
+    pub fn parse(s: &str) -> Option<LedgerKind> {
+        [LedgerKind::Credit, LedgerKind::Hold, LedgerKind::Capture, LedgerKind::Release]
+            .into_iter()
+            .find(|k| k.as_str() == s)
+    }
 }
 
-/// Filters for task listings, newest first.
+/// Filters for task listings, newest first unless `order` says otherwise.
 #[derive(Clone, Debug, Default)]
 pub struct TaskFilter {
     pub account_id: Option<AccountId>,
@@ -342,8 +357,17 @@ pub struct TaskFilter {
     pub model: Option<String>,
     pub metadata: Vec<(String, String)>,
     pub limit: u32,
-    /// Only tasks older than this id.
+    /// Only tasks past this id in the listing's order (older when newest first).
     pub after: Option<TaskId>,
+    pub order: ListOrder,
+}
+
+/// The order of a task listing (task ids sort by creation time).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub enum ListOrder {
+    #[default]
+    NewestFirst,
+    OldestFirst,
 }
 
 /// What bootstrap found or created.

@@ -6,24 +6,8 @@ mod common;
 
 use std::time::Duration;
 
-use common::{fresh_dir, Gateway};
-use serde_json::{json, Value};
-
-async fn wait_all_terminal(g: &Gateway, key: &str, ids: &[String], limit: Duration) -> Vec<Value> {
-    let deadline = tokio::time::Instant::now() + limit;
-    let mut done = Vec::new();
-    for id in ids {
-        loop {
-            let t = g.get(&format!("/v1/videos/tasks/{id}?wait=5"), key).await;
-            if ["completed", "failed", "cancelled"].contains(&t["status"].as_str().unwrap()) {
-                done.push(t);
-                break;
-            }
-            assert!(tokio::time::Instant::now() < deadline, "task {id} stuck: {t}");
-        }
-    }
-    done
-}
+use common::{Gateway, fresh_dir, wait_all_terminal};
+use serde_json::json;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn every_task_accepted_before_a_sigkill_completes_exactly_once() {

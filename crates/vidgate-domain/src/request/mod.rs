@@ -3,6 +3,7 @@
 //! past that edge there are no raw strings for sizes, durations or money.
 
 pub mod fingerprint;
+pub mod openai;
 pub mod parse;
 pub mod parse_cases;
 

@@ -53,8 +53,8 @@
 //! - Echoed client input (a model name, an unknown key, in `param` too) is cut to 64
 //!   characters followed by `…`.
 
-mod body;
-mod source_image;
+pub(crate) mod body;
+pub(crate) mod source_image;
 
 use std::collections::BTreeMap;
 
@@ -104,6 +104,7 @@ const MAX_METADATA_VALUE_CHARS: usize = 512;
 const MAX_CALLBACK_URL_CHARS: usize = 2048;
 const MAX_TASK_KEY_LEN: usize = 128;
 const IDEMPOTENCY_HEADER: &str = "Idempotency-Key";
+const TASK_KEY_RULE: &str = "1 to 128 characters of A-Z, a-z, 0-9, '.', '_', ':' and '-'";
 
 /// Parses a submit body. `catalog` resolves the model; `opts` says what the endpoint allows.
 pub fn parse_submit(body: &Value, catalog: &Catalog, opts: &ParseOptions) -> Result<SubmitRequest, RequestError> {
@@ -155,7 +156,7 @@ fn parse_prompt(body: &Body, model: &ModelSpec) -> Result<String, RequestError> 
     Ok(prompt.to_owned())
 }
 
-fn check_prompt_length(field: &Field, text: &str, model: &ModelSpec) -> Result<(), RequestError> {
+pub(crate) fn check_prompt_length(field: &Field, text: &str, model: &ModelSpec) -> Result<(), RequestError> {
     let chars = text.chars().count();
     let max = model.max_prompt_chars as usize;
     if chars > max {
@@ -205,7 +206,7 @@ fn parse_size(body: &Body, model: &ModelSpec) -> Result<Size, RequestError> {
     Ok(chosen)
 }
 
-fn parse_size_text(field: &Field) -> Result<Size, RequestError> {
+pub(crate) fn parse_size_text(field: &Field) -> Result<Size, RequestError> {
     let bad = || field.invalid(format!("{} must be WIDTHxHEIGHT, such as 1280x720", field.name));
     field.value.as_str().ok_or_else(bad)?.parse().map_err(|()| bad())
 }
@@ -298,7 +299,7 @@ fn parse_negative_prompt(body: &Body, model: &ModelSpec) -> Result<Option<String
 }
 
 fn parse_out_task_id(body: &Body, header: Option<&str>) -> Result<Option<String>, RequestError> {
-    let rule = "1 to 128 characters of A-Z, a-z, 0-9, '.', '_', ':' and '-'";
+    let rule = TASK_KEY_RULE;
     let from_body = match body.task("out_task_id") {
         Some(field) => {
             let key = field.str()?;
@@ -309,9 +310,7 @@ fn parse_out_task_id(body: &Body, header: Option<&str>) -> Result<Option<String>
         }
         None => None,
     };
-    if header.is_some_and(|h| !is_task_key(h)) {
-        return Err(invalid(IDEMPOTENCY_HEADER, format!("the {IDEMPOTENCY_HEADER} header must be {rule}")));
-    }
+    check_idempotency_header(header)?;
     match (from_body, header) {
         (Some(b), Some(h)) if b != h => {
             let message =
@@ -319,6 +318,16 @@ fn parse_out_task_id(body: &Body, header: Option<&str>) -> Result<Option<String>
             Err(invalid(IDEMPOTENCY_HEADER, message))
         }
         (key, other) => Ok(key.or(other).map(str::to_owned)),
+    }
+}
+
+/// The `Idempotency-Key` header, held to the `out_task_id` rule.
+pub(crate) fn check_idempotency_header(header: Option<&str>) -> Result<Option<&str>, RequestError> {
+    match header {
+        Some(h) if !is_task_key(h) => {
+            Err(invalid(IDEMPOTENCY_HEADER, format!("the {IDEMPOTENCY_HEADER} header must be {TASK_KEY_RULE}")))
+        }
+        other => Ok(other),
     }
 }
 
@@ -369,7 +378,7 @@ fn parse_stream(body: &Body) -> Result<(), RequestError> {
     body.task("stream").map_or(Ok(()), |field| field.bool().map(drop))
 }
 
-fn join<T: std::fmt::Display>(items: &[T]) -> String {
+pub(crate) fn join<T: std::fmt::Display>(items: &[T]) -> String {
     items.iter().map(T::to_string).collect::<Vec<_>>().join(", ")
 }
 

@@ -14,6 +14,10 @@ use crate::clock::now_ms;
 
 /// Longest account or key name.
 pub const MAX_NAME_CHARS: usize = 200;
+/// Largest credit or debit in one entry. JSON numbers arrive as doubles, which carry every
+/// decimal of up to 15 significant digits exactly; up to 10^8 USD that covers all six
+/// decimals, so an accepted amount is exactly the one sent.
+pub const MAX_CREDIT: Usd = Usd(100_000_000 * 1_000_000);
 
 /// Rolling spend caps as sent by an operator.
 #[derive(Clone, Debug, Default, Deserialize, ToSchema)]
@@ -89,17 +93,30 @@ impl Gateway {
         Ok(self.store.set_webhook_secret(&id, &new_webhook_secret()).await?)
     }
 
-    /// Adds (or removes) money.
+    /// Adds (or, with a negative amount, removes) money: one ledger entry. A removal may
+    /// take the balance to zero but not below (open holds stay covered): beyond that it is
+    /// 402 `insufficient_balance`, leaving nothing behind.
     pub async fn add_credit(&self, id: &str, amount: Usd, note: &str) -> Result<Account, ApiError> {
         let id = account_id(id)?;
         self.account(id.as_str()).await?;
         if amount == Usd::ZERO {
             return Err(bad("amount_usd", "amount_usd must not be zero"));
         }
+        if amount.micros().unsigned_abs() > MAX_CREDIT.micros().unsigned_abs() {
+            return Err(bad("amount_usd", format!("amount_usd must be at most {MAX_CREDIT} USD either way")));
+        }
         if note.chars().count() > 1000 {
             return Err(bad("note", "note must be at most 1000 characters"));
         }
-        Ok(self.store.add_credit(&id, amount, note, now_ms()).await?)
+        match self.store.add_credit(&id, amount, note, now_ms()).await {
+            Err(vidgate_store::StoreError::InsufficientBalance { available }) => {
+                let removing = Usd(amount.micros().saturating_neg());
+                let msg =
+                    format!("removing {removing} USD would take the balance below zero ({available} USD available)");
+                Err(RequestError::param(ErrorCode::InsufficientBalance, "amount_usd", msg).into())
+            }
+            other => Ok(other?),
+        }
     }
 
     /// Creates a key; returns it with the only copy of the secret.

@@ -4,9 +4,14 @@
 
 mod admin;
 pub mod auth;
+pub mod balance;
 mod bootstrap;
+mod deliveries;
+mod openai;
+mod plan;
 mod submit;
 mod tasks;
+pub mod usage;
 
 use std::sync::Arc;
 
@@ -23,6 +28,7 @@ pub use admin::{NewKeyRequest, SpendLimitsInput};
 pub use auth::Caller;
 pub use bootstrap::{Booted, Credentials, bootstrap};
 pub use submit::SubmitSurface;
+pub use usage::UsageScope;
 
 /// An error as a client sees it: a contract code, the field, a message, and for 429 how
 /// long to wait. Internal details are logged, never put here.

@@ -8,7 +8,7 @@ use vidgate_domain::billing;
 use vidgate_domain::request::fingerprint::fingerprint;
 use vidgate_domain::request::{ImageMime, ParseOptions, SourceImageInput, SubmitLimits, SubmitRequest, parse_submit};
 use vidgate_domain::task::TaskStatus;
-use vidgate_domain::{ErrorCode, RequestError, TaskId, Usd};
+use vidgate_domain::{ErrorCode, RequestError, TaskId};
 use vidgate_store::{NewTask, SourceImage, SourceImageRef, SubmitChecks, SubmitOutcome, Task, TaskParams};
 
 use super::{ApiError, Caller, Gateway};
@@ -53,14 +53,25 @@ impl Gateway {
 
     /// Submits a typed request.
     pub async fn submit(&self, caller: &Caller, req: SubmitRequest) -> Result<(Task, bool), ApiError> {
+        self.submit_remix_of(caller, req, None).await
+    }
+
+    /// Submits a typed request; `remixed_from` names the task it remixes (OpenAI remix).
+    pub(crate) async fn submit_remix_of(
+        &self,
+        caller: &Caller,
+        req: SubmitRequest,
+        remixed_from: Option<&TaskId>,
+    ) -> Result<(Task, bool), ApiError> {
         if let Some(allowed) = &caller.key.limits.models
             && !allowed.iter().any(|m| m == &req.model)
         {
             let msg = format!("this key may not use model {}", req.model);
             return Err(RequestError::param(ErrorCode::ModelNotAllowed, "model", msg).into());
         }
-        let provider = self.route(&caller.key, &req.model)?;
+        let routed = self.plan_submit(&caller.key, &req)?;
         let spec = self.catalog.resolve(&req.model).expect("parsed models exist");
+        self.check_callback_target(&req)?;
         let image = self.source_image(&req).await?;
         let image_sha = image.as_ref().map(|i| i.sha256.clone());
         let estimated = billing::estimate(spec.rate_for(req.size), req.duration_seconds);
@@ -82,13 +93,14 @@ impl Gateway {
                 callback_url: req.callback_url.as_ref().map(|u| u.to_string()),
                 metadata: req.metadata.clone(),
                 source_image: image.as_ref().map(|i| SourceImageRef { sha256: i.sha256.clone(), mime: i.mime.clone() }),
+                remixed_from: remixed_from.map(TaskId::to_string),
             },
             source_image: image,
             out_task_id: req.out_task_id.clone(),
             estimated,
-            plan: serde_json::json!({"provider": provider, "upstream_seconds": req.duration_seconds, "trim_to_ms": u64::from(req.duration_seconds) * 1000}),
-            provider,
-            upstream_cost: Usd::ZERO,
+            plan: routed.plan,
+            provider: routed.provider,
+            upstream_cost: routed.upstream_cost,
             created_at: now,
         };
         let limits = &caller.key.limits;
@@ -104,6 +116,23 @@ impl Gateway {
             SubmitOutcome::Replayed(t) => Ok((t, true)),
             refusal => Err(refusal_error(refusal, now)),
         }
+    }
+
+    /// The SSRF rule of API.md §8 at submit: an IP-literal host must be public unless
+    /// `webhooks.allow_private_targets`. A name is judged at each connection, on the addresses
+    /// it resolves to then (the delivery's client), not here: an answer now proves nothing later.
+    fn check_callback_target(&self, req: &SubmitRequest) -> Result<(), ApiError> {
+        let Some(url) = &req.callback_url else { return Ok(()) };
+        let policy = crate::net::Policy { allow_private: self.config.webhooks.allow_private_targets };
+        crate::net::check_url(url.as_str(), policy).map(drop).map_err(|rejected| {
+            use crate::net::UrlRejected;
+            let msg = match rejected {
+                UrlRejected::NonPublic(_) => "callback_url must not be a private, loopback or link-local address",
+                UrlRejected::Scheme => "callback_url must use https",
+                _ => "callback_url is not a valid https URL",
+            };
+            RequestError::param(ErrorCode::InvalidParam, "callback_url", msg).into()
+        })
     }
 
     async fn source_image(&self, req: &SubmitRequest) -> Result<Option<SourceImage>, ApiError> {

@@ -13,7 +13,7 @@ use crate::provider::JobRef;
 /// How often a waiter re-reads the store in case another replica changed the task.
 const WAIT_RECHECK: Duration = Duration::from_secs(1);
 
-fn not_found() -> ApiError {
+pub(super) fn not_found() -> ApiError {
     RequestError::new(ErrorCode::TaskNotFound, "no such task").into()
 }
 
@@ -78,6 +78,7 @@ impl Gateway {
         match self.store.finish(&task.id, None, end, now_ms()).await? {
             Some(done) => {
                 crate::worker::transition(&done, vidgate_domain::task::TaskStatus::Cancelled);
+                self.engine.webhook_enqueued(&done);
                 self.notifier.changed(&done.id);
                 if let (Some(job), Some(provider)) = (&task.upstream_job, self.engine.providers.get(&task.provider)) {
                     let job = JobRef { job_id: job.clone(), state: task.upstream_state.clone() };

@@ -197,7 +197,6 @@ pub fn outbound_client(
     connect_timeout: Duration,
     total_timeout: Duration,
 ) -> reqwest::Result<reqwest::Client> {
-    install_crypto_provider();
     let redirects = reqwest::redirect::Policy::custom(move |attempt| {
         match redirect_hop(policy, attempt.url(), attempt.previous().len()) {
             Hop::Follow => attempt.follow(),
@@ -205,6 +204,27 @@ pub fn outbound_client(
             Hop::Refuse(rejected) => attempt.error(rejected),
         }
     });
+    guarded_client(policy, redirects, connect_timeout, total_timeout)
+}
+
+/// [`outbound_client`] that follows no redirect: a 3xx is handed back as is. For webhooks,
+/// where a redirect is a failed delivery (Standard Webhooks) and following one would send
+/// the signed body to a host the client never named.
+pub fn outbound_client_without_redirects(
+    policy: Policy,
+    connect_timeout: Duration,
+    total_timeout: Duration,
+) -> reqwest::Result<reqwest::Client> {
+    guarded_client(policy, reqwest::redirect::Policy::none(), connect_timeout, total_timeout)
+}
+
+fn guarded_client(
+    policy: Policy,
+    redirects: reqwest::redirect::Policy,
+    connect_timeout: Duration,
+    total_timeout: Duration,
+) -> reqwest::Result<reqwest::Client> {
+    install_crypto_provider();
     let builder = reqwest::Client::builder()
         .no_proxy()
         .redirect(redirects)

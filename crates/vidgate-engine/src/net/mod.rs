@@ -1,4 +1,4 @@
-//! Outbound requests to user-supplied URLs: source images now, webhooks later.
+//! Outbound requests to user-supplied URLs: source images and webhooks.
 //!
 //! Owns the SSRF guard (`guard`: which schemes, hosts and addresses may be reached,
 //! enforced on the URL, on the DNS answer actually dialled, and on every redirect hop)
@@ -16,4 +16,5 @@ mod guard;
 pub use fetch::{FetchError, FetchedImage, fetch_image};
 pub use guard::{
     Policy, PublicOnlyResolver, UrlRejected, check_url, install_crypto_provider, is_public_ip, outbound_client,
+    outbound_client_without_redirects,
 };

@@ -4,17 +4,39 @@
 //!
 //! A provider only talks to its upstream. It never touches the store, money or the task's
 //! status: it reports what the upstream said and the engine decides.
+//!
+//! Layout: [`sandbox`]; the real upstreams [`vertex`], [`gemini`] (sharing [`veo`]),
+//! [`openai`], [`vidgate`], each split into request building, response reading and the
+//! client; what they share: [`http`] (error mapping, downloads), [`settings`],
+//! [`schedule`] (when to poll), [`throttle`] (rate and concurrency per upstream).
 
+pub mod gemini;
+pub mod http;
+pub mod openai;
 pub mod sandbox;
+pub mod schedule;
+pub mod settings;
+#[cfg(test)]
+pub(crate) mod testing;
+pub mod throttle;
+pub mod veo;
+pub mod vertex;
+pub mod vidgate;
 
 use std::path::Path;
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use vidgate_domain::task::TaskErrorCode;
+use vidgate_domain::upstream::{UpstreamConfig, UpstreamKind};
 use vidgate_store::{Millis, Task};
 
+pub use gemini::GeminiProvider;
+pub use openai::OpenAiProvider;
 pub use sandbox::SandboxProvider;
+pub use throttle::Throttle;
+pub use vertex::VertexProvider;
+pub use vidgate::VidgateProvider;
 
 /// The job a task asks an upstream for.
 #[derive(Clone, Debug)]
@@ -107,12 +129,20 @@ pub trait Provider: Send + Sync {
     async fn fetch(&self, job: &JobSpec, upstream: &JobRef, dst: &Path) -> Result<(), ProviderError>;
     /// Asks the upstream to stop a job, where it can; best effort.
     async fn cancel(&self, upstream: &JobRef) -> Result<(), ProviderError>;
+    /// The upstream's per-process rate and concurrency limits, asked before each step.
+    fn throttle(&self) -> Option<&Throttle> {
+        None
+    }
 }
 
 /// Every provider a config can name: dispatch is a match, not a lookup of strings.
 #[derive(Clone)]
 pub enum Upstream {
     Sandbox(Arc<SandboxProvider>),
+    Vertex(Arc<VertexProvider>),
+    Gemini(Arc<GeminiProvider>),
+    OpenAi(Arc<OpenAiProvider>),
+    Vidgate(Arc<VidgateProvider>),
 }
 
 impl Upstream {
@@ -120,7 +150,22 @@ impl Upstream {
     pub fn provider(&self) -> &dyn Provider {
         match self {
             Upstream::Sandbox(p) => p.as_ref(),
+            Upstream::Vertex(p) => p.as_ref(),
+            Upstream::Gemini(p) => p.as_ref(),
+            Upstream::OpenAi(p) => p.as_ref(),
+            Upstream::Vidgate(p) => p.as_ref(),
         }
+    }
+
+    /// The provider an `[[upstreams]]` entry describes; `max_result_bytes` is
+    /// `files.max_result_bytes`. Errors name the entry, never its credentials.
+    pub fn from_config(u: &UpstreamConfig, max_result_bytes: u64) -> Result<Upstream, String> {
+        Ok(match u.kind {
+            UpstreamKind::Vertex => Upstream::Vertex(Arc::new(VertexProvider::from_config(u, max_result_bytes)?)),
+            UpstreamKind::Gemini => Upstream::Gemini(Arc::new(GeminiProvider::from_config(u, max_result_bytes)?)),
+            UpstreamKind::Openai => Upstream::OpenAi(Arc::new(OpenAiProvider::from_config(u, max_result_bytes)?)),
+            UpstreamKind::Vidgate => Upstream::Vidgate(Arc::new(VidgateProvider::from_config(u, max_result_bytes)?)),
+        })
     }
 }
 

@@ -138,8 +138,9 @@ pub struct NewAccount {
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct Credit {
+    /// USD, at most 6 decimals; negative removes money (never below a zero balance).
     #[schema(value_type = f64)]
-    amount_usd: Usd,
+    amount_usd: serde_json::Value,
     #[serde(default)]
     note: String,
 }
@@ -188,7 +189,10 @@ pub async fn add_credits(
     JsonObject(body): JsonObject,
 ) -> HttpResult<Json<AccountObject>> {
     let body: Credit = typed(body)?;
-    Ok(Json(s.gateway.add_credit(&id, body.amount_usd, &body.note).await?.into()))
+    let amount = Usd::from_json(&body.amount_usd).ok_or_else(|| {
+        HttpError::param(ErrorCode::InvalidParam, "amount_usd", "amount_usd must be a number with at most 6 decimals")
+    })?;
+    Ok(Json(s.gateway.add_credit(&id, amount, &body.note).await?.into()))
 }
 
 /// Create a key; the answer is the only time the key is shown.

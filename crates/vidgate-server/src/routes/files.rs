@@ -12,6 +12,7 @@ use vidgate_domain::{ErrorCode, TaskId};
 use vidgate_engine::files::FILE_NAMES;
 use vidgate_engine::signer::SignatureError;
 use vidgate_engine::view::UrlMinter;
+use vidgate_store::Task;
 
 use crate::AppState;
 use crate::error::{HttpError, HttpResult};
@@ -58,13 +59,30 @@ pub async fn serve_file(
     }
     let id: TaskId = task_id.parse().map_err(|_| not_found())?;
     let task = gw.store.task(&id).await.map_err(vidgate_engine::gateway::ApiError::from)?.ok_or_else(not_found)?;
+    send_file(&state, &task, &name, &method, &headers).await
+}
+
+/// Answers with one of `task`'s files (only [`FILE_NAMES`] are ever served): its type, `ETag`, a single
+/// `Range`, or 304 for a matching `If-None-Match`; 410 once retention removed the files,
+/// 404 when the file does not exist. Shared by the signed URLs and the OpenAI content route.
+pub async fn send_file(
+    state: &AppState,
+    task: &Task,
+    name: &str,
+    method: &Method,
+    headers: &HeaderMap,
+) -> HttpResult<Response> {
+    let not_found = || HttpError::new(ErrorCode::NotFound, "no such file");
+    if !FILE_NAMES.contains(&name) {
+        return Err(not_found());
+    }
     if task.files_expired {
         return Err(HttpError::new(
             ErrorCode::FilesExpired,
             "the files of this task were removed after the retention period",
         ));
     }
-    let file_path = gw.engine.files.path(&id, &name);
+    let file_path = state.gateway.engine.files.path(&task.id, name);
     let mut file = tokio::fs::File::open(&file_path).await.map_err(|_| not_found())?;
     let size = file.metadata().await.map_err(|_| not_found())?.len();
     let etag = format!("\"{}-{}-{}\"", task.id, name, size);
@@ -84,7 +102,7 @@ pub async fn serve_file(
     };
     let mut builder = Response::builder()
         .status(status)
-        .header(header::CONTENT_TYPE, content_type(&name))
+        .header(header::CONTENT_TYPE, content_type(name))
         .header(header::CONTENT_LENGTH, len)
         .header(header::ACCEPT_RANGES, "bytes")
         .header(header::ETAG, &etag)
@@ -92,7 +110,7 @@ pub async fn serve_file(
     if status == StatusCode::PARTIAL_CONTENT {
         builder = builder.header(header::CONTENT_RANGE, format!("bytes {start}-{}/{size}", start + len - 1));
     }
-    if method == Method::HEAD {
+    if *method == Method::HEAD {
         return Ok(builder.body(Body::empty()).expect("valid response"));
     }
     file.seek(std::io::SeekFrom::Start(start)).await.map_err(|_| not_found())?;

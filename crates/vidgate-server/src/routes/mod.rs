@@ -3,10 +3,13 @@
 pub mod admin;
 pub mod files;
 pub mod models;
+pub mod money;
+pub mod openai;
 pub mod ops;
 pub mod stream;
 pub mod tasks;
 pub mod videos;
+pub mod webhooks;
 
 use axum::Router;
 use axum::routing::{get, post};
@@ -25,9 +28,14 @@ pub fn all() -> Router<AppState> {
         .route("/v1/tasks/cancel", post(tasks::cancel_body))
         .route("/v1/tasks/cancel/{task_id}", post(tasks::cancel_path))
         .route("/v1/tasks/stream/{task_id}", get(stream::stream))
+        .route("/v1/tasks/{task_id}/deliveries", get(webhooks::deliveries))
         .route("/v1/models", get(models::list))
         .route("/v1/models/{model_id}", get(models::get_one))
+        .route("/v1/balance", get(money::balance))
+        .route("/v1/usage", get(money::usage))
+        .route("/admin/v1/usage", get(money::admin_usage))
         .route("/files/{task_id}/{name}", get(files::serve_file).head(files::serve_file))
+        .merge(openai::routes())
         .merge(admin::routes())
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))

@@ -18,7 +18,7 @@ use vidgate_store::Task;
 
 use crate::AppState;
 use crate::error::{ErrorBody, HttpError, HttpResult};
-use crate::extract::presented_key;
+use crate::extract::ApiCaller;
 use crate::routes::videos::render;
 
 /// The signature of a `stream_url`.
@@ -36,6 +36,7 @@ pub async fn stream(
     State(state): State<AppState>,
     Path(task_id): Path<String>,
     Query(q): Query<StreamQuery>,
+    caller: Option<ApiCaller>,
     headers: HeaderMap,
 ) -> HttpResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
     let gw = state.gateway.clone();
@@ -52,7 +53,9 @@ pub async fn stream(
             .map_err(vidgate_engine::gateway::ApiError::from)?
             .ok_or_else(|| HttpError::new(ErrorCode::TaskNotFound, "no such task"))?
     } else {
-        let caller = gw.authenticate(presented_key(&headers), now_ms()).await?;
+        // The key path checks what every keyed request does (expiry, revocation, IP list).
+        let ApiCaller(caller) =
+            caller.ok_or_else(|| HttpError::new(ErrorCode::InvalidApiKey, "missing or invalid API key"))?;
         gw.task_for(&caller, &task_id).await?
     };
     let last_seen =

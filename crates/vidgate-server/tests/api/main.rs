@@ -2,9 +2,16 @@
 //! port 0, a catalog with tiny clips) and talks to it over HTTP like a client would.
 
 mod helpers;
+mod receiver;
+mod restart;
 
 mod accounts;
 mod files;
+mod idempotency;
+mod money;
+mod openai;
 mod quickstart;
 mod tasks;
+mod upstreams;
 mod validation;
+mod webhooks;

@@ -73,14 +73,22 @@ impl SqliteStore {
         now: Millis,
     ) -> Result<Account> {
         let mut tx = self.write().await?;
-        let done = sqlx::query("UPDATE accounts SET credited_micros = credited_micros + ? WHERE id = ?")
+        let (credited, held, spent): (i64, i64, i64) =
+            sqlx::query_as("SELECT credited_micros, held_micros, spent_micros FROM accounts WHERE id = ?")
+                .bind(id.as_str())
+                .fetch_optional(&mut *tx)
+                .await?
+                .ok_or(StoreError::NotFound)?;
+        // A debit may take the balance to zero, never below: open holds stay covered.
+        let available = Usd(credited).minus(Usd(held)).minus(Usd(spent));
+        if amount < Usd::ZERO && available.plus(amount) < Usd::ZERO {
+            return Err(StoreError::InsufficientBalance { available });
+        }
+        sqlx::query("UPDATE accounts SET credited_micros = credited_micros + ? WHERE id = ?")
             .bind(amount.micros())
             .bind(id.as_str())
             .execute(&mut *tx)
             .await?;
-        if done.rows_affected() == 0 {
-            return Err(StoreError::NotFound);
-        }
         ledger(&mut tx, id, None, None, LedgerKind::Credit, amount, note, now).await?;
         tx.commit().await?;
         self.account_impl(id).await?.ok_or(StoreError::NotFound)

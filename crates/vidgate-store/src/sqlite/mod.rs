@@ -4,8 +4,12 @@
 //! read-check-write sequences below (idempotency, balance, claims) race-free.
 
 mod accounts;
+mod deletion;
+mod money;
+mod reroute;
 mod rows;
 mod tasks;
+mod webhooks;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -17,10 +21,17 @@ use vidgate_domain::task::Mode;
 use vidgate_domain::{AccountId, KeyId, TaskId, Usd};
 
 use crate::model::*;
+use crate::money::{KeyStatus, LedgerEntry, UsageQuery, UsageRow};
+use crate::webhooks::{ClaimedWebhook, WebhookAttempt, WebhookDeliveries};
 use crate::{Result, Store, StoreError};
 
 /// The migrations, in order. Each runs once, in its own transaction.
-const MIGRATIONS: &[(i64, &str)] = &[(1, include_str!("../../migrations/sqlite/0001_init.sql"))];
+const MIGRATIONS: &[(i64, &str)] = &[
+    (1, include_str!("../../migrations/sqlite/0001_init.sql")),
+    (2, include_str!("../../migrations/sqlite/0002_webhook_attempts.sql")),
+    (3, include_str!("../../migrations/sqlite/0003_money.sql")),
+    (4, include_str!("../../migrations/sqlite/0004_deleted_tasks.sql")),
+];
 
 /// A [`Store`] on one SQLite database.
 #[derive(Clone)]
@@ -226,5 +237,32 @@ impl Store for SqliteStore {
     }
     async fn ledger_totals(&self, account: &AccountId) -> Result<Vec<(LedgerKind, Usd)>> {
         self.ledger_totals_impl(account).await
+    }
+    async fn claim_webhooks(&self, owner: &str, now: Millis, lease: Millis, limit: u32) -> Result<Vec<ClaimedWebhook>> {
+        self.claim_webhooks_impl(owner, now, lease, limit).await
+    }
+    async fn record_webhook_attempt(&self, id: &str, token: i64, attempt: WebhookAttempt) -> Result<bool> {
+        self.record_webhook_attempt_impl(id, token, attempt).await
+    }
+    async fn release_webhook_leases(&self, owner: &str) -> Result<u64> {
+        self.release_webhook_leases_impl(owner).await
+    }
+    async fn webhook_deliveries(&self, task: &TaskId) -> Result<Vec<WebhookDeliveries>> {
+        self.webhook_deliveries_impl(task).await
+    }
+    async fn key_status(&self, key: &KeyId, now: Millis) -> Result<Option<KeyStatus>> {
+        self.key_status_impl(key, now).await
+    }
+    async fn ledger_entries(&self, account: &AccountId, after: Option<i64>, limit: u32) -> Result<Vec<LedgerEntry>> {
+        self.ledger_entries_impl(account, after, limit).await
+    }
+    async fn usage(&self, query: &UsageQuery) -> Result<Vec<UsageRow>> {
+        self.usage_impl(query).await
+    }
+    async fn delete_task(&self, id: &TaskId, now: Millis) -> Result<bool> {
+        self.delete_task_impl(id, now).await
+    }
+    async fn reroute(&self, id: &TaskId, token: i64, route: crate::Reroute, now: Millis) -> Result<bool> {
+        self.reroute_impl(id, token, route, now).await
     }
 }

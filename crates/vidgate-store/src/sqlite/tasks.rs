@@ -9,6 +9,7 @@ use vidgate_domain::{AccountId, TaskId, Usd};
 
 use super::SqliteStore;
 use super::accounts::ledger;
+use super::money::COMMITTED_MICROS;
 use super::rows::{self, TASK_COLUMNS};
 use crate::Result;
 use crate::model::*;
@@ -32,6 +33,11 @@ impl SqliteStore {
                 .bind(new.account_id.as_str())
                 .execute(&mut *tx)
                 .await?;
+            sqlx::query("UPDATE api_keys SET held_micros = held_micros + ? WHERE id = ?")
+                .bind(new.estimated.micros())
+                .bind(new.key_id.as_str())
+                .execute(&mut *tx)
+                .await?;
             let (task, key) = (Some(new.id.as_str()), Some(new.key_id.as_str()));
             ledger(&mut tx, &new.account_id, task, key, LedgerKind::Hold, new.estimated, "submit", new.created_at)
                 .await?;
@@ -42,14 +48,16 @@ impl SqliteStore {
     }
 
     pub(super) async fn task_impl(&self, id: &TaskId) -> Result<Option<Task>> {
-        let sql = format!("SELECT {TASK_COLUMNS} FROM tasks WHERE id = ?");
+        let sql = format!("SELECT {TASK_COLUMNS} FROM tasks WHERE id = ? AND deleted_at IS NULL");
         let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id.as_str()).fetch_optional(&self.pool).await?;
         row.as_ref().map(rows::task).transpose()
     }
 
     pub(super) async fn task_by_out_id_impl(&self, account: &AccountId, mode: Mode, out: &str) -> Result<Option<Task>> {
         let mut conn = self.pool.acquire().await?;
-        let sql = format!("SELECT {TASK_COLUMNS} FROM tasks WHERE account_id = ? AND mode = ? AND out_task_id = ?");
+        let sql = format!(
+            "SELECT {TASK_COLUMNS} FROM tasks WHERE account_id = ? AND mode = ? AND out_task_id = ? AND deleted_at IS NULL"
+        );
         let row = sqlx::query(sqlx::AssertSqlSafe(sql))
             .bind(account.as_str())
             .bind(mode.as_str())
@@ -73,7 +81,7 @@ impl SqliteStore {
     }
 
     pub(super) async fn tasks_impl(&self, f: &TaskFilter) -> Result<Vec<Task>> {
-        let mut sql = format!("SELECT {TASK_COLUMNS} FROM tasks WHERE 1 = 1");
+        let mut sql = format!("SELECT {TASK_COLUMNS} FROM tasks WHERE deleted_at IS NULL");
         if f.account_id.is_some() {
             sql.push_str(" AND account_id = ?");
         }
@@ -86,10 +94,14 @@ impl SqliteStore {
         for _ in &f.metadata {
             sql.push_str(" AND EXISTS (SELECT 1 FROM json_each(params, '$.metadata') WHERE key = ? AND value = ?)");
         }
+        let (past, direction) = match f.order {
+            ListOrder::NewestFirst => ("<", "DESC"),
+            ListOrder::OldestFirst => (">", "ASC"),
+        };
         if f.after.is_some() {
-            sql.push_str(" AND id < ?");
+            sql.push_str(&format!(" AND id {past} ?"));
         }
-        sql.push_str(" ORDER BY id DESC LIMIT ?");
+        sql.push_str(&format!(" ORDER BY id {direction} LIMIT ?"));
         let mut q = sqlx::query(sqlx::AssertSqlSafe(sql));
         if let Some(a) = &f.account_id {
             q = q.bind(a.as_str().to_owned());
@@ -236,23 +248,31 @@ impl SqliteStore {
     }
 }
 
-/// The money of one terminal transition: what is captured; the rest of the hold is released.
+/// The money of one terminal transition: what is captured (the rest of the hold is
+/// released) and the milliseconds that capture pays for.
 struct Settlement {
     status: TaskStatus,
     capture: Usd,
+    billed_ms: i64,
 }
 
 impl Settlement {
     fn of(task: &Task, end: &Terminal) -> Settlement {
+        let requested_ms = i64::from(task.params.duration_seconds) * 1000;
         match end {
-            Terminal::Completed { credits_used, .. } => Settlement {
+            Terminal::Completed { credits_used, result, .. } => Settlement {
                 status: TaskStatus::Completed,
                 capture: (*credits_used).min(task.estimated).max(Usd::ZERO),
+                billed_ms: (result.billed_ms.min(i64::MAX as u64) as i64).min(requested_ms),
             },
-            Terminal::Failed { .. } => Settlement { status: TaskStatus::Failed, capture: Usd::ZERO },
+            Terminal::Failed { .. } => Settlement { status: TaskStatus::Failed, capture: Usd::ZERO, billed_ms: 0 },
             Terminal::Cancelled { charge_if_running } => {
                 let charge = *charge_if_running && task.status == TaskStatus::Running;
-                Settlement { status: TaskStatus::Cancelled, capture: if charge { task.estimated } else { Usd::ZERO } }
+                Settlement {
+                    status: TaskStatus::Cancelled,
+                    capture: if charge { task.estimated } else { Usd::ZERO },
+                    billed_ms: if charge { requested_ms } else { 0 },
+                }
             }
         }
     }
@@ -280,7 +300,7 @@ async fn write_terminal(
         "UPDATE tasks SET status = ?, phase = 'done', version = version + 1, completed_at = ?, \
            progress = CASE WHEN ? = 'completed' THEN 100 ELSE progress END, \
            error_code = ?, error_message = ?, result = ?, files_expire_at = ?, possible_orphan = ?, used_micros = ?, \
-           submitting = 0, lease_owner = NULL, lease_until = NULL \
+           billed_ms = ?, submitting = 0, lease_owner = NULL, lease_until = NULL \
          WHERE id = ?",
     )
     .bind(s.status.as_str())
@@ -292,6 +312,7 @@ async fn write_terminal(
     .bind(files_expire_at)
     .bind(i64::from(orphan))
     .bind(s.capture.micros())
+    .bind(s.billed_ms)
     .bind(task.id.as_str())
     .execute(&mut **tx)
     .await?;
@@ -304,6 +325,12 @@ async fn settle_money(tx: &mut Transaction<'static, Sqlite>, task: &Task, s: &Se
         .bind(task.estimated.micros())
         .bind(s.capture.micros())
         .bind(task.account_id.as_str())
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query("UPDATE api_keys SET held_micros = held_micros - ?, spent_micros = spent_micros + ? WHERE id = ?")
+        .bind(task.estimated.micros())
+        .bind(s.capture.micros())
+        .bind(task.key_id.as_str())
         .execute(&mut **tx)
         .await?;
     let (id, key) = (Some(task.id.as_str()), Some(task.key_id.as_str()));
@@ -344,7 +371,9 @@ async fn select_by_out_id(
     mode: Mode,
     out: &str,
 ) -> Result<Option<Task>> {
-    let sql = format!("SELECT {TASK_COLUMNS} FROM tasks WHERE account_id = ? AND mode = ? AND out_task_id = ?");
+    let sql = format!(
+        "SELECT {TASK_COLUMNS} FROM tasks WHERE account_id = ? AND mode = ? AND out_task_id = ? AND deleted_at IS NULL"
+    );
     let row = sqlx::query(sqlx::AssertSqlSafe(sql))
         .bind(account.as_str())
         .bind(mode.as_str())
@@ -382,41 +411,60 @@ async fn check_limits(
         return Ok(Some(SubmitOutcome::InsufficientBalance { needed: new.estimated, available }));
     }
     if let Some(quota) = checks.key_quota {
-        let used = key_spend_since(tx, new, i64::MIN).await?;
+        let (held, spent): (i64, i64) = sqlx::query_as("SELECT held_micros, spent_micros FROM api_keys WHERE id = ?")
+            .bind(new.key_id.as_str())
+            .fetch_one(&mut **tx)
+            .await?;
+        let used = Usd(held).plus(Usd(spent));
         if used.plus(new.estimated) > quota {
             return Ok(Some(SubmitOutcome::QuotaExceeded { remaining: quota.minus(used).max(Usd::ZERO) }));
         }
     }
     for (window, length, cap) in checks.spend.windows() {
-        let since = new.created_at - length;
-        let used = key_spend_since(tx, new, since).await?;
-        if used.plus(new.estimated) > cap {
-            let oldest: Option<i64> = sqlx::query_scalar(
-                "SELECT MIN(created_at) FROM tasks WHERE key_id = ? AND mode = 'live' AND created_at >= ?",
-            )
-            .bind(new.key_id.as_str())
-            .bind(since)
-            .fetch_one(&mut **tx)
-            .await?;
-            let resets_at = oldest.map_or(new.created_at, |t| t + length);
+        if let Some(resets_at) = window_refusal(tx, new, length, cap).await? {
             return Ok(Some(SubmitOutcome::SpendWindowExceeded { window, resets_at }));
         }
     }
     Ok(None)
 }
 
-/// What a key has spent or holds on tasks created since `since`: captures of finished
-/// tasks plus the holds of open ones.
-async fn key_spend_since(tx: &mut Transaction<'static, Sqlite>, new: &NewTask, since: Millis) -> Result<Usd> {
-    let used: i64 = sqlx::query_scalar(
-        "SELECT COALESCE(SUM(CASE WHEN phase = 'done' THEN used_micros ELSE estimated_micros END), 0) \
-         FROM tasks WHERE key_id = ? AND mode = 'live' AND created_at >= ?",
-    )
+/// Whether the new task's hold would take a key's spend window over `cap`, and if so, when
+/// enough of it frees up: the window counts what live tasks created in the last `length`
+/// commit (captures of settled tasks, holds of open ones), and a task leaves it at
+/// `created_at + length`. A task that alone exceeds the cap never fits; its answer is a
+/// whole window from now.
+async fn window_refusal(
+    tx: &mut Transaction<'static, Sqlite>,
+    new: &NewTask,
+    length: Millis,
+    cap: Usd,
+) -> Result<Option<Millis>> {
+    let since = new.created_at - length;
+    const FROM: &str = "FROM tasks WHERE key_id = ? AND mode = 'live' AND created_at > ?";
+    let used: i64 =
+        sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT COALESCE(SUM({COMMITTED_MICROS}), 0) {FROM}")))
+            .bind(new.key_id.as_str())
+            .bind(since)
+            .fetch_one(&mut **tx)
+            .await?;
+    let mut over = used.saturating_add(new.estimated.micros()).saturating_sub(cap.micros());
+    if over <= 0 {
+        return Ok(None);
+    }
+    let counted: Vec<(i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
+        "SELECT created_at, {COMMITTED_MICROS} {FROM} ORDER BY created_at, id"
+    )))
     .bind(new.key_id.as_str())
     .bind(since)
-    .fetch_one(&mut **tx)
+    .fetch_all(&mut **tx)
     .await?;
-    Ok(Usd(used))
+    for (created_at, amount) in counted {
+        over -= amount;
+        if over <= 0 {
+            return Ok(Some(created_at + length));
+        }
+    }
+    Ok(Some(new.created_at + length))
 }
 
 async fn insert_task(tx: &mut Transaction<'static, Sqlite>, t: &NewTask) -> Result<()> {

@@ -7,7 +7,7 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Stdio};
 use std::time::Duration;
 
-use serde_json::{json, Value};
+use serde_json::{Value, json};
 
 /// The tiny test catalog and fast settings, as a config file.
 pub const TINY_CONFIG: &str = r#"
@@ -68,7 +68,12 @@ impl Gateway {
             .stderr(log)
             .spawn()
             .unwrap();
-        let g = Gateway { child, base: format!("http://127.0.0.1:{port}"), data_dir: data_dir.to_owned(), client: reqwest::Client::new() };
+        let g = Gateway {
+            child,
+            base: format!("http://127.0.0.1:{port}"),
+            data_dir: data_dir.to_owned(),
+            client: reqwest::Client::new(),
+        };
         for _ in 0..200 {
             if let Ok(r) = g.client.get(format!("{}/readyz", g.base)).send().await
                 && r.status().is_success()
@@ -115,9 +120,27 @@ impl Gateway {
         let id = acct["id"].as_str().unwrap().to_owned();
         let (s, _) = self.post(&format!("/admin/v1/accounts/{id}/credits"), admin, &json!({"amount_usd": usd})).await;
         assert_eq!(s, 200);
-        let (_, key) = self.post("/admin/v1/keys", admin, &json!({"account_id": id, "name": "k", "mode": "live"})).await;
+        let (_, key) =
+            self.post("/admin/v1/keys", admin, &json!({"account_id": id, "name": "k", "mode": "live"})).await;
         (id, key["key"].as_str().unwrap().to_owned())
     }
+}
+
+/// Long-polls every task until it is terminal (at most `limit` in all); the final objects.
+pub async fn wait_all_terminal(g: &Gateway, key: &str, ids: &[String], limit: Duration) -> Vec<Value> {
+    let deadline = tokio::time::Instant::now() + limit;
+    let mut done = Vec::new();
+    for id in ids {
+        loop {
+            let t = g.get(&format!("/v1/videos/tasks/{id}?wait=5"), key).await;
+            if ["completed", "failed", "cancelled"].contains(&t["status"].as_str().unwrap()) {
+                done.push(t);
+                break;
+            }
+            assert!(tokio::time::Instant::now() < deadline, "task {id} stuck: {t}");
+        }
+    }
+    done
 }
 
 impl Drop for Gateway {

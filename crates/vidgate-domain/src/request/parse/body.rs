@@ -34,9 +34,9 @@ pub(super) struct Body<'a> {
 }
 
 /// One field the client sent (never `null`), with its name as the client sent it.
-pub(super) struct Field<'a> {
-    pub(super) value: &'a Value,
-    pub(super) name: String,
+pub(crate) struct Field<'a> {
+    pub(crate) value: &'a Value,
+    pub(crate) name: String,
 }
 
 impl<'a> Body<'a> {
@@ -91,19 +91,19 @@ impl<'a> Body<'a> {
 }
 
 impl<'a> Field<'a> {
-    pub(super) fn invalid(&self, message: impl Into<String>) -> RequestError {
+    pub(crate) fn invalid(&self, message: impl Into<String>) -> RequestError {
         invalid(&self.name, message)
     }
 
-    pub(super) fn unsupported(&self, message: impl Into<String>) -> RequestError {
+    pub(crate) fn unsupported(&self, message: impl Into<String>) -> RequestError {
         RequestError::param(ErrorCode::UnsupportedValue, &self.name, message)
     }
 
-    pub(super) fn unreadable(&self, message: impl Into<String>) -> RequestError {
+    pub(crate) fn unreadable(&self, message: impl Into<String>) -> RequestError {
         RequestError::param(ErrorCode::SourceImageUnreadable, &self.name, message)
     }
 
-    pub(super) fn str(&self) -> Result<&'a str, RequestError> {
+    pub(crate) fn str(&self) -> Result<&'a str, RequestError> {
         self.value.as_str().ok_or_else(|| self.invalid(format!("{} must be a string", self.name)))
     }
 
@@ -112,7 +112,7 @@ impl<'a> Field<'a> {
     }
 
     /// A non-negative whole number; `5.0` counts, `5.5` and `-5` do not.
-    pub(super) fn whole_number(&self, what: &str) -> Result<u64, RequestError> {
+    pub(crate) fn whole_number(&self, what: &str) -> Result<u64, RequestError> {
         let number = match self.value {
             Value::Number(n) => n.as_u64().or_else(|| n.as_f64().and_then(whole_f64)),
             _ => None,
@@ -137,7 +137,7 @@ fn check_unknown(map: &Map<String, Value>, prefix: &str, known: impl Fn(&str) ->
     Err(RequestError::param(ErrorCode::UnknownParam, &name, format!("unknown parameter {name}{hint}")))
 }
 
-pub(super) fn sorted_keys(map: &Map<String, Value>) -> impl Iterator<Item = &str> {
+pub(crate) fn sorted_keys(map: &Map<String, Value>) -> impl Iterator<Item = &str> {
     let mut keys: Vec<&str> = map.keys().map(String::as_str).collect();
     keys.sort_unstable();
     keys.into_iter()
@@ -157,7 +157,7 @@ fn is_task(key: &str) -> bool {
 }
 
 /// Client input cut short enough to be echoed in an error.
-pub(super) fn echo(text: &str) -> String {
+pub(crate) fn echo(text: &str) -> String {
     match text.char_indices().nth(MAX_ECHO_CHARS) {
         Some((end, _)) => format!("{}…", &text[..end]),
         None => text.to_owned(),
@@ -165,6 +165,6 @@ pub(super) fn echo(text: &str) -> String {
 }
 
 /// An `invalid_param` error about `param`.
-pub(super) fn invalid(param: &str, message: impl Into<String>) -> RequestError {
+pub(crate) fn invalid(param: &str, message: impl Into<String>) -> RequestError {
     RequestError::param(ErrorCode::InvalidParam, param, message)
 }

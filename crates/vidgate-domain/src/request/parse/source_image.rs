@@ -30,14 +30,24 @@ pub(super) fn parse_source_image(
         }
         (Some(field), None) | (None, Some(field)) => field,
     };
-    let source = image_source(&field, limits)?;
+    image_from_text(&field, model, limits).map(Some)
+}
+
+/// An image given as text (a URL or a data URI), checked in three steps so the cheapest
+/// refusal wins: its shape, whether the model takes images, then a data URI's bytes.
+pub(crate) fn image_from_text(
+    field: &Field,
+    model: &ModelSpec,
+    limits: &SubmitLimits,
+) -> Result<SourceImageInput, RequestError> {
+    let source = image_source(field, limits)?;
     if !model.image_to_video {
         return Err(field.unsupported(format!("model {} does not take a source image", model.id)));
     }
-    Ok(Some(match source {
+    Ok(match source {
         ImageSource::Url(url) => SourceImageInput::Url(url),
-        ImageSource::DataUri { mime, base64 } => decode_data_uri(&field, mime, base64, limits)?,
-    }))
+        ImageSource::DataUri { mime, base64 } => decode_data_uri(field, mime, base64, limits)?,
+    })
 }
 
 fn image_source<'a>(field: &Field<'a>, limits: &SubmitLimits) -> Result<ImageSource<'a>, RequestError> {
@@ -70,14 +80,28 @@ fn decode_data_uri(
     let bytes = STANDARD_PAD_INDIFFERENT
         .decode(base64)
         .map_err(|_| field.unreadable(format!("the base64 data of {name} does not decode")))?;
+    check_image_bytes(field, Some(mime), bytes, limits)
+}
+
+/// Image bytes within the size limit whose signature is PNG, JPEG or WebP and, when a type
+/// was declared, that type.
+pub(crate) fn check_image_bytes(
+    field: &Field,
+    declared: Option<ImageMime>,
+    bytes: Vec<u8>,
+    limits: &SubmitLimits,
+) -> Result<SourceImageInput, RequestError> {
+    let name = &field.name;
     if bytes.len() > limits.max_image_bytes {
         let message = format!("{name} is {} bytes; at most {} bytes are accepted", bytes.len(), limits.max_image_bytes);
         return Err(field.unreadable(message));
     }
-    if ImageMime::sniff(&bytes) != Some(mime) {
-        return Err(
-            field.unreadable(format!("{name} is declared {} but its bytes are not such an image", mime.as_str()))
-        );
+    let sniffed = ImageMime::sniff(&bytes);
+    match (declared, sniffed) {
+        (Some(mime), _) if sniffed != Some(mime) => {
+            Err(field.unreadable(format!("{name} is declared {} but its bytes are not such an image", mime.as_str())))
+        }
+        (_, Some(mime)) => Ok(SourceImageInput::Inline { mime, bytes }),
+        (_, None) => Err(field.unreadable(format!("{name} is not a PNG, JPEG or WebP image"))),
     }
-    Ok(SourceImageInput::Inline { mime, bytes })
 }

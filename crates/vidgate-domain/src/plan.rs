@@ -1,0 +1,402 @@
+//! Route planning: for a request (length, size, audio, image) and a model's ordered
+//! routes, the cheapest upstream job each route can run that covers it (a native length
+//! at least as long as asked, then an exact trim), its upstream cost and the margin
+//! against the catalog price; and the start-up report of every catalog combination with
+//! its plan, or why no route can deliver it (API.md §11).
+//!
+//! Pure: it reads capabilities and prices, never an upstream.
+
+use std::fmt;
+
+use serde::{Deserialize, Serialize};
+
+use crate::billing;
+use crate::catalog::{Catalog, ModelSpec, Size};
+use crate::money::Usd;
+use crate::upstream::{AudioSupport, UpstreamConfig};
+
+/// What a request asks of a route.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct PlanRequest {
+    pub duration_seconds: u32,
+    pub size: Size,
+    pub audio: bool,
+    pub image: bool,
+}
+
+/// The job one route runs for a request.
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RoutePlan {
+    /// The upstream's name.
+    pub route: String,
+    /// The native length asked of the upstream.
+    pub upstream_seconds: u32,
+    /// Whether the upstream is asked for (or always makes) an audio track.
+    pub upstream_audio: bool,
+    /// The delivered file is cut to this length without re-encoding.
+    pub trim_to_ms: u64,
+    /// What the upstream charges for the job.
+    pub upstream_cost: Usd,
+    /// Catalog price of the request minus the upstream cost.
+    pub margin: Usd,
+}
+
+/// The plan recorded on a task: every route that can deliver it, in preference order,
+/// and the one in use (failover moves `current` on before an upstream accepted the job).
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TaskPlan {
+    pub current: usize,
+    pub routes: Vec<RoutePlan>,
+}
+
+impl TaskPlan {
+    /// The route in use.
+    pub fn route(&self) -> Option<&RoutePlan> {
+        self.routes.get(self.current)
+    }
+
+    /// The plan moved on to the next route, if there is one.
+    pub fn next(&self) -> Option<TaskPlan> {
+        (self.current + 1 < self.routes.len())
+            .then(|| TaskPlan { current: self.current + 1, routes: self.routes.clone() })
+    }
+
+    /// Reads a task's stored plan (`None` for plans of other shapes, e.g. the sandbox's).
+    pub fn from_json(value: &serde_json::Value) -> Option<TaskPlan> {
+        serde_json::from_value(value.clone()).ok()
+    }
+
+    /// The stored form.
+    pub fn to_json(&self) -> serde_json::Value {
+        serde_json::to_value(self).expect("a plan serializes")
+    }
+}
+
+/// Why one route cannot deliver a request.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Unfit {
+    ImageInput,
+    Audio,
+    Size,
+    /// Longer than the longest native length at this size.
+    Duration {
+        longest: u32,
+        extension_seconds: Option<u32>,
+    },
+}
+
+impl Unfit {
+    /// The request field the refusal names.
+    pub fn param(&self) -> &'static str {
+        match self {
+            Unfit::ImageInput => "source_image",
+            Unfit::Audio => "audio",
+            Unfit::Size => "size",
+            Unfit::Duration { .. } => "duration_seconds",
+        }
+    }
+}
+
+impl fmt::Display for Unfit {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Unfit::ImageInput => f.write_str("it takes no image input"),
+            Unfit::Audio => f.write_str("it makes no audio"),
+            Unfit::Size => f.write_str("it does not make this size"),
+            Unfit::Duration { longest, extension_seconds: Some(ext) } => write!(
+                f,
+                "its longest clip at this size is {longest} s; longer needs +{ext} s extensions, \
+                 which the upstream documents but vidgate does not chain"
+            ),
+            Unfit::Duration { longest, extension_seconds: None } => {
+                write!(f, "its longest clip at this size is {longest} s and it documents no extension")
+            }
+        }
+    }
+}
+
+/// Why a request cannot be planned at all.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Refusal {
+    /// The model has no configured route (503 `model_unavailable`).
+    NoRoute,
+    /// Every configured route is unfit (400 `unsupported_value`), with each route's reason.
+    Undeliverable(Vec<(String, Unfit)>),
+}
+
+impl Refusal {
+    /// The request field to name: the first route's reason.
+    pub fn param(&self) -> &'static str {
+        match self {
+            Refusal::Undeliverable(reasons) => reasons.first().map(|(_, u)| u.param()).unwrap_or("model"),
+            Refusal::NoRoute => "model",
+        }
+    }
+}
+
+impl fmt::Display for Refusal {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        match self {
+            Refusal::NoRoute => f.write_str("no upstream route is configured for this model"),
+            Refusal::Undeliverable(reasons) => {
+                f.write_str("no configured route can deliver this combination: ")?;
+                for (i, (route, why)) in reasons.iter().enumerate() {
+                    write!(f, "{}{route}: {why}", if i == 0 { "" } else { "; " })?;
+                }
+                Ok(())
+            }
+        }
+    }
+}
+
+/// The cheapest job `upstream` can run that covers `req`; `catalog_price` is what the
+/// client pays for the whole request.
+pub fn plan_route(upstream: &UpstreamConfig, req: &PlanRequest, catalog_price: Usd) -> Result<RoutePlan, Unfit> {
+    let caps = upstream.caps();
+    if req.image && !caps.image_input {
+        return Err(Unfit::ImageInput);
+    }
+    if req.audio && caps.audio == AudioSupport::None {
+        return Err(Unfit::Audio);
+    }
+    if !caps.sizes.is_empty() && !caps.sizes.contains(&req.size) {
+        return Err(Unfit::Size);
+    }
+    let upstream_audio = match caps.audio {
+        AudioSupport::Switchable => req.audio,
+        AudioSupport::Always => true,
+        AudioSupport::None => false,
+    };
+    let rate = upstream.price(req.size, upstream_audio);
+    let lengths = caps.durations_by_size.get(&req.size).unwrap_or(&caps.durations);
+    let upstream_seconds = if lengths.is_empty() {
+        req.duration_seconds
+    } else {
+        // The same rate applies to every length, so the shortest covering one is the cheapest.
+        let covering = lengths.iter().copied().filter(|l| *l >= req.duration_seconds).min();
+        covering.ok_or(Unfit::Duration {
+            longest: lengths.iter().copied().max().unwrap_or(0),
+            extension_seconds: caps.extension_seconds,
+        })?
+    };
+    let upstream_cost = billing::estimate(rate, upstream_seconds);
+    Ok(RoutePlan {
+        route: upstream.name.clone(),
+        upstream_seconds,
+        upstream_audio,
+        trim_to_ms: u64::from(req.duration_seconds) * 1000,
+        upstream_cost,
+        margin: catalog_price.minus(upstream_cost),
+    })
+}
+
+/// The plan of a request on a model: each of its configured routes that can deliver it,
+/// in the model's order. `upstreams` are the configured (and built) upstreams.
+pub fn plan_request(model: &ModelSpec, req: &PlanRequest, upstreams: &[UpstreamConfig]) -> Result<TaskPlan, Refusal> {
+    let price = billing::estimate(model.rate_for(req.size), req.duration_seconds);
+    let mut routes = Vec::new();
+    let mut unfit = Vec::new();
+    let configured = model.routes.iter().filter_map(|r| upstreams.iter().find(|u| &u.name == r));
+    for upstream in configured {
+        match plan_route(upstream, req, price) {
+            Ok(plan) => routes.push(plan),
+            Err(why) => unfit.push((upstream.name.clone(), why)),
+        }
+    }
+    match (routes.is_empty(), unfit.is_empty()) {
+        (false, _) => Ok(TaskPlan { current: 0, routes }),
+        (true, true) => Err(Refusal::NoRoute),
+        (true, false) => Err(Refusal::Undeliverable(unfit)),
+    }
+}
+
+/// One line of the start-up report.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ReportLine {
+    pub model: String,
+    pub duration_seconds: u32,
+    pub size: Size,
+    pub audio: bool,
+    pub price: Usd,
+    pub outcome: Result<RoutePlan, Refusal>,
+}
+
+impl ReportLine {
+    /// Whether the first route loses money on this combination.
+    pub fn negative_margin(&self) -> bool {
+        self.outcome.as_ref().is_ok_and(|p| p.margin.micros() < 0)
+    }
+}
+
+impl fmt::Display for ReportLine {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let audio = if self.audio { "audio" } else { "silent" };
+        write!(f, "{} {} s {} {audio} (price {} USD): ", self.model, self.duration_seconds, self.size, self.price)?;
+        match &self.outcome {
+            Ok(p) => write!(
+                f,
+                "{} makes {} s{}, trimmed to {} ms; upstream cost {} USD, margin {} USD",
+                p.route,
+                p.upstream_seconds,
+                if p.upstream_audio && !self.audio { " with audio (stripped)" } else { "" },
+                p.trim_to_ms,
+                p.upstream_cost,
+                p.margin
+            ),
+            Err(refusal) => write!(f, "REFUSED: {refusal}"),
+        }
+    }
+}
+
+/// Every catalog model × duration × size × audio (audio only where the model offers it)
+/// with the first route's plan, or why it is refused (text-to-video; image input only
+/// narrows routes that take no image).
+pub fn report(catalog: &Catalog, upstreams: &[UpstreamConfig]) -> Vec<ReportLine> {
+    let mut lines = Vec::new();
+    for model in catalog.models() {
+        let audios: &[bool] = if model.native_audio { &[false, true] } else { &[false] };
+        for &duration_seconds in &model.durations {
+            for &size in &model.sizes {
+                for &audio in audios {
+                    let req = PlanRequest { duration_seconds, size, audio, image: false };
+                    let outcome = plan_request(model, &req, upstreams).map(|mut p| p.routes.swap_remove(0));
+                    let price = billing::estimate(model.rate_for(size), duration_seconds);
+                    lines.push(ReportLine { model: model.id.clone(), duration_seconds, size, audio, price, outcome });
+                }
+            }
+        }
+    }
+    lines
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn upstream(text: &str) -> UpstreamConfig {
+        toml::from_str(text).expect("upstream parses")
+    }
+
+    fn vertex() -> UpstreamConfig {
+        upstream(
+            "name = \"vertex\"\nkind = \"vertex\"\nmodel = \"veo-3.1-generate-001\"\n\
+             usd_per_second = { default = \"0.20\" }\nusd_per_second_with_audio = { default = \"0.40\" }\n",
+        )
+    }
+
+    fn gemini() -> UpstreamConfig {
+        upstream("name = \"gemini\"\nkind = \"gemini\"\nmodel = \"veo\"\nusd_per_second = { default = \"0.40\" }\n")
+    }
+
+    fn veo_model(routes: &[&str]) -> ModelSpec {
+        let mut m = Catalog::shipped().resolve("veo3.1").unwrap().clone();
+        m.routes = routes.iter().map(|r| r.to_string()).collect();
+        m
+    }
+
+    fn req(duration_seconds: u32, size: Size, audio: bool) -> PlanRequest {
+        PlanRequest { duration_seconds, size, audio, image: false }
+    }
+
+    const HD: Size = Size::new(1280, 720);
+    const FULL_HD: Size = Size::new(1920, 1080);
+
+    #[test]
+    fn a_five_second_veo_request_is_a_six_second_job_trimmed_to_five() {
+        let p = plan_route(&vertex(), &req(5, HD, false), Usd(2_000_000)).unwrap();
+        assert_eq!(p.upstream_seconds, 6);
+        assert_eq!(p.trim_to_ms, 5000);
+        assert_eq!(p.upstream_cost, Usd(1_200_000), "6 s at 0.20 silent");
+        assert_eq!(p.margin, Usd(800_000));
+        assert!(!p.upstream_audio);
+    }
+
+    #[test]
+    fn audio_on_vertex_is_asked_for_and_priced_as_audio() {
+        let p = plan_route(&vertex(), &req(5, HD, true), Usd(2_000_000)).unwrap();
+        assert!(p.upstream_audio);
+        assert_eq!(p.upstream_cost, Usd(2_400_000));
+        assert_eq!(p.margin, Usd(-400_000));
+    }
+
+    #[test]
+    fn gemini_always_makes_audio_even_for_a_silent_request() {
+        let p = plan_route(&gemini(), &req(4, HD, false), Usd(1_600_000)).unwrap();
+        assert_eq!((p.upstream_seconds, p.upstream_audio), (4, true));
+    }
+
+    #[test]
+    fn veo_1080p_is_only_made_at_eight_seconds() {
+        let p = plan_route(&vertex(), &req(5, FULL_HD, false), Usd(0)).unwrap();
+        assert_eq!(p.upstream_seconds, 8);
+        assert_eq!(p.trim_to_ms, 5000);
+    }
+
+    #[test]
+    fn ten_seconds_of_veo_is_undeliverable_and_says_why() {
+        let err = plan_route(&gemini(), &req(10, HD, false), Usd(0)).unwrap_err();
+        assert_eq!(err, Unfit::Duration { longest: 8, extension_seconds: Some(7) });
+        assert!(err.to_string().contains("+7 s extensions"), "{err}");
+        let err = plan_request(&veo_model(&["vertex"]), &req(10, HD, false), &[vertex()]).unwrap_err();
+        assert_eq!(err.param(), "duration_seconds");
+        assert_eq!(
+            err.to_string(),
+            "no configured route can deliver this combination: vertex: its longest clip at this size is 8 s \
+             and it documents no extension"
+        );
+    }
+
+    #[test]
+    fn a_model_without_a_configured_route_has_no_route() {
+        let err = plan_request(&veo_model(&["nowhere"]), &req(5, HD, false), &[vertex()]).unwrap_err();
+        assert_eq!(err, Refusal::NoRoute);
+    }
+
+    #[test]
+    fn every_fitting_route_is_planned_in_the_model_order_for_failover() {
+        let plan = plan_request(&veo_model(&["gemini", "vertex"]), &req(5, HD, false), &[vertex(), gemini()]).unwrap();
+        let names: Vec<_> = plan.routes.iter().map(|r| r.route.as_str()).collect();
+        assert_eq!(names, ["gemini", "vertex"]);
+        assert_eq!(plan.route().unwrap().route, "gemini");
+        let next = plan.next().unwrap();
+        assert_eq!((next.current, next.route().unwrap().route.as_str()), (1, "vertex"));
+        assert_eq!(next.next(), None);
+        assert_eq!(TaskPlan::from_json(&plan.to_json()), Some(plan));
+    }
+
+    #[test]
+    fn a_route_without_image_input_is_unfit_for_image_to_video() {
+        let mut u = vertex();
+        u.image_input = Some(false);
+        let r = PlanRequest { image: true, ..req(4, HD, false) };
+        assert_eq!(plan_route(&u, &r, Usd(0)), Err(Unfit::ImageInput));
+        assert_eq!(Unfit::ImageInput.param(), "source_image");
+    }
+
+    #[test]
+    fn a_vidgate_upstream_is_asked_for_exactly_the_request() {
+        let u = upstream("name = \"up\"\nkind = \"vidgate\"\nbase_url = \"http://x\"\n");
+        let p = plan_route(&u, &req(10, FULL_HD, true), Usd(0)).unwrap();
+        assert_eq!((p.upstream_seconds, p.upstream_audio, p.trim_to_ms), (10, true, 10_000));
+    }
+
+    #[test]
+    fn the_report_covers_every_combination_and_marks_the_undeliverable() {
+        let mut models = vec![veo_model(&["vertex"])];
+        models[0].aliases.clear();
+        let catalog = Catalog::new(models).unwrap();
+        let lines = report(&catalog, &[vertex()]);
+        assert_eq!(lines.len(), 2 * 4 * 2, "durations × sizes × audio");
+        let five = &lines[0];
+        assert_eq!((five.duration_seconds, five.size, five.audio), (5, HD, false));
+        assert_eq!(
+            five.to_string(),
+            "veo3.1 5 s 1280x720 silent (price 2 USD): vertex makes 6 s, trimmed to 5000 ms; \
+             upstream cost 1.2 USD, margin 0.8 USD"
+        );
+        let refused = lines.iter().filter(|l| l.outcome.is_err()).count();
+        assert_eq!(refused, 8, "every 10 s combination");
+        let negative = lines.iter().filter(|l| l.negative_margin()).count();
+        assert_eq!(negative, 4, "5 s with audio costs 6 s at 0.40 on every size: 2.4 (or 3.2) > 2");
+    }
+}

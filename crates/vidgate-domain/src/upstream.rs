@@ -1,0 +1,403 @@
+//! Upstream configuration (`[[upstreams]]`): which real upstream a route talks to, with
+//! which credentials, under which limits, what it can make (native lengths, sizes, audio,
+//! image input) and what it charges per second. The capabilities default per kind to what
+//! UPSTREAMS.md documents; an operator may narrow or widen them.
+//!
+//! It owns only the description. Planning a request on these capabilities is `plan.rs`;
+//! talking to the upstream is the engine's.
+
+use std::collections::BTreeMap;
+
+use serde::{Deserialize, Serialize};
+
+use crate::catalog::{Catalog, Resolution, Size};
+use crate::money::Usd;
+use crate::secret::Secret;
+
+/// The protocols vidgate speaks to upstreams.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum UpstreamKind {
+    /// Veo on Vertex AI (service-account OAuth, `predictLongRunning`, `fetchPredictOperation`).
+    Vertex,
+    /// Veo on the Gemini API (`x-goog-api-key`, `predictLongRunning`, operation GET).
+    Gemini,
+    /// An OpenAI-Videos-compatible gateway (`/v1/videos`).
+    Openai,
+    /// Another vidgate (`/v1/videos/generations`, `/v1/videos/tasks/{id}`).
+    Vidgate,
+}
+
+impl UpstreamKind {
+    /// The spelling in config.
+    pub fn as_str(self) -> &'static str {
+        match self {
+            UpstreamKind::Vertex => "vertex",
+            UpstreamKind::Gemini => "gemini",
+            UpstreamKind::Openai => "openai",
+            UpstreamKind::Vidgate => "vidgate",
+        }
+    }
+}
+
+/// Whether an upstream makes an audio track.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum AudioSupport {
+    /// Silent clips only.
+    None,
+    /// Audio can be turned on and off per job (Vertex `generateAudio`, vidgate `audio`).
+    Switchable,
+    /// Every clip has audio (Gemini API Veo 3.x, Sora); `audio: false` strips the track.
+    Always,
+}
+
+/// What a route can make. Empty `durations` or `sizes` mean "whatever is asked" (a
+/// vidgate upstream plans for itself).
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct RouteCaps {
+    pub durations: Vec<u32>,
+    pub sizes: Vec<Size>,
+    /// Per-size restrictions of `durations` (Veo: 1080p only at 8 s).
+    pub durations_by_size: BTreeMap<Size, Vec<u32>>,
+    pub audio: AudioSupport,
+    pub image_input: bool,
+    /// Seconds one extension adds, where the upstream documents extensions.
+    pub extension_seconds: Option<u32>,
+}
+
+/// One `[[upstreams]]` entry.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct UpstreamConfig {
+    /// The name routes use (`[[models]] routes`, task `provider`).
+    pub name: String,
+    pub kind: UpstreamKind,
+    /// Base URL; empty: the kind's public endpoint (vidgate and openai need one).
+    #[serde(default)]
+    pub base_url: String,
+    /// The model id at the upstream (`veo-3.1-generate-001`, `sora-2`); vidgate: empty
+    /// means the catalog id of the task's model.
+    #[serde(default)]
+    pub model: String,
+    /// Catalog models this upstream is a route for, appended to their `routes`.
+    #[serde(default)]
+    pub serves: Vec<String>,
+    /// Vertex: the service-account JSON key, inline or as a file path; Gemini: the API
+    /// key; openai and vidgate: the bearer key.
+    #[serde(default)]
+    pub credentials: Secret,
+    /// Reads `credentials` from this environment variable instead.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub credentials_env: String,
+    /// Vertex: the project (default: the key's `project_id`).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub project: String,
+    /// Vertex: the region (default `us-central1`).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub location: String,
+    /// Vertex: the OAuth token endpoint (default: the key's `token_uri`).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub token_url: String,
+    /// Vertex: the Cloud Storage JSON API base for `gs://` results.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub storage_url: String,
+    /// Vertex: `gs://BUCKET/PREFIX` for results (empty: inline bytes).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub storage_uri: String,
+    /// Veo `personGeneration`; empty: the documented value for text or image input.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub person_generation: String,
+    /// Upstream jobs in flight at once.
+    #[serde(default = "default_max_in_flight")]
+    pub max_in_flight: u32,
+    /// Requests per second sent to it (a token bucket; 0 = unlimited).
+    #[serde(default = "default_rps")]
+    pub requests_per_second: f64,
+    /// Requests to it in progress at once from one process.
+    #[serde(default = "default_max_concurrent_requests")]
+    pub max_concurrent_requests: u32,
+    /// Timeout of one API request, seconds.
+    #[serde(default = "default_timeout_secs")]
+    pub timeout_secs: u64,
+    /// Timeout of one result download, seconds.
+    #[serde(default = "default_download_timeout_secs")]
+    pub download_timeout_secs: u64,
+    /// How long a job usually takes, seconds (polls are dense near it).
+    #[serde(default = "default_expected_latency_secs")]
+    pub expected_latency_secs: u64,
+    /// After this long the task fails unbilled with `timeout`, seconds.
+    #[serde(default = "default_deadline_secs")]
+    pub deadline_secs: u64,
+    /// What the upstream charges per second: keys `default`, `720p`, `1080p` or `WxH`.
+    #[serde(default)]
+    pub usd_per_second: BTreeMap<String, Usd>,
+    /// The same when it generates audio, where that costs more (empty: as above).
+    #[serde(default)]
+    pub usd_per_second_with_audio: BTreeMap<String, Usd>,
+    /// Native lengths (default per kind).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub durations: Option<Vec<u32>>,
+    /// Sizes (default per kind).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub sizes: Option<Vec<Size>>,
+    /// Per-size lengths (default per kind: Veo 1080p only at 8 s).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub durations_by_size: Option<BTreeMap<Size, Vec<u32>>>,
+    /// `none`, `switchable` or `always` (default per kind).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub audio: Option<AudioSupport>,
+    /// Whether it takes a first-frame image (default true).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub image_input: Option<bool>,
+    /// Seconds one documented extension adds (default: 7 on Gemini, none elsewhere).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub extension_seconds: Option<u32>,
+}
+
+fn default_max_in_flight() -> u32 {
+    10
+}
+fn default_rps() -> f64 {
+    5.0
+}
+fn default_max_concurrent_requests() -> u32 {
+    8
+}
+fn default_timeout_secs() -> u64 {
+    60
+}
+fn default_download_timeout_secs() -> u64 {
+    600
+}
+fn default_expected_latency_secs() -> u64 {
+    90
+}
+fn default_deadline_secs() -> u64 {
+    1200
+}
+
+const P720: [Size; 2] = [Size::new(1280, 720), Size::new(720, 1280)];
+const VEO_SIZES: [Size; 4] = [Size::new(1280, 720), Size::new(720, 1280), Size::new(1920, 1080), Size::new(1080, 1920)];
+
+impl UpstreamConfig {
+    /// The capabilities: the kind's documented defaults (UPSTREAMS.md §1.3, §2.2, §3.2)
+    /// with this entry's overrides.
+    pub fn caps(&self) -> RouteCaps {
+        let veo_1080 = || [(VEO_SIZES[2], vec![8]), (VEO_SIZES[3], vec![8])].into_iter().collect();
+        let base = match self.kind {
+            UpstreamKind::Vertex | UpstreamKind::Gemini => RouteCaps {
+                durations: vec![4, 6, 8],
+                sizes: VEO_SIZES.to_vec(),
+                durations_by_size: veo_1080(),
+                audio: if self.kind == UpstreamKind::Vertex { AudioSupport::Switchable } else { AudioSupport::Always },
+                image_input: true,
+                extension_seconds: (self.kind == UpstreamKind::Gemini).then_some(7),
+            },
+            UpstreamKind::Openai => RouteCaps {
+                durations: vec![4, 8, 12],
+                sizes: P720.to_vec(),
+                durations_by_size: BTreeMap::new(),
+                audio: AudioSupport::Always,
+                image_input: true,
+                extension_seconds: None,
+            },
+            UpstreamKind::Vidgate => RouteCaps {
+                durations: Vec::new(),
+                sizes: Vec::new(),
+                durations_by_size: BTreeMap::new(),
+                audio: AudioSupport::Switchable,
+                image_input: true,
+                extension_seconds: None,
+            },
+        };
+        RouteCaps {
+            durations: self.durations.clone().unwrap_or(base.durations),
+            sizes: self.sizes.clone().unwrap_or(base.sizes),
+            durations_by_size: self.durations_by_size.clone().unwrap_or(base.durations_by_size),
+            audio: self.audio.unwrap_or(base.audio),
+            image_input: self.image_input.unwrap_or(base.image_input),
+            extension_seconds: self.extension_seconds.or(base.extension_seconds).filter(|s| *s > 0),
+        }
+    }
+
+    /// What the upstream charges per second at `size`, with or without generated audio:
+    /// the exact size, then its resolution name, then `default`; zero when not configured.
+    pub fn price(&self, size: Size, audio: bool) -> Usd {
+        let table = if audio && !self.usd_per_second_with_audio.is_empty() {
+            &self.usd_per_second_with_audio
+        } else {
+            &self.usd_per_second
+        };
+        let resolution = size.resolution_and_aspect().map(|(r, _)| r.as_str());
+        table
+            .get(&size.to_string())
+            .or_else(|| resolution.and_then(|r| table.get(r)))
+            .or_else(|| table.get("default"))
+            .copied()
+            .unwrap_or(Usd::ZERO)
+    }
+
+    /// Whether any price is configured.
+    pub fn has_prices(&self) -> bool {
+        !self.usd_per_second.is_empty() || !self.usd_per_second_with_audio.is_empty()
+    }
+
+    /// Checks one entry on its own.
+    pub fn check(&self) -> Result<(), String> {
+        let n = &self.name;
+        if n.is_empty() || !n.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b)) {
+            return Err(format!("upstream name {n:?} must be non-empty [A-Za-z0-9._-]"));
+        }
+        if n == "sandbox" {
+            return Err("upstream name \"sandbox\" is reserved for the built-in sandbox".into());
+        }
+        let needs_base = matches!(self.kind, UpstreamKind::Openai | UpstreamKind::Vidgate);
+        if needs_base && self.base_url.is_empty() {
+            return Err(format!("upstream {n}: base_url is required for kind {}", self.kind.as_str()));
+        }
+        for (key, value) in
+            [("base_url", &self.base_url), ("token_url", &self.token_url), ("storage_url", &self.storage_url)]
+        {
+            if !value.is_empty() {
+                let url = url::Url::parse(value).map_err(|e| format!("upstream {n}: {key}: {e}"))?;
+                if !matches!(url.scheme(), "http" | "https") {
+                    return Err(format!("upstream {n}: {key} must be an http or https URL"));
+                }
+            }
+        }
+        let needs_model = matches!(self.kind, UpstreamKind::Vertex | UpstreamKind::Gemini | UpstreamKind::Openai);
+        if needs_model && self.model.is_empty() {
+            return Err(format!("upstream {n}: model (the model id at the upstream) is required"));
+        }
+        if !self.storage_uri.is_empty() && !self.storage_uri.starts_with("gs://") {
+            return Err(format!("upstream {n}: storage_uri must be gs://BUCKET/PREFIX"));
+        }
+        let positive = [
+            ("max_in_flight", u64::from(self.max_in_flight)),
+            ("max_concurrent_requests", u64::from(self.max_concurrent_requests)),
+            ("timeout_secs", self.timeout_secs),
+            ("download_timeout_secs", self.download_timeout_secs),
+            ("expected_latency_secs", self.expected_latency_secs),
+            ("deadline_secs", self.deadline_secs),
+        ];
+        if let Some((key, _)) = positive.iter().find(|(_, v)| *v == 0) {
+            return Err(format!("upstream {n}: {key} must be positive"));
+        }
+        if !self.requests_per_second.is_finite() || self.requests_per_second < 0.0 {
+            return Err(format!("upstream {n}: requests_per_second must be 0 (unlimited) or positive"));
+        }
+        if self.deadline_secs < self.expected_latency_secs {
+            return Err(format!("upstream {n}: deadline_secs must be at least expected_latency_secs"));
+        }
+        for key in self.usd_per_second.keys().chain(self.usd_per_second_with_audio.keys()) {
+            let known = key == "default" || Resolution::parse(key).is_some() || key.parse::<Size>().is_ok();
+            if !known {
+                return Err(format!("upstream {n}: price key {key:?} must be default, 720p, 1080p or WxH"));
+            }
+        }
+        if self.usd_per_second.values().chain(self.usd_per_second_with_audio.values()).any(|p| p.micros() < 0) {
+            return Err(format!("upstream {n}: prices must not be negative"));
+        }
+        Ok(())
+    }
+}
+
+/// Checks every entry and that names are unique.
+pub fn check_all(upstreams: &[UpstreamConfig]) -> Result<(), String> {
+    for (i, u) in upstreams.iter().enumerate() {
+        u.check()?;
+        if upstreams[..i].iter().any(|other| other.name == u.name) {
+            return Err(format!("upstream name {:?} appears twice", u.name));
+        }
+    }
+    Ok(())
+}
+
+/// The catalog with each upstream appended to the routes of the models it `serves`.
+pub fn with_served_routes(catalog: Catalog, upstreams: &[UpstreamConfig]) -> Result<Catalog, String> {
+    if upstreams.iter().all(|u| u.serves.is_empty()) {
+        return Ok(catalog);
+    }
+    let mut models = catalog.models().to_vec();
+    for u in upstreams {
+        for name in &u.serves {
+            let model = models
+                .iter_mut()
+                .find(|m| &m.id == name || m.aliases.contains(name))
+                .ok_or_else(|| format!("upstream {}: serves {name:?}, which is not in the catalog", u.name))?;
+            if !model.routes.contains(&u.name) {
+                model.routes.push(u.name.clone());
+            }
+        }
+    }
+    Catalog::new(models)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn entry(text: &str) -> UpstreamConfig {
+        toml::from_str(text).expect("entry parses")
+    }
+
+    #[test]
+    fn veo_on_vertex_defaults_to_four_six_eight_seconds_and_1080p_only_at_eight() {
+        let u = entry("name = \"v\"\nkind = \"vertex\"\nmodel = \"veo-3.1-generate-001\"\n");
+        let caps = u.caps();
+        assert_eq!(caps.durations, [4, 6, 8]);
+        assert_eq!(caps.durations_by_size.get(&Size::new(1920, 1080)), Some(&vec![8]));
+        assert_eq!(caps.audio, AudioSupport::Switchable);
+        assert_eq!(caps.extension_seconds, None);
+        assert_eq!(u.max_in_flight, 10);
+        u.check().unwrap();
+    }
+
+    #[test]
+    fn gemini_audio_is_always_on_and_it_documents_seven_second_extensions() {
+        let caps = entry("name = \"g\"\nkind = \"gemini\"\nmodel = \"m\"\n").caps();
+        assert_eq!((caps.audio, caps.extension_seconds), (AudioSupport::Always, Some(7)));
+    }
+
+    #[test]
+    fn prices_fall_back_from_size_to_resolution_to_default() {
+        let u = entry(
+            "name = \"v\"\nkind = \"vertex\"\nmodel = \"m\"\n\
+             usd_per_second = { default = \"0.10\", \"1080p\" = \"0.12\", \"720x1280\" = \"0.11\" }\n\
+             usd_per_second_with_audio = { default = \"0.20\" }\n",
+        );
+        assert_eq!(u.price(Size::new(1280, 720), false), Usd(100_000));
+        assert_eq!(u.price(Size::new(1920, 1080), false), Usd(120_000));
+        assert_eq!(u.price(Size::new(720, 1280), false), Usd(110_000));
+        assert_eq!(u.price(Size::new(1920, 1080), true), Usd(200_000));
+    }
+
+    #[test]
+    fn an_openai_upstream_needs_a_base_url_and_a_model() {
+        let err = entry("name = \"o\"\nkind = \"openai\"\nmodel = \"sora-2\"\n").check().unwrap_err();
+        assert!(err.contains("base_url"), "{err}");
+        let err = entry("name = \"o\"\nkind = \"openai\"\nbase_url = \"http://x\"\n").check().unwrap_err();
+        assert!(err.contains("model"), "{err}");
+    }
+
+    #[test]
+    fn an_upstream_serving_a_model_is_appended_to_its_routes() {
+        let mut u = entry("name = \"v\"\nkind = \"vertex\"\nmodel = \"m\"\n");
+        u.serves = vec!["veo-3.1".into()];
+        let c = with_served_routes(Catalog::shipped(), std::slice::from_ref(&u)).unwrap();
+        assert_eq!(c.resolve("veo3.1").unwrap().routes, ["v"]);
+        u.serves = vec!["nope".into()];
+        assert!(with_served_routes(Catalog::shipped(), &[u.clone()]).unwrap_err().contains("nope"));
+        u.serves.clear();
+        assert!(check_all(&[u.clone(), u]).unwrap_err().contains("twice"));
+    }
+
+    #[test]
+    fn unknown_price_keys_and_the_sandbox_name_are_refused() {
+        let bad = entry("name = \"v\"\nkind = \"vertex\"\nmodel = \"m\"\nusd_per_second = { \"4k\" = \"1\" }\n");
+        assert!(bad.check().unwrap_err().contains("4k"));
+        let sandbox = entry("name = \"sandbox\"\nkind = \"vidgate\"\nbase_url = \"http://x\"\n");
+        assert!(sandbox.check().unwrap_err().contains("reserved"));
+    }
+}

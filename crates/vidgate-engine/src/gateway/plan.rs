@@ -1,0 +1,62 @@
+//! Routing a submit through the plan (API.md §11): test keys (and live keys with
+//! `sandbox.serve_live_keys`) go to the sandbox; live keys get the cheapest covering job
+//! on each configured route of the model, in route order, recorded on the task with its
+//! upstream cost. A combination no route can deliver is refused with 400
+//! `unsupported_value` naming why; a model without any configured route is 503.
+
+use vidgate_domain::plan::{PlanRequest, Refusal, plan_request};
+use vidgate_domain::request::SubmitRequest;
+use vidgate_domain::upstream::UpstreamConfig;
+use vidgate_domain::{ErrorCode, RequestError, Usd};
+use vidgate_store::ApiKey;
+
+use super::{ApiError, Gateway};
+
+/// Where a task runs: its provider, its plan (JSON, as stored) and the upstream cost.
+pub(super) struct Routed {
+    pub provider: String,
+    pub plan: serde_json::Value,
+    pub upstream_cost: Usd,
+}
+
+impl Gateway {
+    /// The configured upstreams this process could build (live routes).
+    pub fn live_upstreams(&self) -> Vec<UpstreamConfig> {
+        let built = |u: &&UpstreamConfig| self.engine.providers.get(&u.name).is_some();
+        self.config.upstreams.iter().filter(built).cloned().collect()
+    }
+
+    /// Picks the route and plans the job for a parsed request.
+    pub(super) fn plan_submit(&self, key: &ApiKey, req: &SubmitRequest) -> Result<Routed, ApiError> {
+        let sandbox = crate::provider::sandbox::SANDBOX;
+        if key.mode == vidgate_domain::task::Mode::Test || self.config.sandbox.serve_live_keys {
+            let trim_to_ms = u64::from(req.duration_seconds) * 1000;
+            let plan = serde_json::json!({"provider": sandbox, "upstream_seconds": req.duration_seconds, "trim_to_ms": trim_to_ms});
+            return Ok(Routed { provider: sandbox.to_owned(), plan, upstream_cost: Usd::ZERO });
+        }
+        let spec =
+            self.catalog.resolve(&req.model).ok_or_else(|| ApiError::new(ErrorCode::ModelNotFound, "no such model"))?;
+        let ask = PlanRequest {
+            duration_seconds: req.duration_seconds,
+            size: req.size,
+            audio: req.audio,
+            image: req.source_image.is_some(),
+        };
+        match plan_request(spec, &ask, &self.live_upstreams()) {
+            Ok(plan) => {
+                let first = plan.route().expect("a plan has a route").clone();
+                Ok(Routed { provider: first.route, plan: plan.to_json(), upstream_cost: first.upstream_cost })
+            }
+            Err(Refusal::NoRoute) => Err(ApiError::new(
+                ErrorCode::ModelUnavailable,
+                format!("no upstream is configured for model {}; test keys use the sandbox", req.model),
+            )),
+            Err(refusal) => {
+                let what =
+                    format!("{} s at {}{}", req.duration_seconds, req.size, if req.audio { " with audio" } else { "" });
+                let message = format!("model {} cannot be delivered as {what}: {refusal}", req.model);
+                Err(RequestError::param(ErrorCode::UnsupportedValue, refusal.param(), message).into())
+            }
+        }
+    }
+}

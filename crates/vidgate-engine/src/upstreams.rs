@@ -1,0 +1,52 @@
+//! Start-up wiring of the real upstreams: building a provider for each `[[upstreams]]`
+//! entry (with its in-flight cap for the store's claims), and the start-up report of every
+//! catalog combination with its plan, upstream cost and margin, or why no route can
+//! deliver it (API.md §11).
+
+use std::collections::BTreeMap;
+use std::sync::Arc;
+
+use vidgate_domain::catalog::Catalog;
+use vidgate_domain::config::Config;
+use vidgate_domain::plan::report;
+use vidgate_domain::upstream::UpstreamConfig;
+use vidgate_media::MediaPool;
+
+use crate::provider::{Providers, SandboxProvider, Upstream};
+
+/// The sandbox and every configured upstream, and each upstream's cap of jobs in flight.
+/// A misconfigured upstream stops start-up (the error names it, never its credentials).
+pub fn providers(config: &Config, media: Arc<MediaPool>) -> Result<(Providers, BTreeMap<String, u32>), String> {
+    let mut entries = vec![Upstream::Sandbox(Arc::new(SandboxProvider::new(config.sandbox.clone(), media)))];
+    let mut caps = BTreeMap::new();
+    for u in &config.upstreams {
+        entries.push(Upstream::from_config(u, config.files.max_result_bytes)?);
+        caps.insert(u.name.clone(), u.max_in_flight);
+        tracing::info!(upstream = %u.name, kind = u.kind.as_str(), model = %u.model, "upstream configured");
+    }
+    Ok((Providers::new(entries), caps))
+}
+
+/// Logs the plan of every catalog combination for live keys; warns about negative margins,
+/// upstreams without prices, and combinations no route can deliver.
+pub fn log_report(catalog: &Catalog, upstreams: &[UpstreamConfig]) {
+    for u in upstreams.iter().filter(|u| !u.has_prices()) {
+        tracing::warn!(upstream = %u.name, "no usd_per_second configured: upstream costs and margins are unknown (shown as 0)");
+    }
+    let mut unrouted = Vec::new();
+    for line in report(catalog, upstreams) {
+        match &line.outcome {
+            Err(vidgate_domain::plan::Refusal::NoRoute) => {
+                if !unrouted.contains(&line.model) {
+                    unrouted.push(line.model.clone());
+                }
+            }
+            Err(_) => tracing::warn!("plan: {line}"),
+            Ok(_) if line.negative_margin() => tracing::warn!("plan (NEGATIVE MARGIN): {line}"),
+            Ok(_) => tracing::info!("plan: {line}"),
+        }
+    }
+    if !unrouted.is_empty() {
+        tracing::info!(models = %unrouted.join(", "), "no upstream route configured: live keys get 503 model_unavailable (test keys use the sandbox)");
+    }
+}
