@@ -420,7 +420,7 @@ fn completion(task: &Task, permille: u64) -> (Terminal, Usd) {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig { cases: 24, max_shrink_iters: 200, ..ProptestConfig::default() })]
+    #![proptest_config(ProptestConfig { cases: 16, max_shrink_iters: 200, ..ProptestConfig::default() })]
 
     #[test]
     fn the_ledger_balances_after_every_step_of_any_interleaving(ops in prop::collection::vec(op(), 1..50)) {
