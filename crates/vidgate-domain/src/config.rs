@@ -209,7 +209,7 @@ impl Config {
     pub fn load(file_text: &str, env: impl IntoIterator<Item = (String, String)>) -> Result<Config, String> {
         let mut root: toml::Table = toml::from_str(file_text).map_err(|e| format!("config file: {e}"))?;
         let env: Vec<(String, String)> = env.into_iter().collect();
-        for (name, value) in env.iter().cloned() {
+        for (name, value) in &env {
             let Some(path) = name.strip_prefix(ENV_PREFIX) else { continue };
             let Some((section, key)) = path.split_once("__") else { continue };
             if section.is_empty() || key.is_empty() {
@@ -220,7 +220,7 @@ impl Config {
             let toml::Value::Table(table) = section else {
                 return Err(format!("{name}: [{}] is not a section", path.split_once("__").unwrap().0));
             };
-            table.insert(key.to_ascii_lowercase(), parse_env_value(&value));
+            table.insert(key.to_ascii_lowercase(), parse_env_value(value));
         }
         let mut config: Config =
             toml::Value::Table(root).try_into().map_err(|e: toml::de::Error| format!("config: {e}"))?;
@@ -351,6 +351,18 @@ mod tests {
         assert_eq!(ms, [200, 1000, 120_000]);
         let err = Config::load("[webhooks]\nretry_schedule = [\"5 minutes\"]\n", env(&[])).unwrap_err();
         assert!(err.contains("5 minutes"), "{err}");
+    }
+
+    #[test]
+    fn upstream_credentials_can_come_from_a_named_environment_variable() {
+        let file = "[[upstreams]]\nname = \"g\"\nkind = \"gemini\"\nmodel = \"veo\"\n\
+                    credentials_env = \"GEMINI_KEY\"\nserves = [\"veo3.1\"]\n";
+        let c = Config::load(file, env(&[("GEMINI_KEY", "k-123")])).unwrap();
+        assert_eq!(c.upstreams[0].credentials.expose(), "k-123");
+        assert_eq!(c.catalog().unwrap().resolve("veo3.1").unwrap().routes, ["g"]);
+        assert!(!toml::to_string(&c).unwrap().contains("k-123"), "config print masks it");
+        let err = Config::load(file, env(&[])).unwrap_err();
+        assert!(err.contains("GEMINI_KEY is not set"), "{err}");
     }
 
     #[test]

@@ -114,6 +114,24 @@ pub struct ListPage<T: ToSchema> {
     pub last_id: Option<String>,
 }
 
+/// Names the field of a key's USD amount that is not a number with at most 6 decimals
+/// (serde's own error would not say which).
+fn check_money_fields(body: &serde_json::Value) -> HttpResult<()> {
+    let mut fields = vec![("quota_usd".to_owned(), body.get("quota_usd"))];
+    if let Some(limits) = body.get("spend_limits").and_then(|v| v.as_object()) {
+        fields.extend(limits.iter().map(|(k, v)| (format!("spend_limits.{k}"), Some(v))));
+    }
+    for (name, value) in fields {
+        if let Some(v) = value.filter(|v| !v.is_null())
+            && Usd::from_json(v).is_none()
+        {
+            let msg = format!("{name} must be a USD amount with at most 6 decimals");
+            return Err(HttpError::param(ErrorCode::InvalidParam, &name, msg));
+        }
+    }
+    Ok(())
+}
+
 /// Turns a JSON object into a typed admin body, naming the field at fault.
 pub fn typed<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> HttpResult<T> {
     serde_json::from_value(value).map_err(|e| {
@@ -203,6 +221,7 @@ pub async fn create_key(
     _: Admin,
     JsonObject(body): JsonObject,
 ) -> HttpResult<Json<KeyObject>> {
+    check_money_fields(&body)?;
     let req: NewKeyRequest = typed(body)?;
     let (key, secret) = s.gateway.create_key(req).await?;
     Ok(Json(key_object(key, Some(secret))))

@@ -193,3 +193,51 @@ async fn a_restart_during_a_poll_resumes_without_a_second_upstream_job() {
     assert_eq!(mine["data"][0]["upstream_submits"], 1);
     run.stop().await;
 }
+
+/// A Vertex upstream entry for `veo3.1` on `fake`.
+fn vertex_entry(fake: &vidgate_fakes::FakeVertex) -> Value {
+    json!({
+        "name": "vertex", "kind": "vertex", "model": "veo-3.1-generate-001", "serves": ["veo3.1"],
+        "base_url": fake.base_url(), "token_url": fake.token_url(), "credentials": fake.key_file_json(),
+        "expected_latency_secs": 1, "deadline_secs": 120,
+        "usd_per_second": {"default": "0.20"}, "usd_per_second_with_audio": {"default": "0.40"},
+    })
+}
+
+#[tokio::test]
+async fn vertex_makes_a_five_second_request_as_a_six_second_job_trimmed_exactly() {
+    let fake = vidgate_fakes::FakeVertex::start().await;
+    let app = spawn_app_with(with_upstreams(vec![vertex_entry(&fake)])).await;
+    let (account, key) = live_key_with_credit(&app).await;
+    let body = json!({"model": "veo3.1", "prompt": "a lighthouse at dusk", "duration_seconds": 5, "audio": true});
+    let task = app.submit(&key, body).await;
+    let id = task["task_id"].as_str().unwrap();
+    let done = app.wait_terminal(&key, id, WAIT).await;
+    assert_eq!(done["status"], "completed", "{done}");
+    assert_eq!(done["credits_used"], json!(2), "5 s at 0.40");
+    assert!(done["audio_url"].is_string(), "{done}");
+    let (status, bytes) = app.download(done["result_url"].as_str().unwrap()).await;
+    assert_eq!(status, StatusCode::OK);
+    let video = crate::helpers::probe_bytes(&bytes, "mp4").video.expect("a video track");
+    assert!((4959..=5000).contains(&video.duration_ms), "trimmed to 5 s: {}", video.duration_ms);
+    let admin = admin_task(&app, &account, id).await;
+    assert_eq!(admin["plan"]["routes"][0]["upstream_seconds"], 6);
+    assert_eq!(admin["upstream_cost_usd"], json!(2.4), "6 s with audio at 0.40");
+    assert_eq!((fake.journal().counters().submits(), fake.journal().counters().jobs_created), (1, 1));
+    assert_eq!(fake.journal().violations(), Vec::new(), "the adapter kept to the documented protocol");
+}
+
+#[tokio::test]
+async fn a_vertex_safety_block_fails_as_content_filtered_and_is_not_billed() {
+    let fake = vidgate_fakes::FakeVertex::start().await;
+    fake.faults().push_outcome(vidgate_fakes::Outcome::SafetyBlock);
+    let app = spawn_app_with(with_upstreams(vec![vertex_entry(&fake)])).await;
+    let (_, key) = live_key_with_credit(&app).await;
+    let task = app.submit(&key, json!({"model": "veo3.1", "prompt": "a storm", "duration_seconds": 5})).await;
+    let done = app.wait_terminal(&key, task["task_id"].as_str().unwrap(), WAIT).await;
+    assert_eq!(done["status"], "failed", "{done}");
+    assert_eq!(done["error"]["code"], "content_filtered");
+    assert_eq!(done["credits_used"], json!(0));
+    let b = balance(&app, &key).await;
+    assert_eq!((b["held_usd"].clone(), b["spent_usd"].clone()), (json!(0), json!(0)));
+}

@@ -105,6 +105,8 @@ async fn completed_and_failed_tasks_each_deliver_one_signed_webhook_with_the_tas
     assert_eq!(&bytes[4..8], b"ftyp");
     let failed = receiver.deliveries().into_iter().find(|d| d.json()["status"] == "failed").unwrap().json();
     assert_eq!((failed["error"]["code"].as_str(), &failed["result_url"]), (Some("upstream_error"), &Value::Null));
+    let metrics = app.client.get(format!("{}/metrics", app.base)).send().await.unwrap().text().await.unwrap();
+    assert!(metrics.contains("vidgate_webhook_deliveries_total{outcome=\"delivered\"}"), "{metrics}");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -181,7 +183,7 @@ async fn a_rotated_secret_signs_the_attempts_after_the_rotation() {
     receiver.trust(new);
     let got = receiver.wait_for(2, LIMIT).await;
     assert_eq!((got[0].verified_with, got[1].verified_with), (Some(0), Some(1)), "old secret, then the new one");
-    assert_eq!(settled(&app, id).await["message"]["state"], "delivered");
+    assert_eq!(settled(app, id).await["message"]["state"], "delivered");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -70,7 +70,9 @@ impl VertexProvider {
         let request = self.client.post(url).bearer_auth(token.expose()).json(body).timeout(self.settings.timeout);
         let answer = http::send(request, call, cap).await?;
         if answer.status == reqwest::StatusCode::UNAUTHORIZED {
+            // A token revoked or expired early: not accepted, so ask again with a fresh one.
             self.tokens.invalidate().await;
+            return Err(ProviderError::Busy { message: "401 with a cached token".into(), retry_after_ms: Some(1000) });
         }
         Ok(answer)
     }

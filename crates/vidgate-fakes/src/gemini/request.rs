@@ -1,0 +1,297 @@
+//! The body of Gemini API `predictLongRunning`, checked against UPSTREAMS.md §1.2 and the Veo
+//! 3.1 column of §1.3, and turned into what the fake will produce.
+//!
+//! Owns the Gemini rules: `instances[0]` holds `prompt`, `image`, `lastFrame`,
+//! `referenceImages` and `video` (a `uri` of an earlier output only); image objects are
+//! `{bytesBase64Encoded, mimeType}`; `parameters` holds `aspectRatio`, `resolution`,
+//! `durationSeconds`, `negativePrompt`, `personGeneration`, `sampleCount` (1) and
+//! `enhancePrompt`; the Vertex-only fields are refused; `seed` and string `durationSeconds`
+//! are UNCONFIRMED, so accepted and noted. It must not build responses.
+
+use serde_json::{Map, Value};
+
+use crate::errors::Refusal;
+use crate::google::{self, DurationForm, boolean, integer, known_keys, object, one_of, string};
+use crate::media::ClipSpec;
+
+const TOP: &[&str] = &["instances", "parameters", "webhookConfig"];
+const INSTANCE: &[&str] = &["prompt", "image", "lastFrame", "referenceImages", "video"];
+const PARAMETERS: &[&str] = &[
+    "aspectRatio",
+    "resolution",
+    "durationSeconds",
+    "negativePrompt",
+    "personGeneration",
+    "sampleCount",
+    "enhancePrompt",
+    "seed",
+];
+/// Fields the SDK refuses in Gemini API mode (UPSTREAMS.md §1.2); `seed` is listed there too
+/// but the docs say Veo 3 takes it, so it is accepted and noted.
+const VERTEX_ONLY: &[&str] =
+    &["generateAudio", "storageUri", "fps", "pubsubTopic", "mask", "compressionQuality", "labels", "resizeMode"];
+
+/// Extension adds this much to the input video (UPSTREAMS.md §1.3).
+const EXTENSION_MS: u64 = 7000;
+
+/// A valid request, as the fake will honour it.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Generate {
+    pub(crate) prompt: String,
+    pub(crate) clip: ClipSpec,
+    /// UNCONFIRMED points the request relied on.
+    pub(crate) notes: Vec<String>,
+}
+
+/// What kind of generation the instance asks for; it decides `personGeneration` and 8 s rules.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Mode {
+    Text,
+    Image,
+    Interpolation,
+    References,
+    Extension(ClipSpec),
+}
+
+/// Checks the body for `model`; `video_of` finds an earlier output by its URI.
+pub(crate) fn parse(
+    body: &Map<String, Value>,
+    model: &str,
+    video_of: impl Fn(&str) -> Option<ClipSpec>,
+) -> Result<Generate, Refusal> {
+    known_keys(body, TOP, "", |_| None)?;
+    if let Some(webhook) = body.get("webhookConfig") {
+        webhook_config(webhook)?;
+    }
+    let instance = match body.get("instances").and_then(Value::as_array).map(Vec::as_slice) {
+        Some([instance]) => object(instance, "instances[0]")?,
+        _ => return Err(Refusal::bad("'instances' must be an array with exactly one instance")),
+    };
+    let (prompt, mode) = instance_fields(instance, &video_of)?;
+    let empty = Value::Object(Map::new());
+    let params = object(body.get("parameters").unwrap_or(&empty), "parameters")?;
+    let mut notes = Vec::new();
+    let clip = parameters(params, model, mode, &mut notes)?;
+    Ok(Generate { prompt, clip, notes })
+}
+
+fn webhook_config(value: &Value) -> Result<(), Refusal> {
+    let obj = object(value, "webhookConfig")?;
+    known_keys(obj, &["uris", "user_metadata"], "webhookConfig", |_| None)?;
+    match obj.get("uris").and_then(Value::as_array) {
+        Some(uris) if uris.iter().all(Value::is_string) => Ok(()),
+        _ => Err(Refusal::bad("'webhookConfig.uris' must be an array of strings")),
+    }
+}
+
+fn vertex_only(key: &str) -> Option<String> {
+    VERTEX_ONLY
+        .contains(&key)
+        .then(|| format!("`{key}` is a Vertex AI-only field; the Gemini API does not take it (UPSTREAMS.md §1.2)"))
+}
+
+fn instance_fields(
+    instance: &Map<String, Value>,
+    video_of: &impl Fn(&str) -> Option<ClipSpec>,
+) -> Result<(String, Mode), Refusal> {
+    known_keys(instance, INSTANCE, "instances[0]", vertex_only)?;
+    let prompt = string(instance, "prompt", "instances[0]")?
+        .filter(|p| !p.trim().is_empty())
+        .ok_or_else(|| Refusal::bad("'instances[0].prompt' is required and must be a non-empty string"))?;
+    for field in ["image", "lastFrame"] {
+        if let Some(value) = instance.get(field) {
+            google::image(value, &format!("instances[0].{field}"), false)?;
+        }
+    }
+    let mode = match (instance.get("image"), instance.get("lastFrame"), instance.get("referenceImages")) {
+        (None, Some(_), _) => {
+            return Err(Refusal::bad("'instances[0].lastFrame' must be combined with 'image' (interpolation)"));
+        }
+        (Some(_), Some(_), _) => Mode::Interpolation,
+        (_, _, Some(refs)) => {
+            reference_images(refs)?;
+            Mode::References
+        }
+        (Some(_), None, None) => Mode::Image,
+        (None, None, None) => Mode::Text,
+    };
+    match instance.get("video") {
+        None => Ok((prompt.to_owned(), mode)),
+        Some(_) if mode != Mode::Text => Err(Refusal::bad("'instances[0].video' (extension) takes no images")),
+        Some(video) => Ok((prompt.to_owned(), Mode::Extension(extension_source(video, video_of)?))),
+    }
+}
+
+fn reference_images(refs: &Value) -> Result<(), Refusal> {
+    let list = refs
+        .as_array()
+        .filter(|l| (1..=3).contains(&l.len()))
+        .ok_or_else(|| Refusal::bad("'instances[0].referenceImages' must be an array of 1 to 3 reference images"))?;
+    for (i, item) in list.iter().enumerate() {
+        let at = format!("instances[0].referenceImages[{i}]");
+        let obj = object(item, &at)?;
+        known_keys(obj, &["image", "referenceType"], &at, |_| None)?;
+        google::image(obj.get("image").unwrap_or(&Value::Null), &format!("{at}.image"), false)?;
+        one_of(obj, "referenceType", &["asset"], &at)?;
+    }
+    Ok(())
+}
+
+/// The earlier output an extension continues (UPSTREAMS.md §1.2: a Files-API `uri` only).
+fn extension_source(video: &Value, video_of: &impl Fn(&str) -> Option<ClipSpec>) -> Result<ClipSpec, Refusal> {
+    let obj = object(video, "instances[0].video")?;
+    if obj.contains_key("bytesBase64Encoded") || obj.contains_key("encodedVideo") {
+        return Err(Refusal::bad("video parameter is not supported in Gemini API (send the `uri` of a Veo output)"));
+    }
+    known_keys(obj, &["uri"], "instances[0].video", |_| None)?;
+    let uri = string(obj, "uri", "instances[0].video")?.unwrap_or("");
+    let clip = video_of(uri).ok_or_else(|| {
+        Refusal::bad(format!("'instances[0].video.uri' {uri:?} is not a Veo output of the last 2 days"))
+    })?;
+    if clip.height.min(clip.width) != 720 || clip.duration_ms > 141_000 {
+        return Err(Refusal::bad("an extended video must be a 720p Veo output of at most 141 s"));
+    }
+    Ok(clip)
+}
+
+fn parameters(
+    params: &Map<String, Value>,
+    model: &str,
+    mode: Mode,
+    notes: &mut Vec<String>,
+) -> Result<ClipSpec, Refusal> {
+    known_keys(params, PARAMETERS, "parameters", vertex_only)?;
+    if integer(params, "seed", 0..=u64::from(u32::MAX), "parameters")?.is_some() {
+        notes.push("parameters.seed sent over REST to the Gemini API (UNCONFIRMED, UPSTREAMS.md §1.2)".into());
+    }
+    let seconds = match google::duration(params, true)? {
+        Some((n, DurationForm::String)) => {
+            notes.push(format!("durationSeconds sent as the string \"{n}\" (UNCONFIRMED; send integers, §1.2)"));
+            n
+        }
+        Some((n, DurationForm::Integer)) => n,
+        None => 8,
+    };
+    let resolutions: &[&str] = if model.contains("-lite-") { &["720p", "1080p"] } else { &["720p", "1080p", "4k"] };
+    let resolution = one_of(params, "resolution", resolutions, "parameters")?.unwrap_or("720p");
+    let aspect = one_of(params, "aspectRatio", &["16:9", "9:16"], "parameters")?.unwrap_or("16:9");
+    eight_second_rules(seconds, resolution, mode)?;
+    person_generation(params, mode)?;
+    integer(params, "sampleCount", 1..=1, "parameters")?;
+    boolean(params, "enhancePrompt", "parameters")?;
+    string(params, "negativePrompt", "parameters")?;
+    Ok(match mode {
+        Mode::Extension(input) => ClipSpec { duration_ms: input.duration_ms + EXTENSION_MS, audio: true, ..input },
+        _ => {
+            let (width, height) = google::frame_size(resolution, aspect);
+            ClipSpec { width, height, duration_ms: u64::from(seconds) * 1000, audio: true }
+        }
+    })
+}
+
+fn eight_second_rules(seconds: u32, resolution: &str, mode: Mode) -> Result<(), Refusal> {
+    let why = match mode {
+        _ if resolution != "720p" => Some(format!("resolution {resolution}")),
+        Mode::Interpolation => Some("interpolation (image + lastFrame)".into()),
+        Mode::References => Some("referenceImages".into()),
+        Mode::Extension(_) => Some("extension".into()),
+        Mode::Text | Mode::Image => None,
+    };
+    if let Some(why) = why.filter(|_| seconds != 8) {
+        return Err(Refusal::bad(format!("durationSeconds must be 8 with {why}, got {seconds} (UPSTREAMS.md §1.3)")));
+    }
+    if matches!(mode, Mode::Extension(_)) && resolution != "720p" {
+        return Err(Refusal::bad("extension output is 720p only (UPSTREAMS.md §1.3)"));
+    }
+    Ok(())
+}
+
+/// Veo 3.1: `allow_all` for text-to-video and extension, `allow_adult` for image inputs.
+fn person_generation(params: &Map<String, Value>, mode: Mode) -> Result<(), Refusal> {
+    let allowed: &[&str] = match mode {
+        Mode::Text | Mode::Extension(_) => &["allow_all"],
+        Mode::Image | Mode::Interpolation | Mode::References => &["allow_adult"],
+    };
+    one_of(params, "personGeneration", allowed, "parameters").map(drop)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use serde_json::json;
+
+    const MODEL: &str = "veo-3.1-generate-preview";
+    const PNG: &str = "iVBORw0KGgo=";
+
+    fn body(instance: Value, params: Value) -> Map<String, Value> {
+        json!({"instances": [instance], "parameters": params}).as_object().unwrap().clone()
+    }
+
+    fn text(params: Value) -> Result<Generate, Refusal> {
+        parse(&body(json!({"prompt": "a fox"}), params), MODEL, |_| None)
+    }
+
+    #[test]
+    fn text_to_video_has_audio_and_defaults_to_eight_seconds_720p_landscape() {
+        let g = text(json!({})).unwrap();
+        assert_eq!(g.clip, ClipSpec { width: 1280, height: 720, duration_ms: 8000, audio: true });
+        assert_eq!(g.notes, Vec::<String>::new());
+    }
+
+    #[test]
+    fn a_string_duration_and_a_seed_are_accepted_but_noted() {
+        let g = text(json!({"durationSeconds": "4", "seed": 12})).unwrap();
+        assert_eq!(g.clip.duration_ms, 4000);
+        assert_eq!(g.notes.len(), 2);
+    }
+
+    #[test]
+    fn vertex_only_fields_are_refused_by_name() {
+        let err = text(json!({"generateAudio": false})).unwrap_err();
+        assert_eq!(
+            err.reason,
+            "`generateAudio` is a Vertex AI-only field; the Gemini API does not take it (UPSTREAMS.md §1.2)"
+        );
+        assert!(text(json!({"storageUri": "gs://b/p"})).is_err());
+    }
+
+    #[test]
+    fn high_resolutions_and_image_modes_need_eight_seconds() {
+        assert!(text(json!({"resolution": "1080p", "durationSeconds": 6})).is_err());
+        assert!(text(json!({"resolution": "1080p", "durationSeconds": 8})).is_ok());
+        let img = json!({"bytesBase64Encoded": PNG, "mimeType": "image/png"});
+        let interp = json!({"prompt": "p", "image": img, "lastFrame": img});
+        assert!(parse(&body(interp.clone(), json!({"durationSeconds": 6})), MODEL, |_| None).is_err());
+        assert!(parse(&body(interp, json!({"durationSeconds": 8})), MODEL, |_| None).is_ok());
+    }
+
+    #[test]
+    fn person_generation_follows_the_mode() {
+        assert!(text(json!({"personGeneration": "allow_all"})).is_ok());
+        assert!(text(json!({"personGeneration": "allow_adult"})).is_err());
+        let i2v = json!({"prompt": "p", "image": {"bytesBase64Encoded": PNG, "mimeType": "image/png"}});
+        assert!(parse(&body(i2v.clone(), json!({"personGeneration": "allow_adult"})), MODEL, |_| None).is_ok());
+        assert!(parse(&body(i2v, json!({"personGeneration": "allow_all"})), MODEL, |_| None).is_err());
+    }
+
+    #[test]
+    fn lite_has_no_4k_and_only_one_sample_is_allowed() {
+        let b = body(json!({"prompt": "p"}), json!({"resolution": "4k", "durationSeconds": 8}));
+        assert!(parse(&b, "veo-3.1-lite-generate-preview", |_| None).is_err());
+        assert_eq!(parse(&b, MODEL, |_| None).unwrap().clip.width, 3840);
+        assert!(text(json!({"sampleCount": 2})).is_err());
+    }
+
+    #[test]
+    fn an_extension_adds_seven_seconds_to_a_known_output_and_refuses_bytes() {
+        let known = ClipSpec { width: 720, height: 1280, duration_ms: 8000, audio: true };
+        let ext = |video: Value| {
+            parse(&body(json!({"prompt": "p", "video": video}), json!({"durationSeconds": 8})), MODEL, |u| {
+                (u == "U").then_some(known)
+            })
+        };
+        assert_eq!(ext(json!({"uri": "U"})).unwrap().clip, ClipSpec { duration_ms: 15000, ..known });
+        assert!(ext(json!({"uri": "other"})).is_err());
+        assert!(ext(json!({"bytesBase64Encoded": "AAAA", "mimeType": "video/mp4"})).is_err());
+    }
+}

@@ -1,0 +1,159 @@
+//! What a fake saw: request counters, the requests it rejected and why, and the requests it
+//! accepted only because the documentation leaves a point UNCONFIRMED.
+//!
+//! Owns the records a test reads to assert that an adapter sent nothing invalid. It must not
+//! decide what is valid; the fakes' validators do.
+
+use std::collections::BTreeMap;
+use std::sync::Mutex;
+
+use crate::faults::Endpoint;
+
+/// Why a request was refused.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum RejectionKind {
+    /// The request breaks the documented protocol (body, method, path, parameters).
+    Protocol,
+    /// Missing, unknown, expired or revoked credentials.
+    Auth,
+    /// A well-formed request for something that does not exist (unknown job, expired file).
+    NotFound,
+}
+
+/// One refused request.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Rejection {
+    /// The kind of request, when it could be told.
+    pub endpoint: Option<Endpoint>,
+    /// `"POST /v1/..."`, without the query string.
+    pub request: String,
+    /// The HTTP status answered.
+    pub status: u16,
+    /// Protocol, auth or not-found.
+    pub kind: RejectionKind,
+    /// What was wrong, with the section of the documentation that says so.
+    pub reason: String,
+}
+
+/// A request accepted on a point the documentation marks UNCONFIRMED (so a test can still
+/// assert that an adapter used the documented form).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Note {
+    /// `"POST /v1beta/..."`.
+    pub request: String,
+    /// What was accepted and why it is unconfirmed.
+    pub what: String,
+}
+
+/// Request counters of one fake.
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Counters {
+    /// Requests received per kind, including refused and faulted ones.
+    pub received: BTreeMap<Endpoint, u64>,
+    /// Jobs (operations, videos, tasks) actually created.
+    pub jobs_created: u64,
+    /// Access tokens issued (Vertex).
+    pub tokens_issued: u64,
+    /// Valid submits per prompt.
+    pub submits_by_prompt: BTreeMap<String, u64>,
+    /// Valid submits per idempotency key (vidgate `out_task_id` / `Idempotency-Key`).
+    pub submits_by_key: BTreeMap<String, u64>,
+}
+
+impl Counters {
+    /// Requests of kind `endpoint` received.
+    pub fn received(&self, endpoint: Endpoint) -> u64 {
+        self.received.get(&endpoint).copied().unwrap_or(0)
+    }
+
+    /// Submit requests received.
+    pub fn submits(&self) -> u64 {
+        self.received(Endpoint::Submit)
+    }
+
+    /// Poll requests received.
+    pub fn polls(&self) -> u64 {
+        self.received(Endpoint::Poll)
+    }
+
+    /// Download requests received (a redirected download counts twice: the redirect and its target).
+    pub fn downloads(&self) -> u64 {
+        self.received(Endpoint::Download)
+    }
+
+    /// Token requests received.
+    pub fn token_requests(&self) -> u64 {
+        self.received(Endpoint::Token)
+    }
+}
+
+#[derive(Debug, Default)]
+struct Inner {
+    counters: Counters,
+    rejections: Vec<Rejection>,
+    notes: Vec<Note>,
+}
+
+/// The records of one fake.
+#[derive(Debug, Default)]
+pub struct Journal {
+    inner: Mutex<Inner>,
+}
+
+impl Journal {
+    fn lock(&self) -> std::sync::MutexGuard<'_, Inner> {
+        self.inner.lock().unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+
+    /// A copy of the counters now.
+    pub fn counters(&self) -> Counters {
+        self.lock().counters.clone()
+    }
+
+    /// Every refused request, oldest first.
+    pub fn rejections(&self) -> Vec<Rejection> {
+        self.lock().rejections.clone()
+    }
+
+    /// The refused requests that broke the documented protocol.
+    pub fn violations(&self) -> Vec<Rejection> {
+        self.rejections().into_iter().filter(|r| r.kind == RejectionKind::Protocol).collect()
+    }
+
+    /// Requests accepted on UNCONFIRMED points.
+    pub fn notes(&self) -> Vec<Note> {
+        self.lock().notes.clone()
+    }
+
+    pub(crate) fn received(&self, endpoint: Endpoint) {
+        *self.lock().counters.received.entry(endpoint).or_default() += 1;
+    }
+
+    pub(crate) fn job_created(&self, prompt: &str, key: Option<&str>) {
+        let mut inner = self.lock();
+        inner.counters.jobs_created += 1;
+        *inner.counters.submits_by_prompt.entry(prompt.to_owned()).or_default() += 1;
+        if let Some(key) = key {
+            *inner.counters.submits_by_key.entry(key.to_owned()).or_default() += 1;
+        }
+    }
+
+    /// A valid submit that did not create a job (an idempotent replay).
+    pub(crate) fn replayed(&self, prompt: &str, key: &str) {
+        let mut inner = self.lock();
+        *inner.counters.submits_by_prompt.entry(prompt.to_owned()).or_default() += 1;
+        *inner.counters.submits_by_key.entry(key.to_owned()).or_default() += 1;
+    }
+
+    pub(crate) fn token_issued(&self) {
+        self.lock().counters.tokens_issued += 1;
+    }
+
+    pub(crate) fn reject(&self, rejection: Rejection) {
+        self.lock().rejections.push(rejection);
+    }
+
+    pub(crate) fn note(&self, request: &str, what: impl Into<String>) {
+        self.lock().notes.push(Note { request: request.to_owned(), what: what.into() });
+    }
+}

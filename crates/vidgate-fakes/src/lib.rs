@@ -1,0 +1,41 @@
+//! Fake upstream servers for vidgate's tests, written from the protocol documentation
+//! (`shared/spec/UPSTREAMS.md` for Vertex AI Veo, Gemini API Veo and OpenAI Videos;
+//! `shared/spec/API.md` for the vidgate protocol), never from the gateway's adapters, so that
+//! the adapters are tested against the documents.
+//!
+//! Each fake binds 127.0.0.1:0, serves real MP4 results of the upstream's native length,
+//! refuses requests that break the documented protocol with the upstream's own error shape,
+//! and records them. A test starts one, points an adapter at [`FakeVertex::base_url`] (or the
+//! others'), scripts [`Faults`], and reads the [`Journal`]. See `docs/testing-upstreams.md`.
+//!
+//! # Layout
+//!
+//! - [`vertex`], [`gemini`], [`openai`], [`vidgate`]: one module per fake (`routes`,
+//!   `request`, `response`, `state`).
+//! - `faults` (what goes wrong) and `journal` (what was seen): the test's controls.
+//! - `core`: the parts every fake shares, and the middleware that counts requests and carries
+//!   out transport faults; `conn`: sockets a fault can cut; `server`: the loopback listener.
+//! - `errors`: the four error envelopes; `google`: checks the two Veo fakes share;
+//!   `jobs`: latency; `media`: the clips; `blobs`: download redirect targets.
+
+mod blobs;
+mod conn;
+mod core;
+mod errors;
+mod faults;
+pub mod gemini;
+mod google;
+mod jobs;
+mod journal;
+pub mod media;
+pub mod openai;
+mod server;
+pub mod vertex;
+pub mod vidgate;
+
+pub use faults::{Endpoint, Fault, Faults, Latency, Outcome};
+pub use gemini::{FakeGemini, GeminiConfig};
+pub use journal::{Counters, Journal, Note, Rejection, RejectionKind};
+pub use openai::{FakeOpenAi, OpenAiConfig};
+pub use vertex::{FakeVertex, VertexConfig};
+pub use vidgate::{FakeVidgate, VidgateConfig};

@@ -1,0 +1,10 @@
+//! Tests of the fake upstreams themselves, written from UPSTREAMS.md and API.md: each test
+//! starts a fake on loopback and talks to it with reqwest as an adapter would.
+
+mod helpers;
+
+mod faults;
+mod gemini;
+mod openai;
+mod vertex;
+mod vidgate;
