@@ -1,8 +1,9 @@
 #!/usr/bin/env bash
 # Runs the whole test suite on a fresh Debian machine with Rust: installs what it needs
 # (as root: nasm for the H.264 encoder's assembly, ffmpeg for ffprobe cross-checks,
-# chromium for the browser playback test, jq and curl for the quickstart check), builds
-# once, then runs every stage against the same target dir.
+# chromium for the browser playback test, jq and curl for the quickstart check, postgresql
+# for the store's PostgreSQL tests), builds once, then runs every stage against the same
+# target dir.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -13,6 +14,9 @@ for pair in nasm:nasm ffprobe:ffmpeg chromium:chromium jq:jq curl:curl; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || need_pkgs+=("${pair#*:}")
 done
 python3 -c 'import venv, ensurepip' 2>/dev/null || need_pkgs+=(python3-venv)
+# PostgreSQL for the store's PostgreSQL tests, which start a throwaway cluster themselves
+# (or use VIDGATE_TEST_POSTGRES_URL when set)
+compgen -G '/usr/lib/postgresql/*/bin/initdb' >/dev/null || need_pkgs+=(postgresql)
 if ((${#need_pkgs[@]})); then
   stage "installing ${need_pkgs[*]}"
   if [ "$(id -u)" -ne 0 ]; then
@@ -21,6 +25,12 @@ if ((${#need_pkgs[@]})); then
   fi
   export DEBIAN_FRONTEND=noninteractive
   apt-get update -qq
+  if [[ " ${need_pkgs[*]} " == *" postgresql "* ]]; then
+    # no `main` cluster started at install: the tests start their own
+    apt-get install -y -qq --no-install-recommends postgresql-common >/dev/null
+    sed -ri 's/^#?[[:space:]]*create_main_cluster[[:space:]]*=.*/create_main_cluster = false/' \
+      /etc/postgresql-common/createcluster.conf
+  fi
   apt-get install -y -qq --no-install-recommends "${need_pkgs[@]}" fonts-dejavu-core >/dev/null
 fi
 

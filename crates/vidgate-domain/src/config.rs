@@ -68,8 +68,10 @@ impl Default for ServerConfig {
 #[derive(Clone, Debug, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct DatabaseConfig {
-    /// `sqlite://PATH`; default `<data-dir>/vidgate.db`.
-    pub url: String,
+    /// `sqlite://PATH` or `postgres://USER:PASSWORD@HOST:PORT/DB`; default
+    /// `<data-dir>/vidgate.db` (SQLite). The `--database-url` flag wins. Printed without its
+    /// password.
+    pub url: crate::database_url::DatabaseUrl,
 }
 
 /// `[auth]`
@@ -339,6 +341,16 @@ mod tests {
         let text = toml::to_string(&c).unwrap();
         assert!(text.contains("signing_key = \"***\""), "{text}");
         assert!(!text.contains("abc"));
+    }
+
+    #[test]
+    fn printing_the_config_masks_the_database_password() {
+        let url = "postgres://vg:pw-123@db:5432/vidgate";
+        let c = Config::load("", env(&[("VIDGATE_DATABASE__URL", url)])).unwrap();
+        assert_eq!(c.database.url.expose(), url);
+        let text = toml::to_string(&c).unwrap();
+        assert!(text.contains("url = \"postgres://vg:***@db:5432/vidgate\""), "{text}");
+        assert!(!text.contains("pw-123") && !format!("{c:?}").contains("pw-123"));
     }
 
     #[test]

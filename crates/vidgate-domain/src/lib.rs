@@ -9,6 +9,7 @@
 //! - [`task`]: the task state machine and task error codes.
 //! - [`billing`]: billed seconds and prices.
 //! - [`config`]: the typed configuration (file + `VIDGATE_…` environment overrides).
+//! - [`database_url`]: `database.url`, printed without its password.
 //! - [`duration`]: durations as config writes them (`250ms`, `5s`, `30m`, `2h`).
 //! - [`error`]: the contract's error codes and their HTTP status mapping.
 //! - [`upstream`]: `[[upstreams]]`: kinds, credentials, limits, capabilities, prices.
@@ -20,6 +21,7 @@
 pub mod billing;
 pub mod catalog;
 pub mod config;
+pub mod database_url;
 pub mod duration;
 pub mod error;
 pub mod ids;

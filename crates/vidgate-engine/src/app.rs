@@ -6,8 +6,8 @@ use std::time::Duration;
 
 use tokio::sync::Notify;
 use vidgate_domain::config::Config;
+use vidgate_domain::database_url::DatabaseUrl;
 use vidgate_media::MediaPool;
-use vidgate_store::sqlite::SqliteStore;
 use vidgate_store::{ProviderCaps, Store};
 
 use crate::files::LocalFiles;
@@ -33,12 +33,13 @@ pub async fn build(config: Config, data_dir: &Path, public_url: String) -> Resul
     std::fs::create_dir_all(data_dir).map_err(|e| format!("{}: {e}", data_dir.display()))?;
     let catalog = config.catalog()?;
     let db_url = if config.database.url.is_empty() {
-        format!("sqlite://{}", data_dir.join("vidgate.db").display())
+        DatabaseUrl::new(format!("sqlite://{}", data_dir.join("vidgate.db").display()))
     } else {
         config.database.url.clone()
     };
+    // `db_url` prints without its password.
     let store: Arc<dyn Store> =
-        Arc::new(SqliteStore::open(&db_url).await.map_err(|e| format!("database {db_url}: {e}"))?);
+        vidgate_store::open(db_url.expose()).await.map_err(|e| format!("database {db_url}: {e}"))?;
     let booted = bootstrap(store.as_ref(), &config, data_dir).await?;
     let files_dir = if config.files.dir.is_empty() { data_dir.join("files") } else { PathBuf::from(&config.files.dir) };
     let files = LocalFiles::open(&files_dir).map_err(|e| format!("{}: {e}", files_dir.display()))?;

@@ -214,8 +214,11 @@ impl Engine {
         let task = &c.task;
         let job = JobRef { job_id: task.upstream_job.clone().unwrap_or_default(), state: task.upstream_state.clone() };
         let now = now_ms();
-        let update = match provider.poll(spec, &job, now).await {
-            Ok(PollOutcome::Queued { poll_at }) => StepUpdate { next_run_at: poll_at, ..Default::default() },
+        let answered = routes::poll_answered(task);
+        let mut update = match provider.poll(spec, &job, now).await {
+            Ok(PollOutcome::Queued { poll_at }) => {
+                StepUpdate { next_run_at: poll_at, upstream_state: answered, ..Default::default() }
+            }
             Ok(PollOutcome::Running { progress, poll_at }) => {
                 if task.status == TaskStatus::Queued {
                     transition(task, TaskStatus::Running);
@@ -223,6 +226,7 @@ impl Engine {
                 StepUpdate {
                     status: Some(TaskStatus::Running),
                     progress: Some(progress.max(task.progress)),
+                    upstream_state: answered,
                     next_run_at: poll_at,
                     ..Default::default()
                 }
@@ -230,10 +234,17 @@ impl Engine {
             Ok(PollOutcome::Succeeded) => return self.fetch_step(c, provider, spec, &job).await,
             Ok(PollOutcome::Failed { code, message }) => return self.fail(c, code, &message, false).await,
             Err(e) if e.is_retryable() => {
-                StepUpdate { next_run_at: now + backoff_ms(task.attempts, &e), ..Default::default() }
+                // Backs off by the polls failed in a row, not by the task's age.
+                let failures = routes::poll_failures(task) + 1;
+                StepUpdate {
+                    upstream_state: Some(routes::with_poll_failure(task)),
+                    next_run_at: now + backoff_ms(failures, &e),
+                    ..Default::default()
+                }
             }
             Err(e) => return self.fail(c, TaskErrorCode::UpstreamError, &client_message(&e), false).await,
         };
+        update.next_run_at = routes::by_deadline(task, update.next_run_at);
         self.store.save_step(&task.id, c.token, update, now).await.map(drop)
     }
 
@@ -281,7 +292,7 @@ impl Engine {
                 tracing::info!(task = %task.id, error = %e, failures, "result download failed; it is tried again");
                 let update = StepUpdate {
                     upstream_state: Some(routes::with_fetch_failure(task)),
-                    next_run_at: now_ms() + backoff_ms(failures, &e),
+                    next_run_at: routes::by_deadline(task, now_ms() + backoff_ms(failures, &e)),
                     ..Default::default()
                 };
                 return self.store.save_step(&task.id, c.token, update, now_ms()).await.map(drop);

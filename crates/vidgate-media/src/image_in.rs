@@ -28,6 +28,14 @@ pub(crate) fn decode_cover(bytes: &[u8], width: u32, height: u32) -> Result<RgbI
     Ok(imageops::resize(&cropped, width, height, FilterType::Triangle))
 }
 
+/// A source image as a PNG of exactly `width` x `height`, cover-fitted like [`decode_cover`]:
+/// for upstreams that take a first frame only at the frame size (OpenAI's `input_reference`).
+pub fn cover_png(bytes: &[u8], width: u32, height: u32) -> Result<Vec<u8>, MediaError> {
+    let mut out = Cursor::new(Vec::new());
+    decode_cover(bytes, width, height)?.write_to(&mut out, ImageFormat::Png).map_err(invalid)?;
+    Ok(out.into_inner())
+}
+
 fn reader(bytes: &[u8]) -> Result<ImageReader<Cursor<&[u8]>>, MediaError> {
     let format = image::guess_format(bytes).map_err(|_| MediaError::Invalid("not a PNG, JPEG or WebP image".into()))?;
     if !matches!(format, ImageFormat::Png | ImageFormat::Jpeg | ImageFormat::WebP) {
@@ -85,6 +93,13 @@ mod tests {
         assert_eq!(cover_crop(400, 100, 200, 100), (100, 0, 200, 100));
         assert_eq!(cover_crop(100, 400, 100, 100), (0, 150, 100, 100));
         assert_eq!(cover_crop(1920, 1080, 1280, 720), (0, 0, 1920, 1080));
+    }
+
+    #[test]
+    fn cover_png_is_a_png_of_exactly_the_frame_size() {
+        let png = cover_png(&png_bytes(640, 480), 1280, 720).unwrap();
+        assert_eq!(image::guess_format(&png).unwrap(), ImageFormat::Png);
+        assert_eq!(decode_image_dimensions(&png).unwrap(), (1280, 720));
     }
 
     #[test]

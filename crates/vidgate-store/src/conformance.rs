@@ -39,7 +39,8 @@ macro_rules! conformance_tests {
             webhook_attempts_list_in_order_and_retries_wait_their_turn, released_webhook_leases_are_claimable_at_once,
             a_debit_never_takes_the_balance_below_zero, key_status_counts_what_a_key_commits_per_window,
             a_spend_window_frees_up_when_enough_spend_leaves_it, usage_rolls_up_charged_tasks_by_day_model_key_and_mode,
-            a_reroute_moves_a_submit_to_the_next_route_and_only_before_acceptance);
+            a_reroute_moves_a_submit_to_the_next_route_and_only_before_acceptance,
+            concurrent_submits_never_overspend, concurrent_claims_never_share_a_task_or_exceed_a_cap);
     };
     (@each $factory:expr; $($name:ident),* $(,)?) => {
         $(
@@ -899,4 +900,75 @@ pub async fn a_reroute_moves_a_submit_to_the_next_route_and_only_before_acceptan
     assert!(!store.reroute(&t.id, c.token, to("third"), NOW + 10).await.unwrap(), "an accepted job never moves");
     assert_eq!(store.task(&t.id).await.unwrap().unwrap().provider, "second");
     assert_ledger_balanced(&store, &acct).await;
+}
+
+pub async fn concurrent_submits_never_overspend(store: Arc<dyn Store>) {
+    let (acct, key) = account_with(&store, 10_000_004).await;
+    let capped = new_key(&acct, Mode::Live);
+    let capped_id = capped.id.clone();
+    store.create_key(capped, NOW).await.unwrap();
+    // 30 submits of $1 race for $10; 12 more of 1 µ$, on a key with 4 slots, race for those
+    let mut handles = Vec::new();
+    for i in 0..42 {
+        let (store, acct) = (store.clone(), acct.clone());
+        let (key, checks, est) = if i < 30 {
+            (key.clone(), SubmitChecks::default(), 1_000_000)
+        } else {
+            (capped_id.clone(), SubmitChecks { concurrency: Some(4), ..Default::default() }, 1)
+        };
+        handles
+            .push(tokio::spawn(async move { store.submit(new_task(&acct, &key, est, None), checks).await.unwrap() }));
+    }
+    let mut outcomes = BTreeMap::new();
+    for h in handles {
+        let name = match h.await.unwrap() {
+            SubmitOutcome::Created(t) if t.key_id == capped_id => "created on the capped key",
+            SubmitOutcome::Created(_) => "created",
+            SubmitOutcome::InsufficientBalance { .. } => "insufficient balance",
+            SubmitOutcome::ConcurrencyLimit { limit: 4 } => "concurrency limit",
+            other => panic!("unexpected {other:?}"),
+        };
+        *outcomes.entry(name).or_insert(0) += 1;
+    }
+    let expected =
+        [("concurrency limit", 8), ("created", 10), ("created on the capped key", 4), ("insufficient balance", 20)];
+    assert_eq!(outcomes, BTreeMap::from(expected));
+    let a = store.account(&acct).await.unwrap().unwrap();
+    assert_eq!((a.balance, a.held), (Usd::ZERO, Usd(10_000_004)), "ten holds of $1 and four of 1 µ$, no more");
+    assert_ledger_balanced(&store, &acct).await;
+}
+
+pub async fn concurrent_claims_never_share_a_task_or_exceed_a_cap(store: Arc<dyn Store>) {
+    let (acct, key) = account_with(&store, 100_000_000).await;
+    for _ in 0..40 {
+        created(&store, new_task(&acct, &key, 1, None)).await;
+    }
+    // eight workers at once, five steps each, under a cap of six jobs in flight
+    let claim_all = |now: Millis| {
+        let handles: Vec<_> = (0..8)
+            .map(|i| {
+                let store = store.clone();
+                tokio::spawn(async move { store.claim(&format!("w{i}"), now, 60_000, 5, &caps(6)).await.unwrap() })
+            })
+            .collect();
+        async move {
+            let mut all = Vec::new();
+            for h in handles {
+                all.extend(h.await.unwrap());
+            }
+            all
+        }
+    };
+    let submits = claim_all(NOW).await;
+    let ids: std::collections::HashSet<_> = submits.iter().map(|c| c.task.id.clone()).collect();
+    assert_eq!((submits.len(), ids.len()), (6, 6), "six submits, each claimed once");
+    for c in &submits {
+        let step = StepUpdate { phase: Some(Phase::Poll), next_run_at: NOW + 1, ..Default::default() };
+        assert!(store.save_step(&c.task.id, c.token, step, NOW).await.unwrap());
+    }
+    // the six jobs still fill the cap: only their polls are claimed, each once
+    let polls = claim_all(NOW + 1).await;
+    let poll_ids: std::collections::HashSet<_> = polls.iter().map(|c| c.task.id.clone()).collect();
+    assert_eq!((polls.len(), poll_ids), (6, ids), "the six polls, each claimed once");
+    assert!(polls.iter().all(|c| c.task.phase == Phase::Poll));
 }

@@ -1,4 +1,5 @@
-//! Durable state: the [`Store`] trait and its SQLite implementation.
+//! Durable state: the [`Store`] trait and its SQLite and PostgreSQL implementations
+//! ([`open`] picks one by URL).
 //!
 //! The store owns every state change of a task and of money. Every change of a task is a
 //! compare-and-set: steps carry the fencing token of their lease, and the one call that
@@ -11,8 +12,12 @@
 pub mod conformance;
 pub mod model;
 pub mod money;
+pub mod postgres;
 pub mod reroute;
+mod settlement;
 pub mod sqlite;
+#[cfg(feature = "testkit")]
+pub mod testkit;
 pub mod webhooks;
 
 use async_trait::async_trait;
@@ -47,6 +52,20 @@ impl StoreError {
 
 /// Result alias.
 pub type Result<T> = std::result::Result<T, StoreError>;
+
+/// Opens the store a database URL names, creating (SQLite) or migrating it as needed:
+/// `postgres://…` or `postgresql://…` is PostgreSQL; `sqlite://PATH`, `sqlite:PATH` or a bare
+/// path is SQLite. Any other scheme is refused.
+pub async fn open(url: &str) -> Result<std::sync::Arc<dyn Store>> {
+    let scheme = url.split_once("://").map(|(scheme, _)| scheme);
+    let scheme =
+        scheme.filter(|s| !s.is_empty() && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"+-.".contains(&b)));
+    match scheme {
+        Some("postgres" | "postgresql") => Ok(std::sync::Arc::new(postgres::PgStore::open(url).await?)),
+        Some("sqlite") | None => Ok(std::sync::Arc::new(sqlite::SqliteStore::open(url).await?)),
+        Some(other) => Err(StoreError::Database(format!("unsupported database URL scheme {other:?}"))),
+    }
+}
 
 /// Everything the gateway keeps. One implementation per database.
 #[async_trait]

@@ -29,6 +29,11 @@ enum Command {
         /// A TOML config file.
         #[arg(long)]
         config: Option<PathBuf>,
+        /// The database (overrides `database.url`): `postgres://USER:PASSWORD@HOST:PORT/DB` or
+        /// `sqlite://PATH`. Command lines are visible to other local users; prefer the
+        /// `VIDGATE_DATABASE__URL` variable for a URL with a password.
+        #[arg(long, value_name = "URL")]
+        database_url: Option<String>,
     },
     /// Show the effective configuration.
     Config {
@@ -62,10 +67,13 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
             print!("{}", toml::to_string(&config).context("printing the config")?);
             Ok(())
         }
-        Command::Serve { listen, data_dir, config } => {
+        Command::Serve { listen, data_dir, config, database_url } => {
             let mut config = load_config(config.as_deref())?;
             if let Some(listen) = listen {
                 config.server.listen = listen;
+            }
+            if let Some(url) = database_url {
+                config.database.url = vidgate_domain::database_url::DatabaseUrl::new(url);
             }
             serve(config, &data_dir).await
         }

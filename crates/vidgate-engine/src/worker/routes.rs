@@ -1,12 +1,14 @@
 //! The engine's side of routes and throttles: failing a task over to the next route of
 //! its plan when an upstream did not accept the submit (never after it did: a job that
 //! may exist is not started twice), putting a step back when its upstream's throttle
-//! says wait, and counting result download failures apart from polls.
+//! says wait, counting result download failures and polls failed in a row (so a retry
+//! backs off by its own failures, not by the task's age), and keeping every step at or
+//! before the task's deadline.
 
 use std::time::Duration;
 
 use vidgate_domain::plan::TaskPlan;
-use vidgate_store::{Claimed, Reroute, StepUpdate, Task};
+use vidgate_store::{Claimed, Millis, Reroute, StepUpdate, Task};
 
 use super::{Engine, StepResult};
 use crate::clock::now_ms;
@@ -14,6 +16,8 @@ use crate::provider::ProviderError;
 
 /// The key in a task's `upstream_state` counting failed downloads of its result.
 const FETCH_FAILURES: &str = "fetch_failures";
+/// The key in a task's `upstream_state` counting polls failed in a row.
+const POLL_FAILURES: &str = "poll_failures";
 
 impl Engine {
     /// The plan moved on to the next configured route, when `e` says the upstream did not
@@ -66,12 +70,64 @@ pub(super) fn fetch_failures(task: &Task) -> u32 {
 
 /// The task's upstream state with one more failed download counted.
 pub(super) fn with_fetch_failure(task: &Task) -> serde_json::Value {
+    with_count(task, FETCH_FAILURES, fetch_failures(task) + 1)
+}
+
+/// How many polls of the task failed in a row so far.
+pub(super) fn poll_failures(task: &Task) -> u32 {
+    task.upstream_state.get(POLL_FAILURES).and_then(|n| n.as_u64()).unwrap_or(0) as u32
+}
+
+/// The task's upstream state with one more failed poll counted.
+pub(super) fn with_poll_failure(task: &Task) -> serde_json::Value {
+    with_count(task, POLL_FAILURES, poll_failures(task) + 1)
+}
+
+/// The upstream state to save after a poll that got an answer: the failures in a row start
+/// over (`None`: nothing to change).
+pub(super) fn poll_answered(task: &Task) -> Option<serde_json::Value> {
+    (poll_failures(task) > 0).then(|| with_count(task, POLL_FAILURES, 0))
+}
+
+/// `at`, or the task's deadline if that comes first: the step due then fails the task with
+/// `timeout` on time instead of waiting out a back-off or a sparse poll.
+pub(super) fn by_deadline(task: &Task, at: Millis) -> Millis {
+    task.deadline_at.map_or(at, |deadline| at.min(deadline))
+}
+
+fn with_count(task: &Task, key: &str, n: u32) -> serde_json::Value {
     let mut state = task.upstream_state.clone();
     if state.is_null() {
         state = serde_json::json!({});
     }
     if let Some(map) = state.as_object_mut() {
-        map.insert(FETCH_FAILURES.into(), (fetch_failures(task) + 1).into());
+        map.insert(key.into(), n.into());
     }
     state
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::provider::testing::job;
+
+    #[test]
+    fn failed_polls_are_counted_in_a_row_and_start_over_once_one_is_answered() {
+        let mut task = job(5, "1280x720", false, Some(6)).task;
+        task.upstream_state = serde_json::json!({"submitted_at": 7});
+        assert_eq!((poll_failures(&task), poll_answered(&task)), (0, None), "nothing to reset");
+        task.upstream_state = with_poll_failure(&task);
+        task.upstream_state = with_poll_failure(&task);
+        assert_eq!(task.upstream_state, serde_json::json!({"submitted_at": 7, "poll_failures": 2}));
+        assert_eq!(poll_answered(&task), Some(serde_json::json!({"submitted_at": 7, "poll_failures": 0})));
+    }
+
+    #[test]
+    fn no_step_is_put_after_the_deadline() {
+        let mut task = job(5, "1280x720", false, Some(6)).task;
+        assert_eq!(by_deadline(&task, 90_000), 90_000, "no deadline before the upstream accepts");
+        task.deadline_at = Some(60_000);
+        assert_eq!(by_deadline(&task, 90_000), 60_000);
+        assert_eq!(by_deadline(&task, 50_000), 50_000);
+    }
 }

@@ -13,6 +13,7 @@ use super::money::COMMITTED_MICROS;
 use super::rows::{self, TASK_COLUMNS};
 use crate::Result;
 use crate::model::*;
+use crate::settlement::Settlement;
 
 impl SqliteStore {
     pub(super) async fn submit_impl(&self, new: NewTask, checks: SubmitChecks) -> Result<SubmitOutcome> {
@@ -245,36 +246,6 @@ impl SqliteStore {
         let after = select_task(&mut tx, id).await?;
         tx.commit().await?;
         Ok(after)
-    }
-}
-
-/// The money of one terminal transition: what is captured (the rest of the hold is
-/// released) and the milliseconds that capture pays for.
-struct Settlement {
-    status: TaskStatus,
-    capture: Usd,
-    billed_ms: i64,
-}
-
-impl Settlement {
-    fn of(task: &Task, end: &Terminal) -> Settlement {
-        let requested_ms = i64::from(task.params.duration_seconds) * 1000;
-        match end {
-            Terminal::Completed { credits_used, result, .. } => Settlement {
-                status: TaskStatus::Completed,
-                capture: (*credits_used).min(task.estimated).max(Usd::ZERO),
-                billed_ms: (result.billed_ms.min(i64::MAX as u64) as i64).min(requested_ms),
-            },
-            Terminal::Failed { .. } => Settlement { status: TaskStatus::Failed, capture: Usd::ZERO, billed_ms: 0 },
-            Terminal::Cancelled { charge_if_running } => {
-                let charge = *charge_if_running && task.status == TaskStatus::Running;
-                Settlement {
-                    status: TaskStatus::Cancelled,
-                    capture: if charge { task.estimated } else { Usd::ZERO },
-                    billed_ms: if charge { requested_ms } else { 0 },
-                }
-            }
-        }
     }
 }
 

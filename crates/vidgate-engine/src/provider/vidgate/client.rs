@@ -43,10 +43,8 @@ impl VidgateProvider {
 fn error(answer: &http::Answer, call: Call) -> ProviderError {
     let body = serde_json::from_slice::<serde_json::Value>(&answer.body).ok();
     let code = body.as_ref().and_then(|v| v.pointer("/error/code")).and_then(|c| c.as_str()).unwrap_or("");
-    // "No upstream" there is a refusal here, so the next route is tried.
-    if code == "model_unavailable" {
-        return ProviderError::Refused(format!("{}: model_unavailable", answer.status));
-    }
+    // A 503 `model_unavailable` there may be temporary ("all of them down", API.md §10), so it
+    // is busy like any 5xx: the next route is tried, or the same one again later.
     http::status_error(answer.status, answer.retry_after_ms(), code, call)
 }
 
@@ -110,5 +108,28 @@ impl Provider for VidgateProvider {
             cancel_url(&self.base, &upstream.job_id).ok_or_else(|| ProviderError::Refused("not a task id".into()))?;
         let answer = http::send(self.authorized(self.client.post(url)), Call::Read, MAX_API_BODY).await?;
         if answer.status.is_success() { Ok(()) } else { Err(error(&answer, Call::Read)) }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use reqwest::StatusCode;
+    use reqwest::header::HeaderMap;
+
+    use super::*;
+
+    fn answer(status: u16, body: serde_json::Value) -> http::Answer {
+        let status = StatusCode::from_u16(status).unwrap();
+        http::Answer { status, headers: HeaderMap::new(), body: body.to_string().into() }
+    }
+
+    #[test]
+    fn a_503_model_unavailable_is_busy_so_the_submit_fails_over_or_is_tried_again() {
+        let down = answer(503, serde_json::json!({"error": {"code": "model_unavailable", "message": "all down"}}));
+        assert!(matches!(error(&down, Call::Submit), ProviderError::Busy { .. }));
+        let bad = answer(400, serde_json::json!({"error": {"code": "unsupported_value", "message": "no"}}));
+        assert!(
+            matches!(error(&bad, Call::Submit), ProviderError::Refused(ref m) if m == "400 Bad Request: unsupported_value")
+        );
     }
 }

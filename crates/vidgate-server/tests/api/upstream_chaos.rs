@@ -1,0 +1,300 @@
+//! Chaos across the four adapters: 300 live tasks round-robin over `FakeVertex`, `FakeGemini`,
+//! `FakeOpenAi` and `FakeVidgate`, each fake failing 30% of every kind of request at random
+//! (seeded; the seed is printed, and `VIDGATE_CHAOS_SEED` replays it) and some jobs scripted to
+//! end badly. Every task must end within its deadline, a failure must cost nothing, a completed
+//! task exactly its price, the account must hold nothing at the end with spent equal to the
+//! sum of the bills, and no upstream may have been given one task's job twice (API.md §7).
+//!
+//! Clips are as small as each upstream allows: Veo and Sora make 1280x720 at their shortest
+//! native length (4 s, so nothing is trimmed), the vidgate upstream a 1 s 160x90 clip.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::time::{Duration, Instant};
+
+use serde_json::{Value, json};
+use time::OffsetDateTime;
+use time::format_description::well_known::Rfc3339;
+use vidgate_domain::catalog::ModelSpec;
+use vidgate_domain::config::Config;
+use vidgate_fakes::vidgate::catalog::{Model, default_models};
+use vidgate_fakes::{
+    Counters, Endpoint, FakeGemini, FakeOpenAi, FakeVertex, FakeVidgate, Fault, Outcome, VidgateConfig,
+};
+
+use crate::upstream_cases::Fake;
+use crate::upstream_helpers::{
+    Live, assert_no_violations, config_with, gemini_entry, micros, openai_entry, vertex_entry, vidgate_entry, with,
+};
+
+const TASKS: usize = 300;
+const FAULT_RATE: f64 = 0.3;
+/// The upstreams' deadline: generous for jobs done at their second poll, yet bounded.
+const DEADLINE_SECS: i64 = 60;
+/// The longest a task may spend on submits before an upstream accepts it: five attempts, each
+/// up to the 2 s request timeout, and the back-offs between them (2 + 4 + 8 + 16 s).
+const SUBMIT_BUDGET_MS: i64 = 40_000;
+/// Slack for a step that was due at the deadline to run (a busy 2-core machine).
+const MARGIN_MS: i64 = 10_000;
+/// The catalog rate of every chaos model, micro-dollars per second.
+const RATE: i64 = 100_000;
+
+const ENDPOINTS: [Endpoint; 4] = [Endpoint::Token, Endpoint::Submit, Endpoint::Poll, Endpoint::Download];
+
+fn faults() -> Vec<Fault> {
+    vec![
+        Fault::RateLimited { retry_after_secs: 1 },
+        Fault::Status(500),
+        Fault::Status(503),
+        Fault::Reset,
+        Fault::ResetAfter,
+        Fault::Slow(Duration::from_secs(3)),
+        Fault::MalformedJson,
+        Fault::Truncated,
+    ]
+}
+
+/// The four upstreams, in round-robin order.
+const UPSTREAMS: [&str; 4] = ["vertex", "gemini", "openai", "chained"];
+
+struct Fakes {
+    vertex: FakeVertex,
+    gemini: FakeGemini,
+    openai: FakeOpenAi,
+    vidgate: FakeVidgate,
+}
+
+impl Fakes {
+    async fn start() -> Fakes {
+        let tiny = Model {
+            id: "chaos-chained".into(),
+            aliases: Vec::new(),
+            durations: vec![1],
+            default_duration: 1,
+            sizes: vec!["160x90".into()],
+            native_audio: false,
+            image_to_video: false,
+            micro_usd_per_second: 50_000,
+            size_prices: Vec::new(),
+            max_prompt_chars: 200,
+        };
+        let vidgate_config = VidgateConfig { models: [default_models(), vec![tiny]].concat(), ..Default::default() };
+        Fakes {
+            vertex: FakeVertex::start().await,
+            gemini: FakeGemini::start().await,
+            openai: FakeOpenAi::start().await,
+            vidgate: FakeVidgate::start_with(vidgate_config).await,
+        }
+    }
+
+    fn by_index(&self, i: usize) -> &dyn Fake {
+        [&self.vertex as &dyn Fake, &self.gemini, &self.openai, &self.vidgate][i]
+    }
+}
+
+/// A chaos model: `seconds` at `size` only, no audio, 0.10 USD/s.
+fn model(id: &str, size: &str, seconds: u32) -> ModelSpec {
+    let text = format!(
+        "id = \"{id}\"\ndurations = [{seconds}]\ndefault_duration = {seconds}\nsizes = [\"{size}\"]\n\
+         default_size = \"{size}\"\nmax_prompt_chars = 200\nusd_per_second = \"0.10\"\n"
+    );
+    toml::from_str(&text).expect("a chaos model")
+}
+
+fn config(fakes: &Fakes) -> Config {
+    let limits = json!({
+        "timeout_secs": 2, "deadline_secs": DEADLINE_SECS, "max_in_flight": 200,
+        "max_concurrent_requests": 32, "requests_per_second": 0,
+    });
+    let entries = [
+        with(vertex_entry(&fakes.vertex), json!({"storage_uri": "gs://chaos-results/veo"})),
+        gemini_entry(&fakes.gemini),
+        openai_entry("openai", &fakes.openai),
+        vidgate_entry(&fakes.vidgate),
+    ];
+    let entries = entries
+        .into_iter()
+        .zip(UPSTREAMS)
+        .map(|(entry, name)| with(with(entry, limits.clone()), json!({"serves": [format!("chaos-{name}")]})))
+        .collect();
+    let mut c = config_with(entries);
+    for name in &UPSTREAMS[..3] {
+        c.models.push(model(&format!("chaos-{name}"), "1280x720", 4));
+    }
+    c.models.push(model("chaos-chained", "160x90", 1));
+    c.engine.max_in_flight_per_provider = 200;
+    c.engine.workers = 32;
+    c
+}
+
+/// The seed of this run: `VIDGATE_CHAOS_SEED`, else a fresh one.
+fn seed() -> u64 {
+    std::env::var("VIDGATE_CHAOS_SEED").ok().and_then(|s| s.parse().ok()).unwrap_or_else(|| {
+        let nanos = OffsetDateTime::now_utc().unix_timestamp_nanos();
+        splitmix(nanos as u64)
+    })
+}
+
+fn splitmix(x: u64) -> u64 {
+    let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
+}
+
+/// How task `i`'s job ends, drawn from the seed: mostly success, some failures, a few never.
+fn scripted(seed: u64, i: usize, upstream: &str) -> Outcome {
+    let code = match upstream {
+        "vertex" | "gemini" => "13",
+        "openai" => "internal_error",
+        _ => "upstream_error",
+    };
+    match splitmix(seed ^ (i as u64).wrapping_mul(0x1000_0001)) % 100 {
+        0..3 => Outcome::SafetyBlock,
+        3..6 => Outcome::Error { code: code.into(), message: "chaos".into() },
+        6..8 => Outcome::CorruptMedia,
+        8 => Outcome::Never,
+        _ => Outcome::Success,
+    }
+}
+
+fn prompt(i: usize) -> String {
+    format!("chaos task {i:03} on {}", UPSTREAMS[i % 4])
+}
+
+fn millis(v: &Value) -> i64 {
+    let t = OffsetDateTime::parse(v.as_str().expect("a time"), &Rfc3339).expect("RFC 3339");
+    (t.unix_timestamp_nanos() / 1_000_000) as i64
+}
+
+/// Waits until every task of the account is terminal; returns them.
+async fn all_terminal(live: &Live, limit: Duration) -> Vec<Value> {
+    let started = Instant::now();
+    loop {
+        let tasks = live.admin_tasks().await;
+        let open =
+            tasks.iter().filter(|t| !["completed", "failed", "cancelled"].contains(&t["status"].as_str().unwrap()));
+        let open: Vec<&Value> = open.collect();
+        if tasks.len() == TASKS && open.is_empty() {
+            return tasks;
+        }
+        assert!(
+            started.elapsed() < limit,
+            "{} of {TASKS} tasks still open after {limit:?}: {:?}",
+            open.len(),
+            open.first()
+        );
+        tokio::time::sleep(Duration::from_secs(1)).await;
+    }
+}
+
+/// Ended within its deadline: an accepted job by `started_at` + deadline, a task that never got
+/// one by the submit budget.
+fn assert_in_time(task: &Value) {
+    let end = millis(&task["completed_at"]);
+    let bound = match task["started_at"].as_str() {
+        Some(_) => millis(&task["started_at"]) + DEADLINE_SECS * 1000 + MARGIN_MS,
+        None => millis(&task["created_at"]) + SUBMIT_BUDGET_MS + MARGIN_MS,
+    };
+    assert!(end <= bound, "ended {} ms late: {task}", end - bound);
+}
+
+/// The bill: completed at the rate × requested seconds, anything else nothing.
+fn assert_bill(task: &Value) -> i64 {
+    let used = micros(&task["credits_used"]);
+    match task["status"].as_str().unwrap() {
+        "completed" => {
+            let seconds = task["duration_seconds"].as_i64().unwrap();
+            assert_eq!(used, RATE * seconds, "{task}");
+        }
+        _ => assert_eq!(used, 0, "a failure is not billed: {task}"),
+    }
+    used
+}
+
+/// At most one job per task on a fake whose submit is not idempotent: one valid submit per
+/// prompt, and as many jobs as valid submits.
+fn assert_one_job_per_prompt(name: &str, c: &Counters) {
+    let twice: Vec<_> = c.submits_by_prompt.iter().filter(|(_, n)| **n > 1).collect();
+    assert!(twice.is_empty(), "{name} got these prompts more than once: {twice:?}");
+    assert_eq!(c.submits_by_prompt.values().sum::<u64>(), c.jobs_created, "{name}");
+}
+
+/// On the vidgate upstream a task may be sent again, always with its own task id as the key,
+/// and each key made exactly one job: as many jobs as keys, as keys as prompts.
+fn assert_one_job_per_key(c: &Counters, ids_by_prompt: &BTreeMap<String, String>) {
+    assert_eq!(c.jobs_created, c.submits_by_key.len() as u64, "one job per out_task_id");
+    assert_eq!(c.submits_by_key.len(), c.submits_by_prompt.len(), "one out_task_id per task");
+    let keys: BTreeSet<&String> = c.submits_by_key.keys().collect();
+    let ids: BTreeSet<&String> = c.submits_by_prompt.keys().map(|p| &ids_by_prompt[p]).collect();
+    assert_eq!(keys, ids, "each task was sent under its own task id");
+}
+
+/// What the test submitted: each prompt's task id and scripted outcome.
+struct Submitted {
+    ids: BTreeMap<String, String>,
+    outcomes: BTreeMap<String, Outcome>,
+}
+
+/// Submits the tasks round-robin, scripting each job's outcome on its fake.
+async fn submit_all(live: &Live, fakes: &Fakes, seed: u64) -> Submitted {
+    let (mut ids, mut outcomes) = (BTreeMap::new(), BTreeMap::new());
+    for i in 0..TASKS {
+        let (upstream, prompt) = (UPSTREAMS[i % 4], prompt(i));
+        let outcome = scripted(seed, i, upstream);
+        fakes.by_index(i % 4).faults().outcome_for_prompt(&prompt, outcome.clone());
+        let id = live.submit(json!({"model": format!("chaos-{upstream}"), "prompt": prompt})).await;
+        ids.insert(prompt.clone(), id);
+        outcomes.insert(prompt, outcome);
+    }
+    Submitted { ids, outcomes }
+}
+
+/// Checks each task's time, bill and outcome; returns the sum of the bills and a tally.
+fn check_tasks(tasks: &[Value], sent: &Submitted) -> (i64, BTreeMap<String, usize>) {
+    let (mut spent, mut tally) = (0, BTreeMap::new());
+    for task in tasks {
+        assert_in_time(task);
+        spent += assert_bill(task);
+        let (status, code) = (task["status"].as_str().unwrap(), task["error"]["code"].as_str().unwrap_or(""));
+        *tally.entry(format!("{status} {code}").trim().to_owned()).or_default() += 1;
+        if status == "completed" {
+            let outcome = &sent.outcomes[task["prompt"].as_str().unwrap()];
+            assert_eq!(outcome, &Outcome::Success, "only a job that succeeded is delivered: {task}");
+        }
+    }
+    (spent, tally)
+}
+
+/// Checks what each fake saw: one job per task, no protocol violation.
+fn check_fakes(fakes: &Fakes, sent: &Submitted) {
+    for (k, name) in UPSTREAMS.iter().enumerate() {
+        let journal = fakes.by_index(k).journal();
+        let counters = journal.counters();
+        match *name {
+            "chained" => assert_one_job_per_key(&counters, &sent.ids),
+            _ => assert_one_job_per_prompt(name, &counters),
+        }
+        assert_no_violations(journal);
+        println!("{name}: {:?} received, {} jobs", counters.received, counters.jobs_created);
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn three_hundred_tasks_under_thirty_percent_faults_end_in_time_unbilled_on_failure_and_never_twice_upstream() {
+    let seed = seed();
+    println!("chaos seed: {seed} (replay with VIDGATE_CHAOS_SEED={seed})");
+    let fakes = Fakes::start().await;
+    for k in 0..4 {
+        fakes.by_index(k).faults().random(seed.wrapping_add(k as u64), FAULT_RATE, &ENDPOINTS, &faults());
+    }
+    let live = Live::start_with(config(&fakes)).await;
+    let started = Instant::now();
+    let sent = submit_all(&live, &fakes, seed).await;
+    let tasks = all_terminal(&live, Duration::from_secs(240)).await;
+    println!("{TASKS} tasks terminal {:?} after the first submit", started.elapsed());
+    let (spent, tally) = check_tasks(&tasks, &sent);
+    println!("outcomes: {tally:?}");
+    live.assert_settled(spent).await;
+    check_fakes(&fakes, &sent);
+    assert!(tally.get("completed").is_some_and(|n| *n > TASKS / 3), "most jobs succeed and get through: {tally:?}");
+}
