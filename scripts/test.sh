@@ -35,6 +35,13 @@ if ((${#need_pkgs[@]})); then
 fi
 
 export CARGO_TERM_COLOR=never
+# s3s-fs: the S3-compatible server (it checks SigV4) the S3 media store tests start
+# (crates/vidgate-engine/tests/media_s3.rs looks for it here, or at $VIDGATE_TEST_S3S_FS)
+s3s_root="${CARGO_TARGET_DIR:-target}/tools/s3s-fs"
+if [ -z "${VIDGATE_TEST_S3S_FS:-}" ] && [ ! -x "$s3s_root/bin/s3s-fs" ]; then
+  stage "installing s3s-fs 0.14.1 into $s3s_root"
+  cargo install s3s-fs --version 0.14.1 --features binary --locked --root "$s3s_root" 2>&1 | tail -n 2
+fi
 stage "build (once, shared by every stage)"
 cargo build --workspace --all-targets --locked 2>&1 | tail -n 3
 if cargo build -vv -p vidgate-media 2>&1 | grep -q "Failed to compile NASM files"; then

@@ -21,6 +21,7 @@ pub struct Config {
     pub database: DatabaseConfig,
     pub auth: AuthConfig,
     pub files: FilesConfig,
+    pub storage: StorageConfig,
     pub engine: EngineConfig,
     pub sandbox: SandboxConfig,
     pub fetch: FetchConfig,
@@ -108,6 +109,57 @@ impl Default for FilesConfig {
             retention_secs: 7 * 24 * 3600,
             sweep_interval_secs: 60,
             max_result_bytes: 2 * 1024 * 1024 * 1024,
+        }
+    }
+}
+
+/// Where delivered files are kept (`[storage] kind`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum StorageKind {
+    /// The local directory `files.dir`.
+    #[default]
+    Local,
+    /// An S3-compatible bucket (`storage.s3_*`); scratch work stays in `files.dir`.
+    S3,
+}
+
+/// `[storage]`
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct StorageConfig {
+    /// `"local"` (default) or `"s3"`.
+    pub kind: StorageKind,
+    /// The bucket (must exist); required for `s3`.
+    pub s3_bucket: String,
+    /// Key prefix inside the bucket; objects are `<prefix>/<task_id>/<name>`. Empty: none.
+    pub s3_prefix: String,
+    /// `http(s)://host:port` of an S3-compatible server; empty: AWS S3 in `s3_region`.
+    pub s3_endpoint: String,
+    /// The bucket's region.
+    pub s3_region: String,
+    /// Access key id.
+    pub s3_access_key_id: String,
+    /// Secret access key (never printed).
+    pub s3_secret_access_key: Secret,
+    /// Allow a plain-http `s3_endpoint` (local test servers only).
+    pub s3_allow_http: bool,
+    /// Path-style requests (`endpoint/bucket/key`) instead of virtual-hosted ones.
+    pub s3_path_style: bool,
+}
+
+impl Default for StorageConfig {
+    fn default() -> Self {
+        StorageConfig {
+            kind: StorageKind::Local,
+            s3_bucket: String::new(),
+            s3_prefix: String::new(),
+            s3_endpoint: String::new(),
+            s3_region: "us-east-1".to_string(),
+            s3_access_key_id: String::new(),
+            s3_secret_access_key: Secret::default(),
+            s3_allow_http: false,
+            s3_path_style: true,
         }
     }
 }
@@ -271,6 +323,9 @@ impl Config {
         ];
         if let Some((name, _)) = positive.iter().find(|(_, v)| *v == 0) {
             return Err(format!("{name} must be positive"));
+        }
+        if self.storage.kind == StorageKind::S3 && self.storage.s3_bucket.is_empty() {
+            return Err("storage.s3_bucket is required when storage.kind = \"s3\"".into());
         }
         if !self.server.public_url.is_empty() {
             let url = url::Url::parse(&self.server.public_url).map_err(|e| format!("server.public_url: {e}"))?;

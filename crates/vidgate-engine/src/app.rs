@@ -5,12 +5,12 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::Notify;
-use vidgate_domain::config::Config;
+use vidgate_domain::config::{Config, StorageKind};
 use vidgate_domain::database_url::DatabaseUrl;
 use vidgate_media::MediaPool;
 use vidgate_store::{ProviderCaps, Store};
 
-use crate::files::LocalFiles;
+use crate::files::{MediaStore, S3Settings};
 use crate::gateway::{Credentials, Gateway, bootstrap};
 use crate::notify::Notifier;
 use crate::signer::UrlSigner;
@@ -42,7 +42,23 @@ pub async fn build(config: Config, data_dir: &Path, public_url: String) -> Resul
         vidgate_store::open(db_url.expose()).await.map_err(|e| format!("database {db_url}: {e}"))?;
     let booted = bootstrap(store.as_ref(), &config, data_dir).await?;
     let files_dir = if config.files.dir.is_empty() { data_dir.join("files") } else { PathBuf::from(&config.files.dir) };
-    let files = LocalFiles::open(&files_dir).map_err(|e| format!("{}: {e}", files_dir.display()))?;
+    let files = match config.storage.kind {
+        StorageKind::Local => MediaStore::local(&files_dir).map_err(|e| format!("{}: {e}", files_dir.display()))?,
+        StorageKind::S3 => {
+            let s = &config.storage;
+            let settings = S3Settings {
+                bucket: s.s3_bucket.clone(),
+                prefix: s.s3_prefix.clone(),
+                endpoint: s.s3_endpoint.clone(),
+                region: s.s3_region.clone(),
+                access_key_id: s.s3_access_key_id.clone(),
+                secret_access_key: s.s3_secret_access_key.clone(),
+                allow_http: s.s3_allow_http,
+                path_style: s.s3_path_style,
+            };
+            MediaStore::s3(&settings, files_dir.join(".tmp")).map_err(|e| format!("storage: {e}"))?
+        }
+    };
     files.clean_scratch().map_err(|e| format!("cleaning scratch files: {e}"))?;
     let threads = if config.engine.media_threads == 0 {
         std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2)

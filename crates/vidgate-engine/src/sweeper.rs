@@ -27,7 +27,7 @@ pub async fn retention_loop(engine: Arc<Engine>, every: Duration, shutdown: impl
 pub async fn sweep_once(engine: &Engine) -> Result<usize, String> {
     let due = engine.store.files_due_for_removal(now_ms(), 500).await.map_err(|e| e.to_string())?;
     for id in &due {
-        engine.files.remove(id).map_err(|e| format!("removing files of {id}: {e}"))?;
+        engine.files.delete(id).await.map_err(|e| format!("removing files of {id}: {e}"))?;
         engine.store.mark_files_expired(id).await.map_err(|e| e.to_string())?;
         engine.notifier.changed(id);
     }

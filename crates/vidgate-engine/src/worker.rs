@@ -21,7 +21,7 @@ use vidgate_store::{Claimed, Millis, Phase, ProviderCaps, StepUpdate, Store, Sto
 
 use crate::clock::now_ms;
 use crate::deliver;
-use crate::files::LocalFiles;
+use crate::files::MediaStore;
 use crate::notify::Notifier;
 use crate::provider::{JobRef, JobSpec, PollOutcome, Provider, ProviderError, Providers};
 
@@ -48,7 +48,7 @@ pub struct EngineSettings {
 pub struct Engine {
     pub store: Arc<dyn Store>,
     pub providers: Providers,
-    pub files: LocalFiles,
+    pub files: MediaStore,
     pub media: Arc<MediaPool>,
     pub notifier: Notifier,
     pub settings: EngineSettings,
@@ -311,7 +311,7 @@ impl Engine {
             }
         };
         let files: Vec<(&std::path::Path, &str)> = delivered.files.iter().map(|(p, n)| (p.as_path(), *n)).collect();
-        if let Err(e) = self.files.publish(&task.id, &files) {
+        if let Err(e) = self.files.put(&task.id, &files).await {
             return Err(StoreError::Database(format!("publishing files: {e}")));
         }
         let rate = rate_per_second(task);
@@ -331,7 +331,7 @@ impl Engine {
                 // Another path ended the task (a cancel); keep no files for it unless it completed.
                 let current = self.store.task(&task.id).await?;
                 if current.is_none_or(|t| t.status != TaskStatus::Completed) {
-                    let _ = self.files.remove(&task.id);
+                    let _ = self.files.delete(&task.id).await;
                 }
             }
         }

@@ -87,7 +87,7 @@ impl Gateway {
             // Another request deleted it first.
             return Err(not_found());
         }
-        if let Err(e) = self.engine.files.remove(&task.id) {
+        if let Err(e) = self.engine.files.delete(&task.id).await {
             // The retention sweeper still lists the task and removes the files then.
             tracing::warn!(task = %task.id, error = %e, "removing a deleted task's files failed");
         }

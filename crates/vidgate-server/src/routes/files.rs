@@ -7,9 +7,8 @@ use axum::extract::{Path, Query, State};
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
-use tokio::io::{AsyncReadExt, AsyncSeekExt};
 use vidgate_domain::{ErrorCode, TaskId};
-use vidgate_engine::files::FILE_NAMES;
+use vidgate_engine::files::{FILE_NAMES, MediaError};
 use vidgate_engine::signer::SignatureError;
 use vidgate_engine::view::UrlMinter;
 use vidgate_store::Task;
@@ -82,9 +81,8 @@ pub async fn send_file(
             "the files of this task were removed after the retention period",
         ));
     }
-    let file_path = state.gateway.engine.files.path(&task.id, name);
-    let mut file = tokio::fs::File::open(&file_path).await.map_err(|_| not_found())?;
-    let size = file.metadata().await.map_err(|_| not_found())?.len();
+    let media = &state.gateway.engine.files;
+    let size = media.size(&task.id, name).await.map_err(|e| media_error(&task.id, e))?;
     let etag = format!("\"{}-{}-{}\"", task.id, name, size);
     if headers.get(header::IF_NONE_MATCH).and_then(|v| v.to_str().ok()) == Some(etag.as_str()) {
         return Ok(StatusCode::NOT_MODIFIED.into_response());
@@ -113,9 +111,20 @@ pub async fn send_file(
     if *method == Method::HEAD {
         return Ok(builder.body(Body::empty()).expect("valid response"));
     }
-    file.seek(std::io::SeekFrom::Start(start)).await.map_err(|_| not_found())?;
-    let stream = tokio_util::io::ReaderStream::new(file.take(len));
+    let stream = media.read(&task.id, name, start, len).await.map_err(|e| media_error(&task.id, e))?;
     Ok(builder.body(Body::from_stream(stream)).expect("valid response"))
+}
+
+/// A media store failure as an answer: a missing file is 404; anything else (the backend
+/// failing) is logged and answered as an internal error.
+fn media_error(task: &vidgate_domain::TaskId, e: MediaError) -> HttpError {
+    match e {
+        MediaError::NotFound { .. } => HttpError::new(ErrorCode::NotFound, "no such file"),
+        e => {
+            tracing::error!(task = %task, error = %e, "reading a stored file failed");
+            HttpError::new(ErrorCode::InternalError, "the file could not be read; try again later")
+        }
+    }
 }
 
 /// One `bytes=` range against a file of `size` bytes: `Some((first, last))` inclusive, or

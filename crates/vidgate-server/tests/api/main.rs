@@ -11,6 +11,7 @@ mod idempotency;
 mod money;
 mod openai;
 mod quickstart;
+mod storage_s3;
 mod tasks;
 mod upstream_cases;
 mod upstream_chaos;

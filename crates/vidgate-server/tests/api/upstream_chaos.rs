@@ -30,11 +30,9 @@ const TASKS: usize = 300;
 const FAULT_RATE: f64 = 0.3;
 /// The upstreams' deadline: generous for jobs done at their second poll, yet bounded.
 const DEADLINE_SECS: i64 = 60;
-/// The longest a task may spend on submits before an upstream accepts it: five attempts, each
-/// up to the 2 s request timeout, and the back-offs between them (2 + 4 + 8 + 16 s).
-const SUBMIT_BUDGET_MS: i64 = 40_000;
-/// Slack for a step that was due at the deadline to run (a busy 2-core machine).
-const MARGIN_MS: i64 = 10_000;
+/// Slack for a step that was due at the deadline to run on a busy 2-core machine (the whole
+/// test binary may be running beside this test).
+const MARGIN_MS: i64 = 15_000;
 /// The catalog rate of every chaos model, micro-dollars per second.
 const RATE: i64 = 100_000;
 
@@ -187,14 +185,13 @@ async fn all_terminal(live: &Live, limit: Duration) -> Vec<Value> {
     }
 }
 
-/// Ended within its deadline: an accepted job by `started_at` + deadline, a task that never got
-/// one by the submit budget.
+/// Ended within its deadline: a job the upstream accepted by `started_at` + deadline; a task no
+/// upstream accepted (its submits refused or of unknown outcome, at most five with back-offs
+/// well under the deadline) by `created_at` + deadline.
 fn assert_in_time(task: &Value) {
     let end = millis(&task["completed_at"]);
-    let bound = match task["started_at"].as_str() {
-        Some(_) => millis(&task["started_at"]) + DEADLINE_SECS * 1000 + MARGIN_MS,
-        None => millis(&task["created_at"]) + SUBMIT_BUDGET_MS + MARGIN_MS,
-    };
+    let from = millis(task.get("started_at").filter(|t| t.is_string()).unwrap_or(&task["created_at"]));
+    let bound = from + DEADLINE_SECS * 1000 + MARGIN_MS;
     assert!(end <= bound, "ended {} ms late: {task}", end - bound);
 }
 
