@@ -50,6 +50,8 @@ pub struct ServerConfig {
     pub max_wait_secs: u64,
     /// Seconds given to in-flight requests and steps at shutdown.
     pub shutdown_grace_secs: u64,
+    /// Seconds between the comment heartbeats of an SSE stream.
+    pub sse_heartbeat_secs: u64,
 }
 
 impl Default for ServerConfig {
@@ -61,6 +63,7 @@ impl Default for ServerConfig {
             trusted_proxies: Vec::new(),
             max_wait_secs: 60,
             shutdown_grace_secs: 10,
+            sse_heartbeat_secs: 15,
         }
     }
 }

@@ -57,7 +57,12 @@ impl IntoResponse for HttpError {
         let ApiError { error, retry_after_secs } = self.0;
         let status = StatusCode::from_u16(error.code.status()).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
         // Refusals leave no trace but this line (with the request id from the span).
-        tracing::info!(status = status.as_u16(), code = error.code.as_str(), param = error.param.as_deref(), "request refused");
+        tracing::info!(
+            status = status.as_u16(),
+            code = error.code.as_str(),
+            param = error.param.as_deref(),
+            "request refused"
+        );
         let body = ErrorBody {
             error: ErrorDetail {
                 message: error.message,

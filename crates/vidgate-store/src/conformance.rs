@@ -893,8 +893,12 @@ pub async fn a_reroute_moves_a_submit_to_the_next_route_and_only_before_acceptan
     assert_eq!(moved.estimated, Usd(2_000_000), "the hold is untouched");
     let c = claim_one(&store, NOW + 5).await;
     assert_eq!(c.task.provider, "second", "the lease was released and the task is due on its new route");
-    let update =
-        StepUpdate { phase: Some(Phase::Poll), upstream_job: Some("job-1".into()), next_run_at: NOW + 10, ..Default::default() };
+    let update = StepUpdate {
+        phase: Some(Phase::Poll),
+        upstream_job: Some("job-1".into()),
+        next_run_at: NOW + 10,
+        ..Default::default()
+    };
     assert!(store.save_step(&t.id, c.token, update, NOW + 5).await.unwrap());
     let c = claim_one(&store, NOW + 10).await;
     assert!(!store.reroute(&t.id, c.token, to("third"), NOW + 10).await.unwrap(), "an accepted job never moves");

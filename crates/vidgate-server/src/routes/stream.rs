@@ -40,6 +40,7 @@ pub async fn stream(
     headers: HeaderMap,
 ) -> HttpResult<Sse<impl Stream<Item = Result<Event, Infallible>>>> {
     let gw = state.gateway.clone();
+    let heartbeat = gw.config.server.sse_heartbeat_secs;
     let task = if q.sig.is_some() {
         let path = format!("/v1/tasks/stream/{task_id}");
         gw.urls
@@ -76,7 +77,7 @@ pub async fn stream(
             Some((Ok(event), next))
         }
     });
-    Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(15)).text("heartbeat")))
+    Ok(Sse::new(events).keep_alive(KeepAlive::new().interval(Duration::from_secs(heartbeat.max(1))).text("heartbeat")))
 }
 
 async fn next_change(gw: &vidgate_engine::gateway::Gateway, task: &Task) -> Option<Task> {

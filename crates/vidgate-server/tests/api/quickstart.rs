@@ -146,7 +146,8 @@ async fn sandbox_delay_ms_overrides_the_run_delay_for_one_task() {
     let fast = app.submit_tiny(&app.test_key, json!({})).await;
     let fast_done = app.wait_terminal(&app.test_key, fast["task_id"].as_str().unwrap(), Duration::from_secs(30)).await;
     assert_eq!(fast_done["status"], "completed");
-    let (_, slow_now) = app.get(&format!("/v1/videos/tasks/{}", slow["task_id"].as_str().unwrap()), &app.test_key).await;
+    let (_, slow_now) =
+        app.get(&format!("/v1/videos/tasks/{}", slow["task_id"].as_str().unwrap()), &app.test_key).await;
     assert_eq!(slow_now["status"], "running", "the slow one is still running: {slow_now}");
     let slow_done = app.wait_terminal(&app.test_key, slow["task_id"].as_str().unwrap(), Duration::from_secs(30)).await;
     assert_eq!(slow_done["status"], "completed");

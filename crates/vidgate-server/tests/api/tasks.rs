@@ -240,3 +240,39 @@ async fn the_stream_sends_queued_running_completed_and_closes() {
     let body = app.client.get(url).send().await.unwrap().text().await.unwrap();
     assert!(body.contains("\"status\":\"completed\""), "{body}");
 }
+
+/// Reads an SSE body for `for_ms`, returning what arrived.
+async fn read_stream_for(r: reqwest::Response, for_ms: u64) -> String {
+    let mut r = r;
+    let mut text = String::new();
+    let deadline = tokio::time::Instant::now() + Duration::from_millis(for_ms);
+    while let Ok(Ok(Some(chunk))) = tokio::time::timeout_at(deadline, r.chunk()).await {
+        text.push_str(&String::from_utf8_lossy(&chunk));
+    }
+    text
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn the_stream_resumes_from_last_event_id_and_sends_heartbeats() {
+    let mut config = crate::helpers::test_config();
+    config.sandbox.queue_delay_ms = 60_000;
+    config.server.sse_heartbeat_secs = 1;
+    let app = crate::helpers::spawn_app_with(config).await;
+    let task = app.submit_tiny(&app.test_key, json!({})).await;
+    let id = task["task_id"].as_str().unwrap();
+    let url = format!("{}/v1/tasks/stream/{id}", app.base);
+    // No Last-Event-ID: the current state at once.
+    let r = app.client.get(&url).bearer_auth(&app.test_key).send().await.unwrap();
+    let first = read_stream_for(r, 1500).await;
+    assert!(first.contains("event: task") && first.contains("\"status\":\"queued\""), "{first}");
+    let version = first.lines().find_map(|l| l.strip_prefix("id: ")).unwrap().trim().to_owned();
+    // Resuming at the current version: nothing new, only heartbeats.
+    let r = app.client.get(&url).bearer_auth(&app.test_key).header("last-event-id", &version).send().await.unwrap();
+    let resumed = read_stream_for(r, 2500).await;
+    assert!(!resumed.contains("event: task"), "nothing newer than {version}: {resumed}");
+    assert!(resumed.contains(": heartbeat"), "a comment heartbeat every second: {resumed:?}");
+    // Resuming from an older version: the current state at once.
+    let r = app.client.get(&url).bearer_auth(&app.test_key).header("last-event-id", "0").send().await.unwrap();
+    let older = read_stream_for(r, 1500).await;
+    assert!(older.contains(&format!("id: {version}")), "{older}");
+}

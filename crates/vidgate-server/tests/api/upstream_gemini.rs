@@ -79,6 +79,7 @@ async fn gemini_refuses_ten_seconds_at_submit_naming_the_extensions_it_does_not_
     );
     assert_eq!(fake.journal().counters().submits(), 0);
     live.assert_settled(0).await;
+    assert_no_violations(fake.journal());
 }
 
 #[tokio::test]

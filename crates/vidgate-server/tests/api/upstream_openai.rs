@@ -99,6 +99,7 @@ async fn openai_refuses_what_sora_2_cannot_make_at_submit_with_the_reason() {
     );
     assert_eq!(fake.journal().counters().submits(), 0);
     live.assert_settled(0).await;
+    assert_no_violations(fake.journal());
 }
 
 #[tokio::test]

@@ -86,6 +86,7 @@ async fn vertex_refuses_ten_seconds_at_submit_with_the_reason_and_holds_nothing(
     );
     assert_eq!(fake.journal().counters().submits(), 0);
     live.assert_settled(0).await;
+    assert_no_violations(fake.journal());
 }
 
 #[tokio::test]

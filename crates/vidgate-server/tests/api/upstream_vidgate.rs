@@ -77,6 +77,7 @@ async fn vidgate_route_narrowed_to_five_seconds_refuses_ten_at_submit_with_the_r
     );
     assert_eq!(fake.journal().counters().submits(), 0);
     live.assert_settled(0).await;
+    assert_no_violations(fake.journal());
 }
 
 #[tokio::test]
