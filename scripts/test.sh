@@ -44,7 +44,7 @@ if [ -z "${VIDGATE_TEST_S3S_FS:-}" ] && [ ! -x "$s3s_root/bin/s3s-fs" ]; then
 fi
 stage "build (once, shared by every stage)"
 cargo build --workspace --all-targets --locked 2>&1 | tail -n 3
-if cargo build -vv -p vidgate-media 2>&1 | grep -q "Failed to compile NASM files"; then
+if grep -qs "Failed to compile NASM files" "${CARGO_TARGET_DIR:-target}"/debug/build/openh264-sys2-*/output; then
   echo "openh264 was built without its assembly (nasm missing?)" >&2
   exit 1
 fi
