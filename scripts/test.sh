@@ -2,15 +2,16 @@
 # Runs the whole test suite on a fresh Debian machine with Rust: installs what it needs
 # (as root: nasm for the H.264 encoder's assembly, ffmpeg for ffprobe cross-checks,
 # chromium for the browser playback test, jq and curl for the quickstart check, postgresql
-# for the store's PostgreSQL tests), builds once, then runs every stage against the same
-# target dir.
+# for the store's PostgreSQL tests and the API suite's PostgreSQL + S3 run, systemd for
+# `systemd-analyze verify` of deploy/vidgate.service), builds once,
+# then runs every stage against the same target dir.
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
 stage() { printf '\n==== %s\n' "$*"; }
 
 need_pkgs=()
-for pair in nasm:nasm ffprobe:ffmpeg chromium:chromium jq:jq curl:curl; do
+for pair in nasm:nasm ffprobe:ffmpeg chromium:chromium jq:jq curl:curl systemd-analyze:systemd; do
   command -v "${pair%%:*}" >/dev/null 2>&1 || need_pkgs+=("${pair#*:}")
 done
 python3 -c 'import venv, ensurepip' 2>/dev/null || need_pkgs+=(python3-venv)
@@ -35,8 +36,9 @@ if ((${#need_pkgs[@]})); then
 fi
 
 export CARGO_TERM_COLOR=never
-# s3s-fs: the S3-compatible server (it checks SigV4) the S3 media store tests start
-# (crates/vidgate-engine/tests/media_s3.rs looks for it here, or at $VIDGATE_TEST_S3S_FS)
+# s3s-fs: the S3-compatible server (it checks SigV4) the S3 media store tests and the API
+# suite start (crates/vidgate-engine/tests/media_s3.rs and crates/vidgate-server/tests/api/s3s.rs
+# look for it here, or at $VIDGATE_TEST_S3S_FS)
 s3s_root="${CARGO_TARGET_DIR:-target}/tools/s3s-fs"
 if [ -z "${VIDGATE_TEST_S3S_FS:-}" ] && [ ! -x "$s3s_root/bin/s3s-fs" ]; then
   stage "installing s3s-fs 0.14.1 into $s3s_root"
@@ -49,17 +51,31 @@ if grep -qs "Failed to compile NASM files" "${CARGO_TARGET_DIR:-target}"/debug/b
   exit 1
 fi
 
-stage "rust tests (unit, store conformance, media, API black-box, process crash tests)"
-cargo test --workspace --locked 2>&1 | tee target/test-rust.log | grep -E '^(test result|running|error|failures:|---- )|panicked' || true
+stage "rust tests (unit, store conformance, media, API black-box on SQLite + local files, process crash tests)"
+VIDGATE_TEST_BACKEND=sqlite cargo test --workspace --locked 2>&1 | tee target/test-rust.log |
+  grep -E '^(test result|running|error|failures:|---- )|panicked' || true
 if grep -qE '^test result: FAILED|^error' target/test-rust.log; then
   echo "rust tests failed; see target/test-rust.log" >&2
+  exit 1
+fi
+
+# The same API binary again (same build and features: `--workspace --test api` selects it
+# without changing the feature set, so nothing is rebuilt), every app on a fresh PostgreSQL
+# database of a throwaway cluster and its own bucket on one s3s-fs, both started by the test
+# binary itself; nothing from the previous stage is reused.
+stage "API black-box suite on PostgreSQL + S3 (VIDGATE_TEST_BACKEND=postgres-s3)"
+VIDGATE_TEST_BACKEND=postgres-s3 cargo test --workspace --locked --test api 2>&1 | tee target/test-api-postgres-s3.log |
+  grep -E '^(test result|running|error|failures:|---- )|panicked|Compiling' || true
+if grep -qE '^test result: FAILED|^error' target/test-api-postgres-s3.log ||
+  ! grep -qE '^test result: ok' target/test-api-postgres-s3.log; then
+  echo "the API suite failed on PostgreSQL + S3; see target/test-api-postgres-s3.log" >&2
   exit 1
 fi
 
 stage "the README quickstart against the real binary, checked with ffprobe"
 bash scripts/quickstart-check.sh
 
-for extra in scripts/webhook-check.sh scripts/openai-sdk.sh; do
+for extra in scripts/webhook-check.sh scripts/openai-sdk.sh scripts/deploy-check.sh; do
   if [ -f "$extra" ]; then
     stage "$extra"
     bash "$extra"

@@ -127,6 +127,9 @@ pub enum StorageKind {
     S3,
 }
 
+/// The longest a presigned S3 URL may live (SigV4 allows 7 days).
+pub const MAX_PRESIGNED_TTL_SECS: u64 = 7 * 24 * 3600;
+
 /// `[storage]`
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
@@ -149,6 +152,9 @@ pub struct StorageConfig {
     pub s3_allow_http: bool,
     /// Path-style requests (`endpoint/bucket/key`) instead of virtual-hosted ones.
     pub s3_path_style: bool,
+    /// Hand clients presigned S3 URLs (straight to the bucket) instead of the gateway's
+    /// signed `/files/...` URLs. The endpoint must be reachable by clients.
+    pub s3_presigned_urls: bool,
 }
 
 impl Default for StorageConfig {
@@ -163,6 +169,7 @@ impl Default for StorageConfig {
             s3_secret_access_key: Secret::default(),
             s3_allow_http: false,
             s3_path_style: true,
+            s3_presigned_urls: false,
         }
     }
 }
@@ -181,6 +188,10 @@ pub struct EngineConfig {
     pub media_threads: usize,
     /// Upstream jobs in flight per provider (the sandbox included).
     pub max_in_flight_per_provider: u32,
+    /// Deliveries (validate, trim, audio, posters) that wait for or run on the media pool
+    /// after giving their worker slot back, so polls go on under a burst; past this many,
+    /// a delivery waits holding its worker slot.
+    pub max_deliveries: usize,
 }
 
 impl Default for EngineConfig {
@@ -191,6 +202,7 @@ impl Default for EngineConfig {
             idle_poll_ms: 500,
             media_threads: 0,
             max_in_flight_per_provider: 64,
+            max_deliveries: 16,
         }
     }
 }
@@ -320,6 +332,7 @@ impl Config {
             ("engine.lease_secs", self.engine.lease_secs),
             ("engine.idle_poll_ms", self.engine.idle_poll_ms),
             ("engine.max_in_flight_per_provider", u64::from(self.engine.max_in_flight_per_provider)),
+            ("engine.max_deliveries", self.engine.max_deliveries as u64),
             ("fetch.timeout_secs", self.fetch.timeout_secs),
             ("webhooks.timeout_secs", self.webhooks.timeout_secs),
             ("server.max_wait_secs", self.server.max_wait_secs),
@@ -329,6 +342,14 @@ impl Config {
         }
         if self.storage.kind == StorageKind::S3 && self.storage.s3_bucket.is_empty() {
             return Err("storage.s3_bucket is required when storage.kind = \"s3\"".into());
+        }
+        if self.storage.s3_presigned_urls && self.storage.kind != StorageKind::S3 {
+            return Err("storage.s3_presigned_urls needs storage.kind = \"s3\"".into());
+        }
+        if self.storage.s3_presigned_urls && self.files.url_ttl_secs > MAX_PRESIGNED_TTL_SECS {
+            return Err(format!(
+                "files.url_ttl_secs must be at most {MAX_PRESIGNED_TTL_SECS} (7 days, the SigV4 limit) with storage.s3_presigned_urls"
+            ));
         }
         if !self.server.public_url.is_empty() {
             let url = url::Url::parse(&self.server.public_url).map_err(|e| format!("server.public_url: {e}"))?;
@@ -433,6 +454,18 @@ mod tests {
         assert!(!toml::to_string(&c).unwrap().contains("k-123"), "config print masks it");
         let err = Config::load(file, env(&[])).unwrap_err();
         assert!(err.contains("GEMINI_KEY is not set"), "{err}");
+    }
+
+    #[test]
+    fn presigned_urls_need_s3_and_a_url_lifetime_sigv4_allows() {
+        let s3 = "[storage]\nkind = \"s3\"\ns3_bucket = \"b\"\ns3_presigned_urls = true\n";
+        assert!(Config::load(s3, env(&[])).unwrap().storage.s3_presigned_urls);
+        let week = env(&[("VIDGATE_FILES__URL_TTL_SECS", "604800")]);
+        assert_eq!(Config::load(s3, week).unwrap().files.url_ttl_secs, 604_800);
+        let err = Config::load(s3, env(&[("VIDGATE_FILES__URL_TTL_SECS", "604801")])).unwrap_err();
+        assert!(err.contains("files.url_ttl_secs must be at most 604800"), "{err}");
+        let err = Config::load("[storage]\ns3_presigned_urls = true\n", env(&[])).unwrap_err();
+        assert!(err.contains("needs storage.kind = \"s3\""), "{err}");
     }
 
     #[test]

@@ -1,8 +1,14 @@
 //! Route planning: for a request (length, size, audio, image) and a model's ordered
 //! routes, the cheapest upstream job each route can run that covers it (a native length
-//! at least as long as asked, then an exact trim), its upstream cost and the margin
-//! against the catalog price; and the start-up report of every catalog combination with
-//! its plan, or why no route can deliver it (API.md §11).
+//! at least as long as asked, or, where the upstream documents extension and the route's
+//! capabilities say it extends, an 8 s clip plus as few extensions as cover it; then an
+//! exact trim), its upstream cost and the margin against the catalog price; and the
+//! start-up report of every catalog combination with its plan, or why no route can
+//! deliver it (API.md §11).
+//!
+//! An extension's cost is not documented (its new 7 s, the 8 s it asks for, or its whole
+//! stitched output): each one is costed as its whole output, the highest reading, so the
+//! recorded cost and margin are never better than what the upstream may charge.
 //!
 //! Pure: it reads capabilities and prices, never an upstream.
 
@@ -13,7 +19,7 @@ use serde::{Deserialize, Serialize};
 use crate::billing;
 use crate::catalog::{Catalog, ModelSpec, Size};
 use crate::money::Usd;
-use crate::upstream::{AudioSupport, UpstreamConfig};
+use crate::upstream::{AudioSupport, ExtensionCaps, UpstreamConfig};
 
 /// What a request asks of a route.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -29,8 +35,15 @@ pub struct PlanRequest {
 pub struct RoutePlan {
     /// The upstream's name.
     pub route: String,
-    /// The native length asked of the upstream.
+    /// The native length asked of the upstream (the base clip of an extension chain).
     pub upstream_seconds: u32,
+    /// Extension jobs chained after the base clip, each on the previous output (0 for plans
+    /// stored before chaining existed).
+    #[serde(default)]
+    pub extensions: u32,
+    /// Seconds each extension adds.
+    #[serde(default)]
+    pub extension_seconds: u32,
     /// Whether the upstream is asked for (or always makes) an audio track.
     pub upstream_audio: bool,
     /// The delivered file is cut to this length without re-encoding.
@@ -47,6 +60,18 @@ pub struct RoutePlan {
 pub struct TaskPlan {
     pub current: usize,
     pub routes: Vec<RoutePlan>,
+}
+
+impl RoutePlan {
+    /// The length of the upstream's final video: the base clip plus its extensions.
+    pub fn output_seconds(&self) -> u32 {
+        self.upstream_seconds + self.extensions * self.extension_seconds
+    }
+
+    /// Upstream jobs the plan runs: the base clip and each extension.
+    pub fn jobs(&self) -> u32 {
+        1 + self.extensions
+    }
 }
 
 impl TaskPlan {
@@ -78,11 +103,24 @@ pub enum Unfit {
     ImageInput,
     Audio,
     Size,
-    /// Longer than the longest native length at this size.
+    /// Longer than the longest native length at this size, and no extension chain covers it.
     Duration {
         longest: u32,
-        extension_seconds: Option<u32>,
+        chain: NoChain,
     },
+}
+
+/// Why a route cannot chain extensions up to a length.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum NoChain {
+    /// The upstream documents no extension (or the entry turns it off).
+    Undocumented,
+    /// Extension exists, but not at this size (Gemini: 720p 16:9 or 9:16 only).
+    Size { extension_seconds: u32 },
+    /// The route does not make the base clip a chain starts from at this size.
+    Base { base_seconds: u32 },
+    /// Even the longest chain is shorter.
+    TooLong { longest_chain: u32, max: u32 },
 }
 
 impl Unfit {
@@ -103,13 +141,25 @@ impl fmt::Display for Unfit {
             Unfit::ImageInput => f.write_str("it takes no image input"),
             Unfit::Audio => f.write_str("it makes no audio"),
             Unfit::Size => f.write_str("it does not make this size"),
-            Unfit::Duration { longest, extension_seconds: Some(ext) } => write!(
-                f,
-                "its longest clip at this size is {longest} s; longer needs +{ext} s extensions, \
-                 which the upstream documents but vidgate does not chain"
-            ),
-            Unfit::Duration { longest, extension_seconds: None } => {
-                write!(f, "its longest clip at this size is {longest} s and it documents no extension")
+            Unfit::Duration { longest, chain } => {
+                write!(f, "its longest clip at this size is {longest} s")?;
+                match chain {
+                    NoChain::Undocumented => f.write_str(" and it documents no extension"),
+                    NoChain::Size { extension_seconds } => write!(
+                        f,
+                        "; longer needs +{extension_seconds} s extensions, which are 720p only \
+                         (1280x720 or 720x1280)"
+                    ),
+                    NoChain::Base { base_seconds } => {
+                        write!(
+                            f,
+                            "; an extension chain starts from a {base_seconds} s clip, which it does not make here"
+                        )
+                    }
+                    NoChain::TooLong { longest_chain, max } => {
+                        write!(f, " and its longest extension chain is {longest_chain} s ({max} extensions)")
+                    }
+                }
             }
         }
     }
@@ -169,25 +219,50 @@ pub fn plan_route(upstream: &UpstreamConfig, req: &PlanRequest, catalog_price: U
     };
     let rate = upstream.price(req.size, upstream_audio);
     let lengths = caps.durations_by_size.get(&req.size).unwrap_or(&caps.durations);
-    let upstream_seconds = if lengths.is_empty() {
-        req.duration_seconds
-    } else {
-        // The same rate applies to every length, so the shortest covering one is the cheapest.
-        let covering = lengths.iter().copied().filter(|l| *l >= req.duration_seconds).min();
-        covering.ok_or(Unfit::Duration {
-            longest: lengths.iter().copied().max().unwrap_or(0),
-            extension_seconds: caps.extension_seconds,
-        })?
+    // The same rate applies to every length, so the shortest covering one is the cheapest,
+    // and any native length is cheaper than a chain (a chain's base alone is a native length).
+    let native = match lengths.is_empty() {
+        true => Some(req.duration_seconds),
+        false => lengths.iter().copied().filter(|l| *l >= req.duration_seconds).min(),
     };
-    let upstream_cost = billing::estimate(rate, upstream_seconds);
+    let (upstream_seconds, extensions, extension_seconds) = match native {
+        Some(seconds) => (seconds, 0, 0),
+        None => {
+            let longest = lengths.iter().copied().max().unwrap_or(0);
+            let (base, n, ext) =
+                chain(caps.extension.as_ref(), lengths, req).map_err(|chain| Unfit::Duration { longest, chain })?;
+            (base, n, ext)
+        }
+    };
+    let billed_seconds =
+        upstream_seconds + (1..=extensions).map(|k| upstream_seconds + k * extension_seconds).sum::<u32>();
+    let upstream_cost = billing::estimate(rate, billed_seconds);
     Ok(RoutePlan {
         route: upstream.name.clone(),
         upstream_seconds,
+        extensions,
+        extension_seconds,
         upstream_audio,
         trim_to_ms: u64::from(req.duration_seconds) * 1000,
         upstream_cost,
         margin: catalog_price.minus(upstream_cost),
     })
+}
+
+/// The shortest extension chain covering `req`: (base seconds, extensions, seconds each).
+fn chain(ext: Option<&ExtensionCaps>, lengths: &[u32], req: &PlanRequest) -> Result<(u32, u32, u32), NoChain> {
+    let ext = ext.ok_or(NoChain::Undocumented)?;
+    if !ext.sizes.contains(&req.size) {
+        return Err(NoChain::Size { extension_seconds: ext.seconds });
+    }
+    if !lengths.contains(&ext.base_seconds) {
+        return Err(NoChain::Base { base_seconds: ext.base_seconds });
+    }
+    let needed = req.duration_seconds.saturating_sub(ext.base_seconds).div_ceil(ext.seconds);
+    if needed > ext.max {
+        return Err(NoChain::TooLong { longest_chain: ext.base_seconds + ext.max * ext.seconds, max: ext.max });
+    }
+    Ok((ext.base_seconds, needed, ext.seconds))
 }
 
 /// The plan of a request on a model: each of its configured routes that can deliver it,
@@ -235,9 +310,18 @@ impl fmt::Display for ReportLine {
         match &self.outcome {
             Ok(p) => write!(
                 f,
-                "{} makes {} s{}, trimmed to {} ms; upstream cost {} USD, margin {} USD",
+                "{} makes {} s{}{}, trimmed to {} ms; upstream cost {} USD, margin {} USD",
                 p.route,
                 p.upstream_seconds,
+                match p.extensions {
+                    0 => String::new(),
+                    n => format!(
+                        " + {n} × {} s extension{} = {} s",
+                        p.extension_seconds,
+                        if n == 1 { "" } else { "s" },
+                        p.output_seconds()
+                    ),
+                },
                 if p.upstream_audio && !self.audio { " with audio (stripped)" } else { "" },
                 p.trim_to_ms,
                 p.upstream_cost,
@@ -285,7 +369,10 @@ mod tests {
     }
 
     fn gemini() -> UpstreamConfig {
-        upstream("name = \"gemini\"\nkind = \"gemini\"\nmodel = \"veo\"\nusd_per_second = { default = \"0.40\" }\n")
+        upstream(
+            "name = \"gemini\"\nkind = \"gemini\"\nmodel = \"veo-3.1-generate-preview\"\n\
+             usd_per_second = { default = \"0.40\" }\n",
+        )
     }
 
     fn veo_model(routes: &[&str]) -> ModelSpec {
@@ -333,17 +420,83 @@ mod tests {
     }
 
     #[test]
-    fn ten_seconds_of_veo_is_undeliverable_and_says_why() {
-        let err = plan_route(&gemini(), &req(10, HD, false), Usd(0)).unwrap_err();
-        assert_eq!(err, Unfit::Duration { longest: 8, extension_seconds: Some(7) });
-        assert!(err.to_string().contains("+7 s extensions"), "{err}");
-        let err = plan_request(&veo_model(&["vertex"]), &req(10, HD, false), &[vertex()]).unwrap_err();
+    fn ten_seconds_on_gemini_is_an_eight_second_clip_plus_one_extension_trimmed_to_ten() {
+        let p = plan_route(&gemini(), &req(10, HD, false), Usd(4_000_000)).unwrap();
+        assert_eq!((p.upstream_seconds, p.extensions, p.extension_seconds), (8, 1, 7));
+        assert_eq!((p.output_seconds(), p.jobs(), p.trim_to_ms), (15, 2, 10_000));
+        assert_eq!(p.upstream_cost, Usd(9_200_000), "8 s base + the whole 15 s output of the extension, at 0.40");
+        assert_eq!(p.margin, Usd(-5_200_000));
+        let portrait = plan_route(&gemini(), &req(16, Size::new(720, 1280), false), Usd(0)).unwrap();
+        assert_eq!((portrait.extensions, portrait.output_seconds()), (2, 22));
+        assert_eq!(portrait.upstream_cost, Usd(18_000_000), "(8 + 15 + 22) s at 0.40");
+    }
+
+    #[test]
+    fn a_native_length_is_always_chosen_over_a_chain() {
+        let p = plan_route(&gemini(), &req(8, HD, false), Usd(0)).unwrap();
+        assert_eq!((p.upstream_seconds, p.extensions, p.extension_seconds), (8, 0, 0));
+    }
+
+    #[test]
+    fn ten_seconds_at_1080p_is_undeliverable_because_extension_is_720p_only() {
+        let err = plan_request(&veo_model(&["gemini"]), &req(10, FULL_HD, false), &[gemini()]).unwrap_err();
         assert_eq!(err.param(), "duration_seconds");
+        assert_eq!(
+            err.to_string(),
+            "no configured route can deliver this combination: gemini: its longest clip at this size is 8 s; \
+             longer needs +7 s extensions, which are 720p only (1280x720 or 720x1280)"
+        );
+    }
+
+    #[test]
+    fn vertex_never_extends() {
+        let err = plan_route(&vertex(), &req(10, HD, false), Usd(0)).unwrap_err();
+        assert_eq!(err, Unfit::Duration { longest: 8, chain: NoChain::Undocumented });
+        let err = plan_request(&veo_model(&["vertex"]), &req(10, HD, false), &[vertex()]).unwrap_err();
         assert_eq!(
             err.to_string(),
             "no configured route can deliver this combination: vertex: its longest clip at this size is 8 s \
              and it documents no extension"
         );
+    }
+
+    #[test]
+    fn a_gemini_model_other_than_veo_3_1_does_not_extend() {
+        let mut veo3 = gemini();
+        veo3.model = "veo-3.0-generate-preview".into();
+        let err = plan_route(&veo3, &req(10, HD, false), Usd(0)).unwrap_err();
+        assert_eq!(err, Unfit::Duration { longest: 8, chain: NoChain::Undocumented });
+    }
+
+    #[test]
+    fn a_chain_longer_than_the_extension_limit_is_refused_with_the_longest_chain() {
+        let p = plan_route(&gemini(), &req(148, HD, false), Usd(0)).unwrap();
+        assert_eq!((p.extensions, p.output_seconds()), (20, 148));
+        let err = plan_route(&gemini(), &req(149, HD, false), Usd(0)).unwrap_err();
+        assert_eq!(err, Unfit::Duration { longest: 8, chain: NoChain::TooLong { longest_chain: 148, max: 20 } });
+        let mut two = gemini();
+        two.max_extensions = Some(2);
+        assert_eq!(
+            plan_route(&two, &req(23, HD, false), Usd(0)).unwrap_err().to_string(),
+            "its longest clip at this size is 8 s and its longest extension chain is 22 s (2 extensions)"
+        );
+    }
+
+    #[test]
+    fn a_chain_needs_the_eight_second_base_clip() {
+        let mut short = gemini();
+        short.durations = Some(vec![4, 6]);
+        let err = plan_route(&short, &req(10, HD, false), Usd(0)).unwrap_err();
+        assert_eq!(err, Unfit::Duration { longest: 6, chain: NoChain::Base { base_seconds: 8 } });
+    }
+
+    #[test]
+    fn plans_stored_before_chaining_read_as_native_jobs() {
+        let old = serde_json::json!({"current": 0, "routes": [{"route": "gemini", "upstream_seconds": 6,
+            "upstream_audio": true, "trim_to_ms": 5000, "upstream_cost": "2.4", "margin": "-0.4"}]});
+        let plan = TaskPlan::from_json(&old).expect("an old plan reads");
+        let route = plan.route().unwrap();
+        assert_eq!((route.upstream_seconds, route.extensions, route.output_seconds(), route.jobs()), (6, 0, 6, 1));
     }
 
     #[test]
@@ -398,5 +551,21 @@ mod tests {
         assert_eq!(refused, 8, "every 10 s combination");
         let negative = lines.iter().filter(|l| l.negative_margin()).count();
         assert_eq!(negative, 4, "5 s with audio costs 6 s at 0.40 on every size: 2.4 (or 3.2) > 2");
+    }
+
+    #[test]
+    fn the_report_shows_extension_chains() {
+        let mut models = vec![veo_model(&["gemini"])];
+        models[0].aliases.clear();
+        let lines = report(&Catalog::new(models).unwrap(), &[gemini()]);
+        let ten = lines.iter().find(|l| (l.duration_seconds, l.size, l.audio) == (10, HD, false)).unwrap();
+        assert_eq!(
+            ten.to_string(),
+            "veo3.1 10 s 1280x720 silent (price 4 USD): gemini makes 8 s + 1 × 7 s extension = 15 s with audio \
+             (stripped), trimmed to 10000 ms; upstream cost 9.2 USD, margin -5.2 USD"
+        );
+        let refused: Vec<_> =
+            lines.iter().filter(|l| l.outcome.is_err()).map(|l| (l.duration_seconds, l.size)).collect();
+        assert_eq!(refused, [(10, FULL_HD), (10, FULL_HD), (10, Size::new(1080, 1920)), (10, Size::new(1080, 1920))]);
     }
 }

@@ -62,9 +62,32 @@ pub struct RouteCaps {
     pub durations_by_size: BTreeMap<Size, Vec<u32>>,
     pub audio: AudioSupport,
     pub image_input: bool,
-    /// Seconds one extension adds, where the upstream documents extensions.
-    pub extension_seconds: Option<u32>,
+    /// How clips can be extended, where the upstream documents extension and vidgate
+    /// chains it (Gemini API Veo 3.1 only).
+    pub extension: Option<ExtensionCaps>,
 }
+
+/// Extension on the Gemini API (UPSTREAMS.md §1.3 `video (extend)`): a base clip, then
+/// each extension a new job on the previous output that adds `seconds`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct ExtensionCaps {
+    /// Seconds one extension adds (7).
+    pub seconds: u32,
+    /// Extensions one chain may have (20).
+    pub max: u32,
+    /// The base clip's length: "must be 8 with extension" may mean the base or the
+    /// extension request, so the base is always 8 s and every extension asks for 8 too.
+    pub base_seconds: u32,
+    /// The sizes extension works at (720p, 16:9 or 9:16; extension output is 720p only).
+    pub sizes: Vec<Size>,
+}
+
+/// Seconds one Gemini API Veo 3.1 extension adds (UPSTREAMS.md §1.3).
+pub const GEMINI_EXTENSION_SECONDS: u32 = 7;
+/// Extensions one Gemini API chain may have (UPSTREAMS.md §1.3).
+pub const GEMINI_MAX_EXTENSIONS: u32 = 20;
+/// The length of the base clip of an extension chain and of every extension request.
+pub const EXTENSION_BASE_SECONDS: u32 = 8;
 
 /// One `[[upstreams]]` entry.
 #[derive(Clone, Debug, Deserialize, Serialize)]
@@ -150,9 +173,13 @@ pub struct UpstreamConfig {
     /// Whether it takes a first-frame image (default true).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub image_input: Option<bool>,
-    /// Seconds one documented extension adds (default: 7 on Gemini, none elsewhere).
+    /// Gemini: seconds one extension adds (default 7 for `veo-3.1*` models, none for
+    /// others; 0 turns chaining off). Other kinds document no extension.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub extension_seconds: Option<u32>,
+    /// Gemini: extensions one chain may have (default 20; 0 turns chaining off).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub max_extensions: Option<u32>,
 }
 
 fn default_max_in_flight() -> u32 {
@@ -192,7 +219,7 @@ impl UpstreamConfig {
                 durations_by_size: veo_1080(),
                 audio: if self.kind == UpstreamKind::Vertex { AudioSupport::Switchable } else { AudioSupport::Always },
                 image_input: true,
-                extension_seconds: (self.kind == UpstreamKind::Gemini).then_some(7),
+                extension: self.gemini_extension(),
             },
             UpstreamKind::Openai => RouteCaps {
                 durations: vec![4, 8, 12],
@@ -200,7 +227,7 @@ impl UpstreamConfig {
                 durations_by_size: BTreeMap::new(),
                 audio: AudioSupport::Always,
                 image_input: true,
-                extension_seconds: None,
+                extension: None,
             },
             UpstreamKind::Vidgate => RouteCaps {
                 durations: Vec::new(),
@@ -208,7 +235,7 @@ impl UpstreamConfig {
                 durations_by_size: BTreeMap::new(),
                 audio: AudioSupport::Switchable,
                 image_input: true,
-                extension_seconds: None,
+                extension: None,
             },
         };
         RouteCaps {
@@ -217,8 +244,25 @@ impl UpstreamConfig {
             durations_by_size: self.durations_by_size.clone().unwrap_or(base.durations_by_size),
             audio: self.audio.unwrap_or(base.audio),
             image_input: self.image_input.unwrap_or(base.image_input),
-            extension_seconds: self.extension_seconds.or(base.extension_seconds).filter(|s| *s > 0),
+            extension: base.extension,
         }
+    }
+
+    /// Extension where the Gemini API documents it: Veo 3.1 models only (UPSTREAMS.md §1.3),
+    /// unless the entry turns it off. Vertex documents none, so it never chains.
+    fn gemini_extension(&self) -> Option<ExtensionCaps> {
+        let veo31 = self.model.trim_start_matches("models/").starts_with("veo-3.1");
+        if self.kind != UpstreamKind::Gemini || !veo31 {
+            return None;
+        }
+        let seconds = self.extension_seconds.unwrap_or(GEMINI_EXTENSION_SECONDS);
+        let max = self.max_extensions.unwrap_or(GEMINI_MAX_EXTENSIONS);
+        (seconds > 0 && max > 0).then(|| ExtensionCaps {
+            seconds,
+            max,
+            base_seconds: EXTENSION_BASE_SECONDS,
+            sizes: P720.to_vec(),
+        })
     }
 
     /// What the upstream charges per second at `size`, with or without generated audio:
@@ -287,6 +331,15 @@ impl UpstreamConfig {
         if !self.requests_per_second.is_finite() || self.requests_per_second < 0.0 {
             return Err(format!("upstream {n}: requests_per_second must be 0 (unlimited) or positive"));
         }
+        let extends = self.extension_seconds.is_some() || self.max_extensions.is_some();
+        if extends && self.kind != UpstreamKind::Gemini {
+            return Err(format!("upstream {n}: extension_seconds and max_extensions apply to kind gemini only"));
+        }
+        if self.max_extensions.is_some_and(|m| m > GEMINI_MAX_EXTENSIONS) {
+            return Err(format!(
+                "upstream {n}: max_extensions must be at most {GEMINI_MAX_EXTENSIONS} (UPSTREAMS.md §1.3)"
+            ));
+        }
         if self.deadline_secs < self.expected_latency_secs {
             return Err(format!("upstream {n}: deadline_secs must be at least expected_latency_secs"));
         }
@@ -349,15 +402,36 @@ mod tests {
         assert_eq!(caps.durations, [4, 6, 8]);
         assert_eq!(caps.durations_by_size.get(&Size::new(1920, 1080)), Some(&vec![8]));
         assert_eq!(caps.audio, AudioSupport::Switchable);
-        assert_eq!(caps.extension_seconds, None);
+        assert_eq!(caps.extension, None);
         assert_eq!(u.max_in_flight, 10);
         u.check().unwrap();
     }
 
     #[test]
-    fn gemini_audio_is_always_on_and_it_documents_seven_second_extensions() {
-        let caps = entry("name = \"g\"\nkind = \"gemini\"\nmodel = \"m\"\n").caps();
-        assert_eq!((caps.audio, caps.extension_seconds), (AudioSupport::Always, Some(7)));
+    fn gemini_audio_is_always_on_and_veo_3_1_extends_by_seven_seconds_up_to_twenty_times_at_720p() {
+        let caps = entry("name = \"g\"\nkind = \"gemini\"\nmodel = \"veo-3.1-fast-generate-preview\"\n").caps();
+        assert_eq!(caps.audio, AudioSupport::Always);
+        let ext = caps.extension.unwrap();
+        assert_eq!((ext.seconds, ext.max, ext.base_seconds), (7, 20, 8));
+        assert_eq!(ext.sizes, [Size::new(1280, 720), Size::new(720, 1280)]);
+    }
+
+    #[test]
+    fn only_gemini_veo_3_1_extends_and_an_entry_can_turn_it_off() {
+        assert_eq!(
+            entry("name = \"g\"\nkind = \"gemini\"\nmodel = \"veo-3.0-generate-preview\"\n").caps().extension,
+            None
+        );
+        let off = entry("name = \"g\"\nkind = \"gemini\"\nmodel = \"veo-3.1-generate-preview\"\nmax_extensions = 0\n");
+        assert_eq!(off.caps().extension, None);
+        let two = entry("name = \"g\"\nkind = \"gemini\"\nmodel = \"veo-3.1-generate-preview\"\nmax_extensions = 2\n");
+        assert_eq!(two.caps().extension.unwrap().max, 2);
+        let vertex =
+            entry("name = \"v\"\nkind = \"vertex\"\nmodel = \"veo-3.1-generate-001\"\nextension_seconds = 7\n");
+        assert!(vertex.check().unwrap_err().contains("kind gemini only"));
+        let many =
+            entry("name = \"g\"\nkind = \"gemini\"\nmodel = \"veo-3.1-generate-preview\"\nmax_extensions = 21\n");
+        assert!(many.check().unwrap_err().contains("at most 20"));
     }
 
     #[test]

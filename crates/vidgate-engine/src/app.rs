@@ -76,6 +76,7 @@ pub async fn build(config: Config, data_dir: &Path, public_url: String) -> Resul
         caps: ProviderCaps { default: config.engine.max_in_flight_per_provider, per_provider },
         retention_ms: (config.files.retention_secs * 1000) as i64,
         max_result_bytes: config.files.max_result_bytes,
+        max_deliveries: config.engine.max_deliveries,
     };
     let engine = Arc::new(Engine {
         store: store.clone(),
@@ -95,6 +96,7 @@ pub async fn build(config: Config, data_dir: &Path, public_url: String) -> Resul
         public_url,
         signer: UrlSigner::new(&booted.signing_key),
         ttl_secs: config.files.url_ttl_secs as i64,
+        direct: config.storage.s3_presigned_urls.then(|| engine.files.clone()),
     };
     let gateway = Arc::new(Gateway {
         catalog,
@@ -125,6 +127,7 @@ impl App {
             crate::sweeper::retention_loop(self.engine.clone(), sweep, until(shutdown.clone())),
             crate::sweeper::gauges_loop(self.engine.clone(), Duration::from_secs(5), until(shutdown.clone())),
             self.webhooks.clone().run(until(shutdown.clone()), grace),
+            crate::listen::listen_loop(self.engine.clone(), until(shutdown.clone())),
         );
     }
 }

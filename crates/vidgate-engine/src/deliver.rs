@@ -78,6 +78,29 @@ pub fn process(raw: &Path, scratch: &Path, task: &Task, max_bytes: u64) -> Resul
     Ok(Delivered { files, result })
 }
 
+/// Whether two files hold the same bytes (a second download that changed nothing).
+pub fn same_bytes(a: &Path, b: &Path) -> bool {
+    use std::io::Read as _;
+    let (Ok(fa), Ok(fb)) = (std::fs::File::open(a), std::fs::File::open(b)) else {
+        return false;
+    };
+    if fa.metadata().map(|m| m.len()).ok() != fb.metadata().map(|m| m.len()).ok() {
+        return false;
+    }
+    let (mut ra, mut rb) = (std::io::BufReader::new(fa), std::io::BufReader::new(fb));
+    let (mut ba, mut bb) = (vec![0u8; 64 * 1024], vec![0u8; 64 * 1024]);
+    loop {
+        let n = match ra.read(&mut ba) {
+            Ok(0) => return rb.read(&mut bb).is_ok_and(|m| m == 0),
+            Ok(n) => n,
+            Err(_) => return false,
+        };
+        if rb.read_exact(&mut bb[..n]).is_err() || ba[..n] != bb[..n] {
+            return false;
+        }
+    }
+}
+
 fn stored(name: &str, mime: &str, info: &MediaInfo, is_video: bool) -> StoredFile {
     let (duration_ms, width, height) = match (&info.video, &info.audio, is_video) {
         (Some(v), _, true) => (v.duration_ms, Some(v.width), Some(v.height)),
@@ -104,4 +127,29 @@ fn image_file(name: &str, path: &Path, width: u32, height: u32) -> Result<Stored
         width: Some(width),
         height: Some(height),
     })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn same_bytes_compares_whole_contents() {
+        let dir = std::env::temp_dir().join(format!("vidgate-deliver-{}", ulid::Ulid::new()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let big: Vec<u8> = (0..200_000u32).map(|i| (i % 253) as u8).collect();
+        let mut other = big.clone();
+        other[150_000] ^= 1;
+        let write = |name: &str, bytes: &[u8]| {
+            let p = dir.join(name);
+            std::fs::write(&p, bytes).unwrap();
+            p
+        };
+        let (a, b, c, d) = (write("a", &big), write("b", &big), write("c", &other), write("d", &big[..1000]));
+        assert!(same_bytes(&a, &b));
+        assert!(!same_bytes(&a, &c), "one byte differs");
+        assert!(!same_bytes(&a, &d), "a prefix is not the same");
+        assert!(!same_bytes(&a, &dir.join("missing")));
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
 }

@@ -23,6 +23,16 @@ pub use s3::{S3Dir, S3Settings};
 /// The names a task's files may have; anything else is never served.
 pub const FILE_NAMES: [&str; 4] = ["video.mp4", "audio.m4a", "thumbnail.png", "spritesheet.png"];
 
+/// The media type a stored file is served (and uploaded) with, from its name.
+pub fn content_type(name: &str) -> &'static str {
+    match name.rsplit('.').next() {
+        Some("mp4") => "video/mp4",
+        Some("m4a") => "audio/mp4",
+        Some("png") => "image/png",
+        _ => "application/octet-stream",
+    }
+}
+
 /// The bytes of a stored file (or of a range of it), in chunks.
 pub type ByteStream = BoxStream<'static, io::Result<Bytes>>;
 
@@ -129,6 +139,17 @@ impl MediaStore {
         match &self.backend {
             Backend::Local(dir) => dir.read(task, name, start, len).await,
             Backend::S3(bucket) => bucket.read(task, name, start, len).await,
+        }
+    }
+
+    /// A URL that fetches a stored file straight from the backend for `expires_in`, where the
+    /// backend can mint one without a network round trip: a presigned S3 GET (SigV4 query
+    /// authentication; ranges work). `None` for the local directory, or when the signature
+    /// could not be made at once; the caller then hands out the gateway's own URL.
+    pub fn direct_url(&self, task: &TaskId, name: &str, expires_in: std::time::Duration) -> Option<String> {
+        match &self.backend {
+            Backend::Local(_) => None,
+            Backend::S3(bucket) => bucket.presigned_get(task, name, expires_in),
         }
     }
 

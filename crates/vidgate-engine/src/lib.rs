@@ -10,6 +10,7 @@
 //! - [`deliver`]: validating, trimming and splitting a result into the delivered files.
 //! - [`files`], [`signer`], [`view`]: stored files, signed URLs and the task object.
 //! - [`notify`], [`sweeper`]: change notifications, retention and gauges.
+//! - [`listen`]: wake-ups from the changes other replicas commit to the database.
 //! - [`net`]: outbound requests to user-supplied URLs behind the SSRF guard.
 //! - [`webhooks`]: delivering the signed terminal-status webhooks from the outbox.
 //! - [`app`]: wiring all of it from a config and a data directory.
@@ -22,6 +23,7 @@ pub mod deliver;
 pub mod files;
 pub mod gateway;
 pub mod ipnet;
+pub mod listen;
 pub mod net;
 pub mod notify;
 pub mod provider;

@@ -1,6 +1,7 @@
 //! Change notifications inside one process: every write that changes a task announces
-//! its id, and waiters (`?wait=`, SSE) wake at once. Across replicas nobody announces, so
-//! waiters also re-read the store on a short interval.
+//! its id, and waiters (`?wait=`, SSE) wake at once. Other replicas' changes arrive here
+//! through the database's announcements (`listen.rs`, PostgreSQL); as those may be missed
+//! while a connection is down, waiters also re-read the store on a short interval.
 
 use tokio::sync::broadcast;
 use vidgate_domain::TaskId;

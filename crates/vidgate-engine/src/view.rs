@@ -94,7 +94,9 @@ pub struct AdminTaskObject {
     pub margin_usd: Usd,
     /// Steps the engine claimed for this task (submit, polls, fetch, retries).
     pub attempts: u32,
-    /// Upstream submits sent for this task (one upstream job each); 1 for a task that ran.
+    /// Upstream submits sent for this task on its current route, counting only those that
+    /// may have reached the upstream (not a failed connect, a throttled try or a submit whose
+    /// credential could not be had); 1 for a task that ran without a resend.
     pub upstream_submits: u32,
     pub possible_orphan: bool,
 }
@@ -105,12 +107,25 @@ pub struct UrlMinter {
     pub public_url: String,
     pub signer: UrlSigner,
     pub ttl_secs: i64,
+    /// With `storage.s3_presigned_urls`: the media store whose presigned URLs clients get
+    /// instead of the gateway's.
+    pub direct: Option<crate::files::MediaStore>,
 }
 
 impl UrlMinter {
     /// The path of a task's file.
     pub fn file_path(task_id: &str, name: &str) -> String {
         format!("/files/{task_id}/{name}")
+    }
+
+    /// The URL a client gets for a task's file, valid until `exp` (unix seconds; `now`
+    /// too): presigned straight to the bucket when configured, else the gateway's.
+    pub fn file_url(&self, task_id: &vidgate_domain::TaskId, name: &str, exp: i64, now: i64) -> String {
+        let direct = self.direct.as_ref().and_then(|files| {
+            let secs = u64::try_from(exp - now).ok()?;
+            files.direct_url(task_id, name, std::time::Duration::from_secs(secs))
+        });
+        direct.unwrap_or_else(|| self.url(&UrlMinter::file_path(task_id.as_str(), name), exp))
     }
 
     /// An absolute signed URL for `path`, valid until `exp` (unix seconds).
@@ -123,7 +138,7 @@ impl UrlMinter {
 pub fn task_object(t: &Task, urls: &UrlMinter, now_ms: i64) -> TaskObject {
     let exp = now_ms / 1000 + urls.ttl_secs;
     let live_files = t.result.as_ref().filter(|_| !t.files_expired);
-    let url_of = |f: &StoredFile| urls.url(&UrlMinter::file_path(t.id.as_str(), &f.name), exp);
+    let url_of = |f: &StoredFile| urls.file_url(&t.id, &f.name, exp, now_ms / 1000);
     let mut output = Vec::new();
     if let Some(r) = live_files {
         output.push(item("video", &r.video, url_of(&r.video)));

@@ -9,10 +9,11 @@
 //! unknown: it is marked before sending, and a non-idempotent provider then fails the
 //! task unbilled as a possible orphan instead of submitting twice (API.md §7).
 
+use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::{Notify, Semaphore};
+use tokio::sync::Notify;
 use tokio::task::JoinSet;
 use vidgate_domain::billing;
 use vidgate_domain::task::{TaskErrorCode, TaskStatus};
@@ -23,9 +24,11 @@ use crate::clock::now_ms;
 use crate::deliver;
 use crate::files::MediaStore;
 use crate::notify::Notifier;
-use crate::provider::{JobRef, JobSpec, PollOutcome, Provider, ProviderError, Providers};
+use crate::provider::{JobRef, JobSpec, PollOutcome, PolledResult, Provider, ProviderError, Providers, throttle};
 
+mod chain;
 mod routes;
+mod slots;
 
 /// How often a submit that could not reach its upstream is tried before the task fails.
 pub const MAX_SUBMIT_ATTEMPTS: u32 = 5;
@@ -42,6 +45,8 @@ pub struct EngineSettings {
     pub caps: ProviderCaps,
     pub retention_ms: Millis,
     pub max_result_bytes: u64,
+    /// Deliveries that gave their worker slot back while on the media pool (`engine.max_deliveries`).
+    pub max_deliveries: usize,
 }
 
 /// The engine and everything a step needs.
@@ -59,37 +64,38 @@ pub struct Engine {
 }
 
 type StepResult = Result<(), StoreError>;
+type Processed = Result<deliver::Delivered, deliver::InvalidResult>;
 
 impl Engine {
     /// Runs until `shutdown` resolves, then waits up to `grace` for steps in progress and
     /// gives back the leases of any still running.
     pub async fn run(self: Arc<Self>, shutdown: impl std::future::Future<Output = ()>, grace: Duration) {
-        let slots = Arc::new(Semaphore::new(self.settings.workers));
+        let slots = slots::Slots::new(self.settings.workers, self.settings.max_deliveries);
         let mut running = JoinSet::new();
         tokio::pin!(shutdown);
         loop {
             while running.try_join_next().is_some() {}
-            let free = slots.available_permits() as u32;
+            let free = slots.free() as u32;
             let claimed = if free == 0 { Vec::new() } else { self.claim(free).await };
             let full = !claimed.is_empty() && claimed.len() as u32 == free;
             for c in claimed {
-                let permit = slots.clone().acquire_owned().await.expect("semaphore open");
+                let slot = slots.take().await;
                 let engine = self.clone();
-                running.spawn(async move {
-                    engine.step(c).await;
-                    drop(permit);
-                });
+                running.spawn(async move { slots::run_in(slot, engine.step(c)).await });
             }
             if full {
-                // More may be due; wait only for a free worker.
+                // More may be due; wait only for a free worker (a step ended, or a delivery
+                // gave its slot back while on the media pool).
                 tokio::select! {
                     _ = &mut shutdown => break,
                     _ = running.join_next() => {}
+                    _ = slots.freed.notified() => {}
                 }
                 continue;
             }
             tokio::select! {
                 _ = &mut shutdown => break,
+                _ = slots.freed.notified() => {}
                 _ = tokio::time::sleep(Duration::from_millis(self.settings.idle_poll_ms)) => {}
                 _ = self.wake.notified() => {}
             }
@@ -131,21 +137,20 @@ impl Engine {
             let msg = "the upstream did not finish before the deadline (it may still finish; nothing is billed)";
             return self.fail(c, TaskErrorCode::Timeout, msg, false).await;
         }
-        // Held for the step: the upstream's rate and concurrency limits in this process.
-        let _admission = match provider.throttle().map(|t| t.admit()) {
-            Some(Err(wait)) => return self.defer(c, wait).await,
-            admitted => admitted,
-        };
         let source_image = match &task.params.source_image {
             Some(_) => self.store.source_image(&task.id).await?.map(|s| s.bytes),
             None => None,
         };
         let spec = JobSpec { task: task.clone(), source_image };
-        match task.phase {
-            Phase::Submit => self.submit_step(c, provider, &spec).await,
-            Phase::Poll | Phase::Fetch => self.poll_step(c, provider, &spec).await,
-            Phase::Done => Ok(()),
-        }
+        // Every HTTP request of the step takes a slot of the upstream's throttle.
+        throttle::scope(provider.throttle(), async {
+            match task.phase {
+                Phase::Submit => self.submit_step(c, provider, &spec).await,
+                Phase::Poll | Phase::Fetch => self.poll_step(c, provider, &spec).await,
+                Phase::Done => Ok(()),
+            }
+        })
+        .await
     }
 
     async fn submit_step(&self, c: &Claimed, provider: &dyn Provider, spec: &JobSpec) -> StepResult {
@@ -167,7 +172,8 @@ impl Engine {
                     upstream_job: Some(s.job.job_id),
                     upstream_state: Some(s.job.state),
                     submitting: Some(false),
-                    deadline_at: Some(s.deadline_at),
+                    // A chain's later jobs keep the deadline set when its first was accepted.
+                    deadline_at: Some(task.deadline_at.unwrap_or(s.deadline_at)),
                     next_run_at: s.poll_at,
                     ..Default::default()
                 };
@@ -176,23 +182,34 @@ impl Engine {
                 }
                 self.store.save_step(&task.id, c.token, update, now).await.map(drop)
             }
-            Err(e) => self.submit_failed(c, provider, e).await,
+            Err(e) => {
+                // A submit that never left is not counted as sent (`upstream_submits`).
+                if never_left(&e) {
+                    self.store.submit_not_sent(&task.id, c.token).await?;
+                }
+                self.submit_failed(c, provider, e).await
+            }
         }
     }
 
     async fn submit_failed(&self, c: &Claimed, provider: &dyn Provider, e: ProviderError) -> StepResult {
         let task = &c.task;
+        if let ProviderError::Throttled { retry_after_ms } = e {
+            return self.defer(c, Duration::from_millis(retry_after_ms)).await;
+        }
         // Not taken by this upstream: the next route of the plan, if any, gets the job.
         if let Some(plan) = self.next_route(task, &e) {
             return self.fail_over(c, plan, &e).await;
         }
-        let attempts = task.submit_attempts + 1;
+        // Tries that never left count toward the limit too, though not as submits sent.
+        let attempts = chain::submit_attempt(task) + routes::unsent_submits(task);
         // An unknown outcome may be resent only to an idempotent upstream (API.md §7).
         let unknown = matches!(e, ProviderError::OutcomeUnknown(_));
         let resend = if unknown { provider.submit_is_idempotent() } else { e.is_retryable() };
         if resend && attempts < MAX_SUBMIT_ATTEMPTS {
             let update = StepUpdate {
                 submitting: Some(false),
+                upstream_state: never_left(&e).then(|| routes::with_unsent_submit(task)),
                 next_run_at: now_ms() + backoff_ms(attempts, &e),
                 ..Default::default()
             };
@@ -231,8 +248,15 @@ impl Engine {
                     ..Default::default()
                 }
             }
-            Ok(PollOutcome::Succeeded) => return self.fetch_step(c, provider, spec, &job).await,
+            Ok(PollOutcome::Succeeded) => return self.fetch_step(c, provider, spec, &job, None).await,
+            Ok(PollOutcome::SucceededWith(polled)) => {
+                return self.fetch_step(c, provider, spec, &job, Some(polled)).await;
+            }
+            Ok(PollOutcome::Continue { state, progress }) => return self.continue_chain(c, state, progress).await,
             Ok(PollOutcome::Failed { code, message }) => return self.fail(c, code, &message, false).await,
+            Err(ProviderError::Throttled { retry_after_ms }) => {
+                return self.defer(c, Duration::from_millis(retry_after_ms)).await;
+            }
             Err(e) if e.is_retryable() => {
                 // Backs off by the polls failed in a row, not by the task's age.
                 let failures = routes::poll_failures(task) + 1;
@@ -248,13 +272,20 @@ impl Engine {
         self.store.save_step(&task.id, c.token, update, now).await.map(drop)
     }
 
-    async fn fetch_step(&self, c: &Claimed, provider: &dyn Provider, spec: &JobSpec, job: &JobRef) -> StepResult {
+    async fn fetch_step(
+        &self,
+        c: &Claimed,
+        provider: &dyn Provider,
+        spec: &JobSpec,
+        job: &JobRef,
+        polled: Option<PolledResult>,
+    ) -> StepResult {
         let task = &c.task;
         if task.status == TaskStatus::Queued {
             transition(task, TaskStatus::Running);
         }
         let heartbeat = self.heartbeat(c);
-        let outcome = self.download_and_deliver(c, provider, spec, job).await;
+        let outcome = self.download_and_deliver(c, provider, spec, job, polled).await;
         heartbeat.abort();
         outcome
     }
@@ -265,15 +296,52 @@ impl Engine {
         provider: &dyn Provider,
         spec: &JobSpec,
         job: &JobRef,
+        polled: Option<PolledResult>,
     ) -> StepResult {
         let task = &c.task;
         let scratch = match self.files.scratch(&task.id) {
             Ok(s) => s,
             Err(e) => return Err(StoreError::Database(format!("scratch dir: {e}"))),
         };
-        let result = self.deliver_into(c, provider, spec, job, &scratch).await;
+        let result = self.deliver_into(c, provider, spec, job, polled, &scratch).await;
         let _ = std::fs::remove_dir_all(&scratch);
         result
+    }
+
+    /// A failed result download: tried again later (bounded), or the task fails.
+    async fn fetch_failed(&self, c: &Claimed, e: ProviderError) -> StepResult {
+        let task = &c.task;
+        if let ProviderError::Throttled { retry_after_ms } = e {
+            return self.defer(c, Duration::from_millis(retry_after_ms)).await;
+        }
+        let failures = routes::fetch_failures(task) + 1;
+        if e.is_retryable() && failures < MAX_FETCH_ATTEMPTS {
+            tracing::info!(task = %task.id, error = %e, failures, "result download failed; it is tried again");
+            let update = StepUpdate {
+                upstream_state: Some(routes::with_fetch_failure(task)),
+                next_run_at: routes::by_deadline(task, now_ms() + backoff_ms(failures, &e)),
+                ..Default::default()
+            };
+            return self.store.save_step(&task.id, c.token, update, now_ms()).await.map(drop);
+        }
+        tracing::info!(task = %task.id, error = %e, "result download failed for good");
+        self.fail(c, TaskErrorCode::UpstreamError, "the result could not be downloaded from the upstream", false).await
+    }
+
+    /// Validates and processes `raw` on the media pool, with the step's worker slot given
+    /// back meanwhile (`slots`); `raw` is moved aside to `kept` first when `kept` is set and
+    /// processing fails only if the two copies are the same bytes.
+    async fn process(&self, task: &Task, raw: &Path, scratch: &Path, kept: Option<PathBuf>) -> Processed {
+        let (raw, dir, t, max) = (raw.to_owned(), scratch.to_owned(), task.clone(), self.settings.max_result_bytes);
+        self.media
+            .run(move || {
+                if let Some(first) = kept.filter(|first| deliver::same_bytes(first, &raw)) {
+                    let _ = std::fs::remove_file(first);
+                    return Err(deliver::InvalidResult("the upstream sent the same invalid bytes twice".into()));
+                }
+                deliver::process(&raw, &dir, &t, max)
+            })
+            .await
     }
 
     async fn deliver_into(
@@ -282,35 +350,39 @@ impl Engine {
         provider: &dyn Provider,
         spec: &JobSpec,
         job: &JobRef,
-        scratch: &std::path::Path,
+        polled: Option<PolledResult>,
+        scratch: &Path,
     ) -> StepResult {
         let task = &c.task;
         let raw = scratch.join("raw.mp4");
-        if let Err(e) = provider.fetch(spec, job, &raw).await {
-            let failures = routes::fetch_failures(task) + 1;
-            if e.is_retryable() && failures < MAX_FETCH_ATTEMPTS {
-                tracing::info!(task = %task.id, error = %e, failures, "result download failed; it is tried again");
-                let update = StepUpdate {
-                    upstream_state: Some(routes::with_fetch_failure(task)),
-                    next_run_at: routes::by_deadline(task, now_ms() + backoff_ms(failures, &e)),
-                    ..Default::default()
-                };
-                return self.store.save_step(&task.id, c.token, update, now_ms()).await.map(drop);
-            }
-            tracing::info!(task = %task.id, error = %e, "result download failed for good");
-            return self
-                .fail(c, TaskErrorCode::UpstreamError, "the result could not be downloaded from the upstream", false)
-                .await;
+        let fetched = match polled {
+            Some(polled) => provider.fetch_polled(spec, job, polled, &raw).await,
+            None => provider.fetch(spec, job, &raw).await,
+        };
+        if let Err(e) = fetched {
+            return self.fetch_failed(c, e).await;
         }
-        let (raw2, dir, t, max) = (raw.clone(), scratch.to_owned(), task.clone(), self.settings.max_result_bytes);
-        let delivered = match self.media.run(move || deliver::process(&raw2, &dir, &t, max)).await {
+        // From here on the step waits for and runs on the media pool without a worker slot.
+        let _delivery = slots::delivering().await;
+        let delivered = match self.process(task, &raw, scratch, None).await {
             Ok(d) => d,
-            Err(invalid) => {
-                let msg = format!("the upstream's result is not a valid video: {invalid}");
-                return self.fail(c, TaskErrorCode::InvalidResult, &msg, false).await;
-            }
+            // A download can come out short and still look complete (a Content-Length that
+            // matches the cut body): one more copy is downloaded before the result is refused.
+            Err(invalid) => match self.download_again(c, provider, spec, job, &raw, scratch).await {
+                Ok(Some(d)) => d,
+                Ok(None) => return Ok(()),
+                Err(again) => {
+                    tracing::info!(task = %task.id, first = %invalid, again = %again, "the result is not a valid video");
+                    let msg = format!("the upstream's result is not a valid video: {invalid}");
+                    return self.fail(c, TaskErrorCode::InvalidResult, &msg, false).await;
+                }
+            },
         };
         let files: Vec<(&std::path::Path, &str)> = delivered.files.iter().map(|(p, n)| (p.as_path(), *n)).collect();
+        // A step that lost its lease publishes nothing: the new holder's files have these names.
+        if !self.store.heartbeat(&task.id, c.token, now_ms() + self.settings.lease_ms).await? {
+            return Ok(());
+        }
         if let Err(e) = self.files.put(&task.id, &files).await {
             return Err(StoreError::Database(format!("publishing files: {e}")));
         }
@@ -329,13 +401,42 @@ impl Engine {
             }
             None => {
                 // Another path ended the task (a cancel); keep no files for it unless it completed.
+                // A task still open means this step lost its lease: the worker that took the
+                // task over publishes the same names, so they are not this step's to delete.
                 let current = self.store.task(&task.id).await?;
-                if current.is_none_or(|t| t.status != TaskStatus::Completed) {
+                if current.as_ref().is_none_or(|t| t.status.is_terminal() && t.status != TaskStatus::Completed) {
                     let _ = self.files.delete(&task.id).await;
+                } else if current.is_some_and(|t| !t.status.is_terminal()) {
+                    tracing::info!(task = %task.id, "lost the lease while delivering; the new holder delivers");
                 }
             }
         }
         Ok(())
+    }
+
+    /// The second and last copy of a result the first of which was invalid: `Ok(None)` when
+    /// the step was put back (throttled), `Err` when this copy cannot be had or is invalid
+    /// too (or the same bytes).
+    async fn download_again(
+        &self,
+        c: &Claimed,
+        provider: &dyn Provider,
+        spec: &JobSpec,
+        job: &JobRef,
+        raw: &Path,
+        scratch: &Path,
+    ) -> Result<Option<deliver::Delivered>, String> {
+        let kept = scratch.join("raw-first.mp4");
+        std::fs::rename(raw, &kept).map_err(|e| e.to_string())?;
+        metrics::counter!("vidgate_result_redownloads_total", "provider" => c.task.provider.clone()).increment(1);
+        match provider.fetch(spec, job, raw).await {
+            Ok(()) => self.process(&c.task, raw, scratch, Some(kept)).await.map(Some).map_err(|e| e.to_string()),
+            Err(ProviderError::Throttled { retry_after_ms }) => {
+                self.defer(c, Duration::from_millis(retry_after_ms)).await.map_err(|e| e.to_string())?;
+                Ok(None)
+            }
+            Err(e) => Err(e.to_string()),
+        }
     }
 
     fn heartbeat(&self, c: &Claimed) -> tokio::task::JoinHandle<()> {
@@ -378,6 +479,12 @@ fn backoff_ms(attempt: u32, e: &ProviderError) -> Millis {
     (1000i64 << attempt.min(8)).min(120_000)
 }
 
+/// Whether a submit's error says the submit request never left (its connect failed, the
+/// throttle held it, the credential it needed could not be had): then it is not counted.
+fn never_left(e: &ProviderError) -> bool {
+    throttle::submit_left() == Some(false) || matches!(e, ProviderError::Unreachable(_))
+}
+
 /// What a client may read about a provider error: its kind, never upstream internals.
 fn client_message(e: &ProviderError) -> String {
     match e {
@@ -387,5 +494,6 @@ fn client_message(e: &ProviderError) -> String {
         ProviderError::Result(_) => "the result could not be downloaded from the upstream".into(),
         ProviderError::OutcomeUnknown(_) => "the upstream did not answer".into(),
         ProviderError::ContentFiltered(_) => "the upstream's safety filter blocked the job".into(),
+        ProviderError::Throttled { .. } => "the upstream's request limit was reached".into(),
     }
 }

@@ -104,3 +104,53 @@ async fn a_request_signed_with_a_wrong_secret_is_refused() {
         other => panic!("expected the server to refuse the signature, got {other:?}"),
     }
 }
+
+/// Stores `bytes` as the task's `video.mp4` through a scratch file.
+async fn put_video(store: &MediaStore, task: &TaskId, bytes: &[u8]) {
+    let src = store.scratch(task).expect("scratch").join("video.mp4");
+    std::fs::write(&src, bytes).expect("scratch file");
+    store.put(task, &[(&src, "video.mp4")]).await.expect("put");
+}
+
+#[tokio::test]
+async fn a_presigned_url_fetches_the_object_whole_and_by_range_with_its_media_type() {
+    let store = fresh().await;
+    let task = TaskId::generate();
+    let bytes: Vec<u8> = (0..50_000u32).map(|i| (i % 251) as u8).collect();
+    put_video(&store, &task, &bytes).await;
+    let url = store.direct_url(&task, "video.mp4", Duration::from_secs(600)).expect("S3 presigns");
+    assert!(url.starts_with(&server().endpoint), "{url}");
+    assert!(url.contains("X-Amz-Signature=") && url.contains("X-Amz-Expires=600"), "{url}");
+
+    let client = reqwest::Client::new();
+    let whole = client.get(&url).send().await.expect("GET");
+    assert_eq!(whole.status(), 200);
+    assert_eq!(whole.headers()["content-type"], "video/mp4");
+    assert_eq!(whole.bytes().await.expect("body").as_ref(), bytes.as_slice());
+
+    let part = client.get(&url).header("range", "bytes=100-199").send().await.expect("ranged GET");
+    assert_eq!(part.status(), 206);
+    assert_eq!(part.bytes().await.expect("body").as_ref(), &bytes[100..200]);
+}
+
+#[tokio::test]
+async fn a_presigned_url_opens_only_its_own_object() {
+    let store = fresh().await;
+    let task = TaskId::generate();
+    put_video(&store, &task, b"not really a video").await;
+    let url = store.direct_url(&task, "video.mp4", Duration::from_secs(600)).expect("S3 presigns");
+    let client = reqwest::Client::new();
+    let other_key = url.replace("video.mp4", "audio.m4a");
+    assert_eq!(client.get(&other_key).send().await.expect("GET").status(), 403);
+    let tampered = url.replace("X-Amz-Expires=600", "X-Amz-Expires=6000");
+    assert_eq!(client.get(&tampered).send().await.expect("GET").status(), 403);
+    assert_eq!(client.get(&url).send().await.expect("GET").status(), 200);
+}
+
+#[test]
+fn a_local_directory_has_no_direct_urls() {
+    let root = std::env::temp_dir().join(format!("vidgate-local-{}", ulid::Ulid::new()));
+    let store = MediaStore::local(&root).expect("local store");
+    assert_eq!(store.direct_url(&TaskId::generate(), "video.mp4", Duration::from_secs(60)), None);
+    let _ = std::fs::remove_dir_all(root);
+}

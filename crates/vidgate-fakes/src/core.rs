@@ -122,6 +122,7 @@ pub(crate) async fn faults_layer(
         }
         Fault::MalformedJson => half_body(next.run(request).await).await,
         Fault::Truncated => truncated(next.run(request).await).await,
+        Fault::ShortBody => short_body(next.run(request).await).await,
     }
 }
 
@@ -135,6 +136,15 @@ async fn half_body(response: Response) -> Response {
     let bytes = body_bytes(body).await;
     let half = bytes.slice(..bytes.len() / 2);
     parts.status = StatusCode::OK;
+    parts.headers.insert(header::CONTENT_LENGTH, HeaderValue::from(half.len()));
+    Response::from_parts(parts, Body::from(half))
+}
+
+/// The first half of the answer under its own status, with a `Content-Length` that matches.
+async fn short_body(response: Response) -> Response {
+    let (mut parts, body) = response.into_parts();
+    let bytes = body_bytes(body).await;
+    let half = bytes.slice(..bytes.len() / 2);
     parts.headers.insert(header::CONTENT_LENGTH, HeaderValue::from(half.len()));
     Response::from_parts(parts, Body::from(half))
 }

@@ -47,6 +47,9 @@ pub enum Fault {
     /// The request is processed and the answer announces its full `Content-Length` but only
     /// half the body is sent before the socket closes.
     Truncated,
+    /// The request is processed and answered with its status and the first half of the body,
+    /// whose `Content-Length` says that half: the transfer looks complete (a cut result file).
+    ShortBody,
 }
 
 /// How a job ends once its latency has passed.
@@ -144,7 +147,8 @@ impl RandomFaults {
 
 #[derive(Debug, Default)]
 struct Inner {
-    queued: HashMap<Endpoint, VecDeque<Fault>>,
+    /// `None` lets one request through untouched (see [`Faults::push_after`]).
+    queued: HashMap<Endpoint, VecDeque<Option<Fault>>>,
     random: Option<RandomFaults>,
     outcomes: VecDeque<Outcome>,
     by_prompt: HashMap<String, Outcome>,
@@ -177,7 +181,18 @@ impl Faults {
     pub fn push_n(&self, endpoint: Endpoint, n: usize, fault: Fault) -> &Self {
         let mut inner = self.lock();
         let queue = inner.queued.entry(endpoint).or_default();
-        queue.extend(std::iter::repeat_n(fault, n));
+        queue.extend(std::iter::repeat_n(Some(fault), n));
+        self
+    }
+
+    /// The next `pass` requests of kind `endpoint` go through untouched, then one meets
+    /// `fault`: e.g. `push_after(Endpoint::Submit, 1, f)` hits the second submit, which for a
+    /// Gemini extension chain is its first extension.
+    pub fn push_after(&self, endpoint: Endpoint, pass: usize, fault: Fault) -> &Self {
+        let mut inner = self.lock();
+        let queue = inner.queued.entry(endpoint).or_default();
+        queue.extend(std::iter::repeat_n(None, pass));
+        queue.push_back(Some(fault));
         self
     }
 
@@ -200,7 +215,7 @@ impl Faults {
 
     /// Faults still queued for `endpoint` (not yet met).
     pub fn pending(&self, endpoint: Endpoint) -> usize {
-        self.lock().queued.get(&endpoint).map_or(0, VecDeque::len)
+        self.lock().queued.get(&endpoint).map_or(0, |q| q.iter().filter(|f| f.is_some()).count())
     }
 
     /// The next job submitted ends with `outcome` (outcomes queue up in order).
@@ -231,8 +246,8 @@ impl Faults {
     /// The fault for this request, if any: the queue first, then the random draw.
     pub(crate) fn take(&self, endpoint: Endpoint) -> Option<Fault> {
         let mut inner = self.lock();
-        if let Some(fault) = inner.queued.get_mut(&endpoint).and_then(VecDeque::pop_front) {
-            return Some(fault);
+        if let Some(queued) = inner.queued.get_mut(&endpoint).and_then(VecDeque::pop_front) {
+            return queued;
         }
         inner.random.as_mut().and_then(|random| random.pick(endpoint))
     }
@@ -264,6 +279,17 @@ mod tests {
         assert_eq!(faults.take(Endpoint::Poll), Some(Fault::Status(503)));
         assert_eq!(faults.take(Endpoint::Poll), Some(Fault::Reset));
         assert_eq!(faults.take(Endpoint::Poll), None);
+    }
+
+    #[test]
+    fn a_fault_pushed_after_passes_lets_that_many_requests_through_first() {
+        let faults = Faults::default();
+        faults.push_after(Endpoint::Submit, 2, Fault::Reset);
+        assert_eq!(faults.pending(Endpoint::Submit), 1);
+        assert_eq!(faults.take(Endpoint::Submit), None);
+        assert_eq!(faults.take(Endpoint::Submit), None);
+        assert_eq!(faults.take(Endpoint::Submit), Some(Fault::Reset));
+        assert_eq!((faults.take(Endpoint::Submit), faults.pending(Endpoint::Submit)), (None, 0));
     }
 
     #[test]

@@ -45,6 +45,21 @@ pub struct Note {
     pub what: String,
 }
 
+/// An extension job (Gemini `instances[0].video.uri`) a fake created.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ExtensionJob {
+    /// The new job's name (operation).
+    pub operation: String,
+    /// The URI the request named.
+    pub video_uri: String,
+    /// The job whose output that URI is.
+    pub extended_operation: String,
+    /// The length of the video extended, ms.
+    pub input_ms: u64,
+    /// The length of the stitched output, ms.
+    pub output_ms: u64,
+}
+
 /// Request counters of one fake.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Counters {
@@ -92,6 +107,7 @@ struct Inner {
     counters: Counters,
     rejections: Vec<Rejection>,
     notes: Vec<Note>,
+    extensions: Vec<ExtensionJob>,
 }
 
 /// The records of one fake.
@@ -123,6 +139,15 @@ impl Journal {
     /// Requests accepted on UNCONFIRMED points.
     pub fn notes(&self) -> Vec<Note> {
         self.lock().notes.clone()
+    }
+
+    /// Extension jobs created, oldest first (also counted in `jobs_created`).
+    pub fn extensions(&self) -> Vec<ExtensionJob> {
+        self.lock().extensions.clone()
+    }
+
+    pub(crate) fn extension_created(&self, job: ExtensionJob) {
+        self.lock().extensions.push(job);
     }
 
     pub(crate) fn received(&self, endpoint: Endpoint) {

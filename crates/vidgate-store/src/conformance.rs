@@ -12,6 +12,7 @@ use vidgate_domain::catalog::Size;
 use vidgate_domain::task::{Mode, TaskErrorCode, TaskStatus};
 use vidgate_domain::{AccountId, KeyId, TaskId, Usd};
 
+use crate::changes::{Change, ChangeFeed};
 use crate::model::*;
 use crate::money::*;
 use crate::reroute::*;
@@ -40,7 +41,9 @@ macro_rules! conformance_tests {
             a_debit_never_takes_the_balance_below_zero, key_status_counts_what_a_key_commits_per_window,
             a_spend_window_frees_up_when_enough_spend_leaves_it, usage_rolls_up_charged_tasks_by_day_model_key_and_mode,
             a_reroute_moves_a_submit_to_the_next_route_and_only_before_acceptance,
-            concurrent_submits_never_overspend, concurrent_claims_never_share_a_task_or_exceed_a_cap);
+            concurrent_submits_never_overspend, concurrent_claims_never_share_a_task_or_exceed_a_cap,
+            concurrent_retention_sweeps_take_disjoint_batches, changes_are_announced_at_commit_and_leases_are_silent,
+            a_submit_that_never_left_is_taken_back_out_of_the_count);
     };
     (@each $factory:expr; $($name:ident),* $(,)?) => {
         $(
@@ -975,4 +978,93 @@ pub async fn concurrent_claims_never_share_a_task_or_exceed_a_cap(store: Arc<dyn
     let poll_ids: std::collections::HashSet<_> = polls.iter().map(|c| c.task.id.clone()).collect();
     assert_eq!((polls.len(), poll_ids), (6, ids), "the six polls, each claimed once");
     assert!(polls.iter().all(|c| c.task.phase == Phase::Poll));
+}
+
+pub async fn concurrent_retention_sweeps_take_disjoint_batches(store: Arc<dyn Store>) {
+    let (acct, key) = account_with(&store, 10_000_000).await;
+    let mut ids = std::collections::BTreeSet::new();
+    for _ in 0..6 {
+        ids.insert(created(&store, new_task(&acct, &key, 1, None)).await.id);
+    }
+    for c in store.claim("w1", NOW, 60_000, 10, &caps(100)).await.unwrap() {
+        let end = Terminal::Completed { result: result(5000), credits_used: Usd(1), files_expire_at: NOW + 1000 };
+        store.finish(&c.task.id, Some(c.token), end, NOW).await.unwrap().expect("completed");
+    }
+    assert!(store.claim_files_for_removal(NOW + 999, 60_000, 10).await.unwrap().is_empty(), "not due yet");
+    // three sweepers at once, two tasks each
+    let sweeps: Vec<_> = (0..3)
+        .map(|_| {
+            let store = store.clone();
+            tokio::spawn(async move { store.claim_files_for_removal(NOW + 1000, 60_000, 2).await.unwrap() })
+        })
+        .collect();
+    let mut swept = Vec::new();
+    for s in sweeps {
+        let batch = s.await.unwrap();
+        assert_eq!(batch.len(), 2, "{batch:?}");
+        swept.extend(batch);
+    }
+    assert_eq!(swept.iter().cloned().collect::<std::collections::BTreeSet<_>>(), ids, "each task in one batch");
+    assert_eq!(swept.len(), 6);
+    assert!(store.claim_files_for_removal(NOW + 2000, 60_000, 10).await.unwrap().is_empty(), "held batches");
+    // a sweeper that died leaves its tasks to the next one after the lease; removed ones stay removed
+    store.mark_files_expired(&swept[0]).await.unwrap();
+    let again = store.claim_files_for_removal(NOW + 61_001, 60_000, 10).await.unwrap();
+    let rest: Vec<TaskId> = ids.iter().filter(|id| **id != swept[0]).cloned().collect();
+    assert_eq!(again, rest, "the rest, earliest expiry (then id) first");
+}
+
+/// The next announced change, waiting at most ten seconds.
+async fn next_change(feed: &mut Box<dyn ChangeFeed>) -> Change {
+    tokio::time::timeout(std::time::Duration::from_secs(10), feed.next())
+        .await
+        .expect("a change is announced within 10 s")
+        .expect("the feed is up")
+}
+
+pub async fn changes_are_announced_at_commit_and_leases_are_silent(store: Arc<dyn Store>) {
+    // A backend without cross-process announcements (SQLite: one process) has nothing to hear.
+    let Some(mut feed) = store.listen().await.unwrap() else { return };
+    // Far in the future of any wall clock, so a step never makes the task due "now".
+    const LATER: Millis = 4_000_000_000_000;
+    let (acct, key) = account_with(&store, 10_000_000).await;
+    let mut t = new_task(&acct, &key, 1_000_000, None);
+    t.params.callback_url = Some("https://example.com/hook".into());
+    let task = created(&store, t).await;
+    assert_eq!(next_change(&mut feed).await, Change::Due(task.id.clone()));
+    let c = store.claim("w1", NOW, 60_000, 1, &caps(100)).await.unwrap().remove(0);
+    assert!(store.mark_submitting(&task.id, c.token).await.unwrap());
+    assert!(store.heartbeat(&task.id, c.token, NOW + 90_000).await.unwrap());
+    let step = StepUpdate {
+        phase: Some(Phase::Poll),
+        status: Some(TaskStatus::Running),
+        progress: Some(40),
+        next_run_at: LATER,
+        ..Default::default()
+    };
+    assert!(store.save_step(&task.id, c.token, step, NOW).await.unwrap());
+    // the claim, the submit marker and the heartbeat said nothing: the step is next
+    assert_eq!(next_change(&mut feed).await, Change::Changed(task.id.clone()));
+    let c = store.claim("w1", LATER, 60_000, 1, &caps(100)).await.unwrap().remove(0);
+    let end = Terminal::Completed { result: result(5000), credits_used: Usd(1), files_expire_at: LATER };
+    store.finish(&task.id, Some(c.token), end, LATER).await.unwrap().expect("completed");
+    let mut heard = vec![next_change(&mut feed).await, next_change(&mut feed).await];
+    heard.sort_by_key(|c| matches!(c, Change::Webhook(_)));
+    assert_eq!(heard, vec![Change::Changed(task.id.clone()), Change::Webhook(task.id.clone())]);
+}
+
+pub async fn a_submit_that_never_left_is_taken_back_out_of_the_count(store: Arc<dyn Store>) {
+    let (acct, key) = account_with(&store, 10_000_000).await;
+    let t = created(&store, new_task(&acct, &key, 2_000_000, None)).await;
+    let c = claim_one(&store, NOW).await;
+    assert!(!store.submit_not_sent(&t.id, c.token).await.unwrap(), "no submit is marked");
+    assert!(store.mark_submitting(&t.id, c.token).await.unwrap());
+    assert!(store.mark_submitting(&t.id, c.token).await.unwrap());
+    assert!(!store.submit_not_sent(&t.id, c.token + 1).await.unwrap(), "a stale token changes nothing");
+    assert!(store.submit_not_sent(&t.id, c.token).await.unwrap());
+    let task = store.task(&t.id).await.unwrap().unwrap();
+    assert_eq!((task.submitting, task.submit_attempts, task.phase), (false, 1, Phase::Submit));
+    assert!(!store.submit_not_sent(&t.id, c.token).await.unwrap(), "taken back once");
+    assert_eq!(store.task(&t.id).await.unwrap().unwrap().submit_attempts, 1);
+    assert_ledger_balanced(&store, &acct).await;
 }

@@ -9,6 +9,7 @@
 //!
 //! The store must not know about HTTP, providers or files on disk.
 
+pub mod changes;
 pub mod conformance;
 pub mod model;
 pub mod money;
@@ -24,6 +25,7 @@ use async_trait::async_trait;
 use vidgate_domain::task::Mode;
 use vidgate_domain::{AccountId, KeyId, TaskId, Usd};
 
+pub use changes::{Change, ChangeFeed};
 pub use model::*;
 pub use money::*;
 pub use reroute::*;
@@ -178,4 +180,21 @@ pub trait Store: Send + Sync + 'static {
     /// clearing its submit state, and releases the lease; false when the lease was lost or
     /// the task left the submit phase.
     async fn reroute(&self, id: &TaskId, token: i64, route: Reroute, now: Millis) -> Result<bool>;
+
+    // --- several processes on one database
+    /// Leases up to `limit` completed tasks whose files are past retention, not yet removed
+    /// and not held by another sweeper, until `now + lease_ms`, so two processes never
+    /// sweep one task at once (a sweeper that dies leaves its batch to the next after the
+    /// lease). Earliest expiry first.
+    async fn claim_files_for_removal(&self, now: Millis, lease_ms: Millis, limit: u32) -> Result<Vec<TaskId>>;
+    /// Subscribes to the changes every process commits to this database (see [`changes`]);
+    /// `None` when the backend announces nothing across processes (SQLite: one process).
+    async fn listen(&self) -> Result<Option<Box<dyn ChangeFeed>>>;
+
+    // --- counting upstream submits
+    /// The submit marked by [`Store::mark_submitting`] never left (its connect failed, the
+    /// throttle held it): clears `submitting` and takes the attempt back out of
+    /// `submit_attempts`, which so counts only submits that may have reached the upstream.
+    /// False when the lease was lost or no submit is marked.
+    async fn submit_not_sent(&self, id: &TaskId, token: i64) -> Result<bool>;
 }

@@ -215,6 +215,8 @@ pub struct Task {
     pub upstream_state: serde_json::Value,
     /// An upstream submit was sent and its answer not yet recorded.
     pub submitting: bool,
+    /// Upstream submits on the current route that may have reached the upstream (marked
+    /// before sending; taken back by `Store::submit_not_sent` when one never left).
     pub submit_attempts: u32,
     /// The engine gives up at this time (the task fails with `timeout`).
     pub deadline_at: Option<Millis>,

@@ -1,14 +1,17 @@
 //! The conformance suite on PostgreSQL, each test on a fresh database (see
 //! `vidgate_store::testkit::postgres`: the server `VIDGATE_TEST_POSTGRES_URL` names, or a
 //! throwaway cluster this test process starts), and what only a shared server has to get
-//! right: several processes migrating and bootstrapping one database at once.
+//! right: several processes migrating and bootstrapping one database at once, and hearing
+//! the changes the others commit.
 
 use std::sync::Arc;
+use std::time::Duration;
 
+use vidgate_domain::catalog::Size;
 use vidgate_domain::task::Mode;
-use vidgate_domain::{AccountId, KeyId};
+use vidgate_domain::{AccountId, KeyId, TaskId, Usd};
 use vidgate_store::testkit::postgres::fresh_database;
-use vidgate_store::{Bootstrap, BootstrapPlan, KeyLimits, NewKey, Store};
+use vidgate_store::{Bootstrap, BootstrapPlan, Change, KeyLimits, NewKey, NewTask, Store, TaskParams};
 
 async fn fresh() -> Arc<dyn Store> {
     vidgate_store::open(&fresh_database().await).await.unwrap()
@@ -47,7 +50,7 @@ async fn processes_starting_together_migrate_and_bootstrap_once() {
     let key = stores[0].setting("signing_key").await.unwrap();
     assert_eq!(key, Some(format!("signing-{}", created[0])));
     let versions: i64 = count(&url, "SELECT COUNT(*) FROM schema_migrations").await;
-    assert_eq!(versions, 4, "each migration recorded once");
+    assert_eq!(versions, 5, "each migration recorded once");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -67,6 +70,89 @@ async fn a_database_url_picks_the_backend_and_refuses_unknown_schemes() {
         assert!(std::path::Path::new(&path).exists(), "{url} is a SQLite file");
     }
     std::fs::remove_dir_all(dir).unwrap();
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_change_committed_by_one_process_is_announced_to_the_others() {
+    let url = fresh_database().await;
+    let (writer, listener) = (vidgate_store::open(&url).await.unwrap(), vidgate_store::open(&url).await.unwrap());
+    let mut feed = listener.listen().await.unwrap().expect("PostgreSQL announces changes");
+    let acct = AccountId::generate();
+    writer.create_account(&acct, "a", "whsec_a", 1).await.unwrap();
+    let key = NewKey {
+        id: KeyId::generate(),
+        account_id: acct.clone(),
+        name: "k".into(),
+        mode: Mode::Test,
+        hash: "h".into(),
+        masked: "m".into(),
+        limits: KeyLimits::default(),
+    };
+    let key_id = key.id.clone();
+    writer.create_key(key, 1).await.unwrap();
+    let task = new_task(&acct, &key_id);
+    let id = task.id.clone();
+    writer.submit(task, Default::default()).await.unwrap();
+    let heard = tokio::time::timeout(Duration::from_secs(10), feed.next()).await.expect("announced").unwrap();
+    assert_eq!(heard, Change::Due(id));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_listening_connection_ends_the_feed_with_an_error() {
+    let url = fresh_database().await;
+    let store = vidgate_store::open(&url).await.unwrap();
+    let mut feed = store.listen().await.unwrap().expect("PostgreSQL announces changes");
+    let killed: i64 = count(
+        &url,
+        "SELECT COUNT(pg_terminate_backend(pid)) FROM pg_stat_activity \
+         WHERE datname = current_database() AND query LIKE 'LISTEN%'",
+    )
+    .await;
+    assert_eq!(killed, 1, "one listening connection");
+    let next = tokio::time::timeout(Duration::from_secs(10), feed.next()).await.expect("the loss is noticed");
+    assert!(next.is_err(), "{next:?}");
+    let mut again = store.listen().await.unwrap().expect("a new subscription");
+    let acct = AccountId::generate();
+    store.create_account(&acct, "a", "whsec_a", 1).await.unwrap();
+    let mut key = plan("s").test_key;
+    key.account_id = acct.clone();
+    let key_id = key.id.clone();
+    store.create_key(key, 1).await.unwrap();
+    let task = new_task(&acct, &key_id);
+    let id = task.id.clone();
+    store.submit(task, Default::default()).await.unwrap();
+    let heard = tokio::time::timeout(Duration::from_secs(10), again.next()).await.expect("announced").unwrap();
+    assert_eq!(heard, Change::Due(id));
+}
+
+fn new_task(acct: &AccountId, key: &KeyId) -> NewTask {
+    NewTask {
+        id: TaskId::generate(),
+        account_id: acct.clone(),
+        key_id: key.clone(),
+        mode: Mode::Test,
+        model: "tiny".into(),
+        params: TaskParams {
+            prompt: "p".into(),
+            duration_seconds: 1,
+            size: Size::new(160, 90),
+            audio: false,
+            seed: None,
+            negative_prompt: None,
+            callback_url: None,
+            metadata: Default::default(),
+            source_image: None,
+            remixed_from: None,
+        },
+        source_image: None,
+        out_task_id: None,
+        fingerprint: "fp".into(),
+        estimated: Usd(1),
+        provider: "sandbox".into(),
+        plan: serde_json::Value::Null,
+        upstream_cost: Usd::ZERO,
+        created_at: 1,
+    }
 }
 
 async fn count(url: &str, sql: &'static str) -> i64 {

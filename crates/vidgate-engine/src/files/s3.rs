@@ -5,11 +5,12 @@
 
 use std::sync::Arc;
 
-use futures::{StreamExt, TryStreamExt};
+use futures::{FutureExt, StreamExt, TryStreamExt};
 use object_store::aws::{AmazonS3, AmazonS3Builder};
 use object_store::buffered::BufWriter;
 use object_store::path::Path as ObjectPath;
-use object_store::{GetOptions, GetRange, ObjectStore, ObjectStoreExt};
+use object_store::signer::{Method, Signer};
+use object_store::{Attribute, Attributes, GetOptions, GetRange, ObjectStore, ObjectStoreExt};
 use tokio::io::AsyncWriteExt;
 use vidgate_domain::TaskId;
 
@@ -80,7 +81,8 @@ impl S3Dir {
         for (src, name) in files {
             let mut file = tokio::fs::File::open(src).await.map_err(|e| MediaError::io(BACKEND, e))?;
             let store: Arc<dyn ObjectStore> = self.store.clone();
-            let mut upload = BufWriter::new(store, self.location(task, name));
+            let attributes = Attributes::from_iter([(Attribute::ContentType, super::content_type(name))]);
+            let mut upload = BufWriter::new(store, self.location(task, name)).with_attributes(attributes);
             let copied = async {
                 tokio::io::copy(&mut file, &mut upload).await?;
                 upload.shutdown().await
@@ -118,6 +120,21 @@ impl S3Dir {
             Err(e) => return Err(backend(e)),
         };
         Ok(got.into_stream().map_err(std::io::Error::other).boxed())
+    }
+
+    /// A presigned GET for one object. With the static credentials vidgate configures the
+    /// signature is computed locally, so the future is ready at its first poll; if it is not
+    /// (a credential provider that needs the network), `None`.
+    pub(super) fn presigned_get(&self, task: &TaskId, name: &str, expires_in: std::time::Duration) -> Option<String> {
+        let location = self.location(task, name);
+        match self.store.signed_url(Method::GET, &location, expires_in).now_or_never() {
+            Some(Ok(url)) => Some(url.to_string()),
+            Some(Err(e)) => {
+                tracing::warn!(error = %e, "presigning an S3 URL failed; handing out the gateway's URL");
+                None
+            }
+            None => None,
+        }
     }
 
     pub(super) async fn delete(&self, task: &TaskId) -> Result<(), MediaError> {

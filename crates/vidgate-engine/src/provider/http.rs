@@ -1,7 +1,10 @@
 //! HTTP plumbing shared by the real upstreams: sending a request and reading its answer
 //! with a byte cap, turning transport failures and HTTP statuses into [`ProviderError`]s
 //! (what was never sent, what may have been, what the upstream refused, what is
-//! temporary), and downloading a result to disk.
+//! temporary), and downloading a result to disk. Every request sent here first takes a
+//! slot from the step's upstream throttle (`throttle::request`: per request, not per step;
+//! each redirect hop of a download is a request) and a submit that may have left is noted
+//! (`throttle::note_submit_left`), so only submits sent are counted.
 //!
 //! The one rule that matters for money (API.md §7): a submit whose request may have left
 //! (a timeout or a reset after connecting, a gateway timeout) is `OutcomeUnknown`, never
@@ -18,7 +21,7 @@ use reqwest::{Method, StatusCode};
 use tokio::io::AsyncWriteExt;
 use url::Url;
 
-use super::ProviderError;
+use super::{ProviderError, throttle};
 
 /// Redirect hops a download follows.
 pub const MAX_REDIRECTS: usize = 5;
@@ -76,7 +79,13 @@ pub fn api_client(connect_timeout: Duration) -> reqwest::Result<reqwest::Client>
 
 /// Sends `request` and reads the whole answer (at most `max_body` bytes).
 pub async fn send(request: reqwest::RequestBuilder, call: Call, max_body: usize) -> Result<Answer, ProviderError> {
-    let mut response = request.send().await.map_err(|e| transport(e, call))?;
+    // Held until the answer is read whole: the request is in progress until then.
+    let _slot = throttle::request().await?;
+    let sent = request.send().await;
+    if call == Call::Submit && !sent.as_ref().is_err_and(reqwest::Error::is_connect) {
+        throttle::note_submit_left();
+    }
+    let mut response = sent.map_err(|e| transport(e, call))?;
     let status = response.status();
     let headers = response.headers().clone();
     let mut body = Vec::new();
@@ -165,6 +174,8 @@ pub async fn download(
     let deadline = tokio::time::Instant::now() + timeout;
     let mut url = url;
     for _ in 0..=MAX_REDIRECTS {
+        // Each hop is a request; the last one holds its slot while the body streams.
+        let _slot = throttle::request().await?;
         let mut request = client.request(Method::GET, url.clone()).timeout(timeout);
         if let Some(c) = credential.filter(|c| c.origin == url.origin()) {
             request = request.header(c.name.clone(), c.value.clone());
@@ -222,6 +233,34 @@ pub async fn write_inline(bytes: &[u8], dst: &Path, max_bytes: u64) -> Result<u6
     Ok(bytes.len() as u64)
 }
 
+/// Decodes standard base64 the upstream returned inline straight into `dst`, a chunk at a
+/// time (no decoded copy of the whole result is held).
+pub async fn write_base64(b64: &str, dst: &Path, max_bytes: u64) -> Result<u64, ProviderError> {
+    use base64::Engine as _;
+    const CHUNK: usize = 4 * 16 * 1024;
+    let b64 = b64.trim();
+    if (b64.len() as u64 / 4).saturating_mul(3) > max_bytes.saturating_add(2) {
+        return Err(ProviderError::Refused(format!("the result is larger than {max_bytes} bytes")));
+    }
+    let io = |e: std::io::Error| ProviderError::Result(format!("writing the result: {e}"));
+    let mut file = tokio::fs::File::create(dst).await.map_err(io)?;
+    let (mut written, mut buf) = (0u64, Vec::with_capacity(CHUNK / 4 * 3));
+    for chunk in b64.as_bytes().chunks(CHUNK) {
+        buf.clear();
+        base64::engine::general_purpose::STANDARD
+            .decode_vec(chunk, &mut buf)
+            .map_err(|e| ProviderError::Refused(format!("inline video is not base64: {e}")))?;
+        written += buf.len() as u64;
+        file.write_all(&buf).await.map_err(io)?;
+    }
+    if written > max_bytes {
+        return Err(ProviderError::Refused(format!("the result is larger than {max_bytes} bytes")));
+    }
+    file.flush().await.map_err(io)?;
+    file.sync_all().await.map_err(io)?;
+    Ok(written)
+}
+
 /// A `data:` URL of an image, for upstreams that take images as URLs.
 pub fn data_url(mime: &str, bytes: &[u8]) -> String {
     use base64::Engine as _;
@@ -256,6 +295,49 @@ mod tests {
         assert_eq!(retry_after_ms(&h), Some(MAX_RETRY_AFTER_MS));
         h.insert(RETRY_AFTER, HeaderValue::from_static("Wed, 21 Oct 2015 07:28:00 GMT"));
         assert_eq!(retry_after_ms(&h), None);
+    }
+
+    #[tokio::test]
+    async fn inline_base64_is_decoded_to_the_file_chunk_by_chunk_and_capped() {
+        use base64::Engine as _;
+        let dir = scratch();
+        let bytes: Vec<u8> = (0..200_000u32).map(|i| (i * 7 % 251) as u8).collect();
+        let b64 = base64::engine::general_purpose::STANDARD.encode(&bytes);
+        let dst = dir.join("raw.mp4");
+        assert_eq!(write_base64(&b64, &dst, 200_000).await.unwrap(), 200_000);
+        assert_eq!(std::fs::read(&dst).unwrap(), bytes);
+        let e = write_base64(&b64, &dst, 199_999).await.unwrap_err();
+        assert!(matches!(e, ProviderError::Refused(_)), "{e:?}");
+        let e = write_base64("AA!A", &dst, 10).await.unwrap_err();
+        assert!(matches!(e, ProviderError::Refused(ref m) if m.starts_with("inline video is not base64")), "{e:?}");
+    }
+
+    fn scratch() -> std::path::PathBuf {
+        let dir = std::env::temp_dir().join(format!("vidgate-http-{}", ulid::Ulid::new()));
+        std::fs::create_dir_all(&dir).unwrap();
+        dir
+    }
+
+    #[tokio::test]
+    async fn every_request_of_a_step_takes_a_throttle_token_and_one_refused_is_not_sent() {
+        // A refused connect is still a request the throttle counted; a 0.5/s bucket with
+        // one token lets the first go and refuses the second without sending it.
+        let throttle = throttle::Throttle::new(0.5, 4);
+        let client = api_client(Duration::from_millis(500)).unwrap();
+        let dst = scratch().join("d");
+        let url = Url::parse("http://127.0.0.1:9/x").unwrap();
+        let timeout = Duration::from_secs(1);
+        let (first, second, left) = throttle::scope(Some(&throttle), async {
+            let first = download(&client, url.clone(), None, &dst, 10, timeout).await;
+            let second = send(client.post(url.clone()), Call::Submit, 10).await;
+            (first, second, throttle::submit_left())
+        })
+        .await;
+        assert!(matches!(first, Err(ProviderError::Result(_))), "{first:?}");
+        assert!(matches!(second, Err(ProviderError::Throttled { retry_after_ms: 1900..=2000 })), "{second:?}");
+        assert_eq!(left, Some(false), "a submit refused by the throttle never left");
+        let third = send(client.post(url), Call::Submit, 10).await;
+        assert!(matches!(third, Err(ProviderError::Unreachable(_))), "unthrottled outside a scope: {third:?}");
     }
 
     #[test]

@@ -77,10 +77,31 @@ pub enum PollOutcome {
     },
     /// The result is ready to fetch.
     Succeeded,
+    /// One job of a chain (Gemini extension) is done and the next is to be submitted on its
+    /// output: the engine keeps `state` as the task's upstream state and goes back to the
+    /// submit phase, so the next submit is recorded before sending like the first (API.md §7).
+    Continue {
+        state: serde_json::Value,
+        progress: u8,
+    },
+    /// The result is ready, and the poll's answer already says where it is (or carries it
+    /// inline): fetch it with [`Provider::fetch_polled`], without asking the upstream again.
+    SucceededWith(PolledResult),
     Failed {
         code: TaskErrorCode,
         message: String,
     },
+}
+
+/// The answer of the poll that found a job done, handed to [`Provider::fetch_polled`]
+/// (shared bytes, never copied; printed by length only).
+#[derive(Clone, PartialEq)]
+pub struct PolledResult(pub bytes::Bytes);
+
+impl std::fmt::Debug for PolledResult {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "PolledResult({} bytes)", self.0.len())
+    }
 }
 
 /// Why an upstream call did not give an answer.
@@ -104,12 +125,22 @@ pub enum ProviderError {
     /// The result could not be downloaded or stored.
     #[error("result unavailable: {0}")]
     Result(String),
+    /// This process's throttle for the upstream had no request slot soon enough; nothing
+    /// was sent. The step comes back after `retry_after_ms` (not a failure).
+    #[error("throttled for {retry_after_ms} ms")]
+    Throttled { retry_after_ms: u64 },
 }
 
 impl ProviderError {
     /// Whether the same call may be made again.
     pub fn is_retryable(&self) -> bool {
-        matches!(self, ProviderError::Unreachable(_) | ProviderError::Busy { .. } | ProviderError::Result(_))
+        matches!(
+            self,
+            ProviderError::Unreachable(_)
+                | ProviderError::Busy { .. }
+                | ProviderError::Result(_)
+                | ProviderError::Throttled { .. }
+        )
     }
 }
 
@@ -127,9 +158,21 @@ pub trait Provider: Send + Sync {
     async fn poll(&self, job: &JobSpec, upstream: &JobRef, now: Millis) -> Result<PollOutcome, ProviderError>;
     /// Writes the finished job's MP4 to `dst`.
     async fn fetch(&self, job: &JobSpec, upstream: &JobRef, dst: &Path) -> Result<(), ProviderError>;
+    /// Writes the finished job's MP4 to `dst` from the answer of the poll that found it
+    /// done ([`PollOutcome::SucceededWith`]); by default, asks again like [`Provider::fetch`].
+    async fn fetch_polled(
+        &self,
+        job: &JobSpec,
+        upstream: &JobRef,
+        _polled: PolledResult,
+        dst: &Path,
+    ) -> Result<(), ProviderError> {
+        self.fetch(job, upstream, dst).await
+    }
     /// Asks the upstream to stop a job, where it can; best effort.
     async fn cancel(&self, upstream: &JobRef) -> Result<(), ProviderError>;
-    /// The upstream's per-process rate and concurrency limits, asked before each step.
+    /// The upstream's per-process rate and concurrency limits, applied to every HTTP
+    /// request of a step (`throttle::scope`).
     fn throttle(&self) -> Option<&Throttle> {
         None
     }

@@ -16,6 +16,8 @@ pub fn job(seconds: u32, size: &str, audio: bool, planned: Option<u32>) -> JobSp
             routes: vec![RoutePlan {
                 route: "up".into(),
                 upstream_seconds,
+                extensions: 0,
+                extension_seconds: 0,
                 upstream_audio: audio,
                 trim_to_ms: u64::from(seconds) * 1000,
                 upstream_cost: Usd::ZERO,

@@ -1,15 +1,31 @@
-//! Per-upstream throttling inside one process: a token bucket of requests per second and
-//! a cap on requests in progress at once. The engine asks before each step; a step that
-//! may not go now is put back with a time to come back, so it never holds a worker while
-//! it waits and one slow or strict upstream cannot starve the others.
+//! Per-upstream throttling inside one process, per HTTP request: a token bucket of requests
+//! per second and a cap on requests in progress at once (a download holds its slot while
+//! it streams; each redirect hop is a request of its own). Upstream rate limits count
+//! requests, and one engine step may make several (a Vertex token refresh, the operation
+//! read, a Cloud Storage download; a Gemini download following redirects).
+//!
+//! The engine runs each step's provider calls inside [`scope`] with the upstream's
+//! throttle; [`super::http`] asks [`request`] before every request it sends. A request
+//! waits at most [`MAX_WAIT`] for its slot; longer, and it fails with
+//! [`ProviderError::Throttled`] without being sent, so the engine puts the step back
+//! instead of parking a worker on one slow or strict upstream while others have work.
+//! The scope also records whether a submit request left ([`submit_left`]), so only
+//! submits that may have reached the upstream are counted.
 //!
 //! The cap on upstream *jobs* in flight is the store's (`ProviderCaps`), across processes.
 
+use std::cell::Cell;
+use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::time::Instant;
+
+use super::ProviderError;
+
+/// The longest a request waits for its slot before its step is put back.
+pub const MAX_WAIT: Duration = Duration::from_secs(1);
 
 /// A token bucket: `rate` tokens a second, at most `burst` saved up.
 #[derive(Debug)]
@@ -44,35 +60,90 @@ impl TokenBucket {
     }
 }
 
-/// The throttle of one upstream.
-#[derive(Debug)]
+/// The throttle of one upstream (cheap to clone; clones share their limits).
+#[derive(Clone, Debug)]
 pub struct Throttle {
-    bucket: TokenBucket,
+    bucket: Arc<TokenBucket>,
     requests: Arc<Semaphore>,
 }
 
-/// Held while a step talks to the upstream.
-pub type Admission = OwnedSemaphorePermit;
+/// Held while one request to the upstream is in progress.
+pub type RequestSlot = OwnedSemaphorePermit;
 
-/// How long a step waits to come back when every request slot is busy.
+/// How long a step waits to come back when every request slot stayed busy.
 pub const BUSY_RETRY: Duration = Duration::from_millis(500);
 
 impl Throttle {
     /// `requests_per_second` (0 = unlimited, bursts of up to one second's worth) and
-    /// `max_concurrent` requests at once.
+    /// `max_concurrent` requests in progress at once.
     pub fn new(requests_per_second: f64, max_concurrent: u32) -> Self {
         Throttle {
-            bucket: TokenBucket::new(requests_per_second, requests_per_second.ceil()),
+            bucket: Arc::new(TokenBucket::new(requests_per_second, requests_per_second.ceil())),
             requests: Arc::new(Semaphore::new(max_concurrent.max(1) as usize)),
         }
     }
 
-    /// Lets a step go now, or says when to come back.
-    pub fn admit(&self) -> Result<Admission, Duration> {
-        let permit = self.requests.clone().try_acquire_owned().map_err(|_| BUSY_RETRY)?;
-        self.bucket.try_take()?;
-        Ok(permit)
+    /// A slot for one request, waiting at most `max_wait` for it; otherwise how long
+    /// the caller should stay away. A request that got no token gives its slot back.
+    pub async fn acquire(&self, max_wait: Duration) -> Result<RequestSlot, Duration> {
+        let deadline = Instant::now() + max_wait;
+        let slot = tokio::time::timeout_at(deadline, self.requests.clone().acquire_owned())
+            .await
+            .map_err(|_| BUSY_RETRY)?
+            .expect("the semaphore is never closed");
+        loop {
+            match self.bucket.try_take() {
+                Ok(()) => return Ok(slot),
+                Err(wait) if Instant::now() + wait <= deadline => tokio::time::sleep(wait).await,
+                Err(wait) => return Err(wait),
+            }
+        }
     }
+}
+
+/// What the requests of one step share.
+struct Scope {
+    throttle: Throttle,
+    submit_left: Cell<bool>,
+}
+
+tokio::task_local! {
+    static SCOPE: Scope;
+}
+
+/// Runs `f` (a step's provider calls) with every request it sends through
+/// [`super::http`] counted against `throttle`.
+pub async fn scope<F: Future>(throttle: Option<&Throttle>, f: F) -> F::Output {
+    match throttle {
+        Some(t) => SCOPE.scope(Scope { throttle: t.clone(), submit_left: Cell::new(false) }, f).await,
+        None => f.await,
+    }
+}
+
+/// A slot for one request in the current [`scope`] (`None` outside one: unthrottled), or
+/// [`ProviderError::Throttled`] when none came within [`MAX_WAIT`]; nothing was sent then.
+pub async fn request() -> Result<Option<RequestSlot>, ProviderError> {
+    let Ok(throttle) = SCOPE.try_with(|s| s.throttle.clone()) else {
+        return Ok(None);
+    };
+    match throttle.acquire(MAX_WAIT).await {
+        Ok(slot) => Ok(Some(slot)),
+        Err(wait) => {
+            metrics::counter!("vidgate_upstream_requests_throttled_total").increment(1);
+            Err(ProviderError::Throttled { retry_after_ms: wait.as_millis().max(1) as u64 })
+        }
+    }
+}
+
+/// Records that a submit request left (it may have reached the upstream).
+pub fn note_submit_left() {
+    let _ = SCOPE.try_with(|s| s.submit_left.set(true));
+}
+
+/// Whether a submit request left in the current [`scope`]; `None` outside one (a provider
+/// that sends no HTTP requests, whose submits always count).
+pub fn submit_left() -> Option<bool> {
+    SCOPE.try_with(|s| s.submit_left.get()).ok()
 }
 
 #[cfg(test)]
@@ -100,12 +171,54 @@ mod tests {
     }
 
     #[tokio::test(start_paused = true)]
-    async fn requests_in_progress_are_capped_and_freed_on_drop() {
+    async fn requests_in_progress_are_capped_and_a_freed_slot_is_handed_to_the_waiter() {
         let t = Throttle::new(0.0, 2);
-        let a = t.admit().unwrap();
-        let _b = t.admit().unwrap();
-        assert_eq!(t.admit().unwrap_err(), BUSY_RETRY);
+        let a = t.acquire(Duration::ZERO).await.unwrap();
+        let _b = t.acquire(Duration::ZERO).await.unwrap();
+        assert_eq!(t.acquire(Duration::from_millis(300)).await.unwrap_err(), BUSY_RETRY);
+        let waiter = tokio::spawn({
+            let t = t.clone();
+            async move { t.acquire(MAX_WAIT).await.is_ok() }
+        });
+        tokio::time::sleep(Duration::from_millis(100)).await;
         drop(a);
-        assert!(t.admit().is_ok());
+        assert!(waiter.await.unwrap(), "the slot freed within the wait goes to the waiter");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn every_request_takes_a_token_and_a_short_wait_is_waited_out_a_long_one_is_not() {
+        let t = Throttle::new(2.0, 10);
+        let start = Instant::now();
+        for _ in 0..3 {
+            drop(t.acquire(MAX_WAIT).await.unwrap());
+        }
+        assert_eq!(start.elapsed(), Duration::from_millis(500), "the third request of a 2/s bucket waits 500 ms");
+        assert_eq!(t.acquire(Duration::from_millis(100)).await.unwrap_err(), Duration::from_millis(500));
+        assert_eq!(t.requests.available_permits(), 10, "a request refused a token gives its slot back");
+    }
+
+    #[tokio::test(start_paused = true)]
+    async fn requests_in_a_scope_are_throttled_per_request_and_outside_one_are_not() {
+        let t = Throttle::new(0.5, 10);
+        assert!(request().await.unwrap().is_none(), "no scope, no throttle");
+        let outcome = scope(Some(&t), async {
+            let first = request().await.map(|s| s.is_some());
+            let second = request().await.map(|s| s.is_some());
+            (first, second, submit_left())
+        })
+        .await;
+        assert!(matches!(outcome.0, Ok(true)), "{:?}", outcome.0);
+        assert!(
+            matches!(outcome.1, Err(ProviderError::Throttled { retry_after_ms: 2000 })),
+            "the second request of the same step needs a second token: {:?}",
+            outcome.1
+        );
+        assert_eq!(outcome.2, Some(false));
+        let left = scope(Some(&t), async {
+            note_submit_left();
+            submit_left()
+        })
+        .await;
+        assert_eq!((left, submit_left()), (Some(true), None));
     }
 }

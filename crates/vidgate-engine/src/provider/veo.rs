@@ -22,12 +22,21 @@ pub struct VeoImage {
     pub mime_type: String,
 }
 
+/// `instances[0].video` of an extension (Gemini API only): the Files-API URI of an earlier
+/// Veo output; bytes are refused there (UPSTREAMS.md §1.2).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct VeoVideo {
+    pub uri: String,
+}
+
 /// `instances[0]`.
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct VeoInstance {
     pub prompt: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub image: Option<VeoImage>,
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub video: Option<VeoVideo>,
 }
 
 /// `parameters`; the Vertex-only fields are `None` on the Gemini API (its SDK refuses them).
@@ -75,7 +84,7 @@ pub fn base_request(job: &JobSpec, person_generation: &str) -> Option<PredictReq
         (configured, _) => configured.to_owned(),
     };
     Some(PredictRequest {
-        instances: vec![VeoInstance { prompt: p.prompt.clone(), image }],
+        instances: vec![VeoInstance { prompt: p.prompt.clone(), image, video: None }],
         parameters: VeoParameters {
             aspect_ratio: aspect.as_str(),
             resolution: resolution.as_str(),
@@ -99,6 +108,11 @@ pub fn upstream_seconds(job: &JobSpec) -> u32 {
 /// Whether the plan asks the upstream for audio (the request's own flag without a plan).
 pub fn upstream_audio(job: &JobSpec) -> bool {
     plan_of(job).map(|p| p.upstream_audio).unwrap_or(job.task.params.audio)
+}
+
+/// Extensions the task's plan chains after the base clip (0 without a plan).
+pub fn extensions(job: &JobSpec) -> u32 {
+    plan_of(job).map(|p| p.extensions).unwrap_or(0)
 }
 
 fn plan_of(job: &JobSpec) -> Option<vidgate_domain::plan::RoutePlan> {

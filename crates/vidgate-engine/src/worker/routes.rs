@@ -18,6 +18,9 @@ use crate::provider::ProviderError;
 const FETCH_FAILURES: &str = "fetch_failures";
 /// The key in a task's `upstream_state` counting polls failed in a row.
 const POLL_FAILURES: &str = "poll_failures";
+/// The key in a task's `upstream_state` counting submit tries that never left (they count
+/// toward the submit limit, not as submits sent).
+const UNSENT_SUBMITS: &str = "unsent_submits";
 
 impl Engine {
     /// The plan moved on to the next configured route, when `e` says the upstream did not
@@ -25,7 +28,8 @@ impl Engine {
     pub(super) fn next_route(&self, task: &Task, e: &ProviderError) -> Option<TaskPlan> {
         let not_taken =
             matches!(e, ProviderError::Unreachable(_) | ProviderError::Refused(_) | ProviderError::Busy { .. });
-        if !not_taken {
+        // A task with an upstream job (a chain between its jobs) stays on its route.
+        if !not_taken || task.upstream_job.is_some() {
             return None;
         }
         let mut plan = TaskPlan::from_json(&task.plan)?;
@@ -81,6 +85,16 @@ pub(super) fn poll_failures(task: &Task) -> u32 {
 /// The task's upstream state with one more failed poll counted.
 pub(super) fn with_poll_failure(task: &Task) -> serde_json::Value {
     with_count(task, POLL_FAILURES, poll_failures(task) + 1)
+}
+
+/// How many submit tries of the task never left so far.
+pub(super) fn unsent_submits(task: &Task) -> u32 {
+    task.upstream_state.get(UNSENT_SUBMITS).and_then(|n| n.as_u64()).unwrap_or(0) as u32
+}
+
+/// The task's upstream state with one more submit try that never left.
+pub(super) fn with_unsent_submit(task: &Task) -> serde_json::Value {
+    with_count(task, UNSENT_SUBMITS, unsent_submits(task) + 1)
 }
 
 /// The upstream state to save after a poll that got an answer: the failures in a row start

@@ -33,12 +33,36 @@ const VERTEX_ONLY: &[&str] =
 
 /// Extension adds this much to the input video (UPSTREAMS.md §1.3).
 const EXTENSION_MS: u64 = 7000;
+/// The longest video that can be extended (UPSTREAMS.md §1.3).
+const MAX_EXTENSION_INPUT_MS: u64 = 141_000;
+/// Extensions one chain may have (UPSTREAMS.md §1.3: "up to 20 times").
+const MAX_EXTENSIONS: u32 = 20;
+
+/// An earlier output of this fake, as an extension finds it by its URI.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct Source {
+    pub(crate) clip: ClipSpec,
+    /// Extensions already in it (0: a generated clip).
+    pub(crate) extensions: u32,
+    /// The length of the clip its chain started from.
+    pub(crate) base_ms: u64,
+}
+
+/// What an extension request continues.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct Extension {
+    /// `instances[0].video.uri` as sent.
+    pub(crate) uri: String,
+    pub(crate) source: Source,
+}
 
 /// A valid request, as the fake will honour it.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct Generate {
     pub(crate) prompt: String,
     pub(crate) clip: ClipSpec,
+    /// The earlier output an extension continues.
+    pub(crate) extension: Option<Extension>,
     /// UNCONFIRMED points the request relied on.
     pub(crate) notes: Vec<String>,
 }
@@ -50,14 +74,15 @@ enum Mode {
     Image,
     Interpolation,
     References,
-    Extension(ClipSpec),
+    Extension(Source),
 }
 
-/// Checks the body for `model`; `video_of` finds an earlier output by its URI.
+/// Checks the body for `model`; `video_of` finds an earlier output by its URI (`None`: not
+/// one of this fake's outputs, or older than 2 days).
 pub(crate) fn parse(
     body: &Map<String, Value>,
     model: &str,
-    video_of: impl Fn(&str) -> Option<ClipSpec>,
+    video_of: impl Fn(&str) -> Option<Source>,
 ) -> Result<Generate, Refusal> {
     known_keys(body, TOP, "", |_| None)?;
     if let Some(webhook) = body.get("webhookConfig") {
@@ -67,12 +92,39 @@ pub(crate) fn parse(
         Some([instance]) => object(instance, "instances[0]")?,
         _ => return Err(Refusal::bad("'instances' must be an array with exactly one instance")),
     };
-    let (prompt, mode) = instance_fields(instance, &video_of)?;
+    let (prompt, mode, uri) = instance_fields(instance, &video_of)?;
     let empty = Value::Object(Map::new());
     let params = object(body.get("parameters").unwrap_or(&empty), "parameters")?;
     let mut notes = Vec::new();
+    if let Mode::Extension(source) = mode {
+        extension_rules(model, source, &mut notes)?;
+    }
     let clip = parameters(params, model, mode, &mut notes)?;
-    Ok(Generate { prompt, clip, notes })
+    let extension = match mode {
+        Mode::Extension(source) => Some(Extension { uri: uri.unwrap_or_default(), source }),
+        _ => None,
+    };
+    Ok(Generate { prompt, clip, extension, notes })
+}
+
+/// What the Veo 3.1 column of §1.3 says about extending `source` on `model`.
+fn extension_rules(model: &str, source: Source, notes: &mut Vec<String>) -> Result<(), Refusal> {
+    if !model.starts_with("veo-3.1") {
+        return Err(Refusal::bad(format!("video extension is supported by Veo 3.1 models only, not {model}")));
+    }
+    if source.extensions >= MAX_EXTENSIONS {
+        return Err(Refusal::bad(format!("a video can be extended up to {MAX_EXTENSIONS} times (UPSTREAMS.md §1.3)")));
+    }
+    if source.base_ms != 8000 {
+        // "Must be 8 with extension" may bind the clip a chain starts from as well as the
+        // extension request; which one is not said (UPSTREAMS.md §1.3), so this is accepted.
+        notes.push(format!(
+            "extending a chain whose first clip is {} ms, not 8 s: whether \"must be 8 with extension\" \
+             binds the first clip is unclear (§1.3)",
+            source.base_ms
+        ));
+    }
+    Ok(())
 }
 
 fn webhook_config(value: &Value) -> Result<(), Refusal> {
@@ -92,8 +144,8 @@ fn vertex_only(key: &str) -> Option<String> {
 
 fn instance_fields(
     instance: &Map<String, Value>,
-    video_of: &impl Fn(&str) -> Option<ClipSpec>,
-) -> Result<(String, Mode), Refusal> {
+    video_of: &impl Fn(&str) -> Option<Source>,
+) -> Result<(String, Mode, Option<String>), Refusal> {
     known_keys(instance, INSTANCE, "instances[0]", vertex_only)?;
     let prompt = string(instance, "prompt", "instances[0]")?
         .filter(|p| !p.trim().is_empty())
@@ -116,9 +168,12 @@ fn instance_fields(
         (None, None, None) => Mode::Text,
     };
     match instance.get("video") {
-        None => Ok((prompt.to_owned(), mode)),
+        None => Ok((prompt.to_owned(), mode, None)),
         Some(_) if mode != Mode::Text => Err(Refusal::bad("'instances[0].video' (extension) takes no images")),
-        Some(video) => Ok((prompt.to_owned(), Mode::Extension(extension_source(video, video_of)?))),
+        Some(video) => {
+            let (uri, source) = extension_source(video, video_of)?;
+            Ok((prompt.to_owned(), Mode::Extension(source), Some(uri)))
+        }
     }
 }
 
@@ -138,20 +193,22 @@ fn reference_images(refs: &Value) -> Result<(), Refusal> {
 }
 
 /// The earlier output an extension continues (UPSTREAMS.md §1.2: a Files-API `uri` only).
-fn extension_source(video: &Value, video_of: &impl Fn(&str) -> Option<ClipSpec>) -> Result<ClipSpec, Refusal> {
+fn extension_source(video: &Value, video_of: &impl Fn(&str) -> Option<Source>) -> Result<(String, Source), Refusal> {
     let obj = object(video, "instances[0].video")?;
     if obj.contains_key("bytesBase64Encoded") || obj.contains_key("encodedVideo") {
         return Err(Refusal::bad("video parameter is not supported in Gemini API (send the `uri` of a Veo output)"));
     }
     known_keys(obj, &["uri"], "instances[0].video", |_| None)?;
     let uri = string(obj, "uri", "instances[0].video")?.unwrap_or("");
-    let clip = video_of(uri).ok_or_else(|| {
+    let source = video_of(uri).ok_or_else(|| {
         Refusal::bad(format!("'instances[0].video.uri' {uri:?} is not a Veo output of the last 2 days"))
     })?;
-    if clip.height.min(clip.width) != 720 || clip.duration_ms > 141_000 {
-        return Err(Refusal::bad("an extended video must be a 720p Veo output of at most 141 s"));
+    let clip = source.clip;
+    let p720 = (clip.width.min(clip.height), clip.width.max(clip.height)) == (720, 1280);
+    if !p720 || clip.duration_ms > MAX_EXTENSION_INPUT_MS {
+        return Err(Refusal::bad("an extended video must be a 720p 16:9 or 9:16 Veo output of at most 141 s"));
     }
-    Ok(clip)
+    Ok((uri.to_owned(), source))
 }
 
 fn parameters(
@@ -181,7 +238,11 @@ fn parameters(
     boolean(params, "enhancePrompt", "parameters")?;
     string(params, "negativePrompt", "parameters")?;
     Ok(match mode {
-        Mode::Extension(input) => ClipSpec { duration_ms: input.duration_ms + EXTENSION_MS, audio: true, ..input },
+        // One stitched video: the input's frame and length plus 7 s (rendered afresh by the
+        // fake; its frames are not the input's, its length and size are what a client sees).
+        Mode::Extension(input) => {
+            ClipSpec { duration_ms: input.clip.duration_ms + EXTENSION_MS, audio: true, ..input.clip }
+        }
         _ => {
             let (width, height) = google::frame_size(resolution, aspect);
             ClipSpec { width, height, duration_ms: u64::from(seconds) * 1000, audio: true }
@@ -285,13 +346,55 @@ mod tests {
     #[test]
     fn an_extension_adds_seven_seconds_to_a_known_output_and_refuses_bytes() {
         let known = ClipSpec { width: 720, height: 1280, duration_ms: 8000, audio: true };
+        let source = Source { clip: known, extensions: 0, base_ms: 8000 };
         let ext = |video: Value| {
             parse(&body(json!({"prompt": "p", "video": video}), json!({"durationSeconds": 8})), MODEL, |u| {
-                (u == "U").then_some(known)
+                (u == "U").then_some(source)
             })
         };
-        assert_eq!(ext(json!({"uri": "U"})).unwrap().clip, ClipSpec { duration_ms: 15000, ..known });
+        let g = ext(json!({"uri": "U"})).unwrap();
+        assert_eq!(g.clip, ClipSpec { duration_ms: 15000, ..known });
+        assert_eq!(g.extension, Some(Extension { uri: "U".into(), source }));
         assert!(ext(json!({"uri": "other"})).is_err());
         assert!(ext(json!({"bytesBase64Encoded": "AAAA", "mimeType": "video/mp4"})).is_err());
+    }
+
+    fn extend(model: &str, source: Source, params: Value) -> Result<Generate, Refusal> {
+        parse(&body(json!({"prompt": "p", "video": {"uri": "U"}}), params), model, |_| Some(source))
+    }
+
+    const HD: ClipSpec = ClipSpec { width: 1280, height: 720, duration_ms: 8000, audio: true };
+
+    #[test]
+    fn an_extension_must_say_eight_seconds_at_720p_on_veo_3_1() {
+        let source = Source { clip: HD, extensions: 0, base_ms: 8000 };
+        assert!(extend(MODEL, source, json!({})).is_ok(), "durationSeconds defaults to 8");
+        let err = extend(MODEL, source, json!({"durationSeconds": 6})).unwrap_err();
+        assert_eq!(err.reason, "durationSeconds must be 8 with extension, got 6 (UPSTREAMS.md §1.3)");
+        let err = extend(MODEL, source, json!({"durationSeconds": 8, "resolution": "1080p"})).unwrap_err();
+        assert_eq!(err.reason, "extension output is 720p only (UPSTREAMS.md §1.3)");
+        let err = extend("veo-3.0-generate-preview", source, json!({})).unwrap_err();
+        assert_eq!(err.reason, "video extension is supported by Veo 3.1 models only, not veo-3.0-generate-preview");
+        let full_hd = Source { clip: ClipSpec { width: 1920, height: 1080, ..HD }, ..source };
+        assert!(extend(MODEL, full_hd, json!({})).is_err());
+    }
+
+    #[test]
+    fn a_chain_stops_at_twenty_extensions_or_141_seconds_of_input() {
+        let twentieth = Source { clip: ClipSpec { duration_ms: 141_000, ..HD }, extensions: 19, base_ms: 8000 };
+        assert_eq!(extend(MODEL, twentieth, json!({})).unwrap().clip.duration_ms, 148_000);
+        // A 20-times-extended 8 s clip is 148 s, already over 141 s; the count is checked anyway.
+        let done = Source { clip: ClipSpec { duration_ms: 141_000, ..HD }, extensions: 20, base_ms: 8000 };
+        let err = extend(MODEL, done, json!({})).unwrap_err();
+        assert_eq!(err.reason, "a video can be extended up to 20 times (UPSTREAMS.md §1.3)");
+        let long = Source { clip: ClipSpec { duration_ms: 142_000, ..HD }, extensions: 0, base_ms: 142_000 };
+        assert!(extend(MODEL, long, json!({})).is_err());
+    }
+
+    #[test]
+    fn extending_a_chain_that_started_shorter_than_eight_seconds_is_accepted_but_noted() {
+        let source = Source { clip: ClipSpec { duration_ms: 4000, ..HD }, extensions: 0, base_ms: 4000 };
+        let g = extend(MODEL, source, json!({})).unwrap();
+        assert_eq!((g.clip.duration_ms, g.notes.len()), (11_000, 1));
     }
 }

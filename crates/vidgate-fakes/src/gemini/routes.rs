@@ -24,6 +24,7 @@ use crate::errors::{Refusal, google_body};
 use crate::faults::Endpoint;
 use crate::google::{self, new_id};
 use crate::jobs::Progress;
+use crate::journal::ExtensionJob;
 use crate::media;
 
 type QueryPairs = Query<Vec<(String, String)>>;
@@ -78,7 +79,7 @@ async fn model_action(
         }
         known_model(&state, model)?;
         let body = google::parse_object(&body)?;
-        let generate = request::parse(&body, model, |uri| state.clip_of_uri(uri))?;
+        let generate = request::parse(&body, model, |uri| state.file_of_uri(uri).map(|f| f.source))?;
         Ok(start(&state, &ctx, model, generate))
     })();
     result.unwrap_or_else(|refusal| state.core.refuse(&ctx, refusal))
@@ -101,6 +102,17 @@ fn start(state: &GeminiState, ctx: &Ctx, model: &str, generate: request::Generat
     let (outcome, latency) = state.core.faults.job_script(&generate.prompt);
     let name = format!("models/{model}/operations/{}", new_id());
     state.core.journal.job_created(&generate.prompt, None);
+    if let Some(extension) = &generate.extension {
+        state.touch(&extension.uri);
+        let extended = state.file_of_uri(&extension.uri).map(|f| f.operation).unwrap_or_default();
+        state.core.journal.extension_created(ExtensionJob {
+            operation: name.clone(),
+            video_uri: extension.uri.clone(),
+            extended_operation: extended,
+            input_ms: extension.source.clip.duration_ms,
+            output_ms: generate.clip.duration_ms,
+        });
+    }
     state.insert(Operation { name: name.clone(), generate, outcome, progress: Progress::new(latency), file: None });
     Json(json!({"name": name})).into_response()
 }

@@ -6,10 +6,13 @@
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex, MutexGuard};
 
+use std::time::Duration;
+
 use axum::http::{HeaderMap, StatusCode};
 use bytes::Bytes;
+use tokio::time::Instant;
 
-use super::request::Generate;
+use super::request::{Generate, Source};
 use crate::core::{Core, HasCore};
 use crate::errors::Refusal;
 use crate::faults::Outcome;
@@ -27,11 +30,20 @@ pub(crate) struct Operation {
     pub(crate) file: Option<String>,
 }
 
+/// Generated videos are deleted after 2 days; referencing one for extension resets its
+/// timer (UPSTREAMS.md §1.5).
+const RETENTION: Duration = Duration::from_secs(2 * 24 * 3600);
+
 /// A generated video in the Files API.
 #[derive(Debug, Clone)]
 pub(crate) struct File {
-    pub(crate) clip: ClipSpec,
     pub(crate) bytes: Bytes,
+    /// What an extension of it continues (its extensions so far, its chain's first clip).
+    pub(crate) source: Source,
+    /// The operation that made it.
+    pub(crate) operation: String,
+    /// Generated, or last referenced for extension (tokio time, so a paused clock ages it).
+    pub(crate) touched: Instant,
 }
 
 /// The Gemini fake's shared state.
@@ -89,18 +101,28 @@ impl GeminiState {
     pub(crate) fn file_for(&self, name: &str, clip: ClipSpec, bytes: Bytes) -> String {
         let mut operations = lock(&self.operations);
         let operation = operations.get_mut(name).expect("a polled operation exists");
+        let source = match &operation.generate.extension {
+            Some(e) => Source { clip, extensions: e.source.extensions + 1, base_ms: e.source.base_ms },
+            None => Source { clip, extensions: 0, base_ms: clip.duration_ms },
+        };
         operation
             .file
             .get_or_insert_with(|| {
                 let id = crate::google::new_id();
-                lock(&self.files).insert(id.clone(), File { clip, bytes });
+                let file = File { bytes, source, operation: name.to_owned(), touched: Instant::now() };
+                lock(&self.files).insert(id.clone(), file);
                 id
             })
             .clone()
     }
 
+    /// A file within its 2-day retention (an older one is deleted).
     pub(crate) fn file(&self, id: &str) -> Option<File> {
-        lock(&self.files).get(id).cloned()
+        let mut files = lock(&self.files);
+        if files.get(id).is_some_and(|f| f.touched.elapsed() > RETENTION) {
+            files.remove(id);
+        }
+        files.get(id).cloned()
     }
 
     /// The download URI of a file, as operations report it.
@@ -108,11 +130,21 @@ impl GeminiState {
         format!("{}/v1beta/files/{id}:download?alt=media", self.core.base_url)
     }
 
-    /// The clip behind a download URI this fake handed out (for extensions).
-    pub(crate) fn clip_of_uri(&self, uri: &str) -> Option<ClipSpec> {
+    /// The file behind a download URI this fake handed out, within its retention (for
+    /// extensions).
+    pub(crate) fn file_of_uri(&self, uri: &str) -> Option<File> {
         let prefix = format!("{}/v1beta/files/", self.core.base_url);
         let id = uri.strip_prefix(&prefix)?.split(':').next()?;
-        self.file(id).map(|f| f.clip)
+        self.file(id)
+    }
+
+    /// An extension referenced the file at `uri`: its 2-day timer starts over.
+    pub(crate) fn touch(&self, uri: &str) {
+        let prefix = format!("{}/v1beta/files/", self.core.base_url);
+        let Some(id) = uri.strip_prefix(&prefix).and_then(|rest| rest.split(':').next()) else { return };
+        if let Some(file) = lock(&self.files).get_mut(id) {
+            file.touched = Instant::now();
+        }
     }
 
     /// Deletes every file (the 2-day retention of UPSTREAMS.md §1.5 ran out).

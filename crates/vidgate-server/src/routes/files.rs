@@ -23,15 +23,6 @@ pub struct Signature {
     sig: Option<String>,
 }
 
-fn content_type(name: &str) -> &'static str {
-    match name.rsplit('.').next() {
-        Some("mp4") => "video/mp4",
-        Some("m4a") => "audio/mp4",
-        Some("png") => "image/png",
-        _ => "application/octet-stream",
-    }
-}
-
 /// Serves one file of a task.
 pub async fn serve_file(
     State(state): State<AppState>,
@@ -100,7 +91,7 @@ pub async fn send_file(
     };
     let mut builder = Response::builder()
         .status(status)
-        .header(header::CONTENT_TYPE, content_type(name))
+        .header(header::CONTENT_TYPE, vidgate_engine::files::content_type(name))
         .header(header::CONTENT_LENGTH, len)
         .header(header::ACCEPT_RANGES, "bytes")
         .header(header::ETAG, &etag)

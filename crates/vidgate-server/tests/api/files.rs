@@ -66,5 +66,5 @@ async fn retention_removes_the_files_and_the_task_says_so() {
     assert_eq!(r.status(), StatusCode::GONE);
     let e: serde_json::Value = r.json().await.unwrap();
     assert_eq!(e["error"]["code"], "files_expired");
-    assert!(!app.data_dir.join("files").join(id).exists());
+    assert_eq!(app.stored_files(id), Vec::<String>::new(), "the sweeper removed the stored files");
 }

@@ -1,14 +1,20 @@
 //! `spawn_app()`: a gateway on 127.0.0.1:0 with a fresh data dir and a test catalog of tiny
 //! clips (`tiny`: 160x90 / 90x160, 1–2 s) next to the shipped one.
+//!
+//! The backend comes from `VIDGATE_TEST_BACKEND`: `sqlite` (the default: SQLite and local
+//! files in the data dir) or `postgres-s3` (a fresh PostgreSQL database from
+//! `vidgate_store::testkit::postgres` and a fresh bucket on the shared s3s-fs, per data dir).
 
-use std::path::PathBuf;
-use std::sync::Arc;
+use std::collections::HashMap;
+use std::path::{Path, PathBuf};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use reqwest::StatusCode;
 use serde_json::{Value, json};
 use vidgate_domain::catalog::{Catalog, ModelSpec};
-use vidgate_domain::config::Config;
+use vidgate_domain::config::{Config, StorageKind};
+use vidgate_domain::database_url::DatabaseUrl;
 
 /// A running gateway for one test.
 pub struct TestApp {
@@ -71,6 +77,7 @@ pub async fn spawn_app() -> TestApp {
 pub async fn spawn_app_with(config: Config) -> TestApp {
     let _ = rustls::crypto::ring::default_provider().install_default();
     let data_dir = std::env::temp_dir().join(format!("vidgate-test-{}", ulid::Ulid::new()));
+    let config = with_backend(config, &data_dir).await;
     let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
     let base = format!("http://{}", listener.local_addr().unwrap());
     let app = Arc::new(vidgate_engine::app::build(config, &data_dir, base.clone()).await.unwrap());
@@ -95,7 +102,88 @@ pub async fn spawn_app_with(config: Config) -> TestApp {
     }
 }
 
+/// The state backend the suite runs on (`VIDGATE_TEST_BACKEND`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Backend {
+    /// SQLite in the data dir and media files in `<data dir>/files` (the default).
+    Sqlite,
+    /// A fresh PostgreSQL database and a fresh bucket on the shared s3s-fs per data dir.
+    PostgresS3,
+}
+
+/// The backend of this run; panics on a value it does not know (a typo must not silently
+/// run the default).
+pub fn backend() -> Backend {
+    match std::env::var("VIDGATE_TEST_BACKEND").as_deref() {
+        Err(_) | Ok("") | Ok("sqlite") => Backend::Sqlite,
+        Ok("postgres-s3") => Backend::PostgresS3,
+        Ok(other) => panic!("VIDGATE_TEST_BACKEND={other}: expected `sqlite` or `postgres-s3`"),
+    }
+}
+
+/// The database URL and bucket given to each data dir, so a restart on the same data dir
+/// reopens the same state.
+fn assigned() -> &'static Mutex<HashMap<PathBuf, (String, String)>> {
+    static ASSIGNED: std::sync::OnceLock<Mutex<HashMap<PathBuf, (String, String)>>> = std::sync::OnceLock::new();
+    ASSIGNED.get_or_init(Default::default)
+}
+
+/// `config` on this run's backend for the gateway on `data_dir`: with `postgres-s3`, a
+/// config that leaves the database at its default gets the data dir's PostgreSQL database,
+/// and one on local storage (at the default directory) the data dir's bucket. A config that
+/// chooses either itself keeps its choice. The same data dir always gets the same database
+/// and bucket.
+pub async fn with_backend(mut config: Config, data_dir: &Path) -> Config {
+    if backend() == Backend::Sqlite {
+        return config;
+    }
+    let known = assigned().lock().unwrap().get(data_dir).cloned();
+    let (url, bucket) = match known {
+        Some(state) => state,
+        None => {
+            let state = (vidgate_store::testkit::postgres::fresh_database().await, crate::s3s::shared().new_bucket());
+            assigned().lock().unwrap().entry(data_dir.to_path_buf()).or_insert(state).clone()
+        }
+    };
+    if config.database.url.is_empty() {
+        config.database.url = DatabaseUrl::new(url);
+    }
+    if config.storage.kind == StorageKind::Local && config.files.dir.is_empty() {
+        config.storage = crate::s3s::shared().storage(&bucket, "media");
+    }
+    config
+}
+
+/// The names of the media files stored for `task_id` by a gateway with `config` on
+/// `data_dir`, read from where they live (the local directory, or the bucket's directory on
+/// the shared s3s-fs), not through the gateway; sorted. Empty when there are none.
+pub fn stored_files(config: &Config, data_dir: &Path, task_id: &str) -> Vec<String> {
+    let dir = match config.storage.kind {
+        StorageKind::Local if config.files.dir.is_empty() => data_dir.join("files"),
+        StorageKind::Local => PathBuf::from(&config.files.dir),
+        StorageKind::S3 => {
+            let s3 = crate::s3s::shared();
+            assert_eq!(config.storage.s3_endpoint, s3.endpoint, "only buckets on the shared s3s-fs can be listed");
+            let bucket = s3.bucket_dir(&config.storage.s3_bucket);
+            config.storage.s3_prefix.split('/').filter(|p| !p.is_empty()).fold(bucket, |dir, p| dir.join(p))
+        }
+    };
+    let Ok(entries) = std::fs::read_dir(dir.join(task_id)) else { return Vec::new() };
+    let mut names: Vec<String> = entries
+        .map(|e| e.unwrap())
+        .filter(|e| e.file_type().unwrap().is_file())
+        .map(|e| e.file_name().to_string_lossy().into_owned())
+        .collect();
+    names.sort();
+    names
+}
+
 impl TestApp {
+    /// The names of the media files stored for `task_id`, sorted: see [`stored_files`].
+    pub fn stored_files(&self, task_id: &str) -> Vec<String> {
+        stored_files(&self.app.gateway.config, &self.data_dir, task_id)
+    }
+
     /// POST JSON with an API key.
     pub async fn post(&self, path: &str, key: &str, body: &Value) -> (StatusCode, Value, reqwest::header::HeaderMap) {
         let r = self.client.post(format!("{}{path}", self.base)).bearer_auth(key).json(body).send().await.unwrap();

@@ -4,6 +4,7 @@
 mod helpers;
 mod receiver;
 mod restart;
+mod s3s;
 
 mod accounts;
 mod files;
@@ -11,13 +12,16 @@ mod idempotency;
 mod money;
 mod openai;
 mod quickstart;
+mod storage_presigned;
 mod storage_s3;
 mod tasks;
 mod upstream_cases;
 mod upstream_chaos;
+mod upstream_extension;
 mod upstream_gemini;
 mod upstream_helpers;
 mod upstream_openai;
+mod upstream_retries;
 mod upstream_vertex;
 mod upstream_vidgate;
 mod upstreams;

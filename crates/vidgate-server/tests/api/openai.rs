@@ -368,7 +368,7 @@ async fn delete_removes_the_files_and_the_task_from_every_surface() {
     assert_eq!(s, StatusCode::NOT_FOUND, "another account's video is unknown");
     let (s, deleted, _) = delete(&app, &app.test_key, &format!("/v1/videos/{id}")).await;
     assert_eq!((s, deleted), (StatusCode::OK, json!({"id": id, "object": "video.deleted", "deleted": true})));
-    assert!(!app.data_dir.join("files").join(&id).exists(), "the files are gone");
+    assert_eq!(app.stored_files(&id), Vec::<String>::new(), "the files are gone");
     for path in [
         format!("/v1/videos/{id}"),
         format!("/v1/videos/{id}/content"),

@@ -29,6 +29,8 @@ impl Run {
     /// start of a data dir only.
     pub async fn start(config: Config, data_dir: &Path) -> (Run, Option<Credentials>) {
         let _ = rustls::crypto::ring::default_provider().install_default();
+        // The same data dir reopens the same database and bucket on `postgres-s3`.
+        let config = crate::helpers::with_backend(config, data_dir).await;
         let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await.unwrap();
         let base = format!("http://{}", listener.local_addr().unwrap());
         let app = Arc::new(vidgate_engine::app::build(config, data_dir, base.clone()).await.unwrap());

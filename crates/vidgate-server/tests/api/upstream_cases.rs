@@ -5,20 +5,27 @@
 //! state and bill, the account's money, the fake's counters, and that the fake saw no
 //! protocol violation.
 //!
-//! The per-adapter files (`upstream_{vertex,gemini,openai,vidgate}.rs`) name the tests and
-//! give each scenario its entry, request and expected price.
+//! The tests at the end run them table-driven: one test per scenario, one row per adapter
+//! (and fault), every row on its own fake and gateway at the same time ([`each`]); a failing
+//! row is named in the test's failure. The per-adapter files
+//! (`upstream_{vertex,gemini,openai,vidgate}.rs`) keep what only their adapter does.
 
+use std::fmt::Debug;
+use std::future::Future;
 use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
-use vidgate_fakes::{Endpoint, FakeGemini, FakeOpenAi, FakeVertex, FakeVidgate, Fault, Faults, Journal, Outcome};
+use vidgate_fakes::{
+    Endpoint, FakeGemini, FakeOpenAi, FakeVertex, FakeVidgate, Fault, Faults, Journal, Latency, Outcome,
+};
 
 use crate::upstream_helpers::{
-    Live, assert_billed, assert_failed_unbilled, assert_no_violations, config_with, restart_during_a_poll, with,
+    Live, SORA2_RATE, VEO31_RATE, assert_billed, assert_delivered, assert_failed_unbilled, assert_no_violations,
+    config_with, gemini_entry, openai_entry, png_data_url, restart_during_a_poll, vertex_entry, vidgate_entry, with,
 };
 
 /// Any fake: its fault control and its journal.
-pub trait Fake {
+pub trait Fake: Send + Sync {
     /// What goes wrong, and how jobs end.
     fn faults(&self) -> &Faults;
     /// What the fake saw.
@@ -169,4 +176,308 @@ pub async fn restart_resumes_the_same_job(fake: &dyn Fake, entry: Value, body: V
     assert_eq!((counters.submits(), counters.jobs_created), (1, 1), "one upstream job across the restart");
     assert!(counters.polls() >= 4, "polled before and after the restart: {counters:?}");
     assert_no_violations(fake.journal());
+}
+
+/// The four adapters.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Kind {
+    Vertex,
+    Gemini,
+    OpenAi,
+    Vidgate,
+}
+
+/// Every adapter, in the order rows are listed.
+pub const ALL: [Kind; 4] = [Kind::Vertex, Kind::Gemini, Kind::OpenAi, Kind::Vidgate];
+
+/// One adapter under test: a fresh fake and the `[[upstreams]]` entry pointing at it.
+pub struct Adapter {
+    pub kind: Kind,
+    pub fake: Box<dyn Fake>,
+    pub entry: Value,
+}
+
+impl Kind {
+    /// Starts a fresh fake of this kind, its jobs done at their first poll, with its entry
+    /// (`openai_entry` named `openai`).
+    pub async fn start(self) -> Adapter {
+        let (fake, entry): (Box<dyn Fake>, Value) = match self {
+            Kind::Vertex => {
+                let fake = FakeVertex::start().await;
+                let entry = vertex_entry(&fake);
+                (Box::new(fake), entry)
+            }
+            Kind::Gemini => {
+                let fake = FakeGemini::start().await;
+                let entry = gemini_entry(&fake);
+                (Box::new(fake), entry)
+            }
+            Kind::OpenAi => {
+                let fake = FakeOpenAi::start().await;
+                let entry = openai_entry("openai", &fake);
+                (Box::new(fake), entry)
+            }
+            Kind::Vidgate => {
+                let fake = FakeVidgate::start().await;
+                let entry = vidgate_entry(&fake);
+                (Box::new(fake), entry)
+            }
+        };
+        // Done at the first poll rather than the fakes' default second: one poll interval (2 s)
+        // less per task. A scenario that needs a job running for a while sets its own latency.
+        fake.faults().set_latency(Latency::polls(0));
+        Adapter { kind: self, fake, entry }
+    }
+
+    /// The catalog model its entry serves.
+    fn model(self) -> &'static str {
+        if self == Kind::OpenAi { "sora2" } else { "veo3.1" }
+    }
+
+    /// What a 5 s task on it costs.
+    pub fn five_seconds(self) -> Price {
+        Price { rate: if self == Kind::OpenAi { SORA2_RATE } else { VEO31_RATE }, seconds: 5 }
+    }
+}
+
+impl Adapter {
+    /// A 5 s request for its model with `prompt`, `extra` merged in.
+    pub fn task(&self, prompt: &str, extra: Value) -> Value {
+        with(json!({"model": self.kind.model(), "prompt": prompt, "duration_seconds": 5}), extra)
+    }
+}
+
+/// Rows of one table run at once: enough to overlap their waits on upstream polls, few
+/// enough that their media work does not starve a loaded 2-core machine.
+const AT_ONCE: usize = 4;
+
+/// Runs `scenario` for every row, [`AT_ONCE`] at a time, each in its own task (with its own
+/// fake and gateway), and fails naming every row that failed.
+pub async fn each<R, F, Fut>(rows: Vec<R>, scenario: F)
+where
+    R: Debug + Send + 'static,
+    F: Fn(R) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let slots = std::sync::Arc::new(tokio::sync::Semaphore::new(AT_ONCE));
+    let running: Vec<_> = rows
+        .into_iter()
+        .map(|row| {
+            let (name, run, slots) = (format!("{row:?}"), scenario(row), slots.clone());
+            let task = tokio::spawn(async move {
+                let _slot = slots.acquire_owned().await.expect("the semaphore is never closed");
+                run.await
+            });
+            (name, task)
+        })
+        .collect();
+    let mut failed = Vec::new();
+    for (name, task) in running {
+        if let Err(e) = task.await {
+            let why = match e.try_into_panic() {
+                Ok(p) => {
+                    p.downcast_ref::<String>().cloned().or_else(|| p.downcast_ref::<&str>().map(|s| s.to_string()))
+                }
+                Err(e) => Some(e.to_string()),
+            };
+            failed.push(format!("{name}: {}", why.unwrap_or_default()));
+        }
+    }
+    assert!(failed.is_empty(), "{} row(s) failed:\n{}", failed.len(), failed.join("\n"));
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn every_adapter_delivers_audio_silence_and_image_to_video_trimmed_and_billed_exactly() {
+    /// A 5 s request with `extra`: delivered at `size` with an audio track exactly when
+    /// `track`; the plan's first route asks for `seconds` (with audio when `audio`) at `cost`.
+    #[derive(Debug)]
+    struct Row {
+        kind: Kind,
+        prompt: &'static str,
+        extra: Value,
+        size: (u32, u32),
+        track: bool,
+        seconds: u32,
+        audio: Option<bool>,
+        cost: Option<Value>,
+    }
+    let (on, off) = (json!({"audio": true}), json!({"audio": false, "size": "720x1280"}));
+    // The source image is made in the row's task, so a failing row prints a short name.
+    let image = || json!({"source_image": "<a 1280x720 PNG>"});
+    let (wide, tall) = ((1280, 720), (720, 1280));
+    #[rustfmt::skip]
+    let rows = vec![
+        Row { kind: Kind::Vertex, prompt: "a lighthouse at dusk, waves", extra: on.clone(), size: wide, track: true, seconds: 6, audio: Some(true), cost: Some(json!(2.4)) },
+        Row { kind: Kind::Vertex, prompt: "a silent forest", extra: off.clone(), size: tall, track: false, seconds: 6, audio: Some(false), cost: Some(json!(1.2)) },
+        Row { kind: Kind::Vertex, prompt: "the picture comes alive", extra: image(), size: wide, track: false, seconds: 6, audio: None, cost: None },
+        Row { kind: Kind::Gemini, prompt: "a harbour at dawn, gulls", extra: on.clone(), size: wide, track: true, seconds: 6, audio: None, cost: Some(json!(2.4)) },
+        // Gemini always makes audio: stripped for a silent request, billed the same.
+        Row { kind: Kind::Gemini, prompt: "a quiet street", extra: off.clone(), size: tall, track: false, seconds: 6, audio: Some(true), cost: None },
+        Row { kind: Kind::Gemini, prompt: "the picture comes alive", extra: image(), size: wide, track: false, seconds: 6, audio: None, cost: None },
+        Row { kind: Kind::OpenAi, prompt: "a city at night, rain", extra: on.clone(), size: wide, track: true, seconds: 8, audio: None, cost: Some(json!(0.8)) },
+        Row { kind: Kind::OpenAi, prompt: "a silent film", extra: off.clone(), size: tall, track: false, seconds: 8, audio: None, cost: None },
+        Row { kind: Kind::OpenAi, prompt: "the picture comes alive", extra: image(), size: wide, track: false, seconds: 8, audio: None, cost: None },
+        // Another vidgate is asked for exactly what was requested.
+        Row { kind: Kind::Vidgate, prompt: "a train through snow", extra: on, size: wide, track: true, seconds: 5, audio: None, cost: Some(json!(1.5)) },
+        Row { kind: Kind::Vidgate, prompt: "a silent train", extra: off, size: tall, track: false, seconds: 5, audio: None, cost: None },
+        Row { kind: Kind::Vidgate, prompt: "the picture comes alive", extra: image(), size: wide, track: false, seconds: 5, audio: None, cost: None },
+    ];
+    each(rows, |row| async move {
+        let a = row.kind.start().await;
+        let live = Live::start(vec![a.entry.clone()]).await;
+        let mut extra = row.extra;
+        if extra.get("source_image").is_some() {
+            extra["source_image"] = json!(png_data_url(1280, 720));
+        }
+        let id = live.submit(a.task(row.prompt, extra)).await;
+        let done = live.wait(&id).await;
+        let price = row.kind.five_seconds();
+        let spent = assert_billed(&done, price.rate, price.seconds);
+        assert_eq!(done["audio_url"].is_string(), row.track, "{done}");
+        assert_delivered(&live.probe_result(&done).await, row.size.0, row.size.1, 5000, row.track);
+        let admin = live.admin_task(&id).await;
+        let route = &admin["plan"]["routes"][0];
+        assert_eq!((route["upstream_seconds"].clone(), route["trim_to_ms"].clone()), (json!(row.seconds), json!(5000)));
+        if let Some(audio) = row.audio {
+            assert_eq!(route["upstream_audio"], audio, "{admin}");
+        }
+        if let Some(cost) = row.cost {
+            assert_eq!(admin["upstream_cost_usd"], cost, "{admin}");
+        }
+        let counters = a.fake.journal().counters();
+        assert_eq!((counters.submits(), counters.jobs_created), (1, 1), "one submit, one job");
+        if row.kind == Kind::Vidgate {
+            assert_eq!(counters.submits_by_key.get(&id), Some(&1), "the task id is the out_task_id");
+        }
+        live.assert_settled(spent).await;
+        assert_no_violations(a.fake.journal());
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_429_or_a_5xx_on_submit_is_retried_with_one_job_on_every_adapter() {
+    let limited = Fault::RateLimited { retry_after_secs: 1 };
+    let mut rows: Vec<(Kind, Fault)> = ALL.iter().map(|k| (*k, limited.clone())).collect();
+    rows.extend(
+        [(Kind::Vertex, 503), (Kind::Gemini, 500), (Kind::OpenAi, 502), (Kind::Vidgate, 503)]
+            .map(|(k, s)| (k, Fault::Status(s))),
+    );
+    each(rows, |(kind, fault)| async move {
+        let a = kind.start().await;
+        let body = a.task(&format!("refused once: {fault:?}"), json!({}));
+        submit_fault_is_retried(&*a.fake, a.entry.clone(), body, fault, kind.five_seconds()).await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_submit_whose_outcome_is_unknown_fails_unbilled_as_a_possible_orphan_never_resent() {
+    // (adapter, fault, jobs it leaves upstream); the vidgate adapter resends by its key instead
+    // (upstream_vidgate.rs).
+    let mut rows = Vec::new();
+    for kind in [Kind::Vertex, Kind::Gemini, Kind::OpenAi] {
+        let unreadable = if kind == Kind::Gemini { Fault::Truncated } else { Fault::MalformedJson };
+        let slow = Fault::Slow(Duration::from_secs(3));
+        rows.extend([(kind, Fault::Reset, 0), (kind, Fault::ResetAfter, 1), (kind, slow, 1), (kind, unreadable, 1)]);
+    }
+    each(rows, |(kind, fault, jobs)| async move {
+        let a = kind.start().await;
+        let body = a.task(&format!("an unknown outcome: {fault:?}"), json!({}));
+        unknown_submit_is_never_resent(&*a.fake, a.entry.clone(), body, fault, jobs).await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_fault_on_a_poll_or_a_download_is_retried_and_the_task_completes() {
+    /// `fault` on the first `endpoint` request after the submit, on an entry with `changes`
+    /// and jobs of `latency`; `downloads` when the download count is asserted.
+    #[derive(Debug)]
+    struct Row {
+        kind: Kind,
+        endpoint: Endpoint,
+        fault: Fault,
+        changes: Value,
+        latency: Option<Latency>,
+        downloads: Option<u64>,
+    }
+    let row =
+        |kind, endpoint, fault, downloads| Row { kind, endpoint, fault, changes: json!({}), latency: None, downloads };
+    let mut rows: Vec<Row> = ALL.iter().map(|k| row(*k, Endpoint::Poll, Fault::MalformedJson, None)).collect();
+    // One cut download, one whole; Vertex's result is in Cloud Storage for this.
+    rows.extend(ALL.iter().map(|k| row(*k, Endpoint::Download, Fault::Truncated, Some(2))));
+    rows[4].changes = json!({"storage_uri": "gs://vidgate-results/veo"});
+    // Vertex done at the first poll, whose answer carries the video inline and is cut.
+    rows.push(Row { latency: Some(Latency::polls(0)), ..row(Kind::Vertex, Endpoint::Poll, Fault::Truncated, None) });
+    each(rows, |row| async move {
+        let a = row.kind.start().await;
+        if let Some(latency) = row.latency {
+            a.fake.faults().set_latency(latency);
+        }
+        let body = a.task(&format!("a fault on {:?}: {:?}", row.endpoint, row.fault), json!({}));
+        let entry = with(a.entry.clone(), row.changes);
+        read_fault_is_retried(&*a.fake, entry, body, row.endpoint, row.fault, row.kind.five_seconds()).await;
+        if let Some(downloads) = row.downloads {
+            assert_eq!(a.fake.journal().counters().downloads(), downloads, "one cut, one whole");
+        }
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn failed_jobs_end_as_upstream_error_content_filtered_and_invalid_result_unbilled() {
+    let error = |code: &str, message: &str| Outcome::Error { code: code.into(), message: message.into() };
+    let (filtered, corrupt) = ((Outcome::SafetyBlock, "content_filtered"), (Outcome::CorruptMedia, "invalid_result"));
+    let rows = vec![
+        (Kind::Vertex, vec![(error("13", "internal"), "upstream_error"), filtered.clone(), corrupt.clone()]),
+        (Kind::Gemini, vec![(error("3", "bad argument"), "upstream_error"), filtered.clone(), corrupt.clone()]),
+        (Kind::OpenAi, vec![(error("internal_error", "boom"), "upstream_error"), filtered.clone(), corrupt.clone()]),
+        (
+            Kind::Vidgate,
+            vec![
+                (error("upstream_error", "its upstream failed"), "upstream_error"),
+                (error("timeout", "too slow there"), "upstream_error"),
+                filtered,
+                corrupt,
+                (Outcome::Status("cancelled".into()), "upstream_error"),
+            ],
+        ),
+    ];
+    each(rows, |(kind, cases)| async move {
+        let a = kind.start().await;
+        bad_outcomes_fail_unbilled(&*a.fake, a.entry.clone(), a.task("", json!({})), &cases).await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_job_that_never_finishes_or_stays_in_an_unknown_status_times_out_at_the_deadline_unbilled() {
+    let status = |s: &str| Outcome::Status(s.into());
+    let mut rows: Vec<(Kind, Outcome)> = ALL.iter().map(|k| (*k, Outcome::Never)).collect();
+    // Statuses the adapter does not know keep the task polling; `cancelled` is not taken for
+    // a known one by the OpenAI adapter.
+    rows.extend([(Kind::OpenAi, status("processing")), (Kind::Vidgate, status("processing"))]);
+    rows.push((Kind::OpenAi, status("cancelled")));
+    each(rows, |(kind, outcome)| async move {
+        let a = kind.start().await;
+        let body = a.task(&format!("unfinished: {outcome:?}"), json!({}));
+        unfinished_job_times_out(&*a.fake, a.entry.clone(), body, outcome).await;
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_restart_during_a_poll_resumes_the_same_job_on_every_adapter() {
+    each(ALL.to_vec(), |kind| async move {
+        let a = kind.start().await;
+        restart_resumes_the_same_job(
+            &*a.fake,
+            a.entry.clone(),
+            a.task("across a restart", json!({})),
+            kind.five_seconds(),
+        )
+        .await;
+    })
+    .await;
 }

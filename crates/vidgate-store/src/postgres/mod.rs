@@ -16,6 +16,9 @@
 //!   transaction-scoped advisory lock so the per-provider caps count exactly (claim.rs);
 //! - bootstrap inserts its marker with `ON CONFLICT DO NOTHING`, and migrations run under
 //!   an advisory lock, so replicas starting together do each once.
+//! - the retention sweeper claims its batch with a lease under `SKIP LOCKED` (retention.rs);
+//! - changes are announced to every replica at commit by triggers, and heard on a
+//!   `LISTEN` connection of its own (listen.rs).
 //!
 //! Locks are always taken in the order task → account → key, so these never deadlock.
 //! The SQL is the SQLite side's wherever it can be; the differences are noted where they
@@ -24,9 +27,12 @@
 mod accounts;
 mod claim;
 mod deletion;
+mod listen;
 mod money;
 mod reroute;
+mod retention;
 mod rows;
+mod submits;
 mod tasks;
 mod webhooks;
 
@@ -51,6 +57,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (2, include_str!("../../migrations/postgres/0002_webhook_attempts.sql")),
     (3, include_str!("../../migrations/postgres/0003_money.sql")),
     (4, include_str!("../../migrations/postgres/0004_deleted_tasks.sql")),
+    (5, include_str!("../../migrations/postgres/0005_replicas.sql")),
 ];
 
 /// Advisory lock keys (one namespace per database): the migrations, and the claiming of
@@ -287,5 +294,14 @@ impl Store for PgStore {
     }
     async fn reroute(&self, id: &TaskId, token: i64, route: crate::Reroute, now: Millis) -> Result<bool> {
         self.reroute_impl(id, token, route, now).await
+    }
+    async fn claim_files_for_removal(&self, now: Millis, lease: Millis, limit: u32) -> Result<Vec<TaskId>> {
+        self.claim_files_for_removal_impl(now, lease, limit).await
+    }
+    async fn listen(&self) -> Result<Option<Box<dyn crate::ChangeFeed>>> {
+        Ok(Some(self.listen_impl().await?))
+    }
+    async fn submit_not_sent(&self, id: &TaskId, token: i64) -> Result<bool> {
+        self.submit_not_sent_impl(id, token).await
     }
 }

@@ -7,7 +7,9 @@ mod accounts;
 mod deletion;
 mod money;
 mod reroute;
+mod retention;
 mod rows;
+mod submits;
 mod tasks;
 mod webhooks;
 
@@ -31,6 +33,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (2, include_str!("../../migrations/sqlite/0002_webhook_attempts.sql")),
     (3, include_str!("../../migrations/sqlite/0003_money.sql")),
     (4, include_str!("../../migrations/sqlite/0004_deleted_tasks.sql")),
+    (5, include_str!("../../migrations/sqlite/0005_replicas.sql")),
 ];
 
 /// A [`Store`] on one SQLite database.
@@ -264,5 +267,15 @@ impl Store for SqliteStore {
     }
     async fn reroute(&self, id: &TaskId, token: i64, route: crate::Reroute, now: Millis) -> Result<bool> {
         self.reroute_impl(id, token, route, now).await
+    }
+    async fn claim_files_for_removal(&self, now: Millis, lease: Millis, limit: u32) -> Result<Vec<TaskId>> {
+        self.claim_files_for_removal_impl(now, lease, limit).await
+    }
+    async fn listen(&self) -> Result<Option<Box<dyn crate::ChangeFeed>>> {
+        // One process per SQLite file: its in-process notifications are all there is.
+        Ok(None)
+    }
+    async fn submit_not_sent(&self, id: &TaskId, token: i64) -> Result<bool> {
+        self.submit_not_sent_impl(id, token).await
     }
 }

@@ -56,6 +56,17 @@ fn free_port() -> u16 {
 impl Gateway {
     /// Starts the binary on `data_dir` and waits until it answers.
     pub async fn start(data_dir: &Path) -> Gateway {
+        Gateway::start_with(data_dir, &[]).await
+    }
+
+    /// Starts a replica: the binary on its own `data_dir` (with its `vidgate.toml`) on the
+    /// shared database `database_url`. The first replica of a database bootstraps it.
+    pub async fn start_replica(data_dir: &Path, database_url: &str) -> Gateway {
+        Gateway::start_with(data_dir, &["--database-url", database_url]).await
+    }
+
+    /// Starts the binary on `data_dir` with `extra` arguments and waits until it answers.
+    pub async fn start_with(data_dir: &Path, extra: &[&str]) -> Gateway {
         let _ = rustls::crypto::ring::default_provider().install_default();
         let port = free_port();
         let log = std::fs::OpenOptions::new().create(true).append(true).open(data_dir.join("gateway.log")).unwrap();
@@ -64,6 +75,7 @@ impl Gateway {
             .arg(data_dir)
             .arg("--config")
             .arg(data_dir.join("vidgate.toml"))
+            .args(extra)
             .stdout(Stdio::null())
             .stderr(log)
             .spawn()
@@ -123,6 +135,63 @@ impl Gateway {
         let (_, key) =
             self.post("/admin/v1/keys", admin, &json!({"account_id": id, "name": "k", "mode": "live"})).await;
         (id, key["key"].as_str().unwrap().to_owned())
+    }
+}
+
+/// An s3s-fs process (the S3-compatible server that checks SigV4; scripts/test.sh installs
+/// it into `target/tools/s3s-fs`, or `VIDGATE_TEST_S3S_FS` names it) on a free loopback port,
+/// with one empty bucket; killed and removed when dropped.
+pub struct S3sFs {
+    pub endpoint: String,
+    pub root: PathBuf,
+    pub bucket: String,
+    child: Child,
+}
+
+impl S3sFs {
+    /// Starts one with these credentials and waits until it listens.
+    pub fn start(bucket: &str, access_key: &str, secret_key: &str) -> S3sFs {
+        let bin = std::env::var_os("VIDGATE_TEST_S3S_FS").map(PathBuf::from).unwrap_or_else(|| {
+            std::env::var_os("CARGO_TARGET_DIR")
+                .map(PathBuf::from)
+                .unwrap_or_else(|| PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("../../target"))
+                .join("tools/s3s-fs/bin/s3s-fs")
+        });
+        assert!(
+            bin.is_file(),
+            "s3s-fs not found at {} (set VIDGATE_TEST_S3S_FS or run scripts/test.sh)",
+            bin.display()
+        );
+        let root = std::env::temp_dir().join(format!("vidgate-s3s-{}", ulid::Ulid::new()));
+        std::fs::create_dir_all(root.join(bucket)).unwrap();
+        let port = free_port();
+        let child = Command::new(&bin)
+            .args(["--host", "127.0.0.1", "--port", &port.to_string(), "--access-key", access_key])
+            .args(["--secret-key", secret_key])
+            .arg(&root)
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("starting s3s-fs ({}): {e}; see scripts/test.sh", bin.display()));
+        let mut server = S3sFs { endpoint: format!("http://127.0.0.1:{port}"), root, bucket: bucket.into(), child };
+        let addr = std::net::SocketAddr::from(([127, 0, 0, 1], port));
+        let deadline = std::time::Instant::now() + Duration::from_secs(10);
+        while std::net::TcpStream::connect_timeout(&addr, Duration::from_millis(200)).is_err() {
+            if let Ok(Some(status)) = server.child.try_wait() {
+                panic!("s3s-fs exited at start ({status}); see scripts/test.sh");
+            }
+            assert!(std::time::Instant::now() < deadline, "s3s-fs did not listen on {addr} within 10 s");
+            std::thread::sleep(Duration::from_millis(20));
+        }
+        server
+    }
+}
+
+impl Drop for S3sFs {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+        let _ = std::fs::remove_dir_all(&self.root);
     }
 }
 

@@ -1,6 +1,10 @@
 //! The Gemini API Veo provider: `x-goog-api-key` on every call, `predictLongRunning`, the
 //! operation GET, and the result downloaded from the Files API with the key, following
 //! redirects (the key stays on the configured origin). No documented cancel.
+//!
+//! A task whose plan has extensions is a chain (`chain`): the base clip's submit and each
+//! extension's are separate submits the engine records before sending; a poll that finds a
+//! job of the chain done answers `Continue` with the output the next extension continues.
 
 use std::path::Path;
 
@@ -9,6 +13,7 @@ use reqwest::header::HeaderName;
 use vidgate_domain::secret::Secret;
 use vidgate_store::Millis;
 
+use super::chain::Chain;
 use super::request::GeminiTarget;
 use super::response::{outcome, video_uris};
 use crate::provider::http::{self, Call, Credential, MAX_API_BODY};
@@ -61,10 +66,12 @@ impl Provider for GeminiProvider {
     }
 
     async fn submit(&self, job: &JobSpec, now: Millis) -> Result<Submitted, ProviderError> {
-        let body = self
-            .target
-            .predict_body(job)
-            .ok_or_else(|| ProviderError::Refused(format!("Veo has no resolution for {}", job.task.params.size)))?;
+        let pending = Chain::pending(&job.task.upstream_state);
+        let body = match &pending {
+            Some(Chain { video_uri: Some(uri), .. }) => self.target.extension_body(job, uri),
+            _ => self.target.predict_body(job),
+        }
+        .ok_or_else(|| ProviderError::Refused(format!("Veo has no resolution for {}", job.task.params.size)))?;
         let request = self.with_key(self.client.post(self.target.predict_url()).json(&body))?;
         let answer = http::send(request, Call::Submit, MAX_API_BODY).await?;
         let op = veo::operation(&answer, Call::Submit)?;
@@ -72,14 +79,32 @@ impl Provider for GeminiProvider {
             return Err(ProviderError::OutcomeUnknown("the accepted submit named no operation".into()));
         }
         metrics::counter!("vidgate_provider_jobs_total", "provider" => self.settings.name.clone()).increment(1);
-        Ok(self.settings.submitted(op.name, now))
+        let mut submitted = self.settings.submitted(op.name, now);
+        let jobs = 1 + veo::extensions(job);
+        if jobs > 1 {
+            let step = pending.map_or(0, |c| c.step);
+            submitted.job.state = Chain { step, video_uri: None }.put(submitted.job.state);
+            // The deadline covers the whole chain: `deadline_secs` for each of its jobs, set
+            // once when the base is accepted (the engine keeps it for the extensions).
+            submitted.deadline_at = now + self.settings.deadline_ms * i64::from(jobs);
+        }
+        Ok(submitted)
     }
 
-    async fn poll(&self, _job: &JobSpec, upstream: &JobRef, now: Millis) -> Result<PollOutcome, ProviderError> {
+    async fn poll(&self, job: &JobSpec, upstream: &JobRef, now: Millis) -> Result<PollOutcome, ProviderError> {
         let op = self.operation(upstream).await?;
+        let jobs = 1 + veo::extensions(job);
+        let chain = Chain::of(&upstream.state);
+        if let Some(chain) = chain.as_ref().filter(|c| c.step + 1 < jobs)
+            && let Some(uri) = video_uris(&op).into_iter().next().filter(|_| op.done && op.error.is_none())
+        {
+            tracing::info!(operation = %op.name, step = chain.step, "chained job done; the next extension follows");
+            return Ok(PollOutcome::Continue { state: chain.next(uri), progress: chain.next_progress(jobs) });
+        }
         Ok(match outcome(&op) {
             PollOutcome::Running { .. } => {
                 let (poll_at, progress) = self.settings.next_poll(upstream, now);
+                let progress = chain.map_or(progress, |c| c.progress(jobs, progress));
                 PollOutcome::Running { progress, poll_at }
             }
             other => other,

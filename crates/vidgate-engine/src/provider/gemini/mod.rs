@@ -1,8 +1,9 @@
 //! Veo on the Gemini API (UPSTREAMS.md §1): request and URL building (`request`),
-//! reading operations (`response`) and the provider (`client`). Built from an
+//! reading operations (`response`), extension chains (`chain`) and the provider (`client`). Built from an
 //! `[[upstreams]]` entry of kind `gemini`. Audio is always generated there; a silent
 //! request gets the track stripped at delivery.
 
+pub mod chain;
 mod client;
 pub mod request;
 pub mod response;

@@ -2,12 +2,14 @@
 //! URL and body (no `seed`, `generateAudio` or `storageUri`: the SDK refuses them there and
 //! sending them over REST is UNCONFIRMED), the operation GET, and the Files API download
 //! URL built from the file id as the SDK does, so the API key only ever goes to the
-//! configured base.
+//! configured base; and the extension body (`instances[0].video.uri` of an earlier output).
 
 use url::Url;
 
+use vidgate_domain::upstream::EXTENSION_BASE_SECONDS;
+
 use crate::provider::JobSpec;
-use crate::provider::veo::{PredictRequest, base_request};
+use crate::provider::veo::{PredictRequest, VeoVideo, base_request};
 
 /// Where a Gemini upstream lives.
 #[derive(Clone, Debug)]
@@ -35,6 +37,23 @@ impl GeminiTarget {
     /// The body: the shared Veo body; audio is always generated here.
     pub fn predict_body(&self, job: &JobSpec) -> Option<PredictRequest> {
         base_request(job, &self.person_generation)
+    }
+
+    /// The body of an extension of the output at `video_uri` (UPSTREAMS.md §1.2, §1.3): the
+    /// prompt and the `uri` only (no image, no bytes), 720p (extension output is 720p only),
+    /// `durationSeconds: 8` (the docs' "must be 8 with extension" may mean this request, so it
+    /// always says 8) and `personGeneration` `allow_all` unless configured.
+    pub fn extension_body(&self, job: &JobSpec, video_uri: &str) -> Option<PredictRequest> {
+        let mut body = base_request(job, &self.person_generation)?;
+        let instance = body.instances.first_mut()?;
+        instance.image = None;
+        instance.video = Some(VeoVideo { uri: video_uri.to_owned() });
+        body.parameters.resolution = "720p";
+        body.parameters.duration_seconds = EXTENSION_BASE_SECONDS;
+        if self.person_generation.is_empty() {
+            body.parameters.person_generation = "allow_all".into();
+        }
+        Some(body)
     }
 
     /// `GET /v1beta/files/{id}:download?alt=media` for a result URI, the id parsed as the
@@ -74,6 +93,22 @@ mod tests {
             serde_json::json!({
                 "instances": [{"prompt": "a red fox"}],
                 "parameters": {"aspectRatio": "9:16", "resolution": "720p", "durationSeconds": 6,
+                    "sampleCount": 1, "personGeneration": "allow_all"}
+            })
+        );
+    }
+
+    #[test]
+    fn an_extension_sends_the_previous_output_uri_at_720p_and_eight_seconds() {
+        let mut j = job(10, "1280x720", false, Some(8));
+        j.source_image = Some(vec![1, 2, 3]);
+        let uri = "https://generativelanguage.googleapis.com/v1beta/files/f1:download?alt=media";
+        let body = serde_json::to_value(target().extension_body(&j, uri).unwrap()).unwrap();
+        assert_eq!(
+            body,
+            serde_json::json!({
+                "instances": [{"prompt": "a red fox", "video": {"uri": uri}}],
+                "parameters": {"aspectRatio": "16:9", "resolution": "720p", "durationSeconds": 8,
                     "sampleCount": 1, "personGeneration": "allow_all"}
             })
         );

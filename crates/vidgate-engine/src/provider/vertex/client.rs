@@ -1,6 +1,9 @@
 //! The Vertex AI Veo provider: submit with `predictLongRunning`, poll with
 //! `fetchPredictOperation` (a POST, not a GET), fetch the result inline or from Cloud
 //! Storage with the same credentials. Veo operations have no documented cancel.
+//!
+//! A finished operation is read once: the poll that sees it done hands its answer to
+//! `fetch_polled` (an inline result is decoded from that answer straight into the file).
 
 use std::path::Path;
 
@@ -12,13 +15,13 @@ use vidgate_store::Millis;
 
 use super::auth::{AccessToken, Signer, TokenCache, TokenResponse};
 use super::request::{VertexTarget, gcs_media_url};
-use super::response::{VideoSource, outcome, video_source};
+use super::response::{self, VideoSource, outcome, video_source};
 use crate::clock::now_ms;
 use crate::provider::http::{self, Call, Credential, MAX_API_BODY};
 use crate::provider::settings::{Settings, never_sent};
 use crate::provider::throttle::Throttle;
-use crate::provider::veo::{self, Operation};
-use crate::provider::{JobRef, JobSpec, PollOutcome, Provider, ProviderError, Submitted};
+use crate::provider::veo;
+use crate::provider::{JobRef, JobSpec, PollOutcome, PolledResult, Provider, ProviderError, Submitted};
 
 /// Veo on Vertex AI.
 pub struct VertexProvider {
@@ -77,14 +80,36 @@ impl VertexProvider {
         Ok(answer)
     }
 
-    async fn operation(&self, upstream: &JobRef) -> Result<Operation, ProviderError> {
+    /// The `fetchPredictOperation` answer (a 2xx; its body may carry the result inline).
+    async fn operation(&self, upstream: &JobRef) -> Result<http::Answer, ProviderError> {
         let url = self
             .target
             .fetch_operation_url(&upstream.job_id)
             .ok_or_else(|| ProviderError::Refused("not a Vertex operation name".into()))?;
         let body = serde_json::json!({"operationName": upstream.job_id});
         let answer = self.post_json(url, &body, Call::Read, self.settings.inline_cap()).await?;
-        veo::operation(&answer, Call::Read)
+        if !answer.status.is_success() {
+            return Err(veo::http_error(&answer, Call::Read));
+        }
+        Ok(answer)
+    }
+
+    /// Writes the video of a finished operation's answer `body` to `dst`.
+    async fn write_result(&self, body: &[u8], dst: &Path) -> Result<(), ProviderError> {
+        let op = response::parse(body)?;
+        let max = self.settings.max_result_bytes;
+        match video_source(&op)? {
+            VideoSource::Inline(b64) => http::write_base64(b64, dst, max).await.map(drop),
+            VideoSource::Gcs(uri) => {
+                let url = gcs_media_url(&self.storage_base, uri)
+                    .ok_or_else(|| ProviderError::Refused("the result's gcsUri is not gs://BUCKET/OBJECT".into()))?;
+                let token = self.token().await?;
+                let bearer = format!("Bearer {}", token.expose());
+                let credential = Credential::for_url(&url, AUTHORIZATION, &bearer)?;
+                let timeout = self.settings.download_timeout;
+                http::download(&self.client, url, Some(&credential), dst, max, timeout).await.map(drop)
+            }
+        }
     }
 }
 
@@ -117,31 +142,32 @@ impl Provider for VertexProvider {
     }
 
     async fn poll(&self, _job: &JobSpec, upstream: &JobRef, now: Millis) -> Result<PollOutcome, ProviderError> {
-        let op = self.operation(upstream).await?;
-        Ok(match outcome(&op) {
+        let answer = self.operation(upstream).await?;
+        let found = outcome(&response::parse(&answer.body)?);
+        Ok(match found {
             PollOutcome::Running { .. } => {
                 let (poll_at, progress) = self.settings.next_poll(upstream, now);
                 PollOutcome::Running { progress, poll_at }
             }
+            // The answer says where the video is (or holds it): fetch reads it, not the upstream.
+            PollOutcome::Succeeded => PollOutcome::SucceededWith(PolledResult(answer.body)),
             other => other,
         })
     }
 
     async fn fetch(&self, _job: &JobSpec, upstream: &JobRef, dst: &Path) -> Result<(), ProviderError> {
-        let op = self.operation(upstream).await?;
-        let max = self.settings.max_result_bytes;
-        match video_source(&op)? {
-            VideoSource::Inline(bytes) => http::write_inline(&bytes, dst, max).await.map(drop),
-            VideoSource::Gcs(uri) => {
-                let url = gcs_media_url(&self.storage_base, &uri)
-                    .ok_or_else(|| ProviderError::Refused("the result's gcsUri is not gs://BUCKET/OBJECT".into()))?;
-                let token = self.token().await?;
-                let bearer = format!("Bearer {}", token.expose());
-                let credential = Credential::for_url(&url, AUTHORIZATION, &bearer)?;
-                let timeout = self.settings.download_timeout;
-                http::download(&self.client, url, Some(&credential), dst, max, timeout).await.map(drop)
-            }
-        }
+        let answer = self.operation(upstream).await?;
+        self.write_result(&answer.body, dst).await
+    }
+
+    async fn fetch_polled(
+        &self,
+        _job: &JobSpec,
+        _upstream: &JobRef,
+        polled: PolledResult,
+        dst: &Path,
+    ) -> Result<(), ProviderError> {
+        self.write_result(&polled.0, dst).await
     }
 
     async fn cancel(&self, _upstream: &JobRef) -> Result<(), ProviderError> {

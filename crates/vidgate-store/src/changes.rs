@@ -1,0 +1,39 @@
+//! Changes announced across processes: what a process sharing the database hears when
+//! another one commits a change to a task, and the feed it hears it on.
+//!
+//! Announcements are hints for waking up at once (`?wait=`, SSE, idle workers). They are
+//! not a log: whatever is missed while a feed is down is found by the re-reads and idle
+//! polls every process keeps doing anyway, so nothing may depend on hearing every one.
+
+use async_trait::async_trait;
+use vidgate_domain::TaskId;
+
+use crate::Result;
+
+/// One announced change.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Change {
+    /// The task may be claimable now: it was submitted, rerouted or its lease given back.
+    Due(TaskId),
+    /// A change a client can see (status, progress, terminal move, files, deletion).
+    Changed(TaskId),
+    /// A webhook message of the task became deliverable (written, or its lease given back).
+    Webhook(TaskId),
+}
+
+impl Change {
+    /// The task the change is about.
+    pub fn task(&self) -> &TaskId {
+        match self {
+            Change::Due(id) | Change::Changed(id) | Change::Webhook(id) => id,
+        }
+    }
+}
+
+/// A subscription to the changes every process commits to one database.
+#[async_trait]
+pub trait ChangeFeed: Send {
+    /// The next change. An error means the subscription is lost (the connection dropped);
+    /// changes made until a new one is taken are not replayed.
+    async fn next(&mut self) -> Result<Change>;
+}
