@@ -15,8 +15,8 @@ use vidgate_fakes::{Endpoint, FakeGemini, Fault, Latency, Outcome};
 
 use crate::restart::Run;
 use crate::upstream_helpers::{
-    FUNDS, Live, VEO31_RATE, WAIT, assert_billed, assert_delivered, assert_failed_unbilled, assert_no_violations,
-    config_with, gemini_entry, until, with,
+    Live, VEO31_RATE, assert_billed, assert_delivered, assert_failed_unbilled, assert_no_violations, config_with,
+    funded_key, gemini_entry, until, wait_on, with,
 };
 
 fn ten_seconds(prompt: &str, extra: Value) -> Value {
@@ -152,7 +152,7 @@ async fn a_restart_during_the_extension_poll_resumes_without_another_job() {
     let dir = crate::restart::fresh_data_dir();
     let (run, creds) = Run::start(config.clone(), &dir).await;
     let admin = creds.expect("first start bootstraps").admin_token;
-    let key = funded_key(&run, &admin).await;
+    let key = funded_key(&run, &admin).await.0;
     let (s, task) = run.post("/v1/videos/generations", &key, &ten_seconds("a fox across a restart", json!({}))).await;
     assert_eq!(s, StatusCode::OK, "{task}");
     let id = task["task_id"].as_str().unwrap().to_owned();
@@ -169,27 +169,4 @@ async fn a_restart_during_the_extension_poll_resumes_without_another_job() {
     assert_eq!((counters.submits(), counters.jobs_created), (2, 2), "no job was started again");
     assert_eq!(journal.extensions().len(), 1);
     assert_no_violations(journal);
-}
-
-async fn funded_key(run: &Run, admin: &str) -> String {
-    let (_, account) = run.post("/admin/v1/accounts", admin, &json!({"name": "live"})).await;
-    let account = account["id"].as_str().unwrap().to_owned();
-    let credits = json!({"amount_usd": FUNDS / 1_000_000, "note": "t"});
-    let (s, body) = run.post(&format!("/admin/v1/accounts/{account}/credits"), admin, &credits).await;
-    assert_eq!(s, StatusCode::OK, "{body}");
-    let (_, key) =
-        run.post("/admin/v1/keys", admin, &json!({"account_id": account, "name": "k", "mode": "live"})).await;
-    key["key"].as_str().unwrap().to_owned()
-}
-
-async fn wait_on(run: &Run, key: &str, id: &str) -> Value {
-    let deadline = tokio::time::Instant::now() + WAIT;
-    loop {
-        let (s, task) = run.get(&format!("/v1/videos/tasks/{id}?wait=2"), key).await;
-        assert_eq!(s, StatusCode::OK, "{task}");
-        if ["completed", "failed", "cancelled"].contains(&task["status"].as_str().unwrap()) {
-            return task;
-        }
-        assert!(tokio::time::Instant::now() < deadline, "task {id} not terminal after the restart: {task}");
-    }
 }

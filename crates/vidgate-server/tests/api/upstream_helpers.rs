@@ -250,7 +250,8 @@ pub async fn restart_during_a_poll(config: Config, journal: &Journal, body: Valu
     (done, admin_view)
 }
 
-async fn funded_key(run: &Run, admin: &str) -> (String, String) {
+/// A funded account with a live key on a restartable gateway: (key, account id).
+pub async fn funded_key(run: &Run, admin: &str) -> (String, String) {
     let (_, account) = run.post("/admin/v1/accounts", admin, &json!({"name": "live"})).await;
     let account = account["id"].as_str().unwrap().to_owned();
     let credits = json!({"amount_usd": FUNDS / 1_000_000, "note": "t"});
@@ -261,7 +262,8 @@ async fn funded_key(run: &Run, admin: &str) -> (String, String) {
     (key["key"].as_str().unwrap().to_owned(), account)
 }
 
-async fn wait_on(run: &Run, key: &str, id: &str) -> Value {
+/// Polls with `?wait=` until the task is terminal.
+pub async fn wait_on(run: &Run, key: &str, id: &str) -> Value {
     let deadline = tokio::time::Instant::now() + WAIT;
     loop {
         let (s, task) = run.get(&format!("/v1/videos/tasks/{id}?wait=2"), key).await;
