@@ -72,7 +72,7 @@ if grep -qE '^test result: FAILED|^error' target/test-api-postgres-s3.log ||
   exit 1
 fi
 
-stage "the README quickstart against the real binary, checked with ffprobe"
+stage "README.md's first command and quickstart, run as written, checked with ffprobe"
 bash scripts/quickstart-check.sh
 
 for extra in scripts/webhook-check.sh scripts/openai-sdk.sh scripts/deploy-check.sh; do
