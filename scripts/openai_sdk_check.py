@@ -135,7 +135,7 @@ def main():
     def text_to_video():
         raw = client.videos.with_raw_response.create(model=MODEL, prompt="a red ball", seconds=SECONDS, size=SIZE)
         c.check("create answers openai-poll-after-ms", raw.headers.get("openai-poll-after-ms") == "1000", raw.headers)
-        # openai-python sends multipart from 2.27.0 on, JSON before (UPSTREAMS.md section 3.6).
+        # openai-python sends multipart from 2.27.0 on, JSON before (docs/upstreams.md section 3.6).
         expected = "multipart/form-data" if sdk_version() >= (2, 27) else "application/json"
         sent = raw.http_request.headers.get("content-type", "")
         c.check(f"the SDK sent {expected}", sent.startswith(expected), sent)
