@@ -99,6 +99,7 @@ curl -sf -o thumb.png "$(jq -r .thumbnail_url task.json)"
 check "thumbnail" "$(head -c 8 thumb.png | od -An -tx1 | tr -d ' \n')" 89504e470d0a1a0a
 
 PY=${VIDGATE_SDK_PYTHON:-$(ls -d "$ROOT"/.venv-sdk/openai-*/bin/python 2>/dev/null | sort -V | tail -n1)}
+case "$PY" in /*) ;; */*) PY="$ROOT/$PY" ;; esac # a relative path is from the repository root
 if [ -n "$PY" ] && "$PY" -c 'import openai' 2>/dev/null; then
   echo "the SDK block with $("$PY" -c 'import openai; print("openai", openai.__version__)'):"
   VIDGATE_API_KEY=$(jq -r .test_api_key vidgate-data/credentials.json) \

@@ -72,14 +72,15 @@ if grep -qE '^test result: FAILED|^error' target/test-api-postgres-s3.log ||
   exit 1
 fi
 
-stage "README.md's first command and quickstart, run as written, checked with ffprobe"
-bash scripts/quickstart-check.sh
-
 for extra in scripts/webhook-check.sh scripts/openai-sdk.sh scripts/deploy-check.sh; do
   if [ -f "$extra" ]; then
     stage "$extra"
     bash "$extra"
   fi
 done
+
+# After openai-sdk.sh, whose venv lets the check run the README's SDK example too.
+stage "README.md's first command, quickstart and SDK example, run as written, checked with ffprobe"
+bash scripts/quickstart-check.sh
 
 stage "all stages passed"
