@@ -21,8 +21,8 @@ set -euo pipefail
 cd "$(dirname "$0")/.."
 ROOT=$PWD
 
-if [ -z "${VIDGATE_QUICKSTART_NETNS:-}" ] && [ "$(id -u)" -eq 0 ] && command -v unshare >/dev/null && command -v ip >/dev/null &&
-  unshare --net true 2>/dev/null; then
+if [ -z "${VIDGATE_QUICKSTART_NETNS:-}" ] && [ "$(id -u)" -eq 0 ] &&
+  command -v unshare >/dev/null && command -v ip >/dev/null && unshare --net true 2>/dev/null; then
   exec env VIDGATE_QUICKSTART_NETNS=1 unshare --net bash -c 'ip link set lo up && exec bash "$0"' "$0"
 fi
 if curl -s -o /dev/null --max-time 1 http://127.0.0.1:8080/; then
