@@ -158,8 +158,19 @@ impl Gateway {
         if declared.is_some_and(|d| d != sniffed) {
             return Err(unreadable("the source image's bytes do not match its declared type".into()));
         }
-        vidgate_media::decode_image_dimensions(&bytes)
-            .map_err(|_| unreadable("the source image could not be decoded".into()))?;
+        // Every pixel, not just the header: an image that does not decode now would fail
+        // every render later, after the task was accepted and its money held.
+        let (bytes, decoded) = self
+            .engine
+            .media
+            .run(move || {
+                let decoded = vidgate_media::decode_image_fully(&bytes);
+                (bytes, decoded)
+            })
+            .await;
+        decoded.map_err(|_| {
+            unreadable("the source image could not be decoded (corrupt or truncated pixel data)".into())
+        })?;
         let sha256 = hex::encode(Sha256::digest(&bytes));
         Ok(Some(SourceImage { mime: sniffed.as_str().to_owned(), sha256, bytes }))
     }

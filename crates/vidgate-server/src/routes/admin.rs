@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
@@ -16,7 +16,7 @@ use vidgate_store::{Account, ApiKey, TaskFilter};
 
 use crate::AppState;
 use crate::error::{ErrorBody, HttpError, HttpResult};
-use crate::extract::{Admin, JsonObject};
+use crate::extract::{Admin, JsonObject, Path, Query};
 
 /// The admin routes.
 pub fn routes() -> Router<AppState> {
@@ -228,6 +228,7 @@ pub async fn create_key(
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
 pub struct KeyQuery {
     account_id: Option<String>,
 }

@@ -4,7 +4,7 @@
 //! body id.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
 use serde::Deserialize;
@@ -16,8 +16,8 @@ use vidgate_store::Task;
 
 use crate::AppState;
 use crate::error::{ErrorBody, HttpError, HttpResult};
-use crate::extract::{ApiCaller, JsonObject, read_body};
-use crate::routes::videos::{SubmitBody, idempotency_key, read_with_wait, render, submitted};
+use crate::extract::{ApiCaller, JsonObject, OptionalJsonObject, Path, Query, idempotency_key};
+use crate::routes::videos::{SubmitBody, read_with_wait, render, submitted};
 
 /// Which task: exactly one of the two.
 #[derive(Deserialize, IntoParams, ToSchema, Default)]
@@ -44,7 +44,7 @@ pub async fn submit(
     JsonObject(body): JsonObject,
 ) -> HttpResult<Response> {
     let (task, replayed) =
-        state.gateway.submit_json(&caller, &body, idempotency_key(&headers), SubmitSurface::TasksSubmit).await?;
+        state.gateway.submit_json(&caller, &body, idempotency_key(&headers)?, SubmitSurface::TasksSubmit).await?;
     Ok(submitted(&state, &task, replayed))
 }
 
@@ -59,10 +59,35 @@ async fn resolve(state: &AppState, caller: &Caller, r: &TaskRef) -> HttpResult<T
     }
 }
 
+/// The task reference of a query or cancel body: only `task_id` and `out_task_id`, each a
+/// string (or `null`, the same as leaving it out). Every refusal names its field; the
+/// first key in byte order at fault wins.
 fn typed_ref(body: serde_json::Value) -> HttpResult<TaskRef> {
-    let r: TaskRef = crate::routes::admin::typed(body)?;
-    if r.wait.is_some() {
-        return Err(HttpError::param(ErrorCode::UnknownParam, "wait", "wait is a query parameter"));
+    let serde_json::Value::Object(fields) = body else {
+        return Err(HttpError::new(ErrorCode::InvalidJson, "the body must be a JSON object"));
+    };
+    let mut keys: Vec<&String> = fields.keys().collect();
+    keys.sort();
+    let mut r = TaskRef::default();
+    for key in keys {
+        let value = &fields[key];
+        let slot = match key.as_str() {
+            "task_id" => &mut r.task_id,
+            "out_task_id" => &mut r.out_task_id,
+            "wait" => {
+                let message = "wait is a query parameter (GET /v1/tasks/query?wait=N), not a body field";
+                return Err(HttpError::param(ErrorCode::UnknownParam, "wait", message));
+            }
+            other => {
+                let other = vidgate_domain::request::echo(other);
+                return Err(HttpError::param(ErrorCode::UnknownParam, &other, format!("unknown parameter {other}")));
+            }
+        };
+        match value {
+            serde_json::Value::Null => {}
+            serde_json::Value::String(text) => *slot = Some(text.clone()),
+            _ => return Err(HttpError::param(ErrorCode::InvalidParam, key, format!("{key} must be a string"))),
+        }
     }
     Ok(r)
 }
@@ -108,25 +133,15 @@ pub async fn cancel_path(
     Ok(Json(render(&state, &task)))
 }
 
-/// Cancel a task named in the body (`task_id` or `out_task_id`).
+/// Cancel a task named in the body (`task_id` or `out_task_id`); an empty body names none.
 #[utoipa::path(post, path = "/v1/tasks/cancel", tag = "async tasks", request_body = TaskRef,
     responses((status = 200, body = TaskObject), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("api_key" = [])))]
 pub async fn cancel_body(
     State(state): State<AppState>,
     ApiCaller(caller): ApiCaller,
-    req: axum::extract::Request,
+    OptionalJsonObject(body): OptionalJsonObject,
 ) -> HttpResult<Json<TaskObject>> {
-    let bytes = read_body(req, state.gateway.config.server.body_limit_bytes).await?;
-    let body: serde_json::Value = if bytes.is_empty() {
-        serde_json::json!({})
-    } else {
-        serde_json::from_slice(&bytes)
-            .map_err(|e| HttpError::new(ErrorCode::InvalidJson, format!("the body is not valid JSON: {e}")))?
-    };
-    if !body.is_object() {
-        return Err(HttpError::new(ErrorCode::InvalidJson, "the body must be a JSON object"));
-    }
     let r = typed_ref(body)?;
     let task = resolve(&state, &caller, &r).await?;
     let task = state.gateway.cancel_task(task).await?;

@@ -1,0 +1,61 @@
+//! Query strings whose every refusal is in the contract's error shape. A name given twice
+//! (`?task_id=a&task_id=b`, `?sig=x&sig=y`) is ambiguous, so it is refused with 400
+//! `invalid_param` naming it, before anything else; then the pairs are read as axum's
+//! `Query` reads them, and a name the target refuses (`deny_unknown_fields`) is 400
+//! `unknown_param` naming it. A target that is a map takes every name, and the handler
+//! judges the names itself.
+
+use std::collections::HashSet;
+
+use axum::extract::FromRequestParts;
+use axum::http::request::Parts;
+use serde::de::DeserializeOwned;
+use vidgate_domain::ErrorCode;
+
+use crate::error::HttpError;
+
+/// The query string, read into `T`.
+pub struct Query<T>(pub T);
+
+impl<T, S> FromRequestParts<S> for Query<T>
+where
+    T: DeserializeOwned,
+    S: Send + Sync,
+{
+    type Rejection = HttpError;
+
+    async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, HttpError> {
+        refuse_repeats(parts.uri.query().unwrap_or_default())?;
+        axum::extract::Query::<T>::try_from_uri(&parts.uri)
+            .map(|axum::extract::Query(value)| Query(value))
+            .map_err(|e| named_refusal(&e.body_text()))
+    }
+}
+
+/// Refuses a query string that names a parameter more than once.
+pub fn refuse_repeats(query: &str) -> Result<(), HttpError> {
+    let mut seen = HashSet::new();
+    for (name, _) in url::form_urlencoded::parse(query.as_bytes()) {
+        if !seen.insert(name.clone()) {
+            let name = vidgate_domain::request::echo(&name);
+            let message = format!("the query parameter {name} is given more than once; give it once");
+            return Err(HttpError::param(ErrorCode::InvalidParam, &name, message));
+        }
+    }
+    Ok(())
+}
+
+/// A deserializer's refusal of a query string or a body, naming the field it is about
+/// where the message says which.
+pub fn named_refusal(message: &str) -> HttpError {
+    let field = |marker: &str| message.split(marker).nth(1).and_then(|r| r.split('`').next()).map(str::to_owned);
+    if let Some(f) = field("unknown field `") {
+        let f = vidgate_domain::request::echo(&f);
+        HttpError::param(ErrorCode::UnknownParam, &f, format!("unknown parameter {f}"))
+    } else if let Some(f) = field("missing field `") {
+        HttpError::param(ErrorCode::InvalidParam, &f, format!("{f} is required"))
+    } else {
+        let detail = message.strip_prefix("Failed to deserialize query string: ").unwrap_or(message);
+        HttpError::new(ErrorCode::InvalidParam, format!("the query string is not valid: {detail}"))
+    }
+}
