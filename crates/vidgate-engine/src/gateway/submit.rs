@@ -48,7 +48,7 @@ impl Gateway {
             limits: &limits,
         };
         let req = parse_submit(body, &self.catalog, &opts)?;
-        self.submit(caller, req).await
+        self.submit(caller, req).await.map_err(|e| image_named_as_sent(e, body, opts.allow_params_envelope))
     }
 
     /// Submits a typed request.
@@ -174,6 +174,19 @@ impl Gateway {
         let sha256 = hex::encode(Sha256::digest(&bytes));
         Ok(Some(SourceImage { mime: sniffed.as_str().to_owned(), sha256, bytes }))
     }
+}
+
+/// The image step names `source_image`; the client may have sent `image_init` (the alias)
+/// or either inside `params`, and is told the name it used.
+fn image_named_as_sent(mut e: ApiError, body: &serde_json::Value, envelope_allowed: bool) -> ApiError {
+    if e.error.param.as_deref() != Some("source_image") {
+        return e;
+    }
+    let params = body.get("params").filter(|p| envelope_allowed && p.is_object());
+    let fields = params.unwrap_or(body);
+    let key = if fields.get("image_init").is_some_and(|v| !v.is_null()) { "image_init" } else { "source_image" };
+    e.error.param = Some(if params.is_some() { format!("params.{key}") } else { key.to_owned() });
+    e
 }
 
 fn refusal_error(outcome: SubmitOutcome, now: i64) -> ApiError {

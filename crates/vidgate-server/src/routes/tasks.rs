@@ -1,7 +1,8 @@
 //! The async task family (the hosted system's `/v1/tasks/*`): submit (flat or `params`
-//! envelope), query by `task_id` or `out_task_id` (body or query string), cancel by path or
-//! body. Exactly one identifier must be given; on the cancel path the path id wins over a
-//! body id.
+//! envelope), query by `task_id` or `out_task_id` (body or query string), cancel by path,
+//! body or query string. Exactly one identifier must be given; on the cancel path the path
+//! id wins over a body id. A malformed `out_task_id` is 400 `invalid_param` (the submit's
+//! rule), never a 404.
 
 use axum::Json;
 use axum::extract::State;
@@ -133,16 +134,31 @@ pub async fn cancel_path(
     Ok(Json(render(&state, &task)))
 }
 
-/// Cancel a task named in the body (`task_id` or `out_task_id`); an empty body names none.
+/// Cancel a task named in the body or the query string (`task_id` or `out_task_id`, in one
+/// of the two places); an empty body names none.
 #[utoipa::path(post, path = "/v1/tasks/cancel", tag = "async tasks", request_body = TaskRef,
     responses((status = 200, body = TaskObject), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("api_key" = [])))]
 pub async fn cancel_body(
     State(state): State<AppState>,
     ApiCaller(caller): ApiCaller,
+    Query(from_query): Query<TaskRef>,
     OptionalJsonObject(body): OptionalJsonObject,
 ) -> HttpResult<Json<TaskObject>> {
-    let r = typed_ref(body)?;
+    if from_query.wait.is_some() {
+        return Err(HttpError::param(ErrorCode::UnknownParam, "wait", "wait is only for GET /v1/tasks/query"));
+    }
+    let from_body = typed_ref(body)?;
+    let names = |r: &TaskRef| r.task_id.is_some() || r.out_task_id.is_some();
+    let r = match (names(&from_query), names(&from_body)) {
+        (true, true) => {
+            let message = "name the task in the body or in the query string, not both";
+            let param = if from_body.task_id.is_some() { "task_id" } else { "out_task_id" };
+            return Err(HttpError::param(ErrorCode::InvalidParam, param, message));
+        }
+        (true, false) => from_query,
+        _ => from_body,
+    };
     let task = resolve(&state, &caller, &r).await?;
     let task = state.gateway.cancel_task(task).await?;
     Ok(Json(render(&state, &task)))

@@ -66,7 +66,10 @@ async fn json_fields(req: Request, limit: usize) -> Result<OpenAiFields, HttpErr
 /// then splits it into parts.
 async fn form_fields(req: Request, state: &AppState, limit: usize) -> Result<OpenAiFields, HttpError> {
     let (parts, body) = req.into_parts();
-    let bytes = read_limited(Request::new(body), limit, ErrorCode::InvalidParam).await?;
+    // The headers go along so that a `Content-Length` over the limit is refused at once.
+    let mut whole = Request::new(body);
+    *whole.headers_mut() = parts.headers.clone();
+    let bytes = read_limited(whole, limit, ErrorCode::InvalidParam).await?;
     let req = Request::from_parts(parts, Body::from(bytes));
     let mut multipart = Multipart::from_request(req, state).await.map_err(|e| malformed(e.body_text()))?;
     let mut form = Vec::new();
