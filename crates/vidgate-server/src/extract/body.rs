@@ -2,6 +2,10 @@
 //!
 //! - A `Content-Length` over the limit is 413 `request_too_large` at once, from the header,
 //!   without waiting for the body; a body that grows past the limit is 413 when it does.
+//! - After a 413 the rest of the body is read and thrown away in the background for up to
+//!   [`LINGER`] (what web servers call a lingering close): a client still uploading then
+//!   finishes its upload and reads the 413, where closing at once would reset the
+//!   connection under it and lose the answer. The answer itself never waits for this.
 //! - A body that cannot be read to its end (a malformed chunked encoding, a connection
 //!   that ends early) is 400, not 413: the client sent something broken, not something big.
 //! - JSON: a syntax error, a key given twice in one object (ambiguous: which value did the
@@ -11,6 +15,7 @@
 
 use std::collections::HashSet;
 use std::fmt;
+use std::time::Duration;
 
 use axum::extract::Request;
 use axum::http::header;
@@ -22,15 +27,19 @@ use vidgate_domain::ErrorCode;
 
 use crate::error::{HttpError, HttpResult};
 
+/// How long the rest of a refused body is read and discarded before the connection closes.
+pub const LINGER: Duration = Duration::from_secs(10);
+
 /// Reads a whole body of at most `limit` bytes; `unreadable` is the code of a body that
 /// cannot be read (`invalid_json` where JSON is expected).
 pub async fn read_limited(req: Request, limit: usize, unreadable: ErrorCode) -> HttpResult<Bytes> {
     let too_large = || HttpError::new(ErrorCode::RequestTooLarge, format!("the body is larger than {limit} bytes"));
     let declared = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()?.parse::<u64>().ok());
+    let mut stream = req.into_body().into_data_stream();
     if declared.is_some_and(|n| n > limit as u64) {
+        linger(stream);
         return Err(too_large());
     }
-    let mut stream = req.into_body().into_data_stream();
     let mut body = BytesMut::new();
     while let Some(chunk) = stream.next().await {
         let chunk = chunk.map_err(|e| {
@@ -41,11 +50,20 @@ pub async fn read_limited(req: Request, limit: usize, unreadable: ErrorCode) -> 
             )
         })?;
         if body.len() + chunk.len() > limit {
+            linger(stream);
             return Err(too_large());
         }
         body.extend_from_slice(&chunk);
     }
     Ok(body.freeze())
+}
+
+/// Reads and discards the rest of a refused body for up to [`LINGER`], off the request.
+fn linger(mut stream: axum::body::BodyDataStream) {
+    tokio::spawn(async move {
+        let drain = async { while let Some(Ok(_)) = stream.next().await {} };
+        let _ = tokio::time::timeout(LINGER, drain).await;
+    });
 }
 
 /// Parses JSON strictly (see the module doc); the value may be of any type.
