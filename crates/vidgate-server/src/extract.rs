@@ -11,7 +11,7 @@ mod path;
 mod query;
 
 pub use path::Path;
-pub use query::{Query, named_refusal, refuse_repeats};
+pub use query::{Query, check_pairs, named_refusal};
 
 use std::net::{IpAddr, SocketAddr};
 

@@ -1,10 +1,11 @@
 //! Path parameters whose every refusal is in the contract's error shape: axum's own
 //! `Path` answers a percent-encoded segment that is not UTF-8 (`/v1/videos/tasks/%ff%fe`)
-//! with a plain-text 400; this one answers 400 `invalid_param` naming the path parameter.
+//! with a plain-text 400; this one answers 400 `invalid_param` naming the path parameter,
+//! and does the same for a parameter holding a NUL (`%00`), which no id or name can hold.
 
-use axum::extract::FromRequestParts;
 use axum::extract::path::ErrorKind;
 use axum::extract::rejection::PathRejection;
+use axum::extract::{FromRequestParts, RawPathParams};
 use axum::http::request::Parts;
 use serde::de::DeserializeOwned;
 use vidgate_domain::ErrorCode;
@@ -23,7 +24,10 @@ where
 
     async fn from_request_parts(parts: &mut Parts, state: &S) -> Result<Self, HttpError> {
         match axum::extract::Path::<T>::from_request_parts(parts, state).await {
-            Ok(axum::extract::Path(value)) => Ok(Path(value)),
+            Ok(axum::extract::Path(value)) => {
+                refuse_nul(parts, state).await?;
+                Ok(Path(value))
+            }
             Err(PathRejection::FailedToDeserializePathParams(e)) => Err(refusal(e.into_kind())),
             Err(e) => {
                 // Only a route without the parameters its handler asks for gets here: a bug.
@@ -31,6 +35,17 @@ where
                 Err(HttpError::new(ErrorCode::InternalError, "the request could not be routed"))
             }
         }
+    }
+}
+
+async fn refuse_nul<S: Send + Sync>(parts: &mut Parts, state: &S) -> Result<(), HttpError> {
+    let Ok(raw) = RawPathParams::from_request_parts(parts, state).await else { return Ok(()) };
+    match raw.iter().find(|(_, value)| value.contains('\0')) {
+        Some((key, _)) => {
+            let message = format!("the path parameter {key} contains a NUL character");
+            Err(HttpError::param(ErrorCode::InvalidParam, key, message))
+        }
+        None => Ok(()),
     }
 }
 

@@ -1,6 +1,7 @@
 //! Query strings whose every refusal is in the contract's error shape. A name given twice
 //! (`?task_id=a&task_id=b`, `?sig=x&sig=y`) is ambiguous, so it is refused with 400
-//! `invalid_param` naming it, before anything else; then the pairs are read as axum's
+//! `invalid_param` naming it, before anything else, and so is a NUL (`%00`) in a name or a
+//! value (no stored text can hold one); then the pairs are read as axum's
 //! `Query` reads them, and a name the target refuses (`deny_unknown_fields`) is 400
 //! `unknown_param` naming it. A target that is a map takes every name, and the handler
 //! judges the names itself.
@@ -25,17 +26,25 @@ where
     type Rejection = HttpError;
 
     async fn from_request_parts(parts: &mut Parts, _state: &S) -> Result<Self, HttpError> {
-        refuse_repeats(parts.uri.query().unwrap_or_default())?;
+        check_pairs(parts.uri.query().unwrap_or_default())?;
         axum::extract::Query::<T>::try_from_uri(&parts.uri)
             .map(|axum::extract::Query(value)| Query(value))
             .map_err(|e| named_refusal(&e.body_text()))
     }
 }
 
-/// Refuses a query string that names a parameter more than once.
-pub fn refuse_repeats(query: &str) -> Result<(), HttpError> {
+/// Refuses a query string that names a parameter more than once or holds a NUL.
+pub fn check_pairs(query: &str) -> Result<(), HttpError> {
     let mut seen = HashSet::new();
-    for (name, _) in url::form_urlencoded::parse(query.as_bytes()) {
+    for (name, value) in url::form_urlencoded::parse(query.as_bytes()) {
+        if name.contains('\0') {
+            return Err(HttpError::new(ErrorCode::InvalidParam, "a query parameter's name contains a NUL character"));
+        }
+        if value.contains('\0') {
+            let name = vidgate_domain::request::echo(&name);
+            let message = format!("the query parameter {name} contains a NUL character, which is not allowed");
+            return Err(HttpError::param(ErrorCode::InvalidParam, &name, message));
+        }
         if !seen.insert(name.clone()) {
             let name = vidgate_domain::request::echo(&name);
             let message = format!("the query parameter {name} is given more than once; give it once");

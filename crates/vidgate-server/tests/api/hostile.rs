@@ -134,6 +134,11 @@ async fn a_path_segment_that_is_not_utf8_names_its_parameter_on_every_route() {
         (Method::POST, format!("/admin/v1/accounts/{bad}/webhook-secret"), &admin, "id"),
         (Method::POST, format!("/admin/v1/accounts/{bad}/credits"), &admin, "id"),
         (Method::DELETE, format!("/admin/v1/keys/{bad}"), &admin, "id"),
+        // A NUL, which no id or name holds, is refused the same way.
+        (Method::GET, "/v1/videos/tasks/task_%00".into(), &key, "task_id"),
+        (Method::GET, "/v1/models/tiny%00".into(), &key, "model_id"),
+        (Method::GET, format!("/files/{NO_TASK}/video.mp4%00?exp=1&sig=x"), &key, "name"),
+        (Method::GET, "/admin/v1/accounts/acct_%00".into(), &admin, "id"),
     ];
     for (method, path, auth, param) in cases {
         let head = method == Method::HEAD;
@@ -172,6 +177,14 @@ async fn a_repeated_query_parameter_is_refused_naming_it_and_an_unknown_one_too(
         ("/admin/v1/tasks?limit=1&limit=2".into(), &admin, "invalid_param", "limit"),
         ("/admin/v1/keys?bogus=1".into(), &admin, "unknown_param", "bogus"),
         ("/admin/v1/keys?account_id=a&account_id=b".into(), &admin, "invalid_param", "account_id"),
+        ("/v1/usage?since=2026-01-01&since=2026-01-02".into(), &key, "invalid_param", "since"),
+        // A NUL in a value (no stored text can hold one), named like any bad value.
+        ("/admin/v1/tasks?metadata.k=a%00b".into(), &admin, "invalid_param", "metadata.k"),
+        ("/admin/v1/tasks?model=%00".into(), &admin, "invalid_param", "model"),
+        ("/v1/usage?model=tiny%00".into(), &key, "invalid_param", "model"),
+        ("/admin/v1/usage?model=%00".into(), &admin, "invalid_param", "model"),
+        ("/v1/videos?after=%00".into(), &key, "invalid_param", "after"),
+        (format!("/v1/videos/tasks/{NO_TASK}?wait=1%00"), &key, "invalid_param", "wait"),
     ];
     for (path, auth, code, param) in cases {
         h.send(Method::GET, &path, auth, &[], None).await.assert_error(400, code, Some(param), &path);
@@ -250,6 +263,34 @@ async fn a_field_of_the_wrong_type_is_named_and_a_missing_field_in_params_gets_i
             h.send(Method::POST, path, &h.key, &[], Some(&body)).await.assert_error(400, code, Some(param), &what);
         }
     }
+    let admin = h.app.admin_token.clone();
+    let credits = format!("/admin/v1/accounts/{}/credits", h.account);
+    let admin_bodies: [(&str, Value, &str); 5] = [
+        ("/admin/v1/accounts", json!({"name": 5}), "name"),
+        (
+            "/admin/v1/keys",
+            json!({"account_id": h.account, "name": "k", "mode": "live", "models": ["tiny", 5]}),
+            "models[1]",
+        ),
+        (
+            "/admin/v1/keys",
+            json!({"account_id": h.account, "name": "k", "mode": "live", "concurrency_limit": "2"}),
+            "concurrency_limit",
+        ),
+        ("/admin/v1/keys", json!({"account_id": h.account, "name": ["k"], "mode": "live"}), "name"),
+        (&credits, json!({"amount_usd": 1, "note": {"n": 1}}), "note"),
+    ];
+    for (path, body, param) in admin_bodies {
+        let what = format!("{path} {body}");
+        h.send(Method::POST, path, &admin, &[], Some(&body)).await.assert_error(
+            400,
+            "invalid_param",
+            Some(param),
+            &what,
+        );
+    }
+    let (_, keys) = h.app.admin_get(&format!("/admin/v1/keys?account_id={}", h.account)).await;
+    assert_eq!(keys["data"].as_array().unwrap().len(), 1, "no key was made: {keys}");
     let envelopes: [(Value, &str); 4] = [
         (json!({"params": {"prompt": "rain"}}), "params.model"),
         (json!({"model": null, "params": {"prompt": "rain"}}), "params.model"),
