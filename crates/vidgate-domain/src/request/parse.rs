@@ -13,6 +13,8 @@
 //! - JSON `null` for an optional field means the field was omitted, everywhere (also
 //!   `params: null`, and a generation field set to `null` next to `params`). `null` for
 //!   `model` or `prompt` is the same as leaving it out: `invalid_param`, "is required".
+//!   In the envelope form a missing `model` is named `params.model` (it may be given at
+//!   either level), like every other field inside it.
 //!   An unknown key is unknown whatever its value, `null` included.
 //! - Checks run in this order and the first failure wins: the body is an object; unknown
 //!   top-level keys; `params` is an object; unknown keys inside `params`; a generation

@@ -195,7 +195,7 @@ mod tests {
     use super::*;
 
     fn refusal(bytes: &[u8]) -> (ErrorCode, Option<String>) {
-        let e = parse_json(bytes).err().expect("refused").0.error;
+        let e = parse_json(bytes).expect_err("refused").0.error;
         (e.code, e.param)
     }
 

@@ -7,6 +7,10 @@
 //! `server.body_limit_bytes + fetch.max_image_bytes + 1 MiB` (with the defaults 12 MiB:
 //! the body limit plus 11 MiB); larger is 413. The image part alone is held to
 //! `fetch.max_image_bytes` by the request parser (422 `source_image_unreadable`).
+//!
+//! JSON is read strictly like every JSON body (a repeated key is `invalid_json`, a NUL in a
+//! string `invalid_param`); a text part of a multipart body holding a NUL is `invalid_param`
+//! naming the part.
 
 use axum::body::Body;
 use axum::extract::{FromRequest, Multipart, Request};
