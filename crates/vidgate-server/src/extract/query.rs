@@ -68,3 +68,41 @@ pub fn named_refusal(message: &str) -> HttpError {
         HttpError::new(ErrorCode::InvalidParam, format!("the query string is not valid: {detail}"))
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn refusal(query: &str) -> (ErrorCode, Option<String>) {
+        let e = check_pairs(query).expect_err("refused").0.error;
+        (e.code, e.param)
+    }
+
+    #[test]
+    fn a_name_given_twice_is_refused_naming_it_even_with_the_same_value() {
+        assert_eq!(refusal("task_id=a&task_id=b"), (ErrorCode::InvalidParam, Some("task_id".into())));
+        assert_eq!(refusal("wait=1&x=2&wait=1"), (ErrorCode::InvalidParam, Some("wait".into())));
+        // Percent-encoding does not make a different name.
+        assert_eq!(refusal("sig=a&%73ig=b"), (ErrorCode::InvalidParam, Some("sig".into())));
+        assert!(check_pairs("task_id=a&out_task_id=a&wait=").is_ok());
+        assert!(check_pairs("").is_ok());
+    }
+
+    #[test]
+    fn a_nul_in_a_value_names_the_parameter_and_in_a_name_names_none() {
+        assert_eq!(refusal("model=a%00b"), (ErrorCode::InvalidParam, Some("model".into())));
+        assert_eq!(refusal("a%00b=1"), (ErrorCode::InvalidParam, None));
+    }
+
+    #[test]
+    fn deserializer_messages_name_unknown_and_missing_fields() {
+        let unknown =
+            named_refusal("Failed to deserialize query string: unknown field `bogus`, expected `wait`").0.error;
+        assert_eq!((unknown.code, unknown.param.as_deref()), (ErrorCode::UnknownParam, Some("bogus")));
+        let missing = named_refusal("missing field `exp`").0.error;
+        assert_eq!((missing.code, missing.param.as_deref()), (ErrorCode::InvalidParam, Some("exp")));
+        let other = named_refusal("Failed to deserialize query string: invalid digit").0.error;
+        assert_eq!((other.code, other.param), (ErrorCode::InvalidParam, None));
+        assert_eq!(other.message, "the query string is not valid: invalid digit");
+    }
+}
