@@ -19,6 +19,15 @@ pub fn decode_image_dimensions(bytes: &[u8]) -> Result<(u32, u32), MediaError> {
     reader(bytes)?.into_dimensions().map_err(invalid)
 }
 
+/// Decodes every pixel of a PNG, JPEG or WebP image, within the limits rendering uses (the
+/// largest side, and the `image` crate's default memory cap of 512 MiB), and returns its
+/// width and height. `Invalid` for an image whose header reads but whose pixel data does
+/// not (truncated, or corrupt compressed data): such an image would fail every render.
+pub fn decode_image_fully(bytes: &[u8]) -> Result<(u32, u32), MediaError> {
+    let image = reader(bytes)?.decode().map_err(invalid)?;
+    Ok((image.width(), image.height()))
+}
+
 /// Decodes a source image and scales it to exactly `width` x `height`, filling the frame and
 /// cropping the overflow equally on both sides (CSS `object-fit: cover`).
 pub(crate) fn decode_cover(bytes: &[u8], width: u32, height: u32) -> Result<RgbImage, MediaError> {
@@ -80,6 +89,15 @@ mod tests {
     #[test]
     fn png_dimensions_come_from_the_header() {
         assert_eq!(decode_image_dimensions(&png_bytes(33, 17)).unwrap(), (33, 17));
+    }
+
+    #[test]
+    fn a_png_whose_pixel_data_is_cut_short_reads_its_header_but_does_not_decode() {
+        let png = png_bytes(64, 48);
+        let cut = &png[..png.len() - 40];
+        assert_eq!(decode_image_dimensions(cut).unwrap(), (64, 48));
+        assert!(matches!(decode_image_fully(cut), Err(MediaError::Invalid(_))));
+        assert_eq!(decode_image_fully(&png).unwrap(), (64, 48));
     }
 
     #[test]

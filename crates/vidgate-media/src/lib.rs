@@ -26,7 +26,7 @@ pub mod sandbox;
 mod validate;
 
 pub use error::MediaError;
-pub use image_in::{cover_png, decode_image_dimensions};
+pub use image_in::{cover_png, decode_image_dimensions, decode_image_fully};
 pub use info::{AudioCodec, AudioTrack, MediaInfo, VideoCodec, VideoTrack};
 pub use mp4::probe::probe;
 pub use mp4::remux::{extract_audio, strip_audio, trim};

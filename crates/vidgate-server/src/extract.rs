@@ -1,6 +1,17 @@
 //! What handlers take from a request: the caller (API key, checked against the key's IP
 //! allow-list), the admin token, a JSON body (size limit, content type, valid JSON object),
-//! and the request id every response carries.
+//! the `Idempotency-Key` header, and the request id every response carries.
+//!
+//! Every refusal here is in the contract's error shape, never axum's plain text: handlers
+//! take [`Path`] and [`Query`] from this module, not from `axum::extract`, and bodies are
+//! read by [`body`].
+
+pub mod body;
+mod path;
+mod query;
+
+pub use path::Path;
+pub use query::{Query, check_pairs, named_refusal};
 
 use std::net::{IpAddr, SocketAddr};
 
@@ -93,40 +104,70 @@ impl FromRequestParts<AppState> for Admin {
     }
 }
 
-/// A JSON object body, within the configured size limit.
+/// A JSON object body, within the configured size limit, read strictly ([`body`]).
 pub struct JsonObject(pub serde_json::Value);
 
 impl FromRequest<AppState> for JsonObject {
     type Rejection = HttpError;
 
     async fn from_request(req: Request, state: &AppState) -> Result<Self, HttpError> {
-        let limit = state.gateway.config.server.body_limit_bytes;
-        if let Some(ct) = req.headers().get(axum::http::header::CONTENT_TYPE) {
-            let ct = ct.to_str().unwrap_or("").to_ascii_lowercase();
-            let essence = ct.split(';').next().unwrap_or("").trim();
-            if essence != "application/json" && !essence.ends_with("+json") {
-                return Err(HttpError::param(
-                    ErrorCode::UnsupportedMediaType,
-                    "content-type",
-                    format!("this endpoint takes application/json, not {essence}"),
-                ));
-            }
-        }
-        let bytes = read_body(req, limit).await?;
-        let value: serde_json::Value = serde_json::from_slice(&bytes)
-            .map_err(|e| HttpError::new(ErrorCode::InvalidJson, format!("the body is not valid JSON: {e}")))?;
-        if !value.is_object() {
-            return Err(HttpError::new(ErrorCode::InvalidJson, "the body must be a JSON object"));
-        }
-        Ok(JsonObject(value))
+        check_json_content_type(req.headers())?;
+        let bytes = read_body(req, state.gateway.config.server.body_limit_bytes).await?;
+        Ok(JsonObject(body::parse_json_object(&bytes)?))
     }
 }
 
-/// Reads a whole body, refusing more than `limit` bytes with 413.
+/// A JSON object body that may also be empty (read as `{}`), for endpoints whose body is
+/// optional; otherwise exactly as [`JsonObject`].
+pub struct OptionalJsonObject(pub serde_json::Value);
+
+impl FromRequest<AppState> for OptionalJsonObject {
+    type Rejection = HttpError;
+
+    async fn from_request(req: Request, state: &AppState) -> Result<Self, HttpError> {
+        check_json_content_type(req.headers())?;
+        let bytes = read_body(req, state.gateway.config.server.body_limit_bytes).await?;
+        if bytes.is_empty() {
+            return Ok(OptionalJsonObject(serde_json::json!({})));
+        }
+        Ok(OptionalJsonObject(body::parse_json_object(&bytes)?))
+    }
+}
+
+/// Refuses a content type other than JSON with 415; no content type is read as JSON.
+fn check_json_content_type(headers: &HeaderMap) -> Result<(), HttpError> {
+    let Some(ct) = headers.get(axum::http::header::CONTENT_TYPE) else { return Ok(()) };
+    let ct = ct.to_str().unwrap_or("").to_ascii_lowercase();
+    let essence = ct.split(';').next().unwrap_or("").trim();
+    if essence != "application/json" && !essence.ends_with("+json") {
+        return Err(HttpError::param(
+            ErrorCode::UnsupportedMediaType,
+            "content-type",
+            format!("this endpoint takes application/json, not {}", vidgate_domain::request::echo(essence)),
+        ));
+    }
+    Ok(())
+}
+
+/// Reads a whole JSON body within `limit` ([`body::read_limited`]).
 pub async fn read_body(req: Request, limit: usize) -> Result<bytes::Bytes, HttpError> {
-    axum::body::to_bytes(req.into_body(), limit)
-        .await
-        .map_err(|_| HttpError::new(ErrorCode::RequestTooLarge, format!("the body is larger than {limit} bytes")))
+    body::read_limited(req, limit, ErrorCode::InvalidJson).await
+}
+
+/// The `Idempotency-Key` header, if any. Sent twice with different values it is ambiguous
+/// and refused (400 `invalid_param`); the same value twice is that one key.
+pub fn idempotency_key(headers: &HeaderMap) -> Result<Option<&str>, HttpError> {
+    // A value that is not visible ASCII becomes a NUL, which the key rule refuses.
+    let mut values = headers.get_all("idempotency-key").iter().map(|v| v.to_str().unwrap_or("\u{0}").trim());
+    let Some(first) = values.next() else { return Ok(None) };
+    if values.any(|v| v != first) {
+        return Err(HttpError::param(
+            ErrorCode::InvalidParam,
+            "Idempotency-Key",
+            "the Idempotency-Key header is given more than once with different values; send one",
+        ));
+    }
+    Ok(Some(first))
 }
 
 /// Gives every request an id (a sane incoming `x-request-id` is kept), puts it in the

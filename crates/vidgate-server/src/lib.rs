@@ -4,7 +4,8 @@
 //! - [`routes`]: one module per surface (video tasks, models, files, admin, operations).
 //! - [`error`]: the single mapping from an [`ApiError`](vidgate_engine::gateway::ApiError)
 //!   to an HTTP response in the contract's error shape.
-//! - [`extract`]: credentials, JSON bodies and the request id.
+//! - [`extract`]: credentials, JSON bodies, path and query parameters (every refusal in the
+//!   error shape, never the framework's plain text), and the request id.
 //! - [`limits`]: the quota and spend-window headers of every authenticated response.
 //! - [`openapi`]: the OpenAPI 3.1 document, generated from the handlers' annotations.
 //! - [`telemetry`]: the Prometheus recorder and the request metrics.

@@ -11,7 +11,8 @@ use std::collections::BTreeMap;
 
 use crate::catalog::Size;
 
-pub use parse::{ParseOptions, SubmitLimits, parse_submit};
+pub use parse::body::echo;
+pub use parse::{ParseOptions, SubmitLimits, check_out_task_id, parse_submit};
 
 /// The MIME types a source image may have.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

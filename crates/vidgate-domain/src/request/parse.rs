@@ -13,6 +13,8 @@
 //! - JSON `null` for an optional field means the field was omitted, everywhere (also
 //!   `params: null`, and a generation field set to `null` next to `params`). `null` for
 //!   `model` or `prompt` is the same as leaving it out: `invalid_param`, "is required".
+//!   In the envelope form a missing `model` is named `params.model` (it may be given at
+//!   either level), like every other field inside it.
 //!   An unknown key is unknown whatever its value, `null` included.
 //! - Checks run in this order and the first failure wins: the body is an object; unknown
 //!   top-level keys; `params` is an object; unknown keys inside `params`; a generation
@@ -137,7 +139,10 @@ pub fn parse_submit(body: &Value, catalog: &Catalog, opts: &ParseOptions) -> Res
 }
 
 fn parse_model<'c>(body: &Body, catalog: &'c Catalog) -> Result<&'c ModelSpec, RequestError> {
-    let field = body.model().ok_or_else(|| invalid("model", "model is required"))?;
+    let field = body.model().ok_or_else(|| {
+        let name = body.model_name();
+        invalid(name, format!("{name} is required"))
+    })?;
     let name = field.str()?;
     catalog.resolve(name).ok_or_else(|| {
         let message = format!("model {:?} does not exist; GET /v1/models lists the models", echo(name));
@@ -299,13 +304,10 @@ fn parse_negative_prompt(body: &Body, model: &ModelSpec) -> Result<Option<String
 }
 
 fn parse_out_task_id(body: &Body, header: Option<&str>) -> Result<Option<String>, RequestError> {
-    let rule = TASK_KEY_RULE;
     let from_body = match body.task("out_task_id") {
         Some(field) => {
             let key = field.str()?;
-            if !is_task_key(key) {
-                return Err(field.invalid(format!("out_task_id must be {rule}")));
-            }
+            check_out_task_id(key)?;
             Some(key)
         }
         None => None,
@@ -319,6 +321,13 @@ fn parse_out_task_id(body: &Body, header: Option<&str>) -> Result<Option<String>
         }
         (key, other) => Ok(key.or(other).map(str::to_owned)),
     }
+}
+
+/// An `out_task_id` as a client sent it (in a submit, or to find a task by it): 400
+/// `invalid_param` naming `out_task_id` unless it is 1 to 128 characters of
+/// `[A-Za-z0-9._:-]`.
+pub fn check_out_task_id(key: &str) -> Result<(), RequestError> {
+    if is_task_key(key) { Ok(()) } else { Err(invalid("out_task_id", format!("out_task_id must be {TASK_KEY_RULE}"))) }
 }
 
 /// The `Idempotency-Key` header, held to the `out_task_id` rule.

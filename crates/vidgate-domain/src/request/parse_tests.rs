@@ -827,8 +827,9 @@ fn errors_inside_params_name_the_field_with_its_prefix() {
     }
     let err = refusal(json!({"params": {"prompt": "rain", "model": "veo9"}}));
     assert_refused(&err, ErrorCode::ModelNotFound, 400, "params.model");
+    // Missing in the envelope form, where it may be at either level: named as inside params.
     let err = refusal(json!({"params": {"prompt": "rain"}}));
-    assert_refused(&err, ErrorCode::InvalidParam, 400, "model");
+    assert_refused(&err, ErrorCode::InvalidParam, 400, "params.model");
     let err = refusal(json!({"model": "veo3.1-fast", "params": {"prompt": "rain", "audio": true}}));
     assert_refused(&err, ErrorCode::UnsupportedValue, 400, "params.audio");
 }

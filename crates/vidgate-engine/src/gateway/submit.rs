@@ -48,7 +48,7 @@ impl Gateway {
             limits: &limits,
         };
         let req = parse_submit(body, &self.catalog, &opts)?;
-        self.submit(caller, req).await
+        self.submit(caller, req).await.map_err(|e| image_named_as_sent(e, body, opts.allow_params_envelope))
     }
 
     /// Submits a typed request.
@@ -158,11 +158,35 @@ impl Gateway {
         if declared.is_some_and(|d| d != sniffed) {
             return Err(unreadable("the source image's bytes do not match its declared type".into()));
         }
-        vidgate_media::decode_image_dimensions(&bytes)
-            .map_err(|_| unreadable("the source image could not be decoded".into()))?;
+        // Every pixel, not just the header: an image that does not decode now would fail
+        // every render later, after the task was accepted and its money held.
+        let (bytes, decoded) = self
+            .engine
+            .media
+            .run(move || {
+                let decoded = vidgate_media::decode_image_fully(&bytes);
+                (bytes, decoded)
+            })
+            .await;
+        decoded.map_err(|_| {
+            unreadable("the source image could not be decoded (corrupt or truncated pixel data)".into())
+        })?;
         let sha256 = hex::encode(Sha256::digest(&bytes));
         Ok(Some(SourceImage { mime: sniffed.as_str().to_owned(), sha256, bytes }))
     }
+}
+
+/// The image step names `source_image`; the client may have sent `image_init` (the alias)
+/// or either inside `params`, and is told the name it used.
+fn image_named_as_sent(mut e: ApiError, body: &serde_json::Value, envelope_allowed: bool) -> ApiError {
+    if e.error.param.as_deref() != Some("source_image") {
+        return e;
+    }
+    let params = body.get("params").filter(|p| envelope_allowed && p.is_object());
+    let fields = params.unwrap_or(body);
+    let key = if fields.get("image_init").is_some_and(|v| !v.is_null()) { "image_init" } else { "source_image" };
+    e.error.param = Some(if params.is_some() { format!("params.{key}") } else { key.to_owned() });
+    e
 }
 
 fn refusal_error(outcome: SubmitOutcome, now: i64) -> ApiError {

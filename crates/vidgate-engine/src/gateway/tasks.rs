@@ -27,8 +27,11 @@ impl Gateway {
         }
     }
 
-    /// The caller's task by its idempotency key (scoped to the key's mode).
+    /// The caller's task by its idempotency key (scoped to the key's mode). A key that
+    /// breaks the `out_task_id` rule of a submit is 400 `invalid_param`, not 404: no task
+    /// could ever have it.
     pub async fn task_by_out_id(&self, caller: &Caller, out_task_id: &str) -> Result<Task, ApiError> {
+        vidgate_domain::request::check_out_task_id(out_task_id)?;
         self.store.task_by_out_id(&caller.account_id, caller.key.mode, out_task_id).await?.ok_or_else(not_found)
     }
 

@@ -2,7 +2,7 @@
 
 use std::collections::HashMap;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
@@ -16,7 +16,7 @@ use vidgate_store::{Account, ApiKey, TaskFilter};
 
 use crate::AppState;
 use crate::error::{ErrorBody, HttpError, HttpResult};
-use crate::extract::{Admin, JsonObject};
+use crate::extract::{Admin, JsonObject, Path, Query};
 
 /// The admin routes.
 pub fn routes() -> Router<AppState> {
@@ -132,15 +132,24 @@ fn check_money_fields(body: &serde_json::Value) -> HttpResult<()> {
     Ok(())
 }
 
-/// Turns a JSON object into a typed admin body, naming the field at fault.
+/// Turns a JSON object into a typed admin body, naming the field at fault with its path
+/// (`name`, `spend_limits.daily`, `models[1]`), also for a value of the wrong type.
 pub fn typed<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> HttpResult<T> {
-    serde_json::from_value(value).map_err(|e| {
-        let msg = e.to_string();
+    serde_path_to_error::deserialize(value).map_err(|e| {
+        let at = e.path().to_string();
+        let msg = e.inner().to_string();
         let field = |marker: &str| msg.split(marker).nth(1).and_then(|r| r.split('`').next()).map(str::to_owned);
+        let name = |f: &str| if at == "." { f.to_owned() } else { format!("{at}.{f}") };
         if let Some(f) = field("unknown field `") {
+            // The path already ends at the unknown key.
+            let f = vidgate_domain::request::echo(if at == "." { &f } else { &at });
             HttpError::param(ErrorCode::UnknownParam, &f, format!("unknown field {f}"))
         } else if let Some(f) = field("missing field `") {
+            let f = name(&f);
             HttpError::param(ErrorCode::InvalidParam, &f, format!("{f} is required"))
+        } else if at != "." {
+            let at = vidgate_domain::request::echo(&at);
+            HttpError::param(ErrorCode::InvalidParam, &at, format!("{at}: {msg}"))
         } else {
             HttpError::new(ErrorCode::InvalidParam, format!("invalid body: {msg}"))
         }
@@ -228,6 +237,7 @@ pub async fn create_key(
 }
 
 #[derive(Deserialize, utoipa::IntoParams)]
+#[serde(deny_unknown_fields)]
 pub struct KeyQuery {
     account_id: Option<String>,
 }

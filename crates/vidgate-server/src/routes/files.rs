@@ -3,7 +3,7 @@
 //! single-range `Range` requests; 410 once retention has removed the files.
 
 use axum::body::Body;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -15,9 +15,11 @@ use vidgate_store::Task;
 
 use crate::AppState;
 use crate::error::{HttpError, HttpResult};
+use crate::extract::{Path, Query};
 
 /// The signature of a file URL.
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct Signature {
     exp: Option<String>,
     sig: Option<String>,

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use serde::Serialize;
 use utoipa::ToSchema;
 use vidgate_domain::catalog::ModelSpec;
@@ -13,7 +13,7 @@ use vidgate_engine::gateway::Caller;
 
 use crate::AppState;
 use crate::error::{ErrorBody, HttpError, HttpResult};
-use crate::extract::ApiCaller;
+use crate::extract::{ApiCaller, Path};
 
 /// Prices of a model.
 #[derive(Serialize, ToSchema)]

@@ -9,12 +9,15 @@ use vidgate_engine::gateway::usage::UsageList;
 
 use crate::AppState;
 use crate::error::{ErrorBody, HttpResult};
-use crate::extract::{Admin, ApiCaller};
+use crate::extract::{Admin, ApiCaller, check_pairs};
 
-/// The query string's pairs in order (repeated or unknown names are refused downstream, in
-/// the contract's error shape; a raw query never fails to extract).
-fn pairs(query: Option<String>) -> Vec<(String, String)> {
-    url::form_urlencoded::parse(query.unwrap_or_default().as_bytes()).into_owned().collect()
+/// The query string's pairs in order; a NUL or a repeated name is refused here
+/// ([`check_pairs`]), unknown names downstream, all in the contract's error shape (a raw
+/// query never fails to extract).
+fn pairs(query: Option<String>) -> HttpResult<Vec<(String, String)>> {
+    let query = query.unwrap_or_default();
+    check_pairs(&query)?;
+    Ok(url::form_urlencoded::parse(query.as_bytes()).into_owned().collect())
 }
 
 /// The account's balance and the calling key's limits.
@@ -38,7 +41,7 @@ pub async fn usage(
     ApiCaller(caller): ApiCaller,
     RawQuery(query): RawQuery,
 ) -> HttpResult<Json<UsageList>> {
-    Ok(Json(s.gateway.usage(UsageScope::Account(caller.account_id), &pairs(query)).await?))
+    Ok(Json(s.gateway.usage(UsageScope::Account(caller.account_id), &pairs(query)?).await?))
 }
 
 /// Spend roll-ups across accounts: as `/v1/usage`, and `group_by` also takes `account`,
@@ -54,5 +57,5 @@ pub async fn admin_usage(
     _: Admin,
     RawQuery(query): RawQuery,
 ) -> HttpResult<Json<UsageList>> {
-    Ok(Json(s.gateway.usage(UsageScope::Admin, &pairs(query)).await?))
+    Ok(Json(s.gateway.usage(UsageScope::Admin, &pairs(query)?).await?))
 }

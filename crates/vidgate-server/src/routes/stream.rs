@@ -7,7 +7,7 @@
 use std::convert::Infallible;
 use std::time::Duration;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::sse::{Event, KeepAlive, Sse};
 use futures::Stream;
@@ -18,11 +18,12 @@ use vidgate_store::Task;
 
 use crate::AppState;
 use crate::error::{ErrorBody, HttpError, HttpResult};
-use crate::extract::ApiCaller;
+use crate::extract::{ApiCaller, Path, Query};
 use crate::routes::videos::render;
 
 /// The signature of a `stream_url`.
 #[derive(Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct StreamQuery {
     exp: Option<String>,
     sig: Option<String>,

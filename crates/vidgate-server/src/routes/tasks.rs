@@ -1,10 +1,11 @@
 //! The async task family (the hosted system's `/v1/tasks/*`): submit (flat or `params`
-//! envelope), query by `task_id` or `out_task_id` (body or query string), cancel by path or
-//! body. Exactly one identifier must be given; on the cancel path the path id wins over a
-//! body id.
+//! envelope), query by `task_id` or `out_task_id` (body or query string), cancel by path,
+//! body or query string. Exactly one identifier must be given; on the cancel path the path
+//! id wins over a body id. A malformed `out_task_id` is 400 `invalid_param` (the submit's
+//! rule), never a 404.
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::HeaderMap;
 use axum::response::Response;
 use serde::Deserialize;
@@ -16,8 +17,8 @@ use vidgate_store::Task;
 
 use crate::AppState;
 use crate::error::{ErrorBody, HttpError, HttpResult};
-use crate::extract::{ApiCaller, JsonObject, read_body};
-use crate::routes::videos::{SubmitBody, idempotency_key, read_with_wait, render, submitted};
+use crate::extract::{ApiCaller, JsonObject, OptionalJsonObject, Path, Query, idempotency_key};
+use crate::routes::videos::{SubmitBody, read_with_wait, render, submitted};
 
 /// Which task: exactly one of the two.
 #[derive(Deserialize, IntoParams, ToSchema, Default)]
@@ -44,7 +45,7 @@ pub async fn submit(
     JsonObject(body): JsonObject,
 ) -> HttpResult<Response> {
     let (task, replayed) =
-        state.gateway.submit_json(&caller, &body, idempotency_key(&headers), SubmitSurface::TasksSubmit).await?;
+        state.gateway.submit_json(&caller, &body, idempotency_key(&headers)?, SubmitSurface::TasksSubmit).await?;
     Ok(submitted(&state, &task, replayed))
 }
 
@@ -59,10 +60,35 @@ async fn resolve(state: &AppState, caller: &Caller, r: &TaskRef) -> HttpResult<T
     }
 }
 
+/// The task reference of a query or cancel body: only `task_id` and `out_task_id`, each a
+/// string (or `null`, the same as leaving it out). Every refusal names its field; the
+/// first key in byte order at fault wins.
 fn typed_ref(body: serde_json::Value) -> HttpResult<TaskRef> {
-    let r: TaskRef = crate::routes::admin::typed(body)?;
-    if r.wait.is_some() {
-        return Err(HttpError::param(ErrorCode::UnknownParam, "wait", "wait is a query parameter"));
+    let serde_json::Value::Object(fields) = body else {
+        return Err(HttpError::new(ErrorCode::InvalidJson, "the body must be a JSON object"));
+    };
+    let mut keys: Vec<&String> = fields.keys().collect();
+    keys.sort();
+    let mut r = TaskRef::default();
+    for key in keys {
+        let value = &fields[key];
+        let slot = match key.as_str() {
+            "task_id" => &mut r.task_id,
+            "out_task_id" => &mut r.out_task_id,
+            "wait" => {
+                let message = "wait is a query parameter (GET /v1/tasks/query?wait=N), not a body field";
+                return Err(HttpError::param(ErrorCode::UnknownParam, "wait", message));
+            }
+            other => {
+                let other = vidgate_domain::request::echo(other);
+                return Err(HttpError::param(ErrorCode::UnknownParam, &other, format!("unknown parameter {other}")));
+            }
+        };
+        match value {
+            serde_json::Value::Null => {}
+            serde_json::Value::String(text) => *slot = Some(text.clone()),
+            _ => return Err(HttpError::param(ErrorCode::InvalidParam, key, format!("{key} must be a string"))),
+        }
     }
     Ok(r)
 }
@@ -108,26 +134,31 @@ pub async fn cancel_path(
     Ok(Json(render(&state, &task)))
 }
 
-/// Cancel a task named in the body (`task_id` or `out_task_id`).
+/// Cancel a task named in the body or the query string (`task_id` or `out_task_id`, in one
+/// of the two places); an empty body names none.
 #[utoipa::path(post, path = "/v1/tasks/cancel", tag = "async tasks", request_body = TaskRef,
     responses((status = 200, body = TaskObject), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("api_key" = [])))]
 pub async fn cancel_body(
     State(state): State<AppState>,
     ApiCaller(caller): ApiCaller,
-    req: axum::extract::Request,
+    Query(from_query): Query<TaskRef>,
+    OptionalJsonObject(body): OptionalJsonObject,
 ) -> HttpResult<Json<TaskObject>> {
-    let bytes = read_body(req, state.gateway.config.server.body_limit_bytes).await?;
-    let body: serde_json::Value = if bytes.is_empty() {
-        serde_json::json!({})
-    } else {
-        serde_json::from_slice(&bytes)
-            .map_err(|e| HttpError::new(ErrorCode::InvalidJson, format!("the body is not valid JSON: {e}")))?
-    };
-    if !body.is_object() {
-        return Err(HttpError::new(ErrorCode::InvalidJson, "the body must be a JSON object"));
+    if from_query.wait.is_some() {
+        return Err(HttpError::param(ErrorCode::UnknownParam, "wait", "wait is only for GET /v1/tasks/query"));
     }
-    let r = typed_ref(body)?;
+    let from_body = typed_ref(body)?;
+    let names = |r: &TaskRef| r.task_id.is_some() || r.out_task_id.is_some();
+    let r = match (names(&from_query), names(&from_body)) {
+        (true, true) => {
+            let message = "name the task in the body or in the query string, not both";
+            let param = if from_body.task_id.is_some() { "task_id" } else { "out_task_id" };
+            return Err(HttpError::param(ErrorCode::InvalidParam, param, message));
+        }
+        (true, false) => from_query,
+        _ => from_body,
+    };
     let task = resolve(&state, &caller, &r).await?;
     let task = state.gateway.cancel_task(task).await?;
     Ok(Json(render(&state, &task)))

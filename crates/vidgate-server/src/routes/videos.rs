@@ -4,7 +4,7 @@
 use std::time::Duration;
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -17,7 +17,7 @@ use vidgate_store::Task;
 
 use crate::AppState;
 use crate::error::{ErrorBody, HttpError, HttpResult};
-use crate::extract::{ApiCaller, JsonObject};
+use crate::extract::{ApiCaller, JsonObject, Path, Query, idempotency_key};
 
 /// The body of a submit (API.md §4). Unknown fields are refused.
 #[allow(dead_code)]
@@ -53,6 +53,7 @@ pub struct SubmitBody {
 
 /// `?wait=N`.
 #[derive(Deserialize, IntoParams)]
+#[serde(deny_unknown_fields)]
 pub struct WaitQuery {
     /// Seconds (1–60) to wait for the task to change.
     wait: Option<String>,
@@ -61,11 +62,6 @@ pub struct WaitQuery {
 /// Renders a task for a response.
 pub fn render(state: &AppState, task: &Task) -> TaskObject {
     task_object(task, &state.gateway.urls, now_ms())
-}
-
-/// The `Idempotency-Key` header, if any.
-pub fn idempotency_key(headers: &HeaderMap) -> Option<&str> {
-    headers.get("idempotency-key").map(|v| v.to_str().unwrap_or("\u{0}").trim())
 }
 
 /// Answers a submit: 200 with the task, and `Idempotent-Replayed: true` on a replay.
@@ -90,7 +86,7 @@ pub async fn submit(
     JsonObject(body): JsonObject,
 ) -> HttpResult<Response> {
     let (task, replayed) =
-        state.gateway.submit_json(&caller, &body, idempotency_key(&headers), SubmitSurface::VideoGenerations).await?;
+        state.gateway.submit_json(&caller, &body, idempotency_key(&headers)?, SubmitSurface::VideoGenerations).await?;
     Ok(submitted(&state, &task, replayed))
 }
 

@@ -2,7 +2,7 @@
 //! the state of its message (API.md §8).
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use serde::Serialize;
 use utoipa::ToSchema;
 use vidgate_engine::clock::rfc3339;
@@ -10,7 +10,7 @@ use vidgate_store::{WebhookAttemptRecord, WebhookDeliveries, WebhookMessage, Web
 
 use crate::AppState;
 use crate::error::{ErrorBody, HttpResult};
-use crate::extract::ApiCaller;
+use crate::extract::{ApiCaller, Path};
 
 /// One delivery attempt.
 #[derive(Serialize, ToSchema)]

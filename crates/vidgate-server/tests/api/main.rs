@@ -8,6 +8,8 @@ mod s3s;
 
 mod accounts;
 mod files;
+mod hostile;
+mod hostile_body;
 mod idempotency;
 mod money;
 mod openai;

@@ -84,6 +84,12 @@ impl<'a> Body<'a> {
         self.task("model").or_else(in_params)
     }
 
+    /// What the client calls `model`: `params.model` in the envelope form (where it may
+    /// also be at the top level), else `model`.
+    pub(super) fn model_name(&self) -> &'static str {
+        if self.params.is_some() { "params.model" } else { "model" }
+    }
+
     /// What the client calls a generation field: `prompt` or `params.prompt`.
     pub(super) fn name(&self, key: &str) -> String {
         if self.params.is_some() { format!("params.{key}") } else { key.to_owned() }
@@ -157,7 +163,7 @@ fn is_task(key: &str) -> bool {
 }
 
 /// Client input cut short enough to be echoed in an error.
-pub(crate) fn echo(text: &str) -> String {
+pub fn echo(text: &str) -> String {
     match text.char_indices().nth(MAX_ECHO_CHARS) {
         Some((end, _)) => format!("{}…", &text[..end]),
         None => text.to_owned(),

@@ -7,6 +7,10 @@
 //! `server.body_limit_bytes + fetch.max_image_bytes + 1 MiB` (with the defaults 12 MiB:
 //! the body limit plus 11 MiB); larger is 413. The image part alone is held to
 //! `fetch.max_image_bytes` by the request parser (422 `source_image_unreadable`).
+//!
+//! JSON is read strictly like every JSON body (a repeated key is `invalid_json`, a NUL in a
+//! string `invalid_param`); a text part of a multipart body holding a NUL is `invalid_param`
+//! naming the part.
 
 use axum::body::Body;
 use axum::extract::{FromRequest, Multipart, Request};
@@ -17,6 +21,7 @@ use vidgate_domain::{ErrorCode, RequestError};
 
 use crate::AppState;
 use crate::error::HttpError;
+use crate::extract::body::{parse_json, read_limited};
 use crate::extract::read_body;
 
 /// Room a multipart body gets on top of the body limit and the largest image: the parts'
@@ -58,16 +63,17 @@ impl FromRequest<AppState> for OpenAiBody {
 
 async fn json_fields(req: Request, limit: usize) -> Result<OpenAiFields, HttpError> {
     let bytes = read_body(req, limit).await?;
-    let value: serde_json::Value = serde_json::from_slice(&bytes)
-        .map_err(|e| HttpError::new(ErrorCode::InvalidJson, format!("the body is not valid JSON: {e}")))?;
-    Ok(OpenAiFields::from_json(value)?)
+    Ok(OpenAiFields::from_json(parse_json(&bytes)?)?)
 }
 
 /// Reads the whole body within `limit` first (so the limit is exact and a 413 is a 413),
 /// then splits it into parts.
 async fn form_fields(req: Request, state: &AppState, limit: usize) -> Result<OpenAiFields, HttpError> {
     let (parts, body) = req.into_parts();
-    let bytes = read_body(Request::new(body), limit).await?;
+    // The headers go along so that a `Content-Length` over the limit is refused at once.
+    let mut whole = Request::new(body);
+    *whole.headers_mut() = parts.headers.clone();
+    let bytes = read_limited(whole, limit, ErrorCode::InvalidParam).await?;
     let req = Request::from_parts(parts, Body::from(bytes));
     let mut multipart = Multipart::from_request(req, state).await.map_err(|e| malformed(e.body_text()))?;
     let mut form = Vec::new();
@@ -75,6 +81,11 @@ async fn form_fields(req: Request, state: &AppState, limit: usize) -> Result<Ope
         let name = field.name().unwrap_or_default().to_owned();
         let content_type = field.content_type().map(str::to_owned);
         let bytes = field.bytes().await.map_err(|e| malformed(e.body_text()))?.to_vec();
+        if name != "input_reference" && bytes.contains(&0) {
+            let name = vidgate_domain::request::echo(&name);
+            let message = format!("{name} contains a NUL character, which is not allowed in text");
+            return Err(HttpError::param(ErrorCode::InvalidParam, &name, message));
+        }
         form.push(FormPart { name, content_type, bytes });
     }
     Ok(OpenAiFields::from_form(form)?)

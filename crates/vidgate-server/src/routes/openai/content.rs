@@ -6,7 +6,7 @@
 
 use std::collections::HashMap;
 
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, Method};
 use axum::response::Response;
 use vidgate_domain::ErrorCode;
@@ -16,7 +16,7 @@ use vidgate_store::{StoredFile, Task};
 use super::object::openai_status;
 use crate::AppState;
 use crate::error::{ErrorBody, HttpError, HttpResult};
-use crate::extract::ApiCaller;
+use crate::extract::{ApiCaller, Path, Query};
 use crate::routes::files::send_file;
 
 /// Download a video's content.

@@ -3,7 +3,7 @@
 //! `Idempotent-Replayed: true` when the `Idempotency-Key` replayed an earlier task.
 
 use axum::Json;
-use axum::extract::{Path, State};
+use axum::extract::State;
 use axum::http::{HeaderMap, HeaderValue};
 use axum::response::{IntoResponse, Response};
 use serde::Deserialize;
@@ -14,8 +14,7 @@ use super::body::OpenAiBody;
 use super::object::{VideoObject, video_object};
 use crate::AppState;
 use crate::error::{ErrorBody, HttpResult};
-use crate::extract::ApiCaller;
-use crate::routes::videos::idempotency_key;
+use crate::extract::{ApiCaller, Path, idempotency_key};
 
 /// How long the SDK's poller waits between reads of an unfinished video, milliseconds.
 pub const POLL_AFTER_MS: u64 = 1000;
@@ -91,7 +90,7 @@ pub async fn create(
     headers: HeaderMap,
     OpenAiBody(fields): OpenAiBody,
 ) -> HttpResult<Response> {
-    let (task, replayed) = state.gateway.openai_create(&caller, &fields, idempotency_key(&headers)).await?;
+    let (task, replayed) = state.gateway.openai_create(&caller, &fields, idempotency_key(&headers)?).await?;
     Ok(video_response(&task, replayed))
 }
 
@@ -109,6 +108,6 @@ pub async fn remix(
     headers: HeaderMap,
     OpenAiBody(fields): OpenAiBody,
 ) -> HttpResult<Response> {
-    let (task, replayed) = state.gateway.openai_remix(&caller, &video_id, &fields, idempotency_key(&headers)).await?;
+    let (task, replayed) = state.gateway.openai_remix(&caller, &video_id, &fields, idempotency_key(&headers)?).await?;
     Ok(video_response(&task, replayed))
 }

@@ -5,7 +5,7 @@
 use std::collections::HashMap;
 
 use axum::Json;
-use axum::extract::{Path, Query, State};
+use axum::extract::State;
 use axum::response::Response;
 use vidgate_domain::ErrorCode;
 use vidgate_store::ListOrder;
@@ -14,7 +14,7 @@ use super::create::video_response;
 use super::object::{VideoDeleted, VideoList, VideoObject, video_object};
 use crate::AppState;
 use crate::error::{ErrorBody, HttpError, HttpResult};
-use crate::extract::ApiCaller;
+use crate::extract::{ApiCaller, Path, Query};
 
 const DEFAULT_LIMIT: u32 = 20;
 const MAX_LIMIT: u32 = 100;
