@@ -265,8 +265,12 @@ impl Engine {
             Err(ProviderError::Throttled { retry_after_ms }) => {
                 return self.defer(c, Duration::from_millis(retry_after_ms)).await;
             }
-            // No answer past the deadline: the job cannot be shown finished, so it counts as not.
+            // No answer past the deadline: a job already seen finished (its download failed
+            // before) spends one of its download tries; any other counts as unfinished.
             Err(e) if e.is_retryable() && routes::past_deadline(task, now) => {
+                if routes::fetch_failures(task) > 0 {
+                    return self.fetch_failed(c, e).await;
+                }
                 tracing::info!(task = %task.id, error = %e, "no poll answer past the deadline");
                 return self.timed_out(c).await;
             }
