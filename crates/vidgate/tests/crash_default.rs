@@ -78,7 +78,7 @@ fn default_dir() -> PathBuf {
 
 /// Task `n`: 1 or 2 seconds, every third with audio.
 fn body(n: usize) -> Value {
-    json!({"model": "tiny", "prompt": format!("clip {n}"), "duration_seconds": 1 + n % 2, "audio": n % 3 == 0,
+    json!({"model": "tiny", "prompt": format!("clip {n}"), "duration_seconds": 1 + n % 2, "audio": n.is_multiple_of(3),
         "out_task_id": format!("job-{n}")})
 }
 
