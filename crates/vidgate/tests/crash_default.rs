@@ -10,6 +10,9 @@
 //!   within one default lease (60 s) of the last restart.
 //! - 60 sandbox tasks at once on the default deadline: none times out, however long the
 //!   renders wait for the media pool.
+//! - Jobs that finished upstream while the gateway was down past their deadline (here
+//!   shortened to 1 s of grace, as an operator may) are delivered after the restart, not
+//!   timed out: the deadline fails only a job still unfinished when its step runs.
 //!
 //! The kill moments come from a seeded generator; the seed is printed (rerun with
 //! `VIDGATE_CRASH_SEED=<seed>`).
@@ -70,9 +73,13 @@ fn seed() -> u64 {
 }
 
 fn default_dir() -> PathBuf {
+    dir_with(DEFAULT_ENGINE_CONFIG)
+}
+
+fn dir_with(config: &str) -> PathBuf {
     let dir = std::env::temp_dir().join(format!("vidgate-default-{}", ulid::Ulid::new()));
     std::fs::create_dir_all(&dir).unwrap();
-    std::fs::write(dir.join("vidgate.toml"), DEFAULT_ENGINE_CONFIG).unwrap();
+    std::fs::write(dir.join("vidgate.toml"), config).unwrap();
     dir
 }
 
@@ -221,4 +228,45 @@ async fn futures_join_all<F: std::future::Future<Output = String> + Send + 'stat
         out.push(h.await.unwrap());
     }
     out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn jobs_that_finished_while_the_gateway_was_down_past_their_deadline_are_delivered_after_a_restart() {
+    let _one = ONE_AT_A_TIME.lock().await;
+    let grace_ms = 1_000;
+    let config = DEFAULT_ENGINE_CONFIG.replace("[sandbox]\n", &format!("[sandbox]\ndeadline_grace_ms = {grace_ms}\n"));
+    let dir = dir_with(&config);
+    let mut g = Gateway::start(&dir).await;
+    let creds = g.credentials();
+    let (admin, key) = (creds["admin_token"].as_str().unwrap(), creds["test_api_key"].as_str().unwrap());
+    let mut ids = Vec::new();
+    for n in 0..10 {
+        let (s, t) =
+            g.post("/v1/videos/generations", key, &json!({"model": "tiny", "prompt": format!("late {n}")})).await;
+        assert_eq!(s, 200, "{t}");
+        ids.push(t["task_id"].as_str().unwrap().to_owned());
+    }
+    // Every job accepted upstream and running (its deadline set), none delivered yet.
+    let until = Instant::now() + Duration::from_secs(20);
+    loop {
+        let list = g.get("/admin/v1/tasks?limit=100", admin).await;
+        let statuses: Vec<&str> =
+            list["data"].as_array().unwrap().iter().map(|t| t["status"].as_str().unwrap()).collect();
+        assert!(!statuses.contains(&"completed"), "the jobs run 1.5 s; none may finish before the kill: {statuses:?}");
+        if statuses.iter().all(|s| *s == "running") {
+            break;
+        }
+        assert!(Instant::now() < until, "not all running: {statuses:?}");
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+    g.kill();
+    // Down for longer than the rest of the run delay (1.5 s) and the grace: every job has
+    // finished upstream and every deadline has passed before the gateway is back.
+    tokio::time::sleep(Duration::from_millis(1_500 + grace_ms + 1_000)).await;
+    let g = Gateway::start(&dir).await;
+    for t in wait_all_terminal(&g, key, &ids, Duration::from_secs(30)).await {
+        assert_eq!((&t["status"], &t["error"]), (&json!("completed"), &Value::Null), "{t}");
+        assert_eq!((&t["output"][0]["type"], &t["credits_used"]), (&json!("video"), &json!(0.25)), "{t}");
+    }
+    let _ = std::fs::remove_dir_all(&dir);
 }
