@@ -219,11 +219,20 @@ pub struct SandboxConfig {
     pub deadline_grace_ms: u64,
     /// Route live keys to the sandbox too (staging, demos); money then moves.
     pub serve_live_keys: bool,
+    /// The largest `metadata."sandbox.delay_ms"` a submit may ask for, ms; more is refused
+    /// with 400, so a test key cannot hold the sandbox's slots for hours.
+    pub max_delay_ms: u64,
 }
 
 impl Default for SandboxConfig {
     fn default() -> Self {
-        SandboxConfig { queue_delay_ms: 1000, run_delay_ms: 1500, deadline_grace_ms: 30_000, serve_live_keys: false }
+        SandboxConfig {
+            queue_delay_ms: 1000,
+            run_delay_ms: 1500,
+            deadline_grace_ms: 30_000,
+            serve_live_keys: false,
+            max_delay_ms: 300_000,
+        }
     }
 }
 

@@ -41,6 +41,7 @@ pub async fn build(config: Config, data_dir: &Path, public_url: String) -> Resul
     let store: Arc<dyn Store> =
         vidgate_store::open(db_url.expose()).await.map_err(|e| format!("database {db_url}: {e}"))?;
     let booted = bootstrap(store.as_ref(), &config, data_dir).await?;
+    reclaim_stale_leases(store.as_ref()).await;
     let files_dir = if config.files.dir.is_empty() { data_dir.join("files") } else { PathBuf::from(&config.files.dir) };
     let files = match config.storage.kind {
         StorageKind::Local => MediaStore::local(&files_dir).map_err(|e| format!("{}: {e}", files_dir.display()))?,
@@ -111,6 +112,18 @@ pub async fn build(config: Config, data_dir: &Path, public_url: String) -> Resul
     crate::upstreams::log_report(&gateway.catalog, &gateway.live_upstreams());
     let webhooks = Arc::new(crate::webhooks::Deliverer::new(&gateway)?);
     Ok(App { gateway, engine, created_credentials: booted.created, webhooks })
+}
+
+/// Takes back the leases a dead predecessor left, when the store can prove this process
+/// is alone on the database (SQLite; see `Store::reclaim_stale_leases_at_startup`), so
+/// accepted work resumes at once after a crash instead of after `engine.lease_secs`.
+/// Elsewhere, or if it fails, leases expire as usual.
+async fn reclaim_stale_leases(store: &dyn Store) {
+    match store.reclaim_stale_leases_at_startup().await {
+        Ok(Some(n)) => tracing::info!(released = n, "took back the leases a previous process left"),
+        Ok(None) => tracing::info!("other processes may share the database; their leases expire as usual"),
+        Err(e) => tracing::warn!(error = %e, "could not take back stale leases; they expire as usual"),
+    }
 }
 
 impl App {

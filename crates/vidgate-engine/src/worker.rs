@@ -27,6 +27,8 @@ use crate::notify::Notifier;
 use crate::provider::{JobRef, JobSpec, PollOutcome, PolledResult, Provider, ProviderError, Providers, throttle};
 
 mod chain;
+#[cfg(test)]
+mod deadline_tests;
 mod routes;
 mod slots;
 
@@ -133,9 +135,10 @@ impl Engine {
             let msg = format!("provider {} is not configured on this gateway", task.provider);
             return self.fail(c, TaskErrorCode::UpstreamError, &msg, false).await;
         };
-        if task.deadline_at.is_some_and(|d| now_ms() >= d) {
-            let msg = "the upstream did not finish before the deadline (it may still finish; nothing is billed)";
-            return self.fail(c, TaskErrorCode::Timeout, msg, false).await;
+        // A submit past the deadline is the next job of an extension chain whose time is up
+        // (a first submit has no deadline yet). A poll looks at the job first (`poll_step`).
+        if task.phase == Phase::Submit && routes::past_deadline(task, now_ms()) {
+            return self.timed_out(c).await;
         }
         let source_image = match &task.params.source_image {
             Some(_) => self.store.source_image(&task.id).await?.map(|s| s.bytes),
@@ -233,6 +236,11 @@ impl Engine {
         let now = now_ms();
         let answered = routes::poll_answered(task);
         let mut update = match provider.poll(spec, &job, now).await {
+            // The deadline fails only a job that is still unfinished now; a finished one below
+            // is always fetched and delivered, however late this step runs.
+            Ok(PollOutcome::Queued { .. } | PollOutcome::Running { .. }) if routes::past_deadline(task, now) => {
+                return self.timed_out(c).await;
+            }
             Ok(PollOutcome::Queued { poll_at }) => {
                 StepUpdate { next_run_at: poll_at, upstream_state: answered, ..Default::default() }
             }
@@ -256,6 +264,15 @@ impl Engine {
             Ok(PollOutcome::Failed { code, message }) => return self.fail(c, code, &message, false).await,
             Err(ProviderError::Throttled { retry_after_ms }) => {
                 return self.defer(c, Duration::from_millis(retry_after_ms)).await;
+            }
+            // No answer past the deadline: a job already seen finished (its download failed
+            // before) spends one of its download tries; any other counts as unfinished.
+            Err(e) if e.is_retryable() && routes::past_deadline(task, now) => {
+                if routes::fetch_failures(task) > 0 {
+                    return self.fetch_failed(c, e).await;
+                }
+                tracing::info!(task = %task.id, error = %e, "no poll answer past the deadline");
+                return self.timed_out(c).await;
             }
             Err(e) if e.is_retryable() => {
                 // Backs off by the polls failed in a row, not by the task's age.
@@ -319,7 +336,8 @@ impl Engine {
             tracing::info!(task = %task.id, error = %e, failures, "result download failed; it is tried again");
             let update = StepUpdate {
                 upstream_state: Some(routes::with_fetch_failure(task)),
-                next_run_at: routes::by_deadline(task, now_ms() + backoff_ms(failures, &e)),
+                // The job is finished: its download is bounded by its tries, not the deadline.
+                next_run_at: now_ms() + backoff_ms(failures, &e),
                 ..Default::default()
             };
             return self.store.save_step(&task.id, c.token, update, now_ms()).await.map(drop);
@@ -449,6 +467,12 @@ impl Engine {
                 }
             }
         })
+    }
+
+    /// Fails a task whose upstream job is still unfinished at its deadline, unbilled.
+    async fn timed_out(&self, c: &Claimed) -> StepResult {
+        let msg = "the upstream did not finish before the deadline (it may still finish; nothing is billed)";
+        self.fail(c, TaskErrorCode::Timeout, msg, false).await
     }
 
     async fn fail(&self, c: &Claimed, code: TaskErrorCode, message: &str, possible_orphan: bool) -> StepResult {

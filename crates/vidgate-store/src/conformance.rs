@@ -43,7 +43,8 @@ macro_rules! conformance_tests {
             a_reroute_moves_a_submit_to_the_next_route_and_only_before_acceptance,
             concurrent_submits_never_overspend, concurrent_claims_never_share_a_task_or_exceed_a_cap,
             concurrent_retention_sweeps_take_disjoint_batches, changes_are_announced_at_commit_and_leases_are_silent,
-            a_submit_that_never_left_is_taken_back_out_of_the_count);
+            a_submit_that_never_left_is_taken_back_out_of_the_count,
+            a_start_up_reclaim_gives_back_every_lease_or_touches_none);
     };
     (@each $factory:expr; $($name:ident),* $(,)?) => {
         $(
@@ -1066,5 +1067,47 @@ pub async fn a_submit_that_never_left_is_taken_back_out_of_the_count(store: Arc<
     assert_eq!((task.submitting, task.submit_attempts, task.phase), (false, 1, Phase::Submit));
     assert!(!store.submit_not_sent(&t.id, c.token).await.unwrap(), "taken back once");
     assert_eq!(store.task(&t.id).await.unwrap().unwrap().submit_attempts, 1);
+    assert_ledger_balanced(&store, &acct).await;
+}
+
+pub async fn a_start_up_reclaim_gives_back_every_lease_or_touches_none(store: Arc<dyn Store>) {
+    let (acct, key) = account_with(&store, 10_000_000).await;
+    for _ in 0..2 {
+        created(&store, new_task(&acct, &key, 1_000_000, None)).await;
+    }
+    let dead = store.claim("dead", NOW, 60_000, 5, &caps(100)).await.unwrap();
+    assert_eq!(dead.len(), 2);
+    finished_with_callback(&store, Some("https://hooks.example.com/a"), NOW).await;
+    let hook = claim_webhooks(&store, NOW).await;
+    assert_eq!(hook.len(), 1);
+    let expired = created(&store, new_task(&acct, &key, 1_000_000, None)).await;
+    let end = Terminal::Completed { result: result(5_000), credits_used: Usd(1_000_000), files_expire_at: NOW };
+    store.finish(&expired.id, None, end, NOW).await.unwrap().expect("completed");
+    assert_eq!(store.claim_files_for_removal(NOW, 600_000, 10).await.unwrap(), vec![expired.id.clone()]);
+
+    let released = store.reclaim_stale_leases_at_startup().await.unwrap();
+    // One second later: every lease above would still be live for minutes.
+    let later = NOW + 1_000;
+    let tasks = store.claim("restarted", later, 60_000, 5, &caps(100)).await.unwrap();
+    let hooks = store.claim_webhooks("restarted", later, 10_000, 10).await.unwrap();
+    let sweeps = store.claim_files_for_removal(later, 600_000, 10).await.unwrap();
+    match released {
+        Some(n) => {
+            assert_eq!(n, 4, "two task steps, one webhook attempt, one retention batch");
+            let mut ids: Vec<_> = tasks.iter().map(|c| c.task.id.clone()).collect();
+            ids.sort();
+            let mut was: Vec<_> = dead.iter().map(|c| c.task.id.clone()).collect();
+            was.sort();
+            assert_eq!(ids, was, "both tasks are due again at once");
+            assert!(tasks.iter().all(|c| dead.iter().any(|d| d.task.id == c.task.id && c.token > d.token)));
+            assert_eq!((hooks.len(), sweeps), (1, vec![expired.id.clone()]));
+            let stale = StepUpdate { next_run_at: later, ..Default::default() };
+            assert!(!store.save_step(&dead[0].task.id, dead[0].token, stale, later).await.unwrap(), "old token lost");
+        }
+        None => {
+            assert_eq!((tasks.len(), hooks.len(), sweeps.len()), (0, 0, 0), "live leases stay with their holder");
+            assert!(store.heartbeat(&dead[0].task.id, dead[0].token, later + 60_000).await.unwrap());
+        }
+    }
     assert_ledger_balanced(&store, &acct).await;
 }

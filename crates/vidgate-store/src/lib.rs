@@ -197,4 +197,14 @@ pub trait Store: Send + Sync + 'static {
     /// `submit_attempts`, which so counts only submits that may have reached the upstream.
     /// False when the lease was lost or no submit is marked.
     async fn submit_not_sent(&self, id: &TaskId, token: i64) -> Result<bool>;
+
+    // --- start-up
+    /// Gives back every lease (task steps, webhook attempts, retention batches) when this
+    /// store can prove that no other process uses the database, so a restarted process
+    /// resumes its dead predecessor's work at once instead of after `engine.lease_secs`.
+    /// `Some(released)` on SQLite when this is the only open handle on the file (an
+    /// exclusive `flock` on `<file>.lock`); `None` when that cannot be known, and then
+    /// nothing changes: always on PostgreSQL, where live replicas hold leases and a dead
+    /// one's expire. Call once at start-up, before the engine claims anything.
+    async fn reclaim_stale_leases_at_startup(&self) -> Result<Option<u64>>;
 }

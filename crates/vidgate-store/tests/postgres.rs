@@ -180,3 +180,21 @@ fn plan(signing_key: &str) -> BootstrapPlan {
         now: 1_800_000_000_000,
     }
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_starting_replica_never_takes_back_another_replicas_leases() {
+    let url = fresh_database().await;
+    let (running, starting) = (vidgate_store::open(&url).await.unwrap(), vidgate_store::open(&url).await.unwrap());
+    let acct = AccountId::generate();
+    running.create_account(&acct, "a", "whsec_a", 1).await.unwrap();
+    let mut key = plan("s").test_key;
+    key.account_id = acct.clone();
+    let key_id = key.id.clone();
+    running.create_key(key, 1).await.unwrap();
+    running.submit(new_task(&acct, &key_id), Default::default()).await.unwrap();
+    let caps = vidgate_store::ProviderCaps { default: 10, per_provider: Default::default() };
+    let held = running.claim("running", 10, 60_000, 1, &caps).await.unwrap().remove(0);
+    assert_eq!(starting.reclaim_stale_leases_at_startup().await.unwrap(), None);
+    assert!(starting.claim("starting", 1_000, 60_000, 1, &caps).await.unwrap().is_empty());
+    assert!(running.heartbeat(&held.task.id, held.token, 120_000).await.unwrap(), "the lease stays with its holder");
+}

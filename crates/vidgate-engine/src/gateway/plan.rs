@@ -30,6 +30,7 @@ impl Gateway {
     pub(super) fn plan_submit(&self, key: &ApiKey, req: &SubmitRequest) -> Result<Routed, ApiError> {
         let sandbox = crate::provider::sandbox::SANDBOX;
         if key.mode == vidgate_domain::task::Mode::Test || self.config.sandbox.serve_live_keys {
+            crate::provider::sandbox::check_hooks(&req.metadata, self.config.sandbox.max_delay_ms)?;
             let trim_to_ms = u64::from(req.duration_seconds) * 1000;
             let plan = serde_json::json!({"provider": sandbox, "upstream_seconds": req.duration_seconds, "trim_to_ms": trim_to_ms});
             return Ok(Routed { provider: sandbox.to_owned(), plan, upstream_cost: Usd::ZERO });

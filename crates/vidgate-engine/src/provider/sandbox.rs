@@ -7,14 +7,18 @@
 //! Tests script it through the task's metadata (API.md §14): `sandbox.fault` makes the job
 //! fail as an upstream would (`upstream_error`, `content_filtered`), deliver a broken file
 //! (`invalid_result`), or never finish (`timeout`, caught by the engine's deadline);
-//! `sandbox.delay_ms` overrides the run delay.
+//! `sandbox.delay_ms` overrides the run delay: a whole number of milliseconds up to
+//! `sandbox.max_delay_ms`, checked at submit ([`check_hooks`]) so that one test key cannot
+//! hold the sandbox's slots for hours.
 
+use std::collections::BTreeMap;
 use std::path::Path;
 use std::sync::Arc;
 
 use async_trait::async_trait;
 use vidgate_domain::config::SandboxConfig;
 use vidgate_domain::task::TaskErrorCode;
+use vidgate_domain::{ErrorCode, RequestError};
 use vidgate_media::MediaPool;
 use vidgate_media::sandbox::RenderSpec;
 use vidgate_store::Millis;
@@ -23,6 +27,22 @@ use super::{JobRef, JobSpec, PollOutcome, Provider, ProviderError, Submitted};
 
 /// The provider name of the sandbox.
 pub const SANDBOX: &str = "sandbox";
+/// The metadata key that overrides the run delay of one task.
+const DELAY_KEY: &str = "sandbox.delay_ms";
+
+/// Refuses test hooks a task routed to the sandbox may not carry: a `sandbox.delay_ms`
+/// that is not a whole number of milliseconds from 0 to `max_delay_ms`.
+pub fn check_hooks(metadata: &BTreeMap<String, String>, max_delay_ms: u64) -> Result<(), RequestError> {
+    let Some(delay) = metadata.get(DELAY_KEY) else { return Ok(()) };
+    match delay.trim().parse::<u64>() {
+        Ok(ms) if ms <= max_delay_ms => Ok(()),
+        _ => Err(RequestError::param(
+            ErrorCode::InvalidParam,
+            format!("metadata.{DELAY_KEY}"),
+            format!("metadata.{DELAY_KEY} must be a whole number of milliseconds from 0 to {max_delay_ms}"),
+        )),
+    }
+}
 
 /// Faults a test can ask for.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -66,7 +86,7 @@ impl SandboxProvider {
 
     fn run_ms(&self, job: &JobSpec) -> u64 {
         let meta = &job.task.params.metadata;
-        meta.get("sandbox.delay_ms").and_then(|v| v.trim().parse().ok()).unwrap_or(self.config.run_delay_ms)
+        meta.get(DELAY_KEY).and_then(|v| v.trim().parse().ok()).unwrap_or(self.config.run_delay_ms)
     }
 
     fn fault(job: &JobSpec) -> Option<Fault> {
@@ -166,5 +186,27 @@ impl Provider for SandboxProvider {
 
     async fn cancel(&self, _upstream: &JobRef) -> Result<(), ProviderError> {
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn delay(value: &str) -> BTreeMap<String, String> {
+        BTreeMap::from([(DELAY_KEY.to_owned(), value.to_owned())])
+    }
+
+    #[test]
+    fn a_delay_up_to_the_maximum_is_accepted_and_anything_else_names_the_hook() {
+        for ok in ["0", "2500", " 300000 ", "300000"] {
+            assert_eq!(check_hooks(&delay(ok), 300_000), Ok(()), "{ok:?}");
+        }
+        assert_eq!(check_hooks(&BTreeMap::new(), 300_000), Ok(()), "no hook, nothing to check");
+        for bad in ["300001", "3600000", "-1", "1.5", "soon", "", "18446744073709551616"] {
+            let e = check_hooks(&delay(bad), 300_000).unwrap_err();
+            assert_eq!((e.code, e.param.as_deref()), (ErrorCode::InvalidParam, Some("metadata.sandbox.delay_ms")));
+            assert_eq!(e.message, "metadata.sandbox.delay_ms must be a whole number of milliseconds from 0 to 300000");
+        }
     }
 }

@@ -103,6 +103,12 @@ pub(super) fn poll_answered(task: &Task) -> Option<serde_json::Value> {
     (poll_failures(task) > 0).then(|| with_count(task, POLL_FAILURES, 0))
 }
 
+/// Whether the task's deadline has come by `now` (none before the upstream accepted a job).
+/// Only a job still unfinished then fails for it (`poll_step`).
+pub(super) fn past_deadline(task: &Task, now: Millis) -> bool {
+    task.deadline_at.is_some_and(|deadline| now >= deadline)
+}
+
 /// `at`, or the task's deadline if that comes first: the step due then fails the task with
 /// `timeout` on time instead of waiting out a back-off or a sparse poll.
 pub(super) fn by_deadline(task: &Task, at: Millis) -> Millis {

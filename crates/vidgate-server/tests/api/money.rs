@@ -84,6 +84,27 @@ fn id(task: &Value) -> String {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_sandbox_delay_over_the_maximum_is_refused_with_no_task_and_no_hold() {
+    let app = spawn_app_with(live_config()).await;
+    let (account, key) = funded(&app, json!(5), json!({})).await;
+    for delay in ["300001", "3600000", "soon", "-5"] {
+        let body = tiny(json!({"metadata": {"sandbox.delay_ms": delay}, "out_task_id": "slow"}));
+        let (s, e, _) = app.post("/v1/videos/generations", &key, &body).await;
+        assert_eq!(s, StatusCode::BAD_REQUEST, "{delay}: {e}");
+        assert_eq!(
+            (&e["error"]["code"], &e["error"]["param"], &e["error"]["type"]),
+            (&json!("invalid_param"), &json!("metadata.sandbox.delay_ms"), &json!("invalid_request_error")),
+            "{delay}: {e}"
+        );
+    }
+    let (s, e) = app.get("/v1/tasks/query?out_task_id=slow", &key).await;
+    assert_eq!((s, &e["error"]["code"]), (StatusCode::NOT_FOUND, &json!("task_not_found")), "no task was created");
+    assert_eq!(money(&app, &account).await, (json!(5), json!(0), json!(0)), "nothing held");
+    let at_max = app.submit(&key, tiny(json!({"metadata": {"sandbox.delay_ms": "300000"}}))).await;
+    assert_eq!(at_max["status"], "queued", "the maximum itself is allowed: {at_max}");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_sandbox_fault_leaves_the_balance_exactly_as_before_its_submit() {
     let app = spawn_app_with(live_config()).await;
     let (account, key) = funded(&app, json!(10), json!({})).await;

@@ -1,8 +1,9 @@
 //! How often the gateway talks to an upstream, end to end against the fakes: a finished
 //! Vertex operation is read once (the poll's answer is what the result is taken from), a
 //! result cut short under a matching `Content-Length` is downloaded once more (and a second
-//! identical cut copy fails the task `invalid_result`, unbilled), and `upstream_submits`
-//! counts only submits that were sent.
+//! identical cut copy fails the task `invalid_result`, unbilled), `upstream_submits`
+//! counts only submits that were sent, and a job done upstream is fetched again past its
+//! deadline.
 
 use serde_json::{Value, json};
 use vidgate_fakes::{Endpoint, FakeVertex, Fault, Latency};
@@ -105,6 +106,33 @@ async fn a_submit_held_by_the_throttle_is_put_back_and_not_counted() {
     let counters = fake.journal().counters();
     assert_eq!((counters.token_requests(), counters.submits(), counters.polls()), (1, 1, 1), "{counters:?}");
     assert_eq!(live.admin_task(&id).await["upstream_submits"], 1);
+    live.assert_settled(spent).await;
+    assert_no_violations(fake.journal());
+}
+
+/// The deadline fails only an unfinished job: a job done upstream whose result download
+/// failed is fetched again after its 1 s deadline, and a poll that gets no answer then only
+/// spends one of the download's tries, because the job was already seen finished.
+#[tokio::test]
+async fn a_finished_job_whose_download_and_a_later_poll_fail_is_still_delivered_past_its_deadline() {
+    let fake = FakeVertex::start().await;
+    fake.faults().set_latency(Latency::polls(0)).push(Endpoint::Download, Fault::Truncated).push_after(
+        Endpoint::Poll,
+        1,
+        Fault::Status(503),
+    );
+    let live = Live::start(vec![with(gcs_entry(&fake), json!({"deadline_secs": 1}))]).await;
+    let started = std::time::Instant::now();
+    let done = live.run(task("finished, fetched late")).await;
+    let spent = assert_billed(&done, VEO31_RATE, 5);
+    assert!(started.elapsed() > std::time::Duration::from_secs(1), "delivered after the deadline");
+    let counters = fake.journal().counters();
+    assert_eq!(
+        (counters.polls(), counters.downloads(), counters.jobs_created),
+        (3, 2, 1),
+        "done at the first poll; one cut download; one unanswered poll; then poll and download again: {counters:?}"
+    );
+    assert_eq!((fake.faults().pending(Endpoint::Download), fake.faults().pending(Endpoint::Poll)), (0, 0));
     live.assert_settled(spent).await;
     assert_no_violations(fake.journal());
 }

@@ -29,6 +29,7 @@ mod claim;
 mod deletion;
 mod listen;
 mod money;
+mod reclaim;
 mod reroute;
 mod retention;
 mod rows;
@@ -303,5 +304,8 @@ impl Store for PgStore {
     }
     async fn submit_not_sent(&self, id: &TaskId, token: i64) -> Result<bool> {
         self.submit_not_sent_impl(id, token).await
+    }
+    async fn reclaim_stale_leases_at_startup(&self) -> Result<Option<u64>> {
+        self.reclaim_stale_leases_at_startup_impl().await
     }
 }

@@ -6,6 +6,7 @@
 mod accounts;
 mod deletion;
 mod money;
+mod reclaim;
 mod reroute;
 mod retention;
 mod rows;
@@ -40,6 +41,8 @@ const MIGRATIONS: &[(i64, &str)] = &[
 #[derive(Clone)]
 pub struct SqliteStore {
     pool: SqlitePool,
+    /// The shared lock every open store holds on the file (see `reclaim`).
+    lock: std::sync::Arc<reclaim::FileLock>,
 }
 
 impl From<sqlx::Error> for StoreError {
@@ -63,8 +66,10 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(30));
+        let in_memory = url.contains(":memory:") || url.contains("mode=memory");
+        let lock = std::sync::Arc::new(reclaim::FileLock::open(options.get_filename(), in_memory).await?);
         let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
-        let store = SqliteStore { pool };
+        let store = SqliteStore { pool, lock };
         store.migrate().await?;
         Ok(store)
     }
@@ -277,5 +282,8 @@ impl Store for SqliteStore {
     }
     async fn submit_not_sent(&self, id: &TaskId, token: i64) -> Result<bool> {
         self.submit_not_sent_impl(id, token).await
+    }
+    async fn reclaim_stale_leases_at_startup(&self) -> Result<Option<u64>> {
+        self.reclaim_stale_leases_at_startup_impl().await
     }
 }
