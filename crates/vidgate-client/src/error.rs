@@ -43,7 +43,7 @@ impl std::fmt::Display for ApiError {
 pub enum Error {
     /// The gateway answered with an error.
     #[error("{0}")]
-    Api(ApiError),
+    Api(Box<ApiError>),
     /// The gateway could not be reached, or the connection broke.
     #[error("could not reach the gateway: {0}")]
     Transport(#[source] reqwest::Error),

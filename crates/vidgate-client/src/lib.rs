@@ -130,7 +130,7 @@ impl Client {
         if response.status().is_success() {
             return Ok(response);
         }
-        Err(Error::Api(api_error(response).await))
+        Err(Error::Api(Box::new(api_error(response).await)))
     }
 
     /// Sends a request built by `build`, again (rebuilt) while the failure is retryable and

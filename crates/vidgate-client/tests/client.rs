@@ -145,7 +145,7 @@ fn the_backoff_doubles_and_retry_after_wins_up_to_the_cap() {
     assert_eq!(p.delay(3, &transport_like), Duration::from_millis(400));
     assert_eq!(p.delay(10, &transport_like), Duration::from_secs(2));
     let api = |secs| {
-        Error::Api(vidgate_client::ApiError {
+        Error::Api(Box::new(vidgate_client::ApiError {
             status: 429,
             code: "rate_limit_exceeded".into(),
             message: String::new(),
@@ -154,7 +154,7 @@ fn the_backoff_doubles_and_retry_after_wins_up_to_the_cap() {
             request_id: None,
             retry_after: Some(Duration::from_secs(secs)),
             no_retry: false,
-        })
+        }))
     };
     assert_eq!(p.delay(1, &api(1)), Duration::from_secs(1));
     assert_eq!(p.delay(1, &api(30)), Duration::from_secs(2));

@@ -1,0 +1,129 @@
+//! The command line. `serve` and `config` run the gateway ([`serve`]); every other command
+//! is a client of a running gateway over its HTTP API, through `vidgate-client`, one
+//! module per command group. Those commands print the API's own objects with `--json`,
+//! tables otherwise, and fail (exit 1) with the gateway's error code and message.
+
+mod follow;
+mod generate;
+mod manage;
+mod output;
+mod own;
+mod serve;
+mod tasks;
+
+use clap::{CommandFactory, Parser, Subcommand};
+use vidgate_client::{Client, Options};
+
+const AFTER_HELP: &str = "\
+The client commands talk to the gateway at VIDGATE_URL (default http://127.0.0.1:8080) with
+the API key in VIDGATE_API_KEY or, for accounts, credits, keys and admin, the admin token in
+VIDGATE_ADMIN_TOKEN; --url, --api-key and --admin-token win over the environment.
+
+Examples:
+  vidgate generate \"a paper boat on a river\" --model veo3.1 --duration 5 --audio -o boat.mp4
+  vidgate tasks ls --status running
+  vidgate accounts create --name acme
+  vidgate credits add acct_01... 50 --note \"first top-up\"
+  vidgate keys create --account acct_01... --name prod --mode live";
+
+/// A self-hosted gateway for video-generation models: run it, and use it from a terminal.
+#[derive(Parser)]
+#[command(name = "vidgate", version, after_help = AFTER_HELP)]
+pub struct Cli {
+    #[command(flatten)]
+    global: Global,
+    #[command(subcommand)]
+    command: Command,
+}
+
+/// The flags every client command takes.
+#[derive(clap::Args)]
+pub struct Global {
+    /// The gateway's base URL.
+    #[arg(long, env = "VIDGATE_URL", default_value = "http://127.0.0.1:8080", global = true)]
+    url: String,
+    /// The API key (`sk-vg-…`), for generate, tasks, models, balance and usage.
+    #[arg(long, env = "VIDGATE_API_KEY", hide_env_values = true, global = true)]
+    api_key: Option<String>,
+    /// The admin token, for accounts, credits, keys and admin.
+    #[arg(long, env = "VIDGATE_ADMIN_TOKEN", hide_env_values = true, global = true)]
+    admin_token: Option<String>,
+    /// Print the API's JSON objects instead of tables.
+    #[arg(long, global = true)]
+    pub json: bool,
+}
+
+#[derive(Subcommand)]
+enum Command {
+    /// Start the gateway.
+    Serve(serve::ServeArgs),
+    /// Show the effective configuration.
+    Config {
+        #[command(subcommand)]
+        action: serve::ConfigAction,
+    },
+    /// Generate a video: submit, follow with a progress bar, download the files.
+    Generate(generate::Args),
+    /// List, show, wait for, cancel and download your tasks.
+    Tasks {
+        #[command(subcommand)]
+        action: tasks::Action,
+    },
+    /// The models, their prices and whether your key can run them.
+    Models,
+    /// Your account's balance and your key's limits.
+    Balance,
+    /// What your account was charged, per day, model, key or mode.
+    Usage(own::UsageArgs),
+    /// Manage accounts (admin token).
+    Accounts {
+        #[command(subcommand)]
+        action: manage::AccountAction,
+    },
+    /// Add or remove an account's credits (admin token).
+    Credits {
+        #[command(subcommand)]
+        action: manage::CreditAction,
+    },
+    /// Manage API keys (admin token).
+    Keys {
+        #[command(subcommand)]
+        action: manage::KeyAction,
+    },
+    /// Look at every account's tasks (admin token).
+    Admin {
+        #[command(subcommand)]
+        action: manage::AdminAction,
+    },
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
+    Completions { shell: clap_complete::Shell },
+}
+
+impl Global {
+    /// A client of the gateway with these credentials.
+    pub fn client(&self) -> anyhow::Result<Client> {
+        Ok(Client::new(&self.url, self.api_key.clone(), self.admin_token.clone(), Options::default())?)
+    }
+}
+
+/// Runs a command.
+pub async fn run(cli: Cli) -> anyhow::Result<()> {
+    let g = &cli.global;
+    match cli.command {
+        Command::Serve(args) => serve::run_serve(args).await,
+        Command::Config { action } => serve::config(action),
+        Command::Generate(args) => generate::run(g, args).await,
+        Command::Tasks { action } => tasks::run(g, action).await,
+        Command::Models => own::models(g).await,
+        Command::Balance => own::balance(g).await,
+        Command::Usage(args) => own::usage(g, args).await,
+        Command::Accounts { action } => manage::accounts(g, action).await,
+        Command::Credits { action } => manage::credits(g, action).await,
+        Command::Keys { action } => manage::keys(g, action).await,
+        Command::Admin { action } => manage::admin(g, action).await,
+        Command::Completions { shell } => {
+            clap_complete::generate(shell, &mut Cli::command(), "vidgate", &mut std::io::stdout());
+            Ok(())
+        }
+    }
+}
