@@ -330,3 +330,90 @@ fn completions_print_a_script_for_the_shell_asked() {
     let out = Command::new(env!("CARGO_BIN_EXE_vidgate")).args(["completions", "tcsh"]).output().unwrap();
     assert_eq!(out.status.code(), Some(2), "an unknown shell is a usage error");
 }
+
+/// Waits until the gateway has a running task; its id.
+async fn running_task(s: &Setup) -> String {
+    let deadline = tokio::time::Instant::now() + std::time::Duration::from_secs(20);
+    loop {
+        let list = s.gateway.get("/admin/v1/tasks?status=running&limit=1", &s.admin).await;
+        if let Some(id) = list["data"][0]["task_id"].as_str() {
+            return id.to_owned();
+        }
+        assert!(tokio::time::Instant::now() < deadline, "no task started running");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+/// Collects a child's output as it comes.
+fn collect(mut from: impl std::io::Read + Send + 'static) -> std::sync::Arc<std::sync::Mutex<Vec<u8>>> {
+    let out = std::sync::Arc::new(std::sync::Mutex::new(Vec::new()));
+    let sink = out.clone();
+    std::thread::spawn(move || {
+        let mut buf = [0u8; 4096];
+        while let Ok(n) = from.read(&mut buf) {
+            if n == 0 {
+                break;
+            }
+            sink.lock().unwrap().extend_from_slice(&buf[..n]);
+        }
+    });
+    out
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_without_a_terminal_leaves_the_task_running_and_says_how_to_follow_it() {
+    let s = setup().await;
+    let child = s
+        .command()
+        .args(["generate", "slow", "--model", "veo3.1-lite", "--metadata", "sandbox.delay_ms=60000"])
+        .stdin(std::process::Stdio::null())
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let id = running_task(&s).await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    assert!(Command::new("kill").args(["-INT", &child.id().to_string()]).status().unwrap().success());
+    let out = child.wait_with_output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8(out.stderr).unwrap(),
+        format!("vidgate: interrupted: task {id} is still running; follow it with `vidgate tasks wait {id}`\n")
+    );
+    assert_eq!(s.gateway.get(&format!("/v1/videos/tasks/{id}"), &s.key).await["status"], "running");
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn ctrl_c_on_a_terminal_asks_and_yes_cancels_the_task() {
+    use std::io::Write;
+    let s = setup().await;
+    let bin = env!("CARGO_BIN_EXE_vidgate");
+    let line = format!("{bin} generate slow --model veo3.1-lite --metadata sandbox.delay_ms=60000");
+    let mut child = Command::new("script")
+        .current_dir(&s.work)
+        .env("VIDGATE_URL", &s.gateway.base)
+        .env("VIDGATE_API_KEY", &s.key)
+        .args(["-qfec", &line, "/dev/null"])
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("script (util-linux) is installed");
+    let screen = collect(child.stdout.take().unwrap());
+    let mut keyboard = child.stdin.take().unwrap();
+    let id = running_task(&s).await;
+    tokio::time::sleep(std::time::Duration::from_millis(300)).await;
+    // Ctrl-C as typed: the terminal turns it into SIGINT.
+    keyboard.write_all(b"\x03").unwrap();
+    let question = format!("Cancel task {id}? [y/N] (no leaves it running)");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(10);
+    while !String::from_utf8_lossy(&screen.lock().unwrap()).contains(&question) {
+        assert!(std::time::Instant::now() < deadline, "{}", String::from_utf8_lossy(&screen.lock().unwrap()));
+        std::thread::sleep(std::time::Duration::from_millis(20));
+    }
+    keyboard.write_all(b"y\n").unwrap();
+    let status = child.wait().unwrap();
+    assert_eq!(status.code(), Some(1));
+    let text = String::from_utf8_lossy(&screen.lock().unwrap()).into_owned();
+    assert!(text.contains(&format!("vidgate: interrupted: task {id} is now cancelled")), "{text}");
+    assert_eq!(s.gateway.get(&format!("/v1/videos/tasks/{id}"), &s.key).await["status"], "cancelled");
+}

@@ -43,6 +43,9 @@ pub struct Args {
     /// A seed, for upstreams that take one.
     #[arg(long)]
     seed: Option<u64>,
+    /// KEY=VALUE echoed back on the task (at most 16); may be repeated.
+    #[arg(long, value_name = "KEY=VALUE")]
+    metadata: Vec<String>,
     /// Where to write the video (default TASK_ID.mp4); the audio (.m4a) and the poster
     /// (.png) go beside it.
     #[arg(short, long, value_name = "FILE")]
@@ -75,6 +78,11 @@ pub async fn run(g: &Global, args: Args) -> anyhow::Result<()> {
 fn request(args: &Args) -> anyhow::Result<GenerateRequest> {
     let audio = if args.audio { Some(true) } else { args.no_audio.then_some(false) };
     let source_image = args.image.as_deref().map(image).transpose()?;
+    let mut metadata = serde_json::Map::new();
+    for pair in &args.metadata {
+        let (k, v) = pair.split_once('=').with_context(|| format!("--metadata takes KEY=VALUE (got {pair:?})"))?;
+        metadata.insert(k.to_owned(), v.into());
+    }
     Ok(GenerateRequest {
         model: args.model.clone(),
         prompt: args.prompt.clone(),
@@ -85,6 +93,7 @@ fn request(args: &Args) -> anyhow::Result<GenerateRequest> {
         audio,
         source_image,
         seed: args.seed,
+        metadata,
         ..GenerateRequest::default()
     })
 }

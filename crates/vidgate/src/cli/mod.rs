@@ -12,12 +12,18 @@ mod serve;
 mod tasks;
 
 use clap::{CommandFactory, Parser, Subcommand};
-use vidgate_client::{Client, Options};
+use std::time::Duration;
+
+use vidgate_client::{Client, Options, RetryPolicy};
 
 const AFTER_HELP: &str = "\
 The client commands talk to the gateway at VIDGATE_URL (default http://127.0.0.1:8080) with
 the API key in VIDGATE_API_KEY or, for accounts, credits, keys and admin, the admin token in
 VIDGATE_ADMIN_TOKEN; --url, --api-key and --admin-token win over the environment.
+Calls that are safe to repeat are retried with backoff: --retries (VIDGATE_RETRIES, 4
+attempts in all); --connect-timeout-secs (VIDGATE_CONNECT_TIMEOUT_SECS, 10) and
+--read-timeout-secs (VIDGATE_READ_TIMEOUT_SECS, 60) bound the waits. Exit status: 0 on
+success, 1 on an error (the gateway's code and message are printed), 2 on a usage error.
 
 Examples:
   vidgate generate \"a paper boat on a river\" --model veo3.1 --duration 5 --audio -o boat.mp4
@@ -51,6 +57,17 @@ pub struct Global {
     /// Print the API's JSON objects instead of tables.
     #[arg(long, global = true)]
     pub json: bool,
+    /// Attempts in all for calls that are safe to repeat (reads, submits with their
+    /// idempotency key, cancel, downloads, stream reconnects).
+    #[arg(long, env = "VIDGATE_RETRIES", default_value_t = 4, value_parser = clap::value_parser!(u32).range(1..=20), global = true, hide = true)]
+    retries: u32,
+    /// Seconds to wait for a connection to the gateway.
+    #[arg(long, env = "VIDGATE_CONNECT_TIMEOUT_SECS", default_value_t = 10, value_parser = clap::value_parser!(u64).range(1..), global = true, hide = true)]
+    connect_timeout_secs: u64,
+    /// Longest silence, in seconds, while reading an answer or the event stream (which
+    /// sends a heartbeat every 15 s by default).
+    #[arg(long, env = "VIDGATE_READ_TIMEOUT_SECS", default_value_t = 60, value_parser = clap::value_parser!(u64).range(1..), global = true, hide = true)]
+    read_timeout_secs: u64,
 }
 
 #[derive(Subcommand)]
@@ -102,7 +119,12 @@ enum Command {
 impl Global {
     /// A client of the gateway with these credentials.
     pub fn client(&self) -> anyhow::Result<Client> {
-        Ok(Client::new(&self.url, self.api_key.clone(), self.admin_token.clone(), Options::default())?)
+        let options = Options {
+            connect_timeout: Duration::from_secs(self.connect_timeout_secs),
+            read_timeout: Duration::from_secs(self.read_timeout_secs),
+            retry: RetryPolicy { max_attempts: self.retries, ..RetryPolicy::default() },
+        };
+        Ok(Client::new(&self.url, self.api_key.clone(), self.admin_token.clone(), options)?)
     }
 }
 
