@@ -139,6 +139,11 @@ impl Client {
         self.call(Method::DELETE, &path, Auth::Admin, None, HeaderMap::new(), true).await
     }
 
+    /// The audit list of management changes (`target_id`, `limit`, `after`).
+    pub async fn audit(&self, query: &[(&str, Option<String>)]) -> Result<List<Value>> {
+        self.get(&with_query("/admin/v1/audit", query), Auth::Admin).await
+    }
+
     /// The admin task search (`account_id`, `status`, `model`, `metadata.K`, `limit`, `after`).
     pub async fn admin_tasks(&self, query: &[(&str, Option<String>)]) -> Result<List<Task>> {
         self.get(&with_query("/admin/v1/tasks", query), Auth::Admin).await

@@ -304,8 +304,8 @@ async fn accounts_ls_finds_an_account_by_name_and_update_suspends_it() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs PATCH /admin/v1/keys/{id} (the management API's key update)"]
-async fn keys_update_and_disable_change_a_key_and_a_disabled_key_is_refused() {
+#[ignore = "needs PATCH /admin/v1/keys/{id} and GET /admin/v1/audit (the management API's key update and audit list)"]
+async fn keys_update_and_disable_change_a_key_a_disabled_key_is_refused_and_the_audit_lists_it() {
     let s = setup().await;
     let id = s.json(&["accounts", "create", "--name", "k"])["id"].as_str().unwrap().to_owned();
     let key = s.json(&["keys", "create", "--account", &id, "--name", "a", "--mode", "test"]);
@@ -319,6 +319,12 @@ async fn keys_update_and_disable_change_a_key_and_a_disabled_key_is_refused() {
     let enabled = s.json(&["keys", "update", &key_id, "--disabled", "false"]);
     assert_eq!(enabled["disabled"], false);
     assert!(s.command().env("VIDGATE_API_KEY", &secret).args(["balance"]).output().unwrap().status.success());
+    let cleared = s.json(&["keys", "update", &key_id, "--clear", "concurrency_limit"]);
+    assert_eq!(cleared["concurrency_limit"], Value::Null);
+    let audit = s.json(&["admin", "audit", "ls", "--target", &key_id]);
+    let actions: Vec<&str> = audit["data"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    assert_eq!(actions, ["key.update", "key.update", "key.update", "key.update", "key.create"], "{audit}");
+    assert!(!audit.to_string().contains(&secret), "the audit never shows the secret");
 }
 
 #[test]

@@ -108,15 +108,20 @@ pub enum KeyAction {
         #[command(flatten)]
         limits: KeyLimits,
     },
-    /// Change a key's name, limits, or whether it is disabled.
+    /// Change a key's name, limits, or whether it is disabled. Only what is given changes;
+    /// any --spend-* replaces all three spend windows at once.
     Update {
         key_id: String,
         #[arg(long)]
         name: Option<String>,
         #[command(flatten)]
         limits: KeyLimits,
+        /// true disables the key (its requests are refused), false enables it again.
         #[arg(long)]
         disabled: Option<bool>,
+        /// Remove a limit; may be repeated.
+        #[arg(long, value_name = "LIMIT", value_parser = ["quota_usd", "spend_limits", "concurrency_limit", "models", "expires_at", "ip_allow"])]
+        clear: Vec<String>,
     },
     /// Disable a key (it can be enabled again with `keys update ID --disabled false`).
     Disable { key_id: String },
@@ -130,6 +135,25 @@ pub enum AdminAction {
     Tasks {
         #[command(subcommand)]
         action: AdminTasks,
+    },
+    /// The audit list of management changes.
+    Audit {
+        #[command(subcommand)]
+        action: AdminAudit,
+    },
+}
+
+#[derive(Subcommand)]
+pub enum AdminAudit {
+    /// Changes, newest first.
+    Ls {
+        /// Only the changes of this account or key.
+        #[arg(long = "target")]
+        target_id: Option<String>,
+        #[arg(long, default_value_t = 20)]
+        limit: u32,
+        #[arg(long)]
+        after: Option<String>,
     },
 }
 
@@ -252,7 +276,7 @@ pub async fn keys(g: &Global, action: KeyAction) -> anyhow::Result<()> {
             println!("The key is shown only this once; store it now.");
             Ok(())
         }
-        KeyAction::Update { key_id, name, limits, disabled } => {
+        KeyAction::Update { key_id, name, limits, disabled, clear } => {
             let mut changes = match serde_json::to_value(NewKey {
                 quota_usd: limits.quota_usd,
                 spend_limits: limits.spend_limits(),
@@ -269,9 +293,13 @@ pub async fn keys(g: &Global, action: KeyAction) -> anyhow::Result<()> {
             for k in ["account_id", "name", "mode"] {
                 changes.remove(k);
             }
+            for field in clear {
+                anyhow::ensure!(!changes.contains_key(&field), "{field} is both set and cleared");
+                changes.insert(field, Value::Null);
+            }
             name.map(|n| changes.insert("name".into(), json!(n)));
             disabled.map(|d| changes.insert("disabled".into(), json!(d)));
-            anyhow::ensure!(!changes.is_empty(), "nothing to change: give --name, a limit or --disabled");
+            anyhow::ensure!(!changes.is_empty(), "nothing to change: give --name, a limit, --clear or --disabled");
             show_key(g, &c.update_key(&key_id, &Value::Object(changes)).await?)
         }
         KeyAction::Disable { key_id } => show_key(g, &c.update_key(&key_id, &json!({"disabled": true})).await?),
@@ -315,7 +343,32 @@ fn print_key(k: &ApiKey) {
 
 /// Runs `vidgate admin …`.
 pub async fn admin(g: &Global, action: AdminAction) -> anyhow::Result<()> {
-    let AdminAction::Tasks { action: AdminTasks::Ls { account_id, status, model, metadata, limit, after } } = action;
+    match action {
+        AdminAction::Tasks { action } => admin_tasks(g, action).await,
+        AdminAction::Audit { action: AdminAudit::Ls { target_id, limit, after } } => {
+            let list = g
+                .client()?
+                .audit(&[("target_id", target_id), ("limit", Some(limit.to_string())), ("after", after)])
+                .await?;
+            if g.json {
+                return output::json(&list);
+            }
+            let row = |e: &Value| {
+                let changes = serde_json::to_string(&e["changes"]).unwrap_or_default();
+                vec![cell(&e["id"]), cell(&e["created_at"]), cell(&e["action"]), cell(&e["target_id"]), changes]
+            };
+            let rows: Vec<Vec<String>> = list.data.iter().map(row).collect();
+            output::table(&["ID", "AT", "ACTION", "TARGET", "CHANGES"], &rows);
+            if list.has_more {
+                println!("more: --after {}", list.last_id.unwrap_or_default());
+            }
+            Ok(())
+        }
+    }
+}
+
+async fn admin_tasks(g: &Global, action: AdminTasks) -> anyhow::Result<()> {
+    let AdminTasks::Ls { account_id, status, model, metadata, limit, after } = action;
     let mut query: Vec<(String, Option<String>)> = vec![
         ("account_id".into(), account_id),
         ("status".into(), status),
