@@ -146,7 +146,7 @@ async fn generate_leaves_a_5_second_h264_mp4_with_aac_an_m4a_and_a_poster_and_ex
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-async fn a_refused_generate_exits_1_with_the_error_code_and_creates_no_task() {
+async fn a_refused_generate_exits_1_with_the_error_code_and_creates_no_task_and_a_failed_one_exits_1_with_its_code() {
     let s = setup().await;
     let out = s.run(&["generate", "a boat", "--model", "veo3.1", "--duration", "7"]);
     assert_eq!(out.status.code(), Some(1));
@@ -157,6 +157,15 @@ async fn a_refused_generate_exits_1_with_the_error_code_and_creates_no_task() {
     );
     assert_eq!(s.json(&["tasks", "ls"])["data"], json!([]));
     assert_eq!(std::fs::read_dir(&s.work).unwrap().count(), 0);
+
+    // A task that fails: exit 1 with the task's error code and message.
+    let out = s.run(&["generate", "a boat", "--model", "veo3.1-lite", "--metadata", "sandbox.fault=content_filtered"]);
+    assert_eq!(out.status.code(), Some(1));
+    let stderr = String::from_utf8(out.stderr).unwrap();
+    let failed = s.json(&["tasks", "ls", "--status", "failed"]);
+    let id = failed["data"][0]["id"].as_str().unwrap();
+    assert!(stderr.starts_with(&format!("vidgate: task {id} failed: content_filtered: ")), "{stderr}");
+    assert_eq!(std::fs::read_dir(&s.work).unwrap().count(), 0, "nothing downloaded");
     // A command without its credential says which one.
     let out = s.command().env_remove("VIDGATE_ADMIN_TOKEN").args(["accounts", "show", "acct_x"]).output().unwrap();
     assert_eq!(out.status.code(), Some(1));

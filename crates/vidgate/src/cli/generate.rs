@@ -137,3 +137,23 @@ pub fn billed(task: &Task) -> String {
         task.billed_seconds().map_or_else(|| "-".to_owned(), |s| format!("{}", (s * 1000.0).round() / 1000.0));
     format!("{seconds} s, {} USD", task.credits_used)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::image;
+
+    #[test]
+    fn an_image_file_becomes_a_data_uri_of_the_type_its_bytes_say_and_a_url_passes_as_it_is() {
+        let dir = std::env::temp_dir().join(format!("vidgate-image-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let png = dir.join("a.jpg");
+        std::fs::write(&png, b"\x89PNG\r\n\x1a\nrest").unwrap();
+        assert_eq!(image(png.to_str().unwrap()).unwrap(), "data:image/png;base64,iVBORw0KGgpyZXN0");
+        let text = dir.join("b.png");
+        std::fs::write(&text, b"hello").unwrap();
+        let err = image(text.to_str().unwrap()).unwrap_err().to_string();
+        assert_eq!(err, format!("{} is not a PNG, JPEG or WebP image", text.display()));
+        assert_eq!(image("https://example.com/a.png").unwrap(), "https://example.com/a.png");
+        std::fs::remove_dir_all(&dir).unwrap();
+    }
+}
