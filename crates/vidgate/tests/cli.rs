@@ -58,8 +58,14 @@ impl Setup {
         c.current_dir(&self.work)
             .env("VIDGATE_URL", &self.gateway.base)
             .env("VIDGATE_API_KEY", &self.key)
-            .env("VIDGATE_ADMIN_TOKEN", &self.admin);
+            .env("VIDGATE_ADMIN_TOKEN", &self.admin)
+            .env("VIDGATE_PROFILE", self.no_profile());
         c
+    }
+
+    /// A profile path with nothing there, so the runner's own profile is never read.
+    fn no_profile(&self) -> PathBuf {
+        self.work.parent().unwrap().join("no-profile.toml")
     }
 
     fn run(&self, args: &[&str]) -> Output {
@@ -205,6 +211,7 @@ async fn a_terminal_run_draws_the_progress_bar_and_ends_at_100_percent() {
         .current_dir(&s.work)
         .env("VIDGATE_URL", &s.gateway.base)
         .env("VIDGATE_API_KEY", &s.key)
+        .env("VIDGATE_PROFILE", s.no_profile())
         .args(["-qfec", &line, "/dev/null"])
         .output()
         .expect("script (util-linux) is installed");
@@ -336,6 +343,62 @@ async fn keys_update_and_disable_change_a_key_a_disabled_key_is_refused_and_the_
     assert!(!audit.to_string().contains(&secret), "the audit never shows the secret");
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn login_saves_a_private_profile_that_later_commands_use_and_flags_override() {
+    let s = setup().await;
+    let home = s.work.join("config");
+    let bare = || {
+        let mut c = Command::new(env!("CARGO_BIN_EXE_vidgate"));
+        c.current_dir(&s.work)
+            .env_remove("VIDGATE_URL")
+            .env_remove("VIDGATE_API_KEY")
+            .env_remove("VIDGATE_ADMIN_TOKEN")
+            .env_remove("VIDGATE_PROFILE")
+            .env("XDG_CONFIG_HOME", &home);
+        c
+    };
+    let profile = home.join("vidgate/profile.toml");
+    // A key the gateway refuses is not saved.
+    let out = bare().args(["login", "--url", &s.gateway.base, "--api-key", "sk-vg-test-nope"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8(out.stderr).unwrap().starts_with("vidgate: checking the API key: invalid_api_key: "));
+    assert!(!profile.exists());
+
+    let out = bare()
+        .args(["login", "--url", &s.gateway.base, "--api-key", &s.key, "--admin-token", &s.admin])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), format!("saved to {}\n", profile.display()));
+    use std::os::unix::fs::PermissionsExt;
+    assert_eq!(std::fs::metadata(&profile).unwrap().permissions().mode() & 0o777, 0o600);
+    assert_eq!(std::fs::metadata(profile.parent().unwrap()).unwrap().permissions().mode() & 0o777, 0o700);
+
+    // Later commands need no flags and no environment.
+    let out = bare().args(["balance", "--json"]).output().unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let balance: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(balance["account_id"], s.gateway.credentials()["account_id"]);
+    assert!(bare().args(["admin", "tasks", "ls"]).output().unwrap().status.success());
+    // A flag wins over the profile.
+    let out = bare().args(["balance", "--api-key", "sk-vg-test-nope"]).output().unwrap();
+    assert!(String::from_utf8(out.stderr).unwrap().starts_with("vidgate: invalid_api_key: "));
+    // A profile others can read is refused, not used.
+    std::fs::set_permissions(&profile, std::fs::Permissions::from_mode(0o644)).unwrap();
+    let out = bare().args(["balance"]).output().unwrap();
+    assert_eq!(out.status.code(), Some(1));
+    assert_eq!(
+        String::from_utf8(out.stderr).unwrap(),
+        format!(
+            "vidgate: {} can be read by others (mode 644); run `chmod 600` on it, or `vidgate logout`\n",
+            profile.display()
+        )
+    );
+    let out = bare().arg("logout").output().unwrap();
+    assert_eq!(String::from_utf8(out.stdout).unwrap(), format!("removed {}\n", profile.display()));
+    assert!(!profile.exists());
+}
+
 #[test]
 fn completions_print_a_script_for_the_shell_asked() {
     let out = Command::new(env!("CARGO_BIN_EXE_vidgate")).args(["completions", "bash"]).output().unwrap();
@@ -408,6 +471,7 @@ async fn ctrl_c_on_a_terminal_asks_and_yes_cancels_the_task() {
         .current_dir(&s.work)
         .env("VIDGATE_URL", &s.gateway.base)
         .env("VIDGATE_API_KEY", &s.key)
+        .env("VIDGATE_PROFILE", s.no_profile())
         .args(["-qfec", &line, "/dev/null"])
         .stdin(std::process::Stdio::piped())
         .stdout(std::process::Stdio::piped())

@@ -8,6 +8,7 @@ mod generate;
 mod manage;
 mod output;
 mod own;
+mod profile;
 mod serve;
 mod tasks;
 
@@ -16,10 +17,14 @@ use std::time::Duration;
 
 use vidgate_client::{Client, Options, RetryPolicy};
 
+/// The gateway's URL when neither a flag, the environment nor the profile names one.
+const DEFAULT_URL: &str = "http://127.0.0.1:8080";
+
 const AFTER_HELP: &str = "\
 The client commands talk to the gateway at VIDGATE_URL (default http://127.0.0.1:8080) with
 the API key in VIDGATE_API_KEY or, for accounts, credits, keys and admin, the admin token in
-VIDGATE_ADMIN_TOKEN; --url, --api-key and --admin-token win over the environment.
+VIDGATE_ADMIN_TOKEN; --url, --api-key and --admin-token win over the environment, and
+both over the profile `vidgate login` saves (~/.config/vidgate/profile.toml, mode 0600).
 Calls that are safe to repeat are retried with backoff: --retries (VIDGATE_RETRIES, 4
 attempts in all); --connect-timeout-secs (VIDGATE_CONNECT_TIMEOUT_SECS, 10) and
 --read-timeout-secs (VIDGATE_READ_TIMEOUT_SECS, 60) bound the waits. Exit status: 0 on
@@ -45,9 +50,9 @@ pub struct Cli {
 /// The flags every client command takes.
 #[derive(clap::Args)]
 pub struct Global {
-    /// The gateway's base URL.
-    #[arg(long, env = "VIDGATE_URL", default_value = "http://127.0.0.1:8080", global = true)]
-    url: String,
+    /// The gateway's base URL [default: the profile's, else http://127.0.0.1:8080].
+    #[arg(long, env = "VIDGATE_URL", global = true)]
+    url: Option<String>,
     /// The API key (`sk-vg-…`), for generate, tasks, models, balance and usage.
     #[arg(long, env = "VIDGATE_API_KEY", hide_env_values = true, global = true)]
     api_key: Option<String>,
@@ -112,19 +117,30 @@ enum Command {
         #[command(subcommand)]
         action: manage::AdminAction,
     },
+    /// Save the gateway URL, API key and admin token given (flags or environment) in a
+    /// private profile file, after checking them; later commands use them.
+    Login,
+    /// Remove the profile file.
+    Logout,
     /// Print a shell completion script (bash, zsh, fish, elvish, powershell).
     Completions { shell: clap_complete::Shell },
 }
 
 impl Global {
-    /// A client of the gateway with these credentials.
+    /// A client of the gateway with these credentials; what is not given comes from the
+    /// profile (`vidgate login`), if there is one.
     pub fn client(&self) -> anyhow::Result<Client> {
+        let given = [&self.url, &self.api_key, &self.admin_token];
+        let saved = if given.iter().all(|v| v.is_some()) { profile::Profile::default() } else { profile::load()? };
+        let url = self.url.clone().or(saved.url).unwrap_or_else(|| DEFAULT_URL.to_owned());
         let options = Options {
             connect_timeout: Duration::from_secs(self.connect_timeout_secs),
             read_timeout: Duration::from_secs(self.read_timeout_secs),
             retry: RetryPolicy { max_attempts: self.retries, ..RetryPolicy::default() },
         };
-        Ok(Client::new(&self.url, self.api_key.clone(), self.admin_token.clone(), options)?)
+        let api_key = self.api_key.clone().or(saved.api_key);
+        let admin_token = self.admin_token.clone().or(saved.admin_token);
+        Ok(Client::new(&url, api_key, admin_token, options)?)
     }
 }
 
@@ -143,6 +159,8 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Credits { action } => manage::credits(g, action).await,
         Command::Keys { action } => manage::keys(g, action).await,
         Command::Admin { action } => manage::admin(g, action).await,
+        Command::Login => profile::login(g).await,
+        Command::Logout => profile::logout(),
         Command::Completions { shell } => {
             clap_complete::generate(shell, &mut Cli::command(), "vidgate", &mut std::io::stdout());
             Ok(())
