@@ -3,9 +3,11 @@
 //! module per command group. Those commands print the API's own objects with `--json`,
 //! tables otherwise, and fail (exit 1) with the gateway's error code and message.
 
+mod accounts;
+mod admin;
 mod follow;
 mod generate;
-mod manage;
+mod keys;
 mod output;
 mod own;
 mod profile;
@@ -100,22 +102,22 @@ enum Command {
     /// Manage accounts (admin token).
     Accounts {
         #[command(subcommand)]
-        action: manage::AccountAction,
+        action: accounts::AccountAction,
     },
     /// Add or remove an account's credits (admin token).
     Credits {
         #[command(subcommand)]
-        action: manage::CreditAction,
+        action: accounts::CreditAction,
     },
     /// Manage API keys (admin token).
     Keys {
         #[command(subcommand)]
-        action: manage::KeyAction,
+        action: keys::KeyAction,
     },
     /// Look at every account's tasks (admin token).
     Admin {
         #[command(subcommand)]
-        action: manage::AdminAction,
+        action: admin::AdminAction,
     },
     /// Save the gateway URL, API key and admin token given (flags or environment) in a
     /// private profile file, after checking them; later commands use them.
@@ -155,10 +157,10 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
         Command::Models => own::models(g).await,
         Command::Balance => own::balance(g).await,
         Command::Usage(args) => own::usage(g, args).await,
-        Command::Accounts { action } => manage::accounts(g, action).await,
-        Command::Credits { action } => manage::credits(g, action).await,
-        Command::Keys { action } => manage::keys(g, action).await,
-        Command::Admin { action } => manage::admin(g, action).await,
+        Command::Accounts { action } => accounts::accounts(g, action).await,
+        Command::Credits { action } => accounts::credits(g, action).await,
+        Command::Keys { action } => keys::keys(g, action).await,
+        Command::Admin { action } => admin::admin(g, action).await,
         Command::Login => profile::login(g).await,
         Command::Logout => profile::logout(),
         Command::Completions { shell } => {
