@@ -1,5 +1,4 @@
-//! A typed client for the vidgate HTTP API, used by the `vidgate` CLI and the black-box
-//! tests.
+//! A typed client for the vidgate HTTP API, used by the `vidgate` command line client.
 //!
 //! Layout: [`Client`] holds the gateway's URL, the credentials and the retry policy
 //! ([`retry`]); [`api`] has one method per endpoint; [`stream`] follows a task's
@@ -10,6 +9,21 @@
 //! Retries: calls that are safe to repeat (reads, cancel, delete, submits, which always
 //! carry an idempotency key) are retried on a transport failure, 429 and 5xx, with
 //! exponential backoff; creating accounts or keys and adding credits are sent once.
+//!
+//! ```no_run
+//! # async fn demo() -> vidgate_client::Result<()> {
+//! use vidgate_client::{Client, GenerateRequest, Options};
+//!
+//! let client = Client::new("http://127.0.0.1:8080", Some("sk-vg-test-…".into()), None, Options::default())?;
+//! let request = GenerateRequest { model: "veo3.1".into(), prompt: "a paper boat".into(), ..Default::default() };
+//! let task = client.submit(&request, None).await?;
+//! let done = client.follow(&task.task_id, |t| println!("{} {}%", t.status.as_str(), t.progress)).await?;
+//! if let Some(url) = &done.result_url {
+//!     client.download(url, "boat.mp4".as_ref()).await?;
+//! }
+//! # Ok(())
+//! # }
+//! ```
 
 pub mod api;
 pub mod download;
