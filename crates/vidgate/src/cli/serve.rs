@@ -1,55 +1,13 @@
-//! The command line: `vidgate serve` and `vidgate config print`.
+//! `vidgate serve` and `vidgate config print`: the commands that run on the gateway's own
+//! machine and read its config, not the HTTP API.
 
 use std::io::IsTerminal;
 use std::net::SocketAddr;
 use std::path::{Path, PathBuf};
 
 use anyhow::{Context, bail};
-use clap::{Parser, Subcommand};
+use clap::Subcommand;
 use vidgate_domain::config::Config;
-
-/// A self-hosted gateway for video-generation models.
-#[derive(Parser)]
-#[command(name = "vidgate", version, about)]
-pub struct Cli {
-    #[command(subcommand)]
-    command: Command,
-}
-
-#[derive(Subcommand)]
-enum Command {
-    /// Start the gateway.
-    Serve {
-        /// Address to listen on (overrides `server.listen`).
-        #[arg(long)]
-        listen: Option<SocketAddr>,
-        /// Directory of the database, files and credentials.json.
-        #[arg(long, default_value = "./vidgate-data")]
-        data_dir: PathBuf,
-        /// A TOML config file.
-        #[arg(long)]
-        config: Option<PathBuf>,
-        /// The database (overrides `database.url`): `postgres://USER:PASSWORD@HOST:PORT/DB` or
-        /// `sqlite://PATH`. Command lines are visible to other local users; prefer the
-        /// `VIDGATE_DATABASE__URL` variable for a URL with a password.
-        #[arg(long, value_name = "URL")]
-        database_url: Option<String>,
-    },
-    /// Show the effective configuration.
-    Config {
-        #[command(subcommand)]
-        action: ConfigAction,
-    },
-}
-
-#[derive(Subcommand)]
-enum ConfigAction {
-    /// Print the effective config (file + environment), secrets masked.
-    Print {
-        #[arg(long)]
-        config: Option<PathBuf>,
-    },
-}
 
 fn load_config(path: Option<&Path>) -> anyhow::Result<Config> {
     let text = match path {
@@ -59,25 +17,54 @@ fn load_config(path: Option<&Path>) -> anyhow::Result<Config> {
     Config::load(&text, std::env::vars()).map_err(|e| anyhow::anyhow!(e))
 }
 
-/// Runs a command.
-pub async fn run(cli: Cli) -> anyhow::Result<()> {
-    match cli.command {
-        Command::Config { action: ConfigAction::Print { config } } => {
-            let config = load_config(config.as_deref())?;
-            print!("{}", toml::to_string(&config).context("printing the config")?);
-            Ok(())
-        }
-        Command::Serve { listen, data_dir, config, database_url } => {
-            let mut config = load_config(config.as_deref())?;
-            if let Some(listen) = listen {
-                config.server.listen = listen;
-            }
-            if let Some(url) = database_url {
-                config.database.url = vidgate_domain::database_url::DatabaseUrl::new(url);
-            }
-            serve(config, &data_dir).await
-        }
+/// `vidgate serve`'s flags.
+#[derive(clap::Args)]
+pub struct ServeArgs {
+    /// Address to listen on (overrides `server.listen`).
+    #[arg(long)]
+    listen: Option<SocketAddr>,
+    /// Directory of the database, files and credentials.json.
+    #[arg(long, default_value = "./vidgate-data")]
+    data_dir: PathBuf,
+    /// A TOML config file.
+    #[arg(long)]
+    config: Option<PathBuf>,
+    /// The database (overrides `database.url`): `postgres://USER:PASSWORD@HOST:PORT/DB` or
+    /// `sqlite://PATH`. Command lines are visible to other local users; prefer the
+    /// `VIDGATE_DATABASE__URL` variable for a URL with a password.
+    #[arg(long, value_name = "URL")]
+    database_url: Option<String>,
+}
+
+/// `vidgate config …`.
+#[derive(Subcommand)]
+pub enum ConfigAction {
+    /// Print the effective config (file + environment), secrets masked.
+    Print {
+        #[arg(long)]
+        config: Option<PathBuf>,
+    },
+}
+
+/// Runs `vidgate config …`.
+pub fn config(action: ConfigAction) -> anyhow::Result<()> {
+    let ConfigAction::Print { config } = action;
+    let config = load_config(config.as_deref())?;
+    print!("{}", toml::to_string(&config).context("printing the config")?);
+    Ok(())
+}
+
+/// Runs `vidgate serve`.
+pub async fn run_serve(args: ServeArgs) -> anyhow::Result<()> {
+    let ServeArgs { listen, data_dir, config, database_url } = args;
+    let mut config = load_config(config.as_deref())?;
+    if let Some(listen) = listen {
+        config.server.listen = listen;
     }
+    if let Some(url) = database_url {
+        config.database.url = vidgate_domain::database_url::DatabaseUrl::new(url);
+    }
+    serve(config, &data_dir).await
 }
 
 fn public_url(config: &Config, bound: SocketAddr) -> anyhow::Result<String> {
