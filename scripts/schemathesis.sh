@@ -21,7 +21,7 @@ MAX_SECS=${SCHEMATHESIS_MAX_SECS:-100}
 SEED=${SCHEMATHESIS_SEED:-20261204}
 [ -x "$BIN" ] || { echo "$BIN is not built (cargo build -p vidgate)" >&2; exit 1; }
 
-venv="$VENV_DIR/schemathesis-$VERSION"
+venv=$(realpath -m "$VENV_DIR/schemathesis-$VERSION")
 if ! "$venv/bin/schemathesis" --version 2>/dev/null | grep -qx "schemathesis, version $VERSION"; then
   echo "creating $venv"
   rm -rf "$venv"
@@ -53,10 +53,12 @@ VIDGATE_ADMIN_TOKEN=$(cred admin_token)
 export VIDGATE_API_KEY VIDGATE_ADMIN_TOKEN
 
 status=0
-timeout --signal=INT "$((MAX_SECS + 30))" \
-  "$venv/bin/schemathesis" --no-color --config-file scripts/schemathesis.toml run "$BASE/openapi.json" \
+# From the temp dir: schemathesis keeps a `.schemathesis/` cache in its working directory.
+ROOT=$PWD
+(cd "$WORK" && timeout --signal=INT "$((MAX_SECS + 30))" \
+  "$venv/bin/schemathesis" --no-color --config-file "$ROOT/scripts/schemathesis.toml" run "$BASE/openapi.json" \
   --checks all --max-examples "$MAX_EXAMPLES" --max-time "$MAX_SECS" --seed "$SEED" \
-  --workers 1 --continue-on-failure || status=$?
+  --workers 1 --continue-on-failure) || status=$?
 if [ "$status" -ne 0 ]; then
   echo "schemathesis failed (exit $status); the gateway's log follows" >&2
   tail -n 50 "$WORK/gateway.log" >&2

@@ -75,7 +75,7 @@ fi
 stage "the README quickstart against the real binary, checked with ffprobe"
 bash scripts/quickstart-check.sh
 
-for extra in scripts/webhook-check.sh scripts/openai-sdk.sh scripts/deploy-check.sh; do
+for extra in scripts/webhook-check.sh scripts/openai-sdk.sh scripts/deploy-check.sh scripts/schemathesis.sh; do
   if [ -f "$extra" ]; then
     stage "$extra"
     bash "$extra"

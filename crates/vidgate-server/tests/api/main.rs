@@ -12,6 +12,7 @@ mod idempotency;
 mod money;
 mod openai;
 mod quickstart;
+mod schema;
 mod slow_clients;
 mod storage_presigned;
 mod storage_s3;
