@@ -12,6 +12,9 @@
 //!   closed at once, unless it is still writing an answer); when every served connection is in a request, the new one is answered 503
 //!   `server_busy` ([`busy`]). Up to `server.connection_reserve` connections over the cap are
 //!   held at once for that; beyond it a new connection is closed at once.
+//! - **File descriptors**: when `accept` finds none left (the process's open-file limit is
+//!   below what the cap needs), the connection that has waited longest for a request head is
+//!   closed, as at the cap, so the next one in the backlog can be accepted.
 //!
 //! Shutdown stops accepting, lets every connection finish its request in progress and closes
 //! idle ones, as `axum::serve` did.
@@ -46,8 +49,10 @@ use slots::{Registration, Slots};
 
 /// How long a new connection waits for the place of an evicted one.
 const EVICT_WAIT: Duration = Duration::from_secs(2);
-/// Pause after a failed `accept` that is not about one connection (e.g. out of descriptors).
+/// Pause after a failed `accept` that is not about one connection.
 const ACCEPT_BACKOFF: Duration = Duration::from_millis(100);
+/// Pause after `accept` found no file descriptor, while an evicted connection closes.
+const DESCRIPTOR_BACKOFF: Duration = Duration::from_millis(10);
 
 /// The connection limits, from `[server]`.
 #[derive(Clone, Debug)]
@@ -91,6 +96,15 @@ pub async fn serve(
             accepted = listener.accept() => match accepted {
                 Ok(conn) => conn,
                 Err(e) if is_per_connection(&e) => continue,
+                Err(e) if is_out_of_descriptors(&e) => {
+                    // As at the cap: the connection waiting longest for a head gives its
+                    // descriptor to the one waiting in the backlog.
+                    if !slots.evict_longest_waiting() {
+                        tracing::warn!(error = %e, "accept failed: out of file descriptors, every connection in a request");
+                    }
+                    tokio::time::sleep(DESCRIPTOR_BACKOFF).await;
+                    continue;
+                }
                 Err(e) => {
                     tracing::warn!(error = %e, "accept failed");
                     tokio::time::sleep(ACCEPT_BACKOFF).await;
@@ -147,6 +161,12 @@ fn over_cap(slots: &Arc<Slots>, conn: Conn, stream: TcpStream) {
             }
         }
     });
+}
+
+/// The process (or the system) has no file descriptor left for a new connection.
+fn is_out_of_descriptors(e: &std::io::Error) -> bool {
+    // EMFILE and ENFILE (the same numbers on Linux and the BSDs).
+    matches!(e.raw_os_error(), Some(24) | Some(23))
 }
 
 /// Accept errors that concern one connection only.
