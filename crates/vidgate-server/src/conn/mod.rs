@@ -99,6 +99,7 @@ pub async fn serve(
                 Err(e) if is_out_of_descriptors(&e) => {
                     // As at the cap: the connection waiting longest for a head gives its
                     // descriptor to the one waiting in the backlog.
+                    metrics::counter!("vidgate_accept_out_of_descriptors_total").increment(1);
                     if !slots.evict_longest_waiting() {
                         tracing::warn!(error = %e, "accept failed: out of file descriptors, every connection in a request");
                     }
@@ -139,7 +140,8 @@ pub async fn serve(
 /// connection, or is answered 503, or (with the reserve used up) is closed at once.
 fn over_cap(slots: &Arc<Slots>, conn: Conn, stream: TcpStream) {
     let Ok(reserved) = slots.reserve.clone().try_acquire_owned() else {
-        tracing::warn!("connection closed: at the connection limit and its reserve");
+        tracing::debug!("connection closed: at the connection limit and its reserve");
+        metrics::counter!("vidgate_connections_refused_total", "answer" => "closed").increment(1);
         return;
     };
     let slots = slots.clone();
@@ -156,6 +158,7 @@ fn over_cap(slots: &Arc<Slots>, conn: Conn, stream: TcpStream) {
                 conn.run(stream, registration).await;
             }
             None => {
+                metrics::counter!("vidgate_connections_refused_total", "answer" => "503").increment(1);
                 busy::refuse(stream).await;
                 drop(reserved);
             }
@@ -214,36 +217,52 @@ impl Conn {
         let mut builder = hyper::server::conn::http1::Builder::new();
         builder.timer(TokioTimer::new()).header_read_timeout(limits.header_read_timeout);
         let io = io::Watched { stream, state: state.clone() };
-        let mut conn = pin!(builder.serve_connection(TokioIo::new(io), service));
-        let mut stopping = *stop.borrow();
-        if stopping {
-            conn.as_mut().graceful_shutdown();
-        }
-        loop {
-            tokio::select! {
-                result = conn.as_mut() => {
-                    if let Err(e) = result {
-                        tracing::debug!(error = %e, "connection ended with an error");
-                    }
+        serve_until_done(builder.serve_connection(TokioIo::new(io), service), &state, &mut stop, peer).await;
+        // The socket is closed (the connection dropped) before its place is given back.
+        drop(registration);
+    }
+}
+
+/// Drives one connection until it ends, shutting it down gracefully on `stop` and closing it
+/// when asked to make room while it waits for a request head.
+async fn serve_until_done<S>(
+    conn: hyper::server::conn::http1::Connection<TokioIo<io::Watched>, S>,
+    state: &slots::ConnState,
+    stop: &mut watch::Receiver<bool>,
+    peer: SocketAddr,
+) where
+    S: hyper::service::HttpService<Incoming, ResBody = body::Tracked>,
+    S::Error: Into<Box<dyn std::error::Error + Send + Sync>>,
+{
+    let mut conn = pin!(conn);
+    let mut stopping = *stop.borrow();
+    if stopping {
+        conn.as_mut().graceful_shutdown();
+    }
+    loop {
+        tokio::select! {
+            result = conn.as_mut() => {
+                if let Err(e) = result {
+                    tracing::debug!(error = %e, "connection ended with an error");
+                }
+                break;
+            }
+            _ = stop.wait_for(|s| *s), if !stopping => {
+                stopping = true;
+                conn.as_mut().graceful_shutdown();
+            }
+            // The connection future is not being polled here, so no request can start
+            // between this check and the drop.
+            _ = state.evict.notified() => {
+                if state.busy() {
+                    state.keep();
+                } else {
+                    tracing::debug!(peer = %peer, "connection closed to make room: it was waiting for a request head");
+                    metrics::counter!("vidgate_connections_evicted_total").increment(1);
                     break;
-                }
-                _ = stop.wait_for(|s| *s), if !stopping => {
-                    stopping = true;
-                    conn.as_mut().graceful_shutdown();
-                }
-                // The connection future is not being polled here, so no request can start
-                // between this check and the drop.
-                _ = state.evict.notified() => {
-                    if state.busy() {
-                        state.keep();
-                    } else {
-                        tracing::debug!(peer = %peer, "connection closed to make room: it was waiting for a request head");
-                        break;
-                    }
                 }
             }
         }
-        drop(registration);
     }
 }
 

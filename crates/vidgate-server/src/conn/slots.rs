@@ -10,7 +10,6 @@
 use std::collections::HashMap;
 use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
-use std::time::Instant;
 
 use tokio::sync::{Notify, OwnedSemaphorePermit, Semaphore};
 
@@ -21,7 +20,8 @@ pub struct Slots {
     /// One permit per connection over the cap held while it waits or is refused
     /// (`server.connection_reserve`).
     pub reserve: Arc<Semaphore>,
-    epoch: Instant,
+    /// Orders the moments connections start waiting for a head (no two are equal).
+    clock: AtomicU64,
     next_id: AtomicU64,
     conns: Mutex<HashMap<u64, Arc<ConnState>>>,
 }
@@ -30,8 +30,8 @@ pub struct Slots {
 pub struct ConnState {
     in_request: AtomicUsize,
     write_blocked: AtomicBool,
-    /// Milliseconds since the epoch of [`Slots`] when it last started waiting for a head.
-    waiting_since_ms: AtomicU64,
+    /// When (on the [`Slots`] clock) it last started waiting for a head.
+    waiting_since: AtomicU64,
     evicting: AtomicBool,
     /// Raised to ask the connection to close if it is still waiting for a head.
     pub evict: Notify,
@@ -53,14 +53,14 @@ impl Slots {
         Arc::new(Slots {
             places: Arc::new(Semaphore::new(max_connections)),
             reserve: Arc::new(Semaphore::new(reserve)),
-            epoch: Instant::now(),
+            clock: AtomicU64::new(0),
             next_id: AtomicU64::new(0),
             conns: Mutex::new(HashMap::new()),
         })
     }
 
-    fn now_ms(&self) -> u64 {
-        self.epoch.elapsed().as_millis() as u64
+    fn tick(&self) -> u64 {
+        self.clock.fetch_add(1, Ordering::AcqRel)
     }
 
     /// Registers a connection that holds `place`.
@@ -69,7 +69,7 @@ impl Slots {
         let state = Arc::new(ConnState {
             in_request: AtomicUsize::new(0),
             write_blocked: AtomicBool::new(false),
-            waiting_since_ms: AtomicU64::new(self.now_ms()),
+            waiting_since: AtomicU64::new(self.tick()),
             evicting: AtomicBool::new(false),
             evict: Notify::new(),
             slots: self.clone(),
@@ -85,7 +85,7 @@ impl Slots {
         let victim = conns
             .values()
             .filter(|c| !c.busy() && !c.evicting.load(Ordering::Acquire))
-            .min_by_key(|c| c.waiting_since_ms.load(Ordering::Acquire));
+            .min_by_key(|c| c.waiting_since.load(Ordering::Acquire));
         match victim {
             Some(c) => {
                 c.evicting.store(true, Ordering::Release);
@@ -124,7 +124,7 @@ impl ConnState {
 impl Drop for InRequest {
     fn drop(&mut self) {
         let state = &self.0;
-        state.waiting_since_ms.store(state.slots.now_ms(), Ordering::Release);
+        state.waiting_since.store(state.slots.tick(), Ordering::Release);
         state.in_request.fetch_sub(1, Ordering::AcqRel);
     }
 }
