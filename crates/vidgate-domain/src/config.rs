@@ -80,7 +80,7 @@ impl Default for ServerConfig {
             max_wait_secs: 60,
             shutdown_grace_secs: 10,
             sse_heartbeat_secs: 15,
-            header_read_timeout_secs: 10,
+            header_read_timeout_secs: 30,
             body_min_bytes_per_sec: 1024,
             body_rate_grace_secs: 10,
             max_connections: 512,
