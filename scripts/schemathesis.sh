@@ -32,7 +32,7 @@ fi
 WORK=$(mktemp -d)
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 # A short longest `?wait=` (the schema publishes it): long-polls stay under the request timeout.
-VIDGATE_SERVER__MAX_WAIT_SECS=3 \
+VIDGATE_SERVER__MAX_WAIT_SECS=3 VIDGATE_LOG=${VIDGATE_LOG:-warn} \
   "$BIN" serve --listen "127.0.0.1:$PORT" --data-dir "$WORK/data" >"$WORK/gateway.log" 2>&1 &
 PID=$!
 stop() {

@@ -4,8 +4,8 @@
 //! [`document`] then states what the annotations cannot: the answers every operation of a
 //! kind can give (a malformed query or path is 400, a bearer route 401, a body route 408,
 //! 413 and 415, any connection 503 `server_busy`), the limits that come from the config
-//! (`wait`), the metadata object's bounds, and the exactly-one-of `task_id` /
-//! `out_task_id` of `GET /v1/tasks/query`.
+//! (`wait`), the metadata object's bounds, the media types of downloads, and the
+//! exactly-one-of `task_id` / `out_task_id` of `GET /v1/tasks/query`.
 
 use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
@@ -75,6 +75,9 @@ pub fn document(server: &vidgate_domain::config::ServerConfig) -> serde_json::Va
     for (method, path, status, why) in EXTRA {
         add_response(&mut doc["paths"][path][method], status, why);
     }
+    let files = ["video/mp4", "audio/mp4", "image/png"];
+    file_bodies(&mut doc["paths"]["/files/{task_id}/{name}"]["get"], &files);
+    file_bodies(&mut doc["paths"]["/v1/videos/{video_id}/content"]["get"], &["video/mp4", "image/png"]);
     tasks_query_one_of(&mut doc["paths"]["/v1/tasks/query"]["get"]);
     for body in ["SubmitBody", "SubmitEnvelope"] {
         bound_metadata(&mut doc["components"]["schemas"][body]["properties"]["metadata"]);
@@ -121,6 +124,19 @@ fn add_response(op: &mut serde_json::Value, status: u16, why: &str) {
             "content": {"application/json": {"schema": {"$ref": "#/components/schemas/ErrorBody"}}}
         })
     });
+}
+
+/// A download's 200 and 206 carry the file in whichever of `types` it is.
+fn file_bodies(op: &mut serde_json::Value, types: &[&str]) {
+    let content: serde_json::Map<String, serde_json::Value> = types
+        .iter()
+        .map(|t| (t.to_string(), serde_json::json!({"schema": {"type": "string", "contentMediaType": t}})))
+        .collect();
+    for status in ["200", "206"] {
+        if let Some(response) = op["responses"].get_mut(status) {
+            response["content"] = serde_json::Value::Object(content.clone());
+        }
+    }
 }
 
 /// `GET /v1/tasks/query` takes exactly one of `task_id` and `out_task_id`: one exploded

@@ -105,4 +105,11 @@ async fn every_operation_lists_the_statuses_it_can_answer_and_the_file_route_is_
         (json!(true), json!(true))
     );
     assert!(files.get("security").is_none(), "the signature is the credential");
+    let types = |op: &Value, status: &str| -> Vec<String> {
+        op["responses"][status]["content"].as_object().unwrap().keys().cloned().collect()
+    };
+    assert_eq!(types(files, "200"), ["audio/mp4", "image/png", "video/mp4"]);
+    assert_eq!(types(files, "206"), ["audio/mp4", "image/png", "video/mp4"]);
+    let content = &paths["/v1/videos/{video_id}/content"]["get"];
+    assert_eq!(types(content, "200"), ["image/png", "video/mp4"]);
 }
