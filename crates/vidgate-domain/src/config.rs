@@ -52,6 +52,22 @@ pub struct ServerConfig {
     pub shutdown_grace_secs: u64,
     /// Seconds between the comment heartbeats of an SSE stream.
     pub sse_heartbeat_secs: u64,
+    /// Seconds a connection has to deliver a complete request head, counted from when the
+    /// server starts waiting for it (a new connection, or an idle keep-alive one); then it is
+    /// closed without an answer.
+    pub header_read_timeout_secs: u64,
+    /// Slowest accepted request body, bytes per second averaged since the head arrived;
+    /// checked once `body_rate_grace_secs` have passed (slower: 408 and the connection closes).
+    pub body_min_bytes_per_sec: u64,
+    /// Seconds a request body may take before the minimum rate applies.
+    pub body_rate_grace_secs: u64,
+    /// Connections served at once. At the cap, a new connection takes the place of the one
+    /// that has waited longest for a request head; when every connection is in a request it
+    /// is answered 503 `server_busy`.
+    pub max_connections: usize,
+    /// Connections over `max_connections` held at once while they wait for a place or get
+    /// their 503; beyond this a new connection is closed at once.
+    pub connection_reserve: usize,
 }
 
 impl Default for ServerConfig {
@@ -64,6 +80,11 @@ impl Default for ServerConfig {
             max_wait_secs: 60,
             shutdown_grace_secs: 10,
             sse_heartbeat_secs: 15,
+            header_read_timeout_secs: 30,
+            body_min_bytes_per_sec: 1024,
+            body_rate_grace_secs: 10,
+            max_connections: 512,
+            connection_reserve: 64,
         }
     }
 }
@@ -345,6 +366,11 @@ impl Config {
             ("fetch.timeout_secs", self.fetch.timeout_secs),
             ("webhooks.timeout_secs", self.webhooks.timeout_secs),
             ("server.max_wait_secs", self.server.max_wait_secs),
+            ("server.header_read_timeout_secs", self.server.header_read_timeout_secs),
+            ("server.body_min_bytes_per_sec", self.server.body_min_bytes_per_sec),
+            ("server.body_rate_grace_secs", self.server.body_rate_grace_secs),
+            ("server.max_connections", self.server.max_connections as u64),
+            ("server.connection_reserve", self.server.connection_reserve as u64),
         ];
         if let Some((name, _)) = positive.iter().find(|(_, v)| *v == 0) {
             return Err(format!("{name} must be positive"));

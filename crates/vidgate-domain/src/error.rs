@@ -27,6 +27,10 @@ pub enum ErrorCode {
     RateLimitExceeded,
     ConcurrencyLimit,
     ModelUnavailable,
+    /// The request body arrived slower than `server.body_min_bytes_per_sec` (408).
+    RequestTimeout,
+    /// Every connection the server may hold is in a request (503).
+    ServerBusy,
     MethodNotAllowed,
     InternalError,
 }
@@ -57,6 +61,8 @@ impl ErrorCode {
             RateLimitExceeded => "rate_limit_exceeded",
             ConcurrencyLimit => "concurrency_limit",
             ModelUnavailable => "model_unavailable",
+            RequestTimeout => "request_timeout",
+            ServerBusy => "server_busy",
             MethodNotAllowed => "method_not_allowed",
             InternalError => "internal_error",
         }
@@ -72,6 +78,7 @@ impl ErrorCode {
             PermissionDenied | ModelNotAllowed => 403,
             TaskNotFound | NotFound => 404,
             MethodNotAllowed => 405,
+            RequestTimeout => 408,
             DuplicateOutTaskId | TaskNotTerminal => 409,
             FilesExpired => 410,
             RequestTooLarge => 413,
@@ -79,7 +86,7 @@ impl ErrorCode {
             SourceImageUnreadable => 422,
             RateLimitExceeded | ConcurrencyLimit => 429,
             InternalError => 500,
-            ModelUnavailable => 503,
+            ModelUnavailable | ServerBusy => 503,
         }
     }
 
@@ -92,7 +99,7 @@ impl ErrorCode {
             PermissionDenied | ModelNotAllowed => "permission_error",
             TaskNotFound | NotFound | FilesExpired => "not_found_error",
             RateLimitExceeded | ConcurrencyLimit => "rate_limit_error",
-            ModelUnavailable | InternalError => "server_error",
+            ModelUnavailable | ServerBusy | InternalError => "server_error",
             _ => "invalid_request_error",
         }
     }

@@ -9,11 +9,14 @@
 //! - [`limits`]: the quota and spend-window headers of every authenticated response.
 //! - [`openapi`]: the OpenAPI 3.1 document, generated from the handlers' annotations.
 //! - [`telemetry`]: the Prometheus recorder and the request metrics.
+//! - [`conn`]: the accept loop and connection limits (header-read timeout, minimum body
+//!   rate, connection cap).
 //!
 //! Handlers parse, call one gateway function, and render; they never touch the store.
 //! [`serve`] takes an already bound listener and a shutdown future, so tests run it on
 //! port 0.
 
+pub mod conn;
 pub mod error;
 pub mod extract;
 pub mod limits;
@@ -44,14 +47,15 @@ pub fn router(gateway: Arc<Gateway>) -> Router {
         .layer(axum::middleware::from_fn(extract::request_id))
 }
 
-/// Serves `router` on `listener` until `shutdown` resolves, then lets in-flight requests
-/// finish.
+pub use conn::ConnLimits;
+
+/// Serves `router` on `listener` within `limits` (see [`conn`]) until `shutdown` resolves,
+/// then lets in-flight requests finish.
 pub async fn serve(
     listener: tokio::net::TcpListener,
     router: Router,
+    limits: ConnLimits,
     shutdown: impl std::future::Future<Output = ()> + Send + 'static,
 ) -> std::io::Result<()> {
-    axum::serve(listener, router.into_make_service_with_connect_info::<std::net::SocketAddr>())
-        .with_graceful_shutdown(shutdown)
-        .await
+    conn::serve(listener, router, limits, shutdown).await
 }

@@ -38,13 +38,18 @@ pub struct SpendLimitsInput {
 #[derive(Clone, Debug, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewKeyRequest {
+    #[schema(pattern = "^acct_[0-7][0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{25}$")]
     pub account_id: String,
+    /// 1 to 200 characters, not blank.
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     pub name: String,
     /// `live` or `test`.
+    #[schema(pattern = "^(live|test)$")]
     pub mode: String,
     #[schema(value_type = Option<f64>)]
     pub quota_usd: Option<Usd>,
     pub spend_limits: Option<SpendLimitsInput>,
+    #[schema(minimum = 1)]
     pub concurrency_limit: Option<u32>,
     pub models: Option<Vec<String>>,
     /// RFC 3339.

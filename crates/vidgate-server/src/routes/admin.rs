@@ -159,6 +159,8 @@ pub fn typed<T: serde::de::DeserializeOwned>(value: serde_json::Value) -> HttpRe
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct NewAccount {
+    /// 1 to 200 characters, not blank.
+    #[schema(min_length = 1, max_length = 200, pattern = r"\S")]
     name: String,
 }
 
@@ -169,6 +171,7 @@ pub struct Credit {
     #[schema(value_type = f64)]
     amount_usd: serde_json::Value,
     #[serde(default)]
+    #[schema(max_length = 1000)]
     note: String,
 }
 
@@ -239,6 +242,7 @@ pub async fn create_key(
 #[derive(Deserialize, utoipa::IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct KeyQuery {
+    #[param(pattern = "^acct_[0-7][0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{25}$")]
     account_id: Option<String>,
 }
 
@@ -276,8 +280,10 @@ pub async fn revoke_key(State(s): State<AppState>, _: Admin, Path(id): Path<Stri
 /// Search tasks, newest first: `account_id`, `status`, `model`, `metadata.K=V`, `limit`
 /// (1–100, default 20), `after` (a task id).
 #[utoipa::path(get, path = "/admin/v1/tasks", tag = "admin",
-    params(("account_id" = Option<String>, Query), ("status" = Option<String>, Query), ("model" = Option<String>, Query),
-        ("limit" = Option<u32>, Query), ("after" = Option<String>, Query)),
+    params(("account_id" = Option<String>, Query, pattern = "^acct_[0-7][0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{25}$"),
+        ("status" = Option<String>, Query, pattern = "^(queued|running|completed|failed|cancelled)$"),
+        ("model" = Option<String>, Query), ("limit" = Option<u32>, Query, minimum = 1, maximum = 100),
+        ("after" = Option<String>, Query, pattern = "^task_[0-7][0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{25}$")),
     responses((status = 200, body = ListPage<AdminTaskObject>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)), security(("admin_token" = [])))]
 pub async fn search_tasks(
     State(s): State<AppState>,

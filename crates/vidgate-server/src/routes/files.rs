@@ -14,7 +14,7 @@ use vidgate_engine::view::UrlMinter;
 use vidgate_store::Task;
 
 use crate::AppState;
-use crate::error::{HttpError, HttpResult};
+use crate::error::{ErrorBody, HttpError, HttpResult};
 use crate::extract::{Path, Query};
 
 /// The signature of a file URL.
@@ -25,7 +25,16 @@ pub struct Signature {
     sig: Option<String>,
 }
 
-/// Serves one file of a task.
+/// Download a task's file through a signed URL (as handed out in the task object).
+#[utoipa::path(get, path = "/files/{task_id}/{name}", tag = "files",
+    params(("task_id" = String, Path, min_length = 1), ("name" = String, Path, pattern = "^(video\\.mp4|audio\\.m4a|thumbnail\\.png|spritesheet\\.png)$"),
+        ("exp" = i64, Query, description = "expiry, unix seconds (from the signed URL)"),
+        ("sig" = String, Query, description = "the URL's signature (from the signed URL)")),
+    responses((status = 200, description = "the file's bytes (`video/mp4`, `audio/mp4` or `image/png`)", content_type = "application/octet-stream"),
+        (status = 206, description = "the requested range"), (status = 304, description = "`If-None-Match` matched the `ETag`"),
+        (status = 403, body = ErrorBody, description = "a missing, tampered or expired signature"),
+        (status = 404, body = ErrorBody), (status = 410, body = ErrorBody, description = "removed after the retention period"),
+        (status = 416, description = "the range is outside the file")))]
 pub async fn serve_file(
     State(state): State<AppState>,
     method: Method,

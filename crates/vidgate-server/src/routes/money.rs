@@ -32,8 +32,11 @@ pub async fn balance(State(s): State<AppState>, ApiCaller(caller): ApiCaller) ->
 /// comma-separated list of `day`, `model`, `key`, `mode` (default `day`); filters `model`,
 /// `mode`, `key_id`.
 #[utoipa::path(get, path = "/v1/usage", tag = "billing",
-    params(("since" = Option<String>, Query), ("until" = Option<String>, Query), ("group_by" = Option<String>, Query),
-        ("model" = Option<String>, Query), ("mode" = Option<String>, Query), ("key_id" = Option<String>, Query)),
+    params(("since" = Option<String>, Query, pattern = "^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])(T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](Z|[+-](0[0-9]|1[0-3]):[0-5][0-9]))?$"),
+        ("until" = Option<String>, Query, pattern = "^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])(T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](Z|[+-](0[0-9]|1[0-3]):[0-5][0-9]))?$"),
+        ("group_by" = Option<String>, Query, pattern = "^ *(day|model|key|mode)? *(, *(day|model|key|mode)? *)*$"),
+        ("model" = Option<String>, Query), ("mode" = Option<String>, Query, pattern = "^(live|test)$"),
+        ("key_id" = Option<String>, Query, pattern = "^key_[0-7][0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{25}$")),
     responses((status = 200, body = UsageList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)),
     security(("api_key" = [])))]
 pub async fn usage(
@@ -47,9 +50,11 @@ pub async fn usage(
 /// Spend roll-ups across accounts: as `/v1/usage`, and `group_by` also takes `account`,
 /// with an `account_id` filter.
 #[utoipa::path(get, path = "/admin/v1/usage", tag = "admin",
-    params(("since" = Option<String>, Query), ("until" = Option<String>, Query), ("group_by" = Option<String>, Query),
-        ("account_id" = Option<String>, Query), ("model" = Option<String>, Query), ("mode" = Option<String>, Query),
-        ("key_id" = Option<String>, Query)),
+    params(("since" = Option<String>, Query, pattern = "^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])(T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](Z|[+-](0[0-9]|1[0-3]):[0-5][0-9]))?$"),
+        ("until" = Option<String>, Query, pattern = "^[0-9]{4}-(0[1-9]|1[0-2])-(0[1-9]|1[0-9]|2[0-8])(T([01][0-9]|2[0-3]):[0-5][0-9]:[0-5][0-9](Z|[+-](0[0-9]|1[0-3]):[0-5][0-9]))?$"),
+        ("group_by" = Option<String>, Query, pattern = "^ *(day|model|account|key|mode)? *(, *(day|model|account|key|mode)? *)*$"),
+        ("account_id" = Option<String>, Query, pattern = "^acct_[0-7][0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{25}$"), ("model" = Option<String>, Query),
+        ("mode" = Option<String>, Query, pattern = "^(live|test)$"), ("key_id" = Option<String>, Query, pattern = "^key_[0-7][0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{25}$")),
     responses((status = 200, body = UsageList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)),
     security(("admin_token" = [])))]
 pub async fn admin_usage(

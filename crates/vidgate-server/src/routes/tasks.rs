@@ -26,14 +26,95 @@ use crate::routes::videos::{SubmitBody, read_with_wait, render, submitted};
 pub struct TaskRef {
     pub task_id: Option<String>,
     pub out_task_id: Option<String>,
-    /// Seconds (1–60) to wait for a change (query only).
+    /// Seconds (1 to `server.max_wait_secs`) to wait for a change (query only).
     #[serde(default)]
-    #[param(required = false)]
+    #[param(required = false, value_type = Option<u64>, minimum = 1, maximum = 60)]
     pub wait: Option<String>,
 }
 
+/// The video's fields inside the `params` envelope of `POST /v1/tasks/submit`.
+#[allow(dead_code)]
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SubmitParams {
+    /// A catalog id or alias; here or at the top level, not both.
+    #[schema(min_length = 1)]
+    model: Option<String>,
+    #[schema(min_length = 1, pattern = r"\S")]
+    prompt: String,
+    #[schema(minimum = 1)]
+    duration_seconds: Option<u32>,
+    #[schema(pattern = "^[0-9]+x[0-9]+$")]
+    size: Option<String>,
+    #[schema(pattern = "^(720p|1080p)$")]
+    resolution: Option<String>,
+    #[schema(pattern = "^(16:9|9:16)$")]
+    aspect_ratio: Option<String>,
+    audio: Option<bool>,
+    #[schema(pattern = "^(https://|data:)")]
+    source_image: Option<String>,
+    #[schema(pattern = "^(https://|data:)")]
+    image_init: Option<String>,
+    #[schema(maximum = 4294967295_u64)]
+    seed: Option<u32>,
+    negative_prompt: Option<String>,
+}
+
+/// The envelope form of a submit: the video's fields in `params`, the task's at the top.
+#[allow(dead_code)]
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct SubmitEnvelope {
+    params: SubmitParams,
+    /// A catalog id or alias; here or in `params`, not both.
+    #[schema(min_length = 1)]
+    model: Option<String>,
+    #[schema(pattern = "^[A-Za-z0-9._:-]{1,128}$")]
+    out_task_id: Option<String>,
+    #[schema(max_length = 2048, pattern = "^https?://")]
+    callback_url: Option<String>,
+    metadata: Option<std::collections::BTreeMap<String, String>>,
+    stream: Option<bool>,
+}
+
+/// A submit on the async family: flat, or the `params` envelope.
+#[allow(dead_code)]
+#[derive(Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum TasksSubmitBody {
+    Flat(SubmitBody),
+    Envelope(SubmitEnvelope),
+}
+
+/// A task named by its id.
+#[allow(dead_code)]
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ByTaskId {
+    #[schema(min_length = 1)]
+    task_id: String,
+}
+
+/// A task named by the client's `out_task_id`.
+#[allow(dead_code)]
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct ByOutTaskId {
+    #[schema(pattern = "^[A-Za-z0-9._:-]{1,128}$")]
+    out_task_id: String,
+}
+
+/// The body of a query or cancel: exactly one of `task_id` and `out_task_id`.
+#[allow(dead_code)]
+#[derive(Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum TaskRefBody {
+    ById(ByTaskId),
+    ByOutId(ByOutTaskId),
+}
+
 /// Submit a task (flat fields, or the same fields in a `params` object).
-#[utoipa::path(post, path = "/v1/tasks/submit", tag = "async tasks", request_body = SubmitBody,
+#[utoipa::path(post, path = "/v1/tasks/submit", tag = "async tasks", request_body = TasksSubmitBody,
     responses((status = 200, body = TaskObject), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody),
         (status = 402, body = ErrorBody), (status = 409, body = ErrorBody), (status = 413, body = ErrorBody),
         (status = 422, body = ErrorBody), (status = 429, body = ErrorBody), (status = 503, body = ErrorBody)),
@@ -94,7 +175,7 @@ fn typed_ref(body: serde_json::Value) -> HttpResult<TaskRef> {
 }
 
 /// Query a task by a JSON body.
-#[utoipa::path(post, path = "/v1/tasks/query", tag = "async tasks", request_body = TaskRef,
+#[utoipa::path(post, path = "/v1/tasks/query", tag = "async tasks", request_body = TaskRefBody,
     responses((status = 200, body = TaskObject), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("api_key" = [])))]
 pub async fn query_body(
@@ -136,7 +217,8 @@ pub async fn cancel_path(
 
 /// Cancel a task named in the body or the query string (`task_id` or `out_task_id`, in one
 /// of the two places); an empty body names none.
-#[utoipa::path(post, path = "/v1/tasks/cancel", tag = "async tasks", request_body = TaskRef,
+#[utoipa::path(post, path = "/v1/tasks/cancel", tag = "async tasks", request_body = TaskRefBody,
+    params(TaskRef),
     responses((status = 200, body = TaskObject), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("api_key" = [])))]
 pub async fn cancel_body(

@@ -22,30 +22,45 @@ use crate::extract::{ApiCaller, JsonObject, Path, Query, idempotency_key};
 /// The body of a submit (API.md §4). Unknown fields are refused.
 #[allow(dead_code)]
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct SubmitBody {
-    /// A catalog id or alias.
+    /// A catalog id or alias (`GET /v1/models`).
+    #[schema(min_length = 1)]
     model: String,
-    /// Non-empty; at most the model's `max_prompt_chars`.
+    /// Not blank; at most the model's `max_prompt_chars`.
+    #[schema(min_length = 1, pattern = r"\S")]
     prompt: String,
     /// One of the model's durations.
+    #[schema(minimum = 1)]
     duration_seconds: Option<u32>,
     /// `WIDTHxHEIGHT`, one of the model's sizes.
+    #[schema(pattern = "^[0-9]+x[0-9]+$")]
     size: Option<String>,
     /// `720p` or `1080p`, with `aspect_ratio`, instead of `size`.
+    #[schema(pattern = "^(720p|1080p)$")]
     resolution: Option<String>,
     /// `16:9` or `9:16`.
+    #[schema(pattern = "^(16:9|9:16)$")]
     aspect_ratio: Option<String>,
     /// Native audio (models that have it).
     audio: Option<bool>,
     /// An `https://` URL or a `data:image/(png|jpeg|webp);base64,…` URI; alias `image_init`.
+    #[schema(pattern = "^(https://|data:)")]
     source_image: Option<String>,
+    /// The same as `source_image`.
+    #[schema(pattern = "^(https://|data:)")]
+    image_init: Option<String>,
+    #[schema(maximum = 4294967295_u64)]
     seed: Option<u32>,
+    /// At most the model's `max_prompt_chars`.
     negative_prompt: Option<String>,
     /// Idempotency key, 1–128 of `[A-Za-z0-9._:-]`.
+    #[schema(pattern = "^[A-Za-z0-9._:-]{1,128}$")]
     out_task_id: Option<String>,
-    /// `https://` webhook target.
+    /// `https://` webhook target, at most 2048 characters.
+    #[schema(max_length = 2048, pattern = "^https?://")]
     callback_url: Option<String>,
-    /// ≤ 16 string pairs.
+    /// ≤ 16 pairs; keys 1–64 characters, values ≤ 512 characters.
     metadata: Option<std::collections::BTreeMap<String, String>>,
     /// Accepted and ignored.
     stream: Option<bool>,
@@ -55,7 +70,8 @@ pub struct SubmitBody {
 #[derive(Deserialize, IntoParams)]
 #[serde(deny_unknown_fields)]
 pub struct WaitQuery {
-    /// Seconds (1–60) to wait for the task to change.
+    /// Seconds (1 to `server.max_wait_secs`) to wait for the task to change.
+    #[param(value_type = Option<u64>, minimum = 1, maximum = 60)]
     wait: Option<String>,
 }
 

@@ -84,8 +84,9 @@ pub async fn spawn_app_with(config: Config) -> TestApp {
     let (creds, _) = app.created_credentials.clone().expect("a fresh data dir bootstraps");
     let (stop, rx) = tokio::sync::watch::channel(false);
     let router = vidgate_server::router(app.gateway.clone());
+    let limits = vidgate_server::ConnLimits::from_config(&app.gateway.config.server);
     let mut server_rx = rx.clone();
-    tokio::spawn(vidgate_server::serve(listener, router, async move {
+    tokio::spawn(vidgate_server::serve(listener, router, limits, async move {
         let _ = server_rx.wait_for(|s| *s).await;
     }));
     let bg = app.clone();

@@ -14,6 +14,8 @@ mod idempotency;
 mod money;
 mod openai;
 mod quickstart;
+mod schema;
+mod slow_clients;
 mod storage_presigned;
 mod storage_s3;
 mod tasks;

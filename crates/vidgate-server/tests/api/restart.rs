@@ -38,11 +38,12 @@ impl Run {
         let (stop, rx) = tokio::sync::watch::channel(false);
         let mut server_rx = rx.clone();
         let router = vidgate_server::router(app.gateway.clone());
+        let limits = vidgate_server::ConnLimits::from_config(&app.gateway.config.server);
         let server = tokio::spawn(async move {
             let shutdown = async move {
                 let _ = server_rx.wait_for(|s| *s).await;
             };
-            vidgate_server::serve(listener, router, shutdown).await.unwrap();
+            vidgate_server::serve(listener, router, limits, shutdown).await.unwrap();
         });
         let background = tokio::spawn(async move { app.run_background(rx).await });
         (Run { base, client: reqwest::Client::new(), stop, server, background }, creds)

@@ -98,8 +98,9 @@ async fn serve(config: Config, data_dir: &Path) -> anyhow::Result<()> {
         (tokio::spawn(async move { bg.run_background(rx).await }), app_bg)
     };
     let router = vidgate_server::router(background.1.gateway.clone());
+    let limits = vidgate_server::ConnLimits::from_config(&background.1.gateway.config.server);
     tracing::info!(listen = %bound, public_url = %public, "vidgate is serving");
-    vidgate_server::serve(listener, router, shutdown_signal()).await?;
+    vidgate_server::serve(listener, router, limits, shutdown_signal()).await?;
     tracing::info!("shutting down: no new work; finishing what is in flight");
     let _ = stop_tx.send(true);
     let _ = background.0.await;

@@ -22,7 +22,7 @@ use crate::routes::files::send_file;
 /// Download a video's content.
 #[utoipa::path(get, path = "/v1/videos/{video_id}/content", tag = "openai videos",
     params(("video_id" = String, Path),
-        ("variant" = Option<String>, Query, description = "`video` (default, video/mp4), `thumbnail` or `spritesheet` (image/png)")),
+        ("variant" = Option<String>, Query, pattern = "^(video|thumbnail|spritesheet)$", description = "`video` (default, video/mp4), `thumbnail` or `spritesheet` (image/png)")),
     responses((status = 200, description = "the file's bytes", content_type = "video/mp4"),
         (status = 206, description = "the requested range"), (status = 400, body = ErrorBody),
         (status = 401, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody),

@@ -22,22 +22,29 @@ pub const POLL_AFTER_MS: u64 = 1000;
 /// `input_reference` in JSON.
 #[allow(dead_code)]
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct ImageReference {
     /// An `https://` URL or a `data:image/(png|jpeg|webp);base64,…` URI.
+    #[schema(pattern = "^(https://|data:)")]
     image_url: String,
 }
 
 /// A create as JSON. Unknown fields are refused.
 #[allow(dead_code)]
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct CreateVideoJson {
-    /// Non-empty; at most the model's `max_prompt_chars`.
+    /// Not blank; at most the model's `max_prompt_chars`.
+    #[schema(min_length = 1, pattern = r"\S")]
     prompt: String,
     /// A catalog id or alias; default `sora2`.
+    #[schema(min_length = 1)]
     model: Option<String>,
     /// One of the model's durations, as a string (`"4"`); default the model's.
+    #[schema(pattern = "^[0-9]+$")]
     seconds: Option<String>,
     /// `WIDTHxHEIGHT`, one of the model's sizes; default the model's.
+    #[schema(pattern = "^[0-9]+x[0-9]+$")]
     size: Option<String>,
     input_reference: Option<ImageReference>,
 }
@@ -45,10 +52,15 @@ pub struct CreateVideoJson {
 /// A create as multipart/form-data (what openai-python 2.27.0 and later send).
 #[allow(dead_code)]
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct CreateVideoForm {
+    #[schema(min_length = 1, pattern = r"\S")]
     prompt: String,
+    #[schema(min_length = 1)]
     model: Option<String>,
+    #[schema(pattern = "^[0-9]+$")]
     seconds: Option<String>,
+    #[schema(pattern = "^[0-9]+x[0-9]+$")]
     size: Option<String>,
     /// A PNG, JPEG or WebP file of at most `fetch.max_image_bytes`; the first frame.
     #[schema(value_type = Option<String>, format = Binary)]
@@ -58,8 +70,10 @@ pub struct CreateVideoForm {
 /// A remix.
 #[allow(dead_code)]
 #[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
 pub struct RemixBody {
-    /// The new prompt.
+    /// The new prompt: not blank; at most the model's `max_prompt_chars`.
+    #[schema(min_length = 1, pattern = r"\S")]
     prompt: String,
 }
 

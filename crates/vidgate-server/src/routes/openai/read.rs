@@ -34,9 +34,10 @@ pub async fn retrieve(
 
 /// List videos.
 #[utoipa::path(get, path = "/v1/videos", tag = "openai videos",
-    params(("limit" = Option<u32>, Query, description = "1 to 100, default 20"),
-        ("order" = Option<String>, Query, description = "`desc` (newest first, the default) or `asc`"),
-        ("after" = Option<String>, Query, description = "a video id: the page starts after it")),
+    params(("limit" = Option<u32>, Query, minimum = 1, maximum = 100, description = "1 to 100, default 20"),
+        ("order" = Option<String>, Query, pattern = "^(asc|desc)$", description = "`desc` (newest first, the default) or `asc`"),
+        ("after" = Option<String>, Query, pattern = "^task_[0-7][0-9A-HJKMNP-TV-Za-hjkmnp-tv-z]{25}$",
+            description = "a video id: the page starts after it")),
     responses((status = 200, body = VideoList), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)),
     security(("api_key" = [])))]
 pub async fn list(
