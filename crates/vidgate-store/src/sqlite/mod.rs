@@ -5,6 +5,7 @@
 
 mod accounts;
 mod deletion;
+mod management;
 mod money;
 mod reroute;
 mod retention;
@@ -34,6 +35,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (3, include_str!("../../migrations/sqlite/0003_money.sql")),
     (4, include_str!("../../migrations/sqlite/0004_deleted_tasks.sql")),
     (5, include_str!("../../migrations/sqlite/0005_replicas.sql")),
+    (50, include_str!("../../migrations/sqlite/0050_management.sql")),
 ];
 
 /// A [`Store`] on one SQLite database.
@@ -277,5 +279,25 @@ impl Store for SqliteStore {
     }
     async fn submit_not_sent(&self, id: &TaskId, token: i64) -> Result<bool> {
         self.submit_not_sent_impl(id, token).await
+    }
+    async fn accounts(&self, filter: &crate::AccountFilter) -> Result<Vec<Account>> {
+        self.accounts_impl(filter).await
+    }
+    async fn update_account(
+        &self,
+        id: &AccountId,
+        update: crate::AccountUpdate,
+        audit: crate::NewAudit,
+    ) -> Result<Option<Account>> {
+        self.update_account_impl(id, update, audit).await
+    }
+    async fn update_key(&self, id: &KeyId, update: crate::KeyUpdate, audit: crate::NewAudit) -> Result<Option<ApiKey>> {
+        self.update_key_impl(id, update, audit).await
+    }
+    async fn record_audit(&self, entry: crate::NewAudit) -> Result<()> {
+        self.record_audit_impl(entry).await
+    }
+    async fn audit_entries(&self, filter: &crate::AuditFilter) -> Result<Vec<crate::AuditEntry>> {
+        self.audit_entries_impl(filter).await
     }
 }
