@@ -7,6 +7,9 @@ mod restart;
 mod s3s;
 
 mod accounts;
+mod admin_accounts;
+mod admin_keys;
+mod audit;
 mod files;
 mod idempotency;
 mod money;
