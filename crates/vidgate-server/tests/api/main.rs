@@ -28,5 +28,6 @@ mod upstream_retries;
 mod upstream_vertex;
 mod upstream_vidgate;
 mod upstreams;
+mod usage_modes;
 mod validation;
 mod webhooks;
