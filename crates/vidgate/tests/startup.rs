@@ -143,3 +143,69 @@ async fn logs_are_plain_text_when_stderr_is_not_a_terminal_and_json_lines_on_req
     assert_eq!(serving["level"], "INFO");
     assert!(serving["fields"]["public_url"].as_str().unwrap().starts_with("http://127.0.0.1:"));
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn an_unreachable_upstream_is_one_readable_warn_line_without_its_key() {
+    let closed = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let secret = "sk-upstream-secret-7f3a9c";
+    let dir = std::env::temp_dir().join(format!("vidgate-proc-{}", ulid::Ulid::new()));
+    std::fs::create_dir_all(&dir).unwrap();
+    let config = format!(
+        r#"
+[engine]
+idle_poll_ms = 20
+[[models]]
+id = "clip"
+native_audio = true
+durations = [4]
+default_duration = 4
+sizes = ["1280x720"]
+default_size = "1280x720"
+max_prompt_chars = 200
+usd_per_second = "0.25"
+[[upstreams]]
+name = "down-openai"
+kind = "openai"
+model = "tiny-video"
+serves = ["clip"]
+base_url = "http://127.0.0.1:{closed}/v1"
+credentials = "{secret}"
+durations = [4]
+sizes = ["1280x720"]
+expected_latency_secs = 1
+deadline_secs = 120
+usd_per_second = {{ default = "0.10" }}
+"#
+    );
+    std::fs::write(dir.join("vidgate.toml"), config).unwrap();
+    let mut g = Gateway::start(&dir).await;
+    let admin = g.credentials()["admin_token"].as_str().unwrap().to_owned();
+    let (_, key) = g.funded_live_key(&admin, 10.0).await;
+    let (s, task) = g.post("/v1/videos/generations", &key, &serde_json::json!({"model": "clip", "prompt": "x"})).await;
+    assert_eq!(s, 200, "{task}");
+    let task_id = task["task_id"].as_str().unwrap().to_owned();
+    let log_path = dir.join("gateway.log");
+    let mut warn = None;
+    for _ in 0..200 {
+        let log = std::fs::read_to_string(&log_path).unwrap();
+        warn = log.lines().find(|l| l.contains(" WARN ") && l.contains("upstream call failed")).map(str::to_owned);
+        if warn.is_some() {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    g.terminate();
+    let warn = warn.expect("a WARN line for the failed submit");
+    for part in [
+        "upstream call failed".to_owned(),
+        "upstream=\"down-openai\"".to_owned(),
+        format!("task={task_id}"),
+        "call=\"submit\"".to_owned(),
+        "kind=\"unreachable\"".to_owned(),
+        "cause=connect failed: ".to_owned(),
+    ] {
+        assert!(warn.contains(&part), "{part} missing from: {warn}");
+    }
+    let log = std::fs::read_to_string(&log_path).unwrap();
+    assert!(!log.contains("reqwest::Error") && !log.contains(secret), "{log}");
+}
