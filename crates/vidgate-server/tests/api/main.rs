@@ -12,6 +12,7 @@ mod admin_keys;
 mod audit;
 mod files;
 mod idempotency;
+mod media_dates;
 mod metrics_help;
 mod money;
 mod openai;

@@ -21,7 +21,9 @@ async fn every_metric_on_the_metrics_page_has_a_help_line() {
         assert!(help.is_some_and(|h| h.len() > 10), "no # HELP for {name}:\n{text}");
     }
     assert!(
-        text.contains("# HELP vidgate_task_transitions_total Task status changes, by model, provider and the new status."),
+        text.contains(
+            "# HELP vidgate_task_transitions_total Task status changes, by model, provider and the new status."
+        ),
         "{text}"
     );
 }
