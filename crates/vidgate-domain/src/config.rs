@@ -518,9 +518,13 @@ mod tests {
         assert!(err.starts_with("environment variable VIDGATE_SERVER__LISTN: unknown field `listn`"), "{err}");
         let err = Config::load("", env(&[("VIDGATE_ENGINE__WORKERS", "many")])).unwrap_err();
         assert!(err.starts_with("environment variable VIDGATE_ENGINE__WORKERS: "), "{err}");
-        let err = Config::load("[server]
+        let err = Config::load(
+            "[server]
 listn = 1
-", env(&vars)).unwrap_err();
+",
+            env(&vars),
+        )
+        .unwrap_err();
         assert!(err.starts_with("config file: unknown field `listn`"), "the file's own fault: {err}");
         let err = Config::load("", env(&[("VIDGATE_SERVER__LISTEN", "x"), ("VIDGATE_X__Y", "1")])).unwrap_err();
         assert!(err.starts_with("environment variable VIDGATE_SERVER__LISTEN: "), "{err}");

@@ -27,8 +27,8 @@ use crate::worker::Engine;
 
 pub use admin::{NewKeyRequest, SpendLimitsInput};
 pub use auth::Caller;
-pub use management::{AccountPatch, KeyPatch, Page};
 pub use bootstrap::{Booted, Credentials, bootstrap};
+pub use management::{AccountPatch, KeyPatch, Page};
 pub use submit::SubmitSurface;
 pub use usage::UsageScope;
 

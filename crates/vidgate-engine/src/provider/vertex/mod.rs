@@ -32,7 +32,10 @@ impl VertexProvider {
             creds.to_owned()
         } else {
             std::fs::read_to_string(creds).map_err(|e| {
-                format!("upstream {}: reading the key file {creds} (`credentials` of its [[upstreams]] entry): {e}", u.name)
+                format!(
+                    "upstream {}: reading the key file {creds} (`credentials` of its [[upstreams]] entry): {e}",
+                    u.name
+                )
             })?
         };
         let signer = Signer::from_json(&text).map_err(|e| format!("upstream {}: {e}", u.name))?;
