@@ -26,6 +26,7 @@ pub struct Config {
     pub sandbox: SandboxConfig,
     pub fetch: FetchConfig,
     pub webhooks: WebhooksConfig,
+    pub log: LogConfig,
     /// Replaces the shipped catalog when not empty.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub models: Vec<ModelSpec>,
@@ -257,6 +258,24 @@ impl Default for SandboxConfig {
     }
 }
 
+/// `[log]`
+#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct LogConfig {
+    /// `text` (one readable line per event; ANSI colours only when stderr is a terminal)
+    /// or `json` (one JSON object per line). The `--log-format` flag wins.
+    pub format: LogFormat,
+}
+
+/// How log lines are written (`[log] format`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    #[default]
+    Text,
+    Json,
+}
+
 /// `[fetch]` (source images given as URLs)
 #[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
@@ -306,23 +325,22 @@ impl Config {
     /// Parses a config file's text, then applies `VIDGATE_<SECTION>__<KEY>=value` overrides
     /// from `env` (values are read as TOML literals, falling back to a plain string).
     pub fn load(file_text: &str, env: impl IntoIterator<Item = (String, String)>) -> Result<Config, String> {
-        let mut root: toml::Table = toml::from_str(file_text).map_err(|e| format!("config file: {e}"))?;
+        let file: toml::Table = toml::from_str(file_text).map_err(|e| format!("config file: {e}"))?;
         let env: Vec<(String, String)> = env.into_iter().collect();
-        for (name, value) in &env {
-            let Some(path) = name.strip_prefix(ENV_PREFIX) else { continue };
-            let Some((section, key)) = path.split_once("__") else { continue };
-            if section.is_empty() || key.is_empty() {
-                continue;
+        let overrides: Vec<_> = env.iter().filter(|(name, _)| env_key(name).is_some()).collect();
+        let mut config = match with_overrides(file.clone(), &overrides) {
+            Ok(config) => config,
+            // Name what is at fault: the file alone, or else the first variable that breaks it.
+            Err(e) => {
+                with_overrides(file.clone(), &[]).map_err(|e| format!("config file: {e}"))?;
+                let culprit = (1..=overrides.len())
+                    .find_map(|n| with_overrides(file.clone(), &overrides[..n]).err().map(|e| (overrides[n - 1], e)));
+                return Err(match culprit {
+                    Some(((name, _), e)) => format!("environment variable {name}: {e}"),
+                    None => format!("config: {e}"),
+                });
             }
-            let section =
-                root.entry(section.to_ascii_lowercase()).or_insert_with(|| toml::Value::Table(toml::Table::new()));
-            let toml::Value::Table(table) = section else {
-                return Err(format!("{name}: [{}] is not a section", path.split_once("__").unwrap().0));
-            };
-            table.insert(key.to_ascii_lowercase(), parse_env_value(value));
-        }
-        let mut config: Config =
-            toml::Value::Table(root).try_into().map_err(|e: toml::de::Error| format!("config: {e}"))?;
+        };
         config.read_credentials_env(&env)?;
         config.check()?;
         Ok(config)
@@ -394,6 +412,25 @@ impl Config {
         }
         Ok(())
     }
+}
+
+/// The (section, key) a `VIDGATE_<SECTION>__<KEY>` variable overrides, lower-cased.
+fn env_key(name: &str) -> Option<(String, String)> {
+    let (section, key) = name.strip_prefix(ENV_PREFIX)?.split_once("__")?;
+    (!section.is_empty() && !key.is_empty()).then(|| (section.to_ascii_lowercase(), key.to_ascii_lowercase()))
+}
+
+/// The config of a file's table with environment overrides applied, in order.
+fn with_overrides(mut root: toml::Table, overrides: &[&(String, String)]) -> Result<Config, String> {
+    for (name, value) in overrides {
+        let Some((section, key)) = env_key(name) else { continue };
+        let entry = root.entry(section.clone()).or_insert_with(|| toml::Value::Table(toml::Table::new()));
+        let toml::Value::Table(table) = entry else {
+            return Err(format!("[{section}] is not a section"));
+        };
+        table.insert(key, parse_env_value(value));
+    }
+    toml::Value::Table(root).try_into().map_err(|e: toml::de::Error| e.to_string().trim().replace('\n', " "))
 }
 
 fn parse_env_value(text: &str) -> toml::Value {
@@ -507,5 +544,24 @@ mod tests {
     fn a_zero_limit_is_refused() {
         let err = Config::load("[engine]\nworkers = 0\n", env(&[])).unwrap_err();
         assert!(err.contains("engine.workers"), "{err}");
+    }
+
+    #[test]
+    fn a_bad_environment_variable_is_named_in_the_error() {
+        let vars = [("VIDGATE_SERVER__LISTEN", "127.0.0.1:9000"), ("VIDGATE_SERVER__LISTN", "127.0.0.1:9001")];
+        let err = Config::load("", env(&vars)).unwrap_err();
+        assert!(err.starts_with("environment variable VIDGATE_SERVER__LISTN: unknown field `listn`"), "{err}");
+        let err = Config::load("", env(&[("VIDGATE_ENGINE__WORKERS", "many")])).unwrap_err();
+        assert!(err.starts_with("environment variable VIDGATE_ENGINE__WORKERS: "), "{err}");
+        let err = Config::load(
+            "[server]
+listn = 1
+",
+            env(&vars),
+        )
+        .unwrap_err();
+        assert!(err.starts_with("config file: unknown field `listn`"), "the file's own fault: {err}");
+        let err = Config::load("", env(&[("VIDGATE_SERVER__LISTEN", "x"), ("VIDGATE_X__Y", "1")])).unwrap_err();
+        assert!(err.starts_with("environment variable VIDGATE_SERVER__LISTEN: "), "{err}");
     }
 }

@@ -10,6 +10,7 @@
 //! - [`billing`]: billed seconds and prices.
 //! - [`config`]: the typed configuration (file + `VIDGATE_…` environment overrides).
 //! - [`database_url`]: `database.url`, printed without its password.
+//! - [`effective`]: the database URL, media directory and public URL derived when empty.
 //! - [`duration`]: durations as config writes them (`250ms`, `5s`, `30m`, `2h`).
 //! - [`error`]: the contract's error codes and their HTTP status mapping.
 //! - [`upstream`]: `[[upstreams]]`: kinds, credentials, limits, capabilities, prices.
@@ -23,6 +24,7 @@ pub mod catalog;
 pub mod config;
 pub mod database_url;
 pub mod duration;
+pub mod effective;
 pub mod error;
 pub mod ids;
 pub mod money;

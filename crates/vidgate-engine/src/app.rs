@@ -6,7 +6,6 @@ use std::time::Duration;
 
 use tokio::sync::Notify;
 use vidgate_domain::config::{Config, StorageKind};
-use vidgate_domain::database_url::DatabaseUrl;
 use vidgate_media::MediaPool;
 use vidgate_store::{ProviderCaps, Store};
 
@@ -30,19 +29,24 @@ pub struct App {
 /// Builds everything: opens (and migrates) the database, bootstraps it if empty, opens the
 /// file store and the media pool, and configures the providers.
 pub async fn build(config: Config, data_dir: &Path, public_url: String) -> Result<App, String> {
-    std::fs::create_dir_all(data_dir).map_err(|e| format!("{}: {e}", data_dir.display()))?;
+    // Everything that can be wrong with the configuration (the catalog, upstream key files
+    // and URLs) is found before any state exists: no data dir, database or credentials.json.
     let catalog = config.catalog()?;
-    let db_url = if config.database.url.is_empty() {
-        DatabaseUrl::new(format!("sqlite://{}", data_dir.join("vidgate.db").display()))
+    let threads = if config.engine.media_threads == 0 {
+        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2)
     } else {
-        config.database.url.clone()
+        config.engine.media_threads
     };
+    let media = Arc::new(MediaPool::new(threads));
+    let (providers, per_provider) = crate::upstreams::providers(&config, media.clone())?;
+    std::fs::create_dir_all(data_dir).map_err(|e| format!("{}: {e}", data_dir.display()))?;
+    let db_url = config.effective_database_url(data_dir);
     // `db_url` prints without its password.
     let store: Arc<dyn Store> =
         vidgate_store::open(db_url.expose()).await.map_err(|e| format!("database {db_url}: {e}"))?;
     let booted = bootstrap(store.as_ref(), &config, data_dir).await?;
     reclaim_stale_leases(store.as_ref()).await;
-    let files_dir = if config.files.dir.is_empty() { data_dir.join("files") } else { PathBuf::from(&config.files.dir) };
+    let files_dir = config.effective_files_dir(data_dir);
     let files = match config.storage.kind {
         StorageKind::Local => MediaStore::local(&files_dir).map_err(|e| format!("{}: {e}", files_dir.display()))?,
         StorageKind::S3 => {
@@ -61,13 +65,6 @@ pub async fn build(config: Config, data_dir: &Path, public_url: String) -> Resul
         }
     };
     files.clean_scratch().map_err(|e| format!("cleaning scratch files: {e}"))?;
-    let threads = if config.engine.media_threads == 0 {
-        std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2)
-    } else {
-        config.engine.media_threads
-    };
-    let media = Arc::new(MediaPool::new(threads));
-    let (providers, per_provider) = crate::upstreams::providers(&config, media.clone())?;
     let notifier = Notifier::default();
     let settings = EngineSettings {
         owner: format!("{}-{}", std::process::id(), ulid::Ulid::new()),

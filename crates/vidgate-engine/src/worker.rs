@@ -200,6 +200,7 @@ impl Engine {
         if let ProviderError::Throttled { retry_after_ms } = e {
             return self.defer(c, Duration::from_millis(retry_after_ms)).await;
         }
+        crate::provider::failure::log(&task.provider, &task.id, "submit", &e);
         // Not taken by this upstream: the next route of the plan, if any, gets the job.
         if let Some(plan) = self.next_route(task, &e) {
             return self.fail_over(c, plan, &e).await;
@@ -218,7 +219,6 @@ impl Engine {
             };
             return self.store.save_step(&task.id, c.token, update, now_ms()).await.map(drop);
         }
-        tracing::info!(task = %task.id, error = %e, "upstream submit failed");
         match e {
             ProviderError::OutcomeUnknown(_) => {
                 metrics::counter!("vidgate_possible_orphans_total", "provider" => task.provider.clone()).increment(1);
@@ -275,6 +275,7 @@ impl Engine {
                 return self.timed_out(c).await;
             }
             Err(e) if e.is_retryable() => {
+                crate::provider::failure::log(&task.provider, &task.id, "poll", &e);
                 // Backs off by the polls failed in a row, not by the task's age.
                 let failures = routes::poll_failures(task) + 1;
                 StepUpdate {
@@ -283,7 +284,10 @@ impl Engine {
                     ..Default::default()
                 }
             }
-            Err(e) => return self.fail(c, TaskErrorCode::UpstreamError, &client_message(&e), false).await,
+            Err(e) => {
+                crate::provider::failure::log(&task.provider, &task.id, "poll", &e);
+                return self.fail(c, TaskErrorCode::UpstreamError, &client_message(&e), false).await;
+            }
         };
         update.next_run_at = routes::by_deadline(task, update.next_run_at);
         self.store.save_step(&task.id, c.token, update, now).await.map(drop)

@@ -74,6 +74,7 @@ fn render_clip(spec: ClipSpec) -> Result<Bytes, String> {
         prompt: "vidgate-fakes".into(),
         audio: spec.audio,
         source_image: None,
+        created: std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default(),
     };
     let result = render(&render_spec, &path).map_err(|e| e.to_string()).and_then(|_| read(&path));
     let _ = std::fs::remove_file(&path);

@@ -138,6 +138,7 @@ fn bench_render(dir: &Path, width: u32, height: u32, duration_ms: u64) {
         prompt: "a lighthouse on a cliff at dusk, waves crashing, cinematic drone shot".into(),
         audio: true,
         source_image: None,
+        created: std::time::Duration::from_secs(1_800_000_000),
     };
     let mut runs: Vec<(f64, RenderStats)> = (0..RENDER_RUNS)
         .map(|_| {

@@ -33,6 +33,7 @@ fn main() -> Result<(), Box<dyn std::error::Error>> {
                 prompt: args.get(6).cloned().unwrap_or_else(|| "a lighthouse at dusk".into()),
                 audio: true,
                 source_image: args.get(7).map(|f| std::fs::read(f).expect("read the source image")),
+                created: std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).unwrap_or_default(),
             };
             println!("{:?}", render(&spec, p(1))?);
         }

@@ -60,6 +60,7 @@ fn render_clip(dir: &Path, index: usize, width: u32, height: u32, seconds: u64) 
         prompt: format!("catalog check {width}x{height} for {seconds} seconds: a hot air balloon over hills"),
         audio: true,
         source_image: None,
+        created: std::time::Duration::from_secs(1_800_000_000),
     };
     let path = dir.join(&file);
     let stats = render(&spec, &path).unwrap_or_else(|e| panic!("{file}: {e}"));

@@ -23,6 +23,7 @@ use crate::routes::{admin, files, models, money, ops, stream, tasks, videos, web
         create::create, read::retrieve, read::list, read::delete, content::download, create::remix,
         admin::create_account, admin::get_account, admin::rotate_secret, admin::add_credits,
         admin::create_key, admin::list_keys, admin::revoke_key, admin::search_tasks,
+        admin::list_accounts, admin::update_account, admin::get_key, admin::update_key, admin::list_audit,
         money::balance, money::usage, money::admin_usage,
         ops::healthz, ops::readyz, ops::metrics, ops::openapi, files::serve_file,
     ),

@@ -44,7 +44,11 @@ macro_rules! conformance_tests {
             concurrent_submits_never_overspend, concurrent_claims_never_share_a_task_or_exceed_a_cap,
             concurrent_retention_sweeps_take_disjoint_batches, changes_are_announced_at_commit_and_leases_are_silent,
             a_submit_that_never_left_is_taken_back_out_of_the_count,
-            a_start_up_reclaim_gives_back_every_lease_or_touches_none);
+            a_start_up_reclaim_gives_back_every_lease_or_touches_none,
+
+            accounts_list_newest_first_filtered_by_name_and_paged,
+            account_and_key_changes_are_written_with_their_audit_entry,
+            the_audit_list_is_newest_first_filtered_by_target_and_paged);
     };
     (@each $factory:expr; $($name:ident),* $(,)?) => {
         $(
@@ -1110,4 +1114,105 @@ pub async fn a_start_up_reclaim_gives_back_every_lease_or_touches_none(store: Ar
         }
     }
     assert_ledger_balanced(&store, &acct).await;
+}
+
+fn audit(action: &str, target: &str, at: Millis) -> NewAudit {
+    NewAudit {
+        actor: "admin".into(),
+        action: action.into(),
+        target_id: target.into(),
+        changes: serde_json::json!({"n": at}),
+        at,
+    }
+}
+
+pub async fn accounts_list_newest_first_filtered_by_name_and_paged(store: Arc<dyn Store>) {
+    let mut ids = Vec::new();
+    for name in ["alpha one", "beta", "Alpha two", "alpha three"] {
+        let id = AccountId::generate();
+        store.create_account(&id, name, "whsec_x", NOW).await.unwrap();
+        ids.push(id);
+        tokio::time::sleep(std::time::Duration::from_millis(2)).await;
+    }
+    let names = |v: Vec<Account>| v.into_iter().map(|a| a.name).collect::<Vec<_>>();
+    let all = store.accounts(&AccountFilter { limit: 10, ..Default::default() }).await.unwrap();
+    assert_eq!(names(all), ["alpha three", "Alpha two", "beta", "alpha one"]);
+    let mut f = AccountFilter { name_contains: Some("alpha".into()), limit: 1, after: None };
+    let page1 = store.accounts(&f).await.unwrap();
+    assert_eq!(page1.iter().map(|a| a.id.clone()).collect::<Vec<_>>(), [ids[3].clone()], "case-sensitive");
+    f.after = Some(ids[3].clone());
+    assert_eq!(names(store.accounts(&f).await.unwrap()), ["alpha one"]);
+    f.after = Some(ids[0].clone());
+    assert!(store.accounts(&f).await.unwrap().is_empty());
+    let none = AccountFilter { name_contains: Some("%".into()), limit: 10, after: None };
+    assert!(store.accounts(&none).await.unwrap().is_empty(), "no pattern characters");
+    assert!(!store.account(&ids[0]).await.unwrap().unwrap().suspended, "accounts start active");
+}
+
+pub async fn account_and_key_changes_are_written_with_their_audit_entry(store: Arc<dyn Store>) {
+    let (acct, key) = account_with(&store, 5_000_000).await;
+    let update = AccountUpdate { name: "renamed".into(), suspended: true };
+    let a = store.update_account(&acct, update.clone(), audit("account.update", acct.as_str(), NOW)).await.unwrap();
+    let a = a.expect("known account");
+    assert_eq!((a.name.as_str(), a.suspended, a.balance), ("renamed", true, Usd(5_000_000)));
+    assert!(store.account(&acct).await.unwrap().unwrap().suspended);
+    let unknown = AccountId::generate();
+    let none = store.update_account(&unknown, update, audit("account.update", unknown.as_str(), NOW)).await;
+    assert_eq!(none.unwrap(), None);
+
+    assert!(!store.key(&key).await.unwrap().unwrap().disabled, "keys start enabled");
+    let limits = KeyLimits {
+        quota: Some(Usd(7_000_000)),
+        spend: SpendLimits { h5: Some(Usd(1_000_000)), d1: None, d7: Some(Usd(3_500_000)) },
+        concurrency: Some(4),
+        models: Some(vec!["veo-3.1".into()]),
+        expires_at: Some(NOW + 1000),
+        ip_allow: vec!["10.0.0.0/8".into()],
+    };
+    let change = KeyUpdate { name: "ci".into(), disabled: true, limits: limits.clone() };
+    let k = store.update_key(&key, change.clone(), audit("key.update", key.as_str(), NOW + 1)).await.unwrap();
+    let k = k.expect("known key");
+    assert_eq!((k.name.as_str(), k.disabled, &k.limits), ("ci", true, &limits));
+    assert_eq!(store.key(&key).await.unwrap().unwrap(), k);
+    let back = KeyUpdate { name: "ci".into(), disabled: false, limits: KeyLimits::default() };
+    let k = store.update_key(&key, back.clone(), audit("key.update", key.as_str(), NOW + 2)).await.unwrap().unwrap();
+    assert_eq!((k.disabled, k.limits), (false, KeyLimits::default()), "limits removed, key enabled");
+
+    store.revoke_key(&key, NOW + 3).await.unwrap();
+    let revoked = store.update_key(&key, change, audit("key.update", key.as_str(), NOW + 4)).await.unwrap();
+    assert_eq!(revoked, None, "a revoked key cannot change");
+    let unknown_key = KeyId::generate();
+    let none = store.update_key(&unknown_key, back, audit("key.update", unknown_key.as_str(), NOW)).await.unwrap();
+    assert_eq!(none, None);
+
+    let all = store.audit_entries(&AuditFilter { limit: 100, ..Default::default() }).await.unwrap();
+    let written: Vec<_> = all.iter().map(|e| (e.action.as_str(), e.target_id.clone(), e.at)).collect();
+    assert_eq!(
+        written,
+        [
+            ("key.update", key.to_string(), NOW + 2),
+            ("key.update", key.to_string(), NOW + 1),
+            ("account.update", acct.to_string(), NOW)
+        ],
+        "refused changes record nothing"
+    );
+    assert_eq!(all[0].changes, serde_json::json!({"n": NOW + 2}));
+    assert_eq!(all[0].actor, "admin");
+}
+
+pub async fn the_audit_list_is_newest_first_filtered_by_target_and_paged(store: Arc<dyn Store>) {
+    for i in 0..5 {
+        let target = if i % 2 == 0 { "acct_a" } else { "key_b" };
+        store.record_audit(audit("account.credit", target, NOW + i)).await.unwrap();
+    }
+    let all = store.audit_entries(&AuditFilter { limit: 100, ..Default::default() }).await.unwrap();
+    assert_eq!(all.iter().map(|e| e.at).collect::<Vec<_>>(), [NOW + 4, NOW + 3, NOW + 2, NOW + 1, NOW]);
+    assert!(all.windows(2).all(|w| w[0].id > w[1].id), "ids grow with every entry");
+    let mut f = AuditFilter { target_id: Some("acct_a".into()), limit: 2, before: None };
+    let page1 = store.audit_entries(&f).await.unwrap();
+    assert_eq!(page1.iter().map(|e| e.at).collect::<Vec<_>>(), [NOW + 4, NOW + 2]);
+    f.before = Some(page1[1].id);
+    let page2 = store.audit_entries(&f).await.unwrap();
+    assert_eq!(page2.iter().map(|e| (e.at, e.target_id.as_str())).collect::<Vec<_>>(), [(NOW, "acct_a")]);
+    assert_eq!(page2[0].changes, serde_json::json!({"n": NOW}));
 }

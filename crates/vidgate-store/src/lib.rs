@@ -207,4 +207,20 @@ pub trait Store: Send + Sync + 'static {
     /// nothing changes: always on PostgreSQL, where live replicas hold leases and a dead
     /// one's expire. Call once at start-up, before the engine claims anything.
     async fn reclaim_stale_leases_at_startup(&self) -> Result<Option<u64>>;
+
+    // --- management: listing and changing accounts and keys, the audit list
+    /// Accounts newest first (by id), filtered and paged by `filter`.
+    async fn accounts(&self, filter: &AccountFilter) -> Result<Vec<Account>>;
+    /// Writes an account's name and suspension and the audit entry of the change in one
+    /// transaction; `None` (nothing written) for an unknown account. A suspended account's
+    /// keys are refused from the next authentication on.
+    async fn update_account(&self, id: &AccountId, update: AccountUpdate, audit: NewAudit) -> Result<Option<Account>>;
+    /// Writes a key's name, disabled flag and limits and the audit entry of the change in one
+    /// transaction; `None` (nothing written) for an unknown or revoked key. This and
+    /// [`Store::revoke_key`] are the only writes that change a key after its creation.
+    async fn update_key(&self, id: &KeyId, update: KeyUpdate, audit: NewAudit) -> Result<Option<ApiKey>>;
+    /// Appends one entry to the audit list (append-only).
+    async fn record_audit(&self, entry: NewAudit) -> Result<()>;
+    /// Audit entries newest first, filtered and paged by `filter`.
+    async fn audit_entries(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>>;
 }

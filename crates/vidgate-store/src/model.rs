@@ -26,6 +26,8 @@ pub struct Account {
     pub spent: Usd,
     /// Credits added (less debits).
     pub credited: Usd,
+    /// A suspended account's keys are refused; its running tasks go on.
+    pub suspended: bool,
 }
 
 /// Rolling spend caps of a key.
@@ -79,6 +81,8 @@ pub struct ApiKey {
     pub limits: KeyLimits,
     pub created_at: Millis,
     pub revoked_at: Option<Millis>,
+    /// A disabled key is refused like a revoked one, until it is enabled again.
+    pub disabled: bool,
 }
 
 /// A key to create.
@@ -404,4 +408,63 @@ impl ProviderCaps {
     pub fn cap(&self, provider: &str) -> u32 {
         self.per_provider.get(provider).copied().unwrap_or(self.default)
     }
+}
+
+/// The account listing: newest first, in pages.
+#[derive(Clone, Debug, Default)]
+pub struct AccountFilter {
+    /// Only accounts whose name contains this (case-sensitive).
+    pub name_contains: Option<String>,
+    /// Only accounts created before this one (past it in the listing's order).
+    pub after: Option<AccountId>,
+    pub limit: u32,
+}
+
+/// An account's changeable fields, as they are to be after a change.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AccountUpdate {
+    pub name: String,
+    pub suspended: bool,
+}
+
+/// A key's changeable fields, as they are to be after a change.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct KeyUpdate {
+    pub name: String,
+    pub disabled: bool,
+    pub limits: KeyLimits,
+}
+
+/// One management change to record in the audit list. `changes` never holds a secret.
+#[derive(Clone, Debug, PartialEq)]
+pub struct NewAudit {
+    pub actor: String,
+    /// e.g. `key.update`.
+    pub action: String,
+    /// The account or key changed.
+    pub target_id: String,
+    /// Each field set or changed, with its new value.
+    pub changes: serde_json::Value,
+    pub at: Millis,
+}
+
+/// A recorded management change.
+#[derive(Clone, Debug, PartialEq)]
+pub struct AuditEntry {
+    /// Grows with every entry.
+    pub id: i64,
+    pub actor: String,
+    pub action: String,
+    pub target_id: String,
+    pub changes: serde_json::Value,
+    pub at: Millis,
+}
+
+/// The audit listing: newest first, in pages.
+#[derive(Clone, Debug, Default)]
+pub struct AuditFilter {
+    pub target_id: Option<String>,
+    /// Only entries older than this id.
+    pub before: Option<i64>,
+    pub limit: u32,
 }

@@ -1,9 +1,5 @@
 //! The `vidgate` client commands, run as the real binary against a real gateway (the
 //! binary too) on the shipped catalog, with the sandbox renderer behind test keys.
-//!
-//! Two tests need the account listing and the PATCH endpoints of the management API
-//! (`GET /admin/v1/accounts`, `PATCH /admin/v1/accounts/{id}`, `PATCH /admin/v1/keys/{id}`);
-//! they are ignored until the gateway has them.
 
 mod common;
 
@@ -305,7 +301,6 @@ async fn management_commands_create_an_account_add_credits_create_a_live_key_and
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs GET and PATCH /admin/v1/accounts (the management API's account listing and update)"]
 async fn accounts_ls_finds_an_account_by_name_and_update_suspends_it() {
     let s = setup().await;
     let id = s.json(&["accounts", "create", "--name", "zebra-co"])["id"].as_str().unwrap().to_owned();
@@ -320,7 +315,6 @@ async fn accounts_ls_finds_an_account_by_name_and_update_suspends_it() {
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "needs PATCH /admin/v1/keys/{id} and GET /admin/v1/audit (the management API's key update and audit list)"]
 async fn keys_update_and_disable_change_a_key_a_disabled_key_is_refused_and_the_audit_lists_it() {
     let s = setup().await;
     let id = s.json(&["accounts", "create", "--name", "k"])["id"].as_str().unwrap().to_owned();

@@ -58,11 +58,11 @@ pub struct NewKeyRequest {
     pub ip_allow: Option<Vec<String>>,
 }
 
-fn bad(param: &str, message: impl Into<String>) -> ApiError {
+pub(super) fn bad(param: &str, message: impl Into<String>) -> ApiError {
     RequestError::param(ErrorCode::InvalidParam, param, message).into()
 }
 
-fn check_name(name: &str) -> Result<(), ApiError> {
+pub(super) fn check_name(name: &str) -> Result<(), ApiError> {
     if name.trim().is_empty() || name.chars().count() > MAX_NAME_CHARS {
         return Err(bad("name", format!("name must be 1 to {MAX_NAME_CHARS} characters")));
     }
@@ -75,7 +75,7 @@ pub fn new_webhook_secret() -> String {
     format!("whsec_{}", base64::engine::general_purpose::STANDARD.encode(bytes))
 }
 
-fn account_id(id: &str) -> Result<AccountId, ApiError> {
+pub(super) fn account_id(id: &str) -> Result<AccountId, ApiError> {
     id.parse().map_err(|_| ApiError::new(ErrorCode::NotFound, "no such account"))
 }
 
@@ -83,7 +83,9 @@ impl Gateway {
     /// Creates an account with a zero balance.
     pub async fn create_account(&self, name: &str) -> Result<Account, ApiError> {
         check_name(name)?;
-        Ok(self.store.create_account(&AccountId::generate(), name, &new_webhook_secret(), now_ms()).await?)
+        let account = self.store.create_account(&AccountId::generate(), name, &new_webhook_secret(), now_ms()).await?;
+        self.audit("account.create", account.id.as_str(), serde_json::json!({"name": account.name})).await?;
+        Ok(account)
     }
 
     /// An account by id.
@@ -95,7 +97,10 @@ impl Gateway {
     pub async fn rotate_webhook_secret(&self, id: &str) -> Result<Account, ApiError> {
         let id = account_id(id)?;
         self.account(id.as_str()).await?;
-        Ok(self.store.set_webhook_secret(&id, &new_webhook_secret()).await?)
+        let account = self.store.set_webhook_secret(&id, &new_webhook_secret()).await?;
+        // The secret itself never goes into the audit list.
+        self.audit("account.rotate_webhook_secret", id.as_str(), serde_json::json!({})).await?;
+        Ok(account)
     }
 
     /// Adds (or, with a negative amount, removes) money: one ledger entry. A removal may
@@ -120,7 +125,12 @@ impl Gateway {
                     format!("removing {removing} USD would take the balance below zero ({available} USD available)");
                 Err(RequestError::param(ErrorCode::InsufficientBalance, "amount_usd", msg).into())
             }
-            other => Ok(other?),
+            other => {
+                let account = other?;
+                let changes = serde_json::json!({"amount_usd": amount, "note": note});
+                self.audit("account.credit", id.as_str(), changes).await?;
+                Ok(account)
+            }
         }
     }
 
@@ -134,10 +144,15 @@ impl Gateway {
         let id = KeyId::generate();
         let (secret, hash, masked) = generate_key(&id, mode);
         let key = NewKey { id, account_id: account, name: req.name.clone(), mode, hash, masked, limits };
-        Ok((self.store.create_key(key, now_ms()).await?, secret))
+        let key = self.store.create_key(key, now_ms()).await?;
+        let mut changes = super::management::key_fields(&key);
+        changes.insert("account_id".into(), key.account_id.as_str().into());
+        changes.insert("mode".into(), key.mode.as_str().into());
+        self.audit("key.create", key.id.as_str(), serde_json::Value::Object(changes)).await?;
+        Ok((key, secret))
     }
 
-    fn key_limits(&self, req: &NewKeyRequest) -> Result<KeyLimits, ApiError> {
+    pub(super) fn key_limits(&self, req: &NewKeyRequest) -> Result<KeyLimits, ApiError> {
         let positive = |v: Option<Usd>, p: &str| match v {
             Some(u) if u <= Usd::ZERO => Err(bad(p, format!("{p} must be positive"))),
             _ => Ok(v),
@@ -181,7 +196,16 @@ impl Gateway {
     /// Revokes a key (idempotent).
     pub async fn revoke_key(&self, id: &str) -> Result<ApiKey, ApiError> {
         let id: KeyId = id.parse().map_err(|_| ApiError::new(ErrorCode::NotFound, "no such key"))?;
-        self.store.revoke_key(&id, now_ms()).await?.ok_or_else(|| ApiError::new(ErrorCode::NotFound, "no such key"))
+        let not_found = || ApiError::new(ErrorCode::NotFound, "no such key");
+        let before = self.store.key(&id).await?.ok_or_else(not_found)?;
+        let key = self.store.revoke_key(&id, now_ms()).await?.ok_or_else(not_found)?;
+        // Revoking again changes nothing, so only the first revocation is recorded.
+        if before.revoked_at.is_none()
+            && let Some(at) = key.revoked_at
+        {
+            self.audit("key.revoke", id.as_str(), serde_json::json!({"revoked_at": crate::clock::rfc3339(at)})).await?;
+        }
+        Ok(key)
     }
 }
 

@@ -71,7 +71,8 @@ pub fn generate_admin_token() -> String {
 
 impl Gateway {
     /// The caller behind a presented API key, or 401 `invalid_api_key` (missing, unknown,
-    /// revoked or expired keys all look the same).
+    /// revoked, disabled or expired keys all look the same), or 403 `permission_denied`
+    /// when the key's account is suspended.
     pub async fn authenticate(&self, presented: Option<&str>, now: Millis) -> Result<Caller, ApiError> {
         let invalid = || ApiError::new(ErrorCode::InvalidApiKey, "missing or invalid API key");
         let presented = presented.ok_or_else(invalid)?;
@@ -79,9 +80,16 @@ impl Gateway {
         let key = self.store.key(&id).await?.ok_or_else(invalid)?;
         if !hash_matches(presented, &key.hash)
             || key.revoked_at.is_some()
+            || key.disabled
             || key.limits.expires_at.is_some_and(|e| e <= now)
         {
             return Err(invalid());
+        }
+        // Read at every authentication, so a suspension holds from the next request on.
+        let account = self.store.account(&key.account_id).await?.ok_or_else(invalid)?;
+        if account.suspended {
+            let msg = format!("account {} is suspended; ask the operator to resume it", account.id);
+            return Err(ApiError::new(ErrorCode::PermissionDenied, msg));
         }
         Ok(Caller { account_id: key.account_id.clone(), key })
     }

@@ -174,6 +174,7 @@ mod tests {
             limits,
             created_at: NOW,
             revoked_at: None,
+            disabled: false,
         }
     }
 

@@ -7,6 +7,7 @@ pub mod auth;
 pub mod balance;
 mod bootstrap;
 mod deliveries;
+pub mod management;
 mod openai;
 mod plan;
 mod submit;
@@ -27,6 +28,7 @@ use crate::worker::Engine;
 pub use admin::{NewKeyRequest, SpendLimitsInput};
 pub use auth::Caller;
 pub use bootstrap::{Booted, Credentials, bootstrap};
+pub use management::{AccountPatch, KeyPatch, Page};
 pub use submit::SubmitSurface;
 pub use usage::UsageScope;
 

@@ -4,7 +4,9 @@
 //! A row counts charged tasks (completed, or cancelled while running under `charge`) on the
 //! UTC day of their terminal transition, which is the time of their capture, so live usage
 //! is exactly the ledger's captures; test-mode tasks show with `mode: "test"` and the
-//! credits they report. `seconds` are billed seconds (API.md §7; a charged cancel bills the
+//! credits they report. Live and test are never summed together: every row is of one
+//! mode and says which (rows are always split by mode, whatever `group_by` says),
+//! `totals` is live money only, and `test_totals` the test-mode rows'. `seconds` are billed seconds (API.md §7; a charged cancel bills the
 //! requested length). The period is `[since, until)`; each is RFC 3339 or `YYYY-MM-DD`
 //! (midnight UTC). Defaults: `until` the end of today (UTC), `since` 30 days before
 //! `until`; a query spans at most [`MAX_USAGE_DAYS`] days.
@@ -33,12 +35,15 @@ pub enum UsageScope {
     Admin,
 }
 
-/// The answer: `{"object": "list", "data": [...], "totals": {...}}`.
+/// The answer: `{"object": "list", "data": [...], "totals": {...}, "test_totals": {...}}`.
 #[derive(Clone, Debug, Serialize, ToSchema)]
 pub struct UsageList {
     pub object: &'static str,
     pub data: Vec<UsageItem>,
+    /// Live usage only: real money.
     pub totals: UsageTotals,
+    /// Test-mode usage: the credits test tasks report, never money.
+    pub test_totals: UsageTotals,
 }
 
 /// One group.
@@ -53,8 +58,8 @@ pub struct UsageItem {
     pub account_id: Option<String>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub key_id: Option<String>,
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub mode: Option<&'static str>,
+    /// `live` or `test`: every row is of one mode.
+    pub mode: &'static str,
     pub tasks: u64,
     /// Billed seconds (millisecond precision).
     pub seconds: f64,
@@ -127,6 +132,8 @@ pub fn parse_usage_query(scope: &UsageScope, params: &[(String, String)], now: M
     }
     (q.since, q.until) = (since, until);
     q.group = group.unwrap_or(UsageGrouping { day: true, ..Default::default() });
+    // Live money and test credits are never added up in one row.
+    q.group.mode = true;
     Ok(q)
 }
 
@@ -160,24 +167,27 @@ fn parse_group(text: &str, admin: bool) -> Result<UsageGrouping, ApiError> {
 
 fn usage_list(q: &UsageQuery, rows: Vec<UsageRow>) -> UsageList {
     let period = format!("{}/{}", rfc3339(q.since), rfc3339(q.until));
-    let (mut tasks, mut ms, mut usd) = (0, 0, Usd::ZERO);
+    let mut sums = [(0, 0, Usd::ZERO); 2];
     let data = rows
         .into_iter()
         .map(|r| {
-            (tasks, ms, usd) = (tasks + r.tasks, ms + r.billed_ms, usd.plus(r.usd));
+            let mode = r.mode.unwrap_or(Mode::Live);
+            let (tasks, ms, usd) = &mut sums[usize::from(mode == Mode::Test)];
+            (*tasks, *ms, *usd) = (*tasks + r.tasks, *ms + r.billed_ms, usd.plus(r.usd));
             UsageItem {
                 bucket: r.day.map_or_else(|| period.clone(), day_text),
                 model: r.model,
                 account_id: r.account_id.map(|a| a.to_string()),
                 key_id: r.key_id.map(|k| k.to_string()),
-                mode: r.mode.map(Mode::as_str),
+                mode: mode.as_str(),
                 tasks: r.tasks,
                 seconds: r.billed_ms as f64 / 1000.0,
                 usd: r.usd,
             }
         })
         .collect();
-    UsageList { object: "list", data, totals: UsageTotals { tasks, seconds: ms as f64 / 1000.0, usd } }
+    let totals = |(tasks, ms, usd): (u64, u64, Usd)| UsageTotals { tasks, seconds: ms as f64 / 1000.0, usd };
+    UsageList { object: "list", data, totals: totals(sums[0]), test_totals: totals(sums[1]) }
 }
 
 /// `YYYY-MM-DD` of a day counted from 1970-01-01.
@@ -211,7 +221,7 @@ mod tests {
             (rfc3339(q.since), rfc3339(q.until)),
             ("2026-12-17T00:00:00Z".into(), "2027-01-16T00:00:00Z".into())
         );
-        assert_eq!(q.group, UsageGrouping { day: true, ..Default::default() });
+        assert_eq!(q.group, UsageGrouping { day: true, mode: true, ..Default::default() });
         assert!(q.account_id.is_some());
     }
 
@@ -226,7 +236,8 @@ mod tests {
         );
         assert_eq!(q.group, UsageGrouping { model: true, key: true, mode: true, ..Default::default() });
         let q = parse_usage_query(&UsageScope::Admin, &params(&[("group_by", "")]), NOW).unwrap();
-        assert_eq!(q.group, UsageGrouping::default(), "an empty group_by is one row for the period");
+        let one_row_per_mode = UsageGrouping { mode: true, ..Default::default() };
+        assert_eq!(q.group, one_row_per_mode, "an empty group_by is one row per mode for the period");
     }
 
     #[test]
@@ -258,22 +269,43 @@ mod tests {
     #[test]
     fn rows_become_buckets_and_totals() {
         let q = UsageQuery { since: 0, until: DAY_MS, ..Default::default() };
-        let row = |day: Option<i64>, ms: u64, usd: i64| UsageRow {
+        let row = |day: Option<i64>, ms: u64, usd: i64, mode: Mode| UsageRow {
             day,
             model: Some("tiny".into()),
             account_id: None,
             key_id: None,
-            mode: Some(Mode::Test),
+            mode: Some(mode),
             tasks: 2,
             billed_ms: ms,
             usd: Usd(usd),
         };
-        let list = usage_list(&q, vec![row(Some(20_833), 1500, 375_000), row(None, 2001, 1)]);
+        let list = usage_list(&q, vec![row(Some(20_833), 1500, 375_000, Mode::Test), row(None, 2001, 1, Mode::Test)]);
         assert_eq!(list.data[0].bucket, "2027-01-15");
         assert_eq!(list.data[1].bucket, "1970-01-01T00:00:00Z/1970-01-02T00:00:00Z");
-        assert_eq!((list.data[0].seconds, list.data[0].mode), (1.5, Some("test")));
-        assert_eq!((list.totals.tasks, list.totals.seconds, list.totals.usd), (4, 3.501, Usd(375_001)));
+        assert_eq!((list.data[0].seconds, list.data[0].mode), (1.5, "test"));
+        let test = &list.test_totals;
+        assert_eq!((test.tasks, test.seconds, test.usd), (4, 3.501, Usd(375_001)));
+        assert_eq!((list.totals.tasks, list.totals.seconds, list.totals.usd), (0, 0.0, Usd::ZERO), "no live usage");
         let json = serde_json::to_value(&list.data[0]).unwrap();
         assert!(json.get("account_id").is_none() && json.get("key_id").is_none(), "{json}");
+    }
+
+    #[test]
+    fn live_money_and_test_credits_are_summed_apart() {
+        let q = UsageQuery { since: 0, until: DAY_MS, ..Default::default() };
+        let row = |mode: Mode, tasks: u64, usd: i64| UsageRow {
+            day: Some(0),
+            model: None,
+            account_id: None,
+            key_id: None,
+            mode: Some(mode),
+            tasks,
+            billed_ms: tasks * 1000,
+            usd: Usd(usd),
+        };
+        let list = usage_list(&q, vec![row(Mode::Live, 2, 1_250_000), row(Mode::Test, 5, 9_000_000)]);
+        assert_eq!((list.totals.tasks, list.totals.seconds, list.totals.usd), (2, 2.0, Usd(1_250_000)));
+        assert_eq!((list.test_totals.tasks, list.test_totals.seconds, list.test_totals.usd), (5, 5.0, Usd(9_000_000)));
+        assert_eq!((list.data[0].mode, list.data[1].mode), ("live", "test"));
     }
 }

@@ -106,7 +106,7 @@ pub async fn send(request: reqwest::RequestBuilder, call: Call, max_body: usize)
 /// A transport failure: a failed connect never sent anything; anything later may have.
 pub fn transport(e: reqwest::Error, call: Call) -> ProviderError {
     let e = e.without_url();
-    let text = format!("{e:?}");
+    let text = super::failure::short_cause(&e);
     if e.is_connect() {
         return ProviderError::Unreachable(text);
     }

@@ -10,6 +10,7 @@
 //! client; what they share: [`http`] (error mapping, downloads), [`settings`],
 //! [`schedule`] (when to poll), [`throttle`] (rate and concurrency per upstream).
 
+pub mod failure;
 pub mod gemini;
 pub mod http;
 pub mod openai;

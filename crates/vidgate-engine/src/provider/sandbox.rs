@@ -110,6 +110,8 @@ pub fn render_spec(job: &JobSpec) -> RenderSpec {
         prompt: p.prompt.clone(),
         audio: p.audio,
         source_image: job.source_image.clone(),
+        // The render time, written as the MP4's creation time.
+        created: std::time::Duration::from_millis(crate::clock::now_ms().max(0) as u64),
     }
 }
 

@@ -23,6 +23,8 @@ pub(crate) struct Movie {
     pub(crate) layout: Layout,
     pub(crate) fragmented: bool,
     pub(crate) tracks: Vec<Track>,
+    /// The `mvhd` creation time, since the Unix epoch (zero when it is earlier or unset).
+    pub(crate) created: std::time::Duration,
 }
 
 /// One track: its codec configuration(s), timing and sample table.
@@ -101,6 +103,9 @@ impl Track {
     }
 }
 
+/// Seconds from 1904-01-01 (the MP4 epoch) to 1970-01-01.
+const MP4_EPOCH_TO_UNIX_SECS: u64 = 2_082_844_800;
+
 impl Movie {
     /// Opens and demuxes `path`. Fails with `NotMp4`, or `Corrupt` for damaged or truncated files.
     pub(crate) fn open(path: &Path) -> Result<Self, MediaError> {
@@ -114,7 +119,11 @@ impl Movie {
         }
         attach_edits(&moov, &mut tracks);
         check_inside_file(&tracks, source.len())?;
-        Ok(Self { source, layout, fragmented, tracks })
+        // MP4 times count seconds from 1904-01-01.
+        let created = std::time::Duration::from_secs(
+            moov.mvhd_box.creation_time.as_secs().saturating_sub(MP4_EPOCH_TO_UNIX_SECS),
+        );
+        Ok(Self { source, layout, fragmented, tracks, created })
     }
 
     /// The first track of a kind.

@@ -9,6 +9,7 @@ use std::fs::File;
 use std::io::{BufWriter, Seek, SeekFrom, Write};
 use std::num::NonZeroU32;
 use std::path::Path;
+use std::time::Duration;
 
 use shiguredo_mp4::boxes::{EdtsBox, ElstBox, ElstEntry, MoovBox, SampleEntry};
 use shiguredo_mp4::mux::{FinalizedBoxes, Mp4FileMuxer, Mp4FileMuxerOptions, Sample};
@@ -45,16 +46,22 @@ pub(crate) type Payload<'a> = dyn FnMut(usize, usize, &mut Vec<u8>) -> Result<()
 const SLACK_BYTES: usize = 256;
 const EDIT_BYTES_PER_TRACK: usize = 64;
 
-/// Writes `tracks` to `dst` as a faststart MP4 and returns the file size. On failure the
-/// partly written file is removed.
-pub(crate) fn write_mp4(dst: &Path, tracks: &[OutTrack], payload: &mut Payload<'_>) -> Result<u64, MediaError> {
+/// Writes `tracks` to `dst` as a faststart MP4 and returns the file size; `created` (time
+/// since the Unix epoch, from the caller: nothing here reads a clock) is the movie's
+/// creation time. On failure the partly written file is removed.
+pub(crate) fn write_mp4(
+    dst: &Path,
+    tracks: &[OutTrack],
+    payload: &mut Payload<'_>,
+    created: Duration,
+) -> Result<u64, MediaError> {
     if tracks.iter().all(|t| t.samples.is_empty()) {
         return Err(MediaError::Invalid("nothing to write: no samples".into()));
     }
     let order = interleave(tracks);
-    let reserve = dry_run_moov_size(tracks, &order)? + SLACK_BYTES + EDIT_BYTES_PER_TRACK * tracks.len();
+    let reserve = dry_run_moov_size(tracks, &order, created)? + SLACK_BYTES + EDIT_BYTES_PER_TRACK * tracks.len();
     let out = BufWriter::new(File::create(dst)?);
-    let written = write_file(out, tracks, &order, reserve, payload);
+    let written = write_file(out, tracks, &order, reserve, payload, created);
     if written.is_err() {
         let _ = std::fs::remove_file(dst);
     }
@@ -67,8 +74,10 @@ fn write_file(
     order: &[(usize, usize)],
     reserve: usize,
     payload: &mut Payload<'_>,
+    created: Duration,
 ) -> Result<u64, MediaError> {
-    let options = Mp4FileMuxerOptions { reserved_moov_box_size: reserve, ..Default::default() };
+    let options =
+        Mp4FileMuxerOptions { reserved_moov_box_size: reserve, creation_timestamp: created, ..Default::default() };
     let mut muxer = Mp4FileMuxer::with_options(options).map_err(mux_err)?;
     out.write_all(muxer.initial_boxes_bytes())?;
     let mut position = muxer.initial_boxes_bytes().len() as u64;
@@ -122,8 +131,9 @@ fn mux_sample(track: &OutTrack, index: usize, offset: u64, size: usize) -> Sampl
 }
 
 /// Runs the muxer on metadata only to learn how big the final `moov` will be.
-fn dry_run_moov_size(tracks: &[OutTrack], order: &[(usize, usize)]) -> Result<usize, MediaError> {
-    let mut muxer = Mp4FileMuxer::new().map_err(mux_err)?;
+fn dry_run_moov_size(tracks: &[OutTrack], order: &[(usize, usize)], created: Duration) -> Result<usize, MediaError> {
+    let options = Mp4FileMuxerOptions { creation_timestamp: created, ..Default::default() };
+    let mut muxer = Mp4FileMuxer::with_options(options).map_err(mux_err)?;
     let mut position = muxer.initial_boxes_bytes().len() as u64;
     for &(t, s) in order {
         let size = tracks[t].samples[s].size;

@@ -96,7 +96,8 @@ fn write_tracks(movie: &Movie, keep: &[(&Track, Keep)], dst: &Path) -> Result<Me
         buf.resize(sample.size as usize, 0);
         movie.source.read_exact_at(buf, sample.offset)
     };
-    write_mp4(dst, &tracks, &mut payload)?;
+    // The copy keeps the source's creation time.
+    write_mp4(dst, &tracks, &mut payload, movie.created)?;
     probe(dst)
 }
 

@@ -48,6 +48,9 @@ pub struct RenderSpec {
     pub audio: bool,
     /// PNG/JPEG/WebP bytes for image-to-video: frame 0 is this image, cover-fit.
     pub source_image: Option<Vec<u8>>,
+    /// The file's creation time (`mvhd`), since the Unix epoch: the caller's render time
+    /// (the renderer reads no clock). It changes no picture or sound.
+    pub created: std::time::Duration,
 }
 
 /// Where the time went and what came out.
@@ -85,7 +88,7 @@ pub fn render_with_progress(spec: &RenderSpec, dst: &Path, progress: &dyn Fn(u8)
     stats.audio_ms = elapsed_ms(started);
     progress(95);
     let started = Instant::now();
-    stats.bytes = mux(dst, video, audio)?;
+    stats.bytes = mux(dst, video, audio, spec.created)?;
     stats.mux_ms = elapsed_ms(started);
     progress(100);
     Ok(stats)
@@ -178,6 +181,7 @@ mod tests {
             prompt: "p".into(),
             audio: true,
             source_image: None,
+            created: std::time::Duration::from_secs(1_800_000_000),
         }
     }
 

@@ -83,14 +83,19 @@ fn timescale(value: u32) -> NonZeroU32 {
 }
 
 /// Writes the tracks as a faststart MP4; returns the file size.
-pub(crate) fn mux(dst: &Path, video: Encoded, audio: Option<Encoded>) -> Result<u64, MediaError> {
+pub(crate) fn mux(
+    dst: &Path,
+    video: Encoded,
+    audio: Option<Encoded>,
+    created: std::time::Duration,
+) -> Result<u64, MediaError> {
     let parts: Vec<Encoded> = std::iter::once(video).chain(audio).collect();
     let tracks: Vec<OutTrack> = parts.iter().map(|p| p.track.clone()).collect();
     let mut payload = |t: usize, s: usize, buf: &mut Vec<u8>| {
         buf.extend_from_slice(&parts[t].payloads[s]);
         Ok(())
     };
-    write_mp4(dst, &tracks, &mut payload)
+    write_mp4(dst, &tracks, &mut payload, created)
 }
 
 #[cfg(test)]

@@ -226,5 +226,6 @@ pub fn sandbox_spec() -> RenderSpec {
         prompt: "a paper boat drifting down a rainy street".into(),
         audio: true,
         source_image: None,
+        created: std::time::Duration::from_secs(1_800_000_000),
     }
 }

@@ -17,6 +17,7 @@ fn spec(width: u32, height: u32, duration_ms: u64, seed: u64) -> RenderSpec {
         prompt: "a fox crossing a snowy field at sunrise".into(),
         audio: true,
         source_image: None,
+        created: std::time::Duration::from_secs(1_800_000_000),
     }
 }
 
@@ -170,4 +171,18 @@ fn jpeg_and_webp_sources_are_accepted_and_measured() {
     }
     assert_eq!(decode_image_dimensions(&std::fs::read(&png).unwrap()).unwrap(), (400, 300));
     assert!(matches!(decode_image_dimensions(b"GIF89a......"), Err(MediaError::Invalid(_))));
+}
+
+#[test]
+fn the_creation_time_is_the_one_passed_in_and_a_trim_keeps_it() {
+    let scratch = Scratch::new("creation-time");
+    let (out, cut, audio) = (scratch.path("a.mp4"), scratch.path("cut.mp4"), scratch.path("a.m4a"));
+    // 2027-01-15T08:00:00Z
+    render(&spec(160, 96, 2000, 3), &out).unwrap();
+    let created = |p: &std::path::Path| ffprobe(p)["format"]["tags"]["creation_time"].as_str().map(str::to_owned);
+    assert_eq!(created(&out).as_deref(), Some("2027-01-15T08:00:00.000000Z"));
+    vidgate_media::trim(&out, &cut, 1000).unwrap();
+    assert_eq!(created(&cut).as_deref(), Some("2027-01-15T08:00:00.000000Z"), "a stream copy keeps it");
+    vidgate_media::extract_audio(&out, &audio).unwrap();
+    assert_eq!(created(&audio).as_deref(), Some("2027-01-15T08:00:00.000000Z"));
 }

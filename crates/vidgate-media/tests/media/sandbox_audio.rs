@@ -17,6 +17,7 @@ fn rendered(seed: u64) -> (Scratch, std::path::PathBuf) {
         prompt: "thunder over a quiet harbour with bells".into(),
         audio: true,
         source_image: None,
+        created: std::time::Duration::from_secs(1_800_000_000),
     };
     render(&spec, &out).unwrap();
     (scratch, out)

@@ -11,7 +11,9 @@ use vidgate_domain::task::TaskStatus;
 use vidgate_domain::{ErrorCode, TaskId, Usd};
 use vidgate_engine::clock::{now_ms, rfc3339};
 use vidgate_engine::gateway::NewKeyRequest;
+use vidgate_engine::gateway::{AccountPatch, KeyPatch};
 use vidgate_engine::view::{AdminTaskObject, admin_task_object};
+use vidgate_store::AuditEntry;
 use vidgate_store::{Account, ApiKey, TaskFilter};
 
 use crate::AppState;
@@ -21,12 +23,13 @@ use crate::extract::{Admin, JsonObject, Path, Query};
 /// The admin routes.
 pub fn routes() -> Router<AppState> {
     Router::new()
-        .route("/admin/v1/accounts", post(create_account))
-        .route("/admin/v1/accounts/{id}", get(get_account))
+        .route("/admin/v1/accounts", post(create_account).get(list_accounts))
+        .route("/admin/v1/accounts/{id}", get(get_account).patch(update_account))
         .route("/admin/v1/accounts/{id}/webhook-secret", post(rotate_secret))
         .route("/admin/v1/accounts/{id}/credits", post(add_credits))
         .route("/admin/v1/keys", post(create_key).get(list_keys))
-        .route("/admin/v1/keys/{id}", delete(revoke_key))
+        .route("/admin/v1/keys/{id}", delete(revoke_key).get(get_key).patch(update_key))
+        .route("/admin/v1/audit", get(list_audit))
         .route("/admin/v1/tasks", get(search_tasks))
 }
 
@@ -36,6 +39,8 @@ pub struct AccountObject {
     pub id: String,
     pub object: &'static str,
     pub name: String,
+    /// `active` or `suspended`.
+    pub status: &'static str,
     #[schema(value_type = f64)]
     pub balance_usd: Usd,
     #[schema(value_type = f64)]
@@ -51,6 +56,7 @@ impl From<Account> for AccountObject {
         AccountObject {
             id: a.id.to_string(),
             object: "account",
+            status: vidgate_engine::gateway::management::account_status(&a),
             name: a.name,
             balance_usd: a.balance,
             held_usd: a.held,
@@ -73,6 +79,8 @@ pub struct KeyObject {
     pub name: String,
     pub account_id: String,
     pub mode: &'static str,
+    /// A disabled key is refused until enabled again.
+    pub disabled: bool,
     #[schema(value_type = Option<f64>)]
     pub quota_usd: Option<Usd>,
     #[schema(value_type = Object)]
@@ -94,6 +102,7 @@ fn key_object(k: ApiKey, secret: Option<String>) -> KeyObject {
         name: k.name,
         account_id: k.account_id.to_string(),
         mode: k.mode.as_str(),
+        disabled: k.disabled,
         quota_usd: k.limits.quota,
         spend_limits: serde_json::to_value(&k.limits.spend).expect("serializes"),
         concurrency_limit: k.limits.concurrency,
@@ -323,4 +332,120 @@ pub async fn search_tasks(
     let last_id = tasks.last().map(|t| t.id.to_string());
     let data = tasks.iter().map(|t| admin_task_object(t, &s.gateway.urls, now)).collect();
     Ok(Json(ListPage { object: "list", data, has_more, last_id }))
+}
+
+/// Reads the paging and filter parameters a listing takes; any other is 400 `unknown_param`.
+fn listing_params(
+    q: &HashMap<String, String>,
+    filter: &str,
+) -> HttpResult<(Option<String>, Option<u32>, Option<String>)> {
+    let mut out = (None, None, None);
+    for (k, v) in q {
+        match k.as_str() {
+            "limit" => {
+                let n = v
+                    .parse()
+                    .map_err(|_| HttpError::param(ErrorCode::InvalidParam, "limit", "limit must be 1 to 100"))?;
+                out.1 = Some(n);
+            }
+            "after" => out.2 = Some(v.clone()),
+            f if f == filter => out.0 = Some(v.clone()),
+            other => {
+                return Err(HttpError::param(ErrorCode::UnknownParam, other, format!("unknown parameter {other}")));
+            }
+        }
+    }
+    Ok(out)
+}
+
+/// List accounts, newest first: `name` (contained in the name), `limit`, `after`.
+#[utoipa::path(get, path = "/admin/v1/accounts", tag = "admin",
+    params(("name" = Option<String>, Query), ("limit" = Option<u32>, Query), ("after" = Option<String>, Query)),
+    responses((status = 200, body = ListPage<AccountObject>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)), security(("admin_token" = [])))]
+pub async fn list_accounts(
+    State(s): State<AppState>,
+    _: Admin,
+    Query(q): Query<HashMap<String, String>>,
+) -> HttpResult<Json<ListPage<AccountObject>>> {
+    let (name, limit, after) = listing_params(&q, "name")?;
+    let page = s.gateway.list_accounts(name.as_deref(), limit, after.as_deref()).await?;
+    let last_id = page.items.last().map(|a| a.id.to_string());
+    let data = page.items.into_iter().map(AccountObject::from).collect();
+    Ok(Json(ListPage { object: "list", data, has_more: page.has_more, last_id }))
+}
+
+/// Rename, suspend or resume an account.
+#[utoipa::path(patch, path = "/admin/v1/accounts/{id}", tag = "admin", params(("id" = String, Path)), request_body = AccountPatch,
+    responses((status = 200, body = AccountObject), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("admin_token" = [])))]
+pub async fn update_account(
+    State(s): State<AppState>,
+    _: Admin,
+    Path(id): Path<String>,
+    JsonObject(body): JsonObject,
+) -> HttpResult<Json<AccountObject>> {
+    let patch: AccountPatch = typed(body)?;
+    Ok(Json(s.gateway.update_account(&id, patch).await?.into()))
+}
+
+/// Read a key (masked).
+#[utoipa::path(get, path = "/admin/v1/keys/{id}", tag = "admin", params(("id" = String, Path)),
+    responses((status = 200, body = KeyObject), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("admin_token" = [])))]
+pub async fn get_key(State(s): State<AppState>, _: Admin, Path(id): Path<String>) -> HttpResult<Json<KeyObject>> {
+    Ok(Json(key_object(s.gateway.key(&id).await?, None)))
+}
+
+/// Change a key: its name, `disabled`, or any of its limits.
+#[utoipa::path(patch, path = "/admin/v1/keys/{id}", tag = "admin", params(("id" = String, Path)), request_body = KeyPatch,
+    responses((status = 200, body = KeyObject), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("admin_token" = [])))]
+pub async fn update_key(
+    State(s): State<AppState>,
+    _: Admin,
+    Path(id): Path<String>,
+    JsonObject(body): JsonObject,
+) -> HttpResult<Json<KeyObject>> {
+    check_money_fields(&body)?;
+    let patch: KeyPatch = typed(body)?;
+    Ok(Json(key_object(s.gateway.update_key(&id, patch).await?, None)))
+}
+
+/// One recorded management change.
+#[derive(Serialize, ToSchema)]
+pub struct AuditObject {
+    pub id: String,
+    pub object: &'static str,
+    pub created_at: String,
+    pub actor: String,
+    pub action: String,
+    pub target_id: String,
+    /// The fields set or changed, with their new values; never a secret.
+    #[schema(value_type = Object)]
+    pub changes: serde_json::Value,
+}
+
+fn audit_object(e: AuditEntry) -> AuditObject {
+    AuditObject {
+        id: format!("{}{}", vidgate_engine::gateway::management::AUDIT_ID_PREFIX, e.id),
+        object: "audit_entry",
+        created_at: rfc3339(e.at),
+        actor: e.actor,
+        action: e.action,
+        target_id: e.target_id,
+        changes: e.changes,
+    }
+}
+
+/// The audit list of management changes, newest first: `target_id`, `limit`, `after`.
+#[utoipa::path(get, path = "/admin/v1/audit", tag = "admin",
+    params(("target_id" = Option<String>, Query), ("limit" = Option<u32>, Query), ("after" = Option<String>, Query)),
+    responses((status = 200, body = ListPage<AuditObject>), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody)), security(("admin_token" = [])))]
+pub async fn list_audit(
+    State(s): State<AppState>,
+    _: Admin,
+    Query(q): Query<HashMap<String, String>>,
+) -> HttpResult<Json<ListPage<AuditObject>>> {
+    let (target, limit, after) = listing_params(&q, "target_id")?;
+    let page = s.gateway.audit_entries(target.as_deref(), limit, after.as_deref()).await?;
+    let data: Vec<AuditObject> = page.items.into_iter().map(audit_object).collect();
+    let last_id = data.last().map(|e| e.id.clone());
+    Ok(Json(ListPage { object: "list", data, has_more: page.has_more, last_id }))
 }

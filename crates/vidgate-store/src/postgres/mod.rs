@@ -28,6 +28,7 @@ mod accounts;
 mod claim;
 mod deletion;
 mod listen;
+mod management;
 mod money;
 mod reclaim;
 mod reroute;
@@ -59,6 +60,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (3, include_str!("../../migrations/postgres/0003_money.sql")),
     (4, include_str!("../../migrations/postgres/0004_deleted_tasks.sql")),
     (5, include_str!("../../migrations/postgres/0005_replicas.sql")),
+    (50, include_str!("../../migrations/postgres/0050_management.sql")),
 ];
 
 /// Advisory lock keys (one namespace per database): the migrations, and the claiming of
@@ -307,5 +309,25 @@ impl Store for PgStore {
     }
     async fn reclaim_stale_leases_at_startup(&self) -> Result<Option<u64>> {
         self.reclaim_stale_leases_at_startup_impl().await
+    }
+    async fn accounts(&self, filter: &crate::AccountFilter) -> Result<Vec<Account>> {
+        self.accounts_impl(filter).await
+    }
+    async fn update_account(
+        &self,
+        id: &AccountId,
+        update: crate::AccountUpdate,
+        audit: crate::NewAudit,
+    ) -> Result<Option<Account>> {
+        self.update_account_impl(id, update, audit).await
+    }
+    async fn update_key(&self, id: &KeyId, update: crate::KeyUpdate, audit: crate::NewAudit) -> Result<Option<ApiKey>> {
+        self.update_key_impl(id, update, audit).await
+    }
+    async fn record_audit(&self, entry: crate::NewAudit) -> Result<()> {
+        self.record_audit_impl(entry).await
+    }
+    async fn audit_entries(&self, filter: &crate::AuditFilter) -> Result<Vec<crate::AuditEntry>> {
+        self.audit_entries_impl(filter).await
     }
 }

@@ -99,6 +99,7 @@ pub fn account(row: &PgRow) -> Result<Account> {
         held,
         spent,
         credited,
+        suspended: row.try_get("suspended")?,
     })
 }
 
@@ -122,5 +123,6 @@ pub fn api_key(row: &PgRow) -> Result<ApiKey> {
         limits,
         created_at: row.try_get("created_at")?,
         revoked_at: row.try_get("revoked_at")?,
+        disabled: row.try_get("disabled")?,
     })
 }

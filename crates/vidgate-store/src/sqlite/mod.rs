@@ -5,6 +5,7 @@
 
 mod accounts;
 mod deletion;
+mod management;
 mod money;
 mod reclaim;
 mod reroute;
@@ -35,6 +36,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (3, include_str!("../../migrations/sqlite/0003_money.sql")),
     (4, include_str!("../../migrations/sqlite/0004_deleted_tasks.sql")),
     (5, include_str!("../../migrations/sqlite/0005_replicas.sql")),
+    (50, include_str!("../../migrations/sqlite/0050_management.sql")),
 ];
 
 /// A [`Store`] on one SQLite database.
@@ -285,5 +287,25 @@ impl Store for SqliteStore {
     }
     async fn reclaim_stale_leases_at_startup(&self) -> Result<Option<u64>> {
         self.reclaim_stale_leases_at_startup_impl().await
+    }
+    async fn accounts(&self, filter: &crate::AccountFilter) -> Result<Vec<Account>> {
+        self.accounts_impl(filter).await
+    }
+    async fn update_account(
+        &self,
+        id: &AccountId,
+        update: crate::AccountUpdate,
+        audit: crate::NewAudit,
+    ) -> Result<Option<Account>> {
+        self.update_account_impl(id, update, audit).await
+    }
+    async fn update_key(&self, id: &KeyId, update: crate::KeyUpdate, audit: crate::NewAudit) -> Result<Option<ApiKey>> {
+        self.update_key_impl(id, update, audit).await
+    }
+    async fn record_audit(&self, entry: crate::NewAudit) -> Result<()> {
+        self.record_audit_impl(entry).await
+    }
+    async fn audit_entries(&self, filter: &crate::AuditFilter) -> Result<Vec<crate::AuditEntry>> {
+        self.audit_entries_impl(filter).await
     }
 }

@@ -93,6 +93,7 @@ pub fn account(row: &SqliteRow) -> Result<Account> {
         held,
         spent,
         credited,
+        suspended: row.try_get("suspended")?,
     })
 }
 
@@ -116,5 +117,6 @@ pub fn api_key(row: &SqliteRow) -> Result<ApiKey> {
         limits,
         created_at: row.try_get("created_at")?,
         revoked_at: row.try_get("revoked_at")?,
+        disabled: row.try_get("disabled")?,
     })
 }

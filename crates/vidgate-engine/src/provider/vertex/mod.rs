@@ -31,7 +31,12 @@ impl VertexProvider {
         let text = if creds.starts_with('{') {
             creds.to_owned()
         } else {
-            std::fs::read_to_string(creds).map_err(|e| format!("upstream {}: reading the key file: {e}", u.name))?
+            std::fs::read_to_string(creds).map_err(|e| {
+                format!(
+                    "upstream {}: reading the key file {creds} (`credentials` of its [[upstreams]] entry): {e}",
+                    u.name
+                )
+            })?
         };
         let signer = Signer::from_json(&text).map_err(|e| format!("upstream {}: {e}", u.name))?;
         let key = signer.key();
