@@ -7,6 +7,7 @@ mod restart;
 mod s3s;
 
 mod accounts;
+mod console;
 mod files;
 mod hostile;
 mod hostile_body;

@@ -1,0 +1,101 @@
+//! `/console/`: the overview. For the operator: tasks by status now, completions and
+//! failures over the last 24 hours, live spend today and this month. For an account: its
+//! balance, holds and spend, and its recent tasks by status.
+
+use axum::extract::State;
+use vidgate_domain::task::Mode;
+use vidgate_engine::clock::{now_ms, rfc3339};
+use vidgate_engine::gateway::UsageScope;
+
+use super::html::{esc, ok};
+use super::tasks::{Filters, find};
+use super::{PageResult, Signed, Who};
+use crate::AppState;
+use crate::error::HttpError;
+
+const DAY_MS: i64 = 86_400_000;
+
+fn stat(label: &str, id: &str, value: &str) -> String {
+    format!("<div class=\"stat\"><span>{}</span><b id=\"{id}\">{}</b></div>", esc(label), esc(value))
+}
+
+/// Live spend since `since` (a `YYYY-MM-DD` day), in the scope.
+async fn spend_since(state: &AppState, scope: UsageScope, since: &str) -> Result<String, HttpError> {
+    let params = [("since".to_owned(), since.to_owned()), ("mode".to_owned(), "live".to_owned())];
+    let list = state.gateway.usage(scope, &params).await?;
+    Ok(list.totals.usd.to_string())
+}
+
+/// A count shown as "25+" when there are more than a page.
+fn capped(n: usize, more: bool) -> String {
+    if more { format!("{n}+") } else { n.to_string() }
+}
+
+/// Per status: the tasks in it now, and those that reached it in the last 24 hours.
+async fn counts(state: &AppState, signed: &Signed) -> Result<Vec<(&'static str, String, String)>, HttpError> {
+    let day_ago = rfc3339(now_ms() - DAY_MS);
+    let mut out = Vec::new();
+    for status in ["queued", "running", "completed", "failed", "cancelled"] {
+        let filters = Filters { status: status.to_owned(), ..Default::default() };
+        let (tasks, more) = find(state, signed, &filters).await?;
+        let recent =
+            tasks.iter().filter(|t| t["completed_at"].as_str().is_some_and(|at| at >= day_ago.as_str())).count();
+        // The page is newest first, so it holds every recent end unless all of it is recent.
+        let recent_more = more.is_some() && recent == tasks.len();
+        out.push((status, capped(tasks.len(), more.is_some()), capped(recent, recent_more)));
+    }
+    Ok(out)
+}
+
+/// `GET /console/`.
+pub async fn page(State(state): State<AppState>, signed: Signed) -> PageResult {
+    let today = rfc3339(now_ms())[..10].to_owned();
+    let month = format!("{}-01", &today[..7]);
+    let mut body = String::from("<h1>Overview</h1>");
+    match &signed.who {
+        Who::Operator => {
+            body.push_str("<h2>Live spend</h2><div class=\"grid\">");
+            body.push_str(&stat("Today (USD)", "spend-today", &spend_since(&state, UsageScope::Admin, &today).await?));
+            body.push_str(&stat(
+                "This month (USD)",
+                "spend-month",
+                &spend_since(&state, UsageScope::Admin, &month).await?,
+            ));
+            body.push_str("</div><p class=\"hint\">Each task's upstream cost and margin are on its page.</p>");
+        }
+        Who::Account(caller) => {
+            let b = state.gateway.balance(caller).await?;
+            body.push_str("<h2>Money</h2><div class=\"grid\">");
+            body.push_str(&stat("Balance (USD)", "balance", &b.balance_usd.to_string()));
+            body.push_str(&stat("Held by running tasks (USD)", "held", &b.held_usd.to_string()));
+            body.push_str(&stat("Spent (USD)", "spent", &b.spent_usd.to_string()));
+            let scope = UsageScope::Account(caller.account_id.clone());
+            body.push_str(&stat("Live spend today (USD)", "spend-today", &spend_since(&state, scope, &today).await?));
+            body.push_str(&format!(
+                "</div><p class=\"hint\">Signed in with the {} key {}.</p>",
+                mode_word(caller.key.mode),
+                esc(&caller.key.masked)
+            ));
+        }
+    }
+    let counts = counts(&state, &signed).await?;
+    body.push_str("<h2>Tasks by status now</h2><div class=\"grid\">");
+    for (status, now, _) in &counts {
+        body.push_str(&format!(
+            "<div class=\"stat\"><a href=\"/console/tasks?status={status}\">{status}</a><b id=\"count-{status}\">{now}</b></div>"
+        ));
+    }
+    body.push_str("</div><h2>Ended in the last 24 hours</h2><div class=\"grid\">");
+    for (status, _, recent) in counts.iter().skip(2) {
+        body.push_str(&stat(status, &format!("day-{status}"), recent));
+    }
+    body.push_str("</div>");
+    Ok(ok("Overview", &signed, &body))
+}
+
+fn mode_word(mode: Mode) -> &'static str {
+    match mode {
+        Mode::Live => "live",
+        Mode::Test => "test",
+    }
+}
