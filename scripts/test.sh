@@ -72,7 +72,7 @@ if grep -qE '^test result: FAILED|^error' target/test-api-postgres-s3.log ||
   exit 1
 fi
 
-for extra in scripts/webhook-check.sh scripts/openai-sdk.sh scripts/deploy-check.sh; do
+for extra in scripts/webhook-check.sh scripts/openai-sdk.sh scripts/deploy-check.sh scripts/console-check.sh; do
   if [ -f "$extra" ]; then
     stage "$extra"
     bash "$extra"

@@ -44,8 +44,14 @@ pub async fn page(State(state): State<AppState>, signed: Signed, RawQuery(query)
     for (k, v) in url::form_urlencoded::parse(query.as_bytes()) {
         match k.as_ref() {
             "account_id" if !v.trim().is_empty() => wanted = Some(v.trim().to_owned()),
-            "created" => notice = format!("Account {} created.", v),
-            "credited" => notice = format!("Account {} credited.", v),
+            "created" => {
+                notice = format!("Account {v} created.");
+                wanted = Some(v.into_owned());
+            }
+            "credited" => {
+                notice = format!("Account {v} credited.");
+                wanted = Some(v.into_owned());
+            }
             "revoked" => notice = format!("Key {} revoked.", v),
             _ => {}
         }
