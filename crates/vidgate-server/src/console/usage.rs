@@ -66,8 +66,9 @@ fn chart(id: &str, title: &str, items: &[UsageItem], by: &str) -> String {
     let max = per_day.values().map(|u| u.micros()).max().unwrap_or(0).max(1);
     let (w, h, bar) = (600i64, 200i64, 600 / DAYS);
     let mut svg = format!(
-        "<svg id=\"{id}\" viewBox=\"0 0 {w} {}\" role=\"img\" aria-labelledby=\"{id}-title\" xmlns=\"http://www.w3.org/2000/svg\">\
+        "<svg id=\"{id}\" viewBox=\"-10 0 {} {}\" role=\"img\" aria-labelledby=\"{id}-title\" xmlns=\"http://www.w3.org/2000/svg\">\
          <title id=\"{id}-title\">{}</title><line x1=\"0\" y1=\"{h}\" x2=\"{w}\" y2=\"{h}\" stroke=\"#767676\"/>",
+        w + 20,
         h + 20,
         esc(title)
     );
@@ -92,7 +93,12 @@ fn chart(id: &str, title: &str, items: &[UsageItem], by: &str) -> String {
         }
         svg.push_str("</g>");
         if n % 7 == (days.len() - 1) % 7 {
-            svg.push_str(&format!("<text x=\"{x}\" y=\"{}\" font-size=\"11\">{}</text>", h + 15, &day[5..]));
+            svg.push_str(&format!(
+                "<text x=\"{}\" y=\"{}\" font-size=\"11\" text-anchor=\"middle\">{}</text>",
+                x + bar / 2,
+                h + 15,
+                &day[5..]
+            ));
         }
     }
     svg.push_str("</svg>");
@@ -107,7 +113,7 @@ fn chart(id: &str, title: &str, items: &[UsageItem], by: &str) -> String {
             )
         })
         .collect();
-    format!("{svg}<ul class=\"legend\">{legend}</ul>")
+    format!("<figure class=\"chart\">{svg}<figcaption><ul class=\"legend\">{legend}</ul></figcaption></figure>")
 }
 
 fn table(items: &[UsageItem], by: &str) -> String {
