@@ -19,6 +19,7 @@ mod tasks;
 mod usage;
 
 use axum::Router;
+use axum::extract::State;
 use axum::http::{HeaderMap, header};
 use axum::response::{IntoResponse, Redirect, Response};
 use axum::routing::{get, post};
@@ -34,7 +35,16 @@ pub use session::{Change, Signed, Who};
 pub fn routes() -> Router<AppState> {
     Router::new()
         .route("/", get(root))
-        .route("/console", get(|| async { Redirect::to("/console/") }))
+        .route(
+            "/console",
+            get(|State(state): State<AppState>| async move {
+                if state.gateway.config.console.enabled {
+                    Redirect::to("/console/").into_response()
+                } else {
+                    session::disabled()
+                }
+            }),
+        )
         .route("/console/", get(overview::page))
         .route("/console/login", get(session::login_page).post(session::login))
         .route("/console/logout", post(session::logout))
@@ -54,9 +64,9 @@ pub fn routes() -> Router<AppState> {
 
 /// A browser (its `Accept` names `text/html`) is sent to the console; anything else gets
 /// the contract's 404, as for any unknown path.
-async fn root(headers: HeaderMap) -> Response {
+async fn root(State(state): State<AppState>, headers: HeaderMap) -> Response {
     let accept = headers.get(header::ACCEPT).and_then(|v| v.to_str().ok()).unwrap_or("");
-    if accepts_html(accept) {
+    if state.gateway.config.console.enabled && accepts_html(accept) {
         return Redirect::to("/console/").into_response();
     }
     HttpError::new(ErrorCode::NotFound, "no such endpoint").into_response()

@@ -6,8 +6,8 @@
 //! opaque random id; the secret stays in this process's memory and is checked again on every
 //! request (the admin token against the configured one, a key through the same
 //! authentication as the API, with its IP allow-list), so a session ends the moment its key
-//! is revoked or expires. Sessions live at most [`SESSION_LIFETIME`], at most
-//! [`MAX_SESSIONS`] at once (the oldest go first), and not across a restart.
+//! is revoked or expires. Sessions live at most `console.session_secs`, at most
+//! `console.max_sessions` at once (the oldest go first), and not across a restart.
 //!
 //! Every change is a form POST taken through [`Change`], which refuses it with 403
 //! `permission_denied` (param `csrf`) unless it carries the session's CSRF token.
@@ -33,10 +33,6 @@ use crate::extract::{check_pairs, client_ip};
 
 /// The cookie's name.
 pub const COOKIE: &str = "vidgate_console";
-/// How long a session lasts from sign-in, whatever its use.
-pub const SESSION_LIFETIME: Duration = Duration::from_secs(12 * 3600);
-/// Sessions kept at once by one process.
-pub const MAX_SESSIONS: usize = 10_000;
 
 struct Session {
     /// The secret signed in with; kept in memory only, never printed.
@@ -44,6 +40,14 @@ struct Session {
     operator: bool,
     csrf: String,
     started: Instant,
+    /// How long it lasts from `started` (`console.session_secs` at sign-in).
+    lifetime: Duration,
+}
+
+impl Session {
+    fn live(&self) -> bool {
+        self.started.elapsed() < self.lifetime
+    }
 }
 
 static SESSIONS: LazyLock<Mutex<HashMap<String, Session>>> = LazyLock::new(Default::default);
@@ -81,6 +85,11 @@ fn cookie_sid(headers: &HeaderMap) -> Option<String> {
     })
 }
 
+/// The answer of every console path when `console.enabled = false`: the API's 404.
+pub fn disabled() -> Response {
+    HttpError::new(ErrorCode::NotFound, "no such endpoint").into_response()
+}
+
 fn to_login() -> Response {
     Redirect::to("/console/login").into_response()
 }
@@ -106,13 +115,13 @@ impl FromRequestParts<AppState> for Signed {
     type Rejection = Response;
 
     async fn from_request_parts(parts: &mut Parts, state: &AppState) -> Result<Self, Response> {
+        if !state.gateway.config.console.enabled {
+            return Err(disabled());
+        }
         let sid = cookie_sid(&parts.headers).ok_or_else(to_login)?;
         let found = {
             let table = SESSIONS.lock().expect("session table");
-            table
-                .get(&sid)
-                .filter(|s| s.started.elapsed() < SESSION_LIFETIME)
-                .map(|s| (s.secret.clone(), s.operator, s.csrf.clone()))
+            table.get(&sid).filter(|s| s.live()).map(|s| (s.secret.clone(), s.operator, s.csrf.clone()))
         };
         let Some((secret, operator, csrf)) = found else {
             SESSIONS.lock().expect("session table").remove(&sid);
@@ -198,12 +207,18 @@ fn login_form(status: StatusCode, problem: Option<&str>) -> Response {
 }
 
 /// `GET /console/login`.
-pub async fn login_page() -> Response {
+pub async fn login_page(State(state): State<AppState>) -> Response {
+    if !state.gateway.config.console.enabled {
+        return disabled();
+    }
     login_form(StatusCode::OK, None)
 }
 
 /// `POST /console/login`: a new session for a valid secret, else the form again (401).
 pub async fn login(State(state): State<AppState>, req: Request) -> Response {
+    if !state.gateway.config.console.enabled {
+        return disabled();
+    }
     let (parts, body) = req.into_parts();
     let limit = state.gateway.config.server.body_limit_bytes;
     let fields = match read_form(Request::from_parts(parts.clone(), body), limit).await {
@@ -216,22 +231,21 @@ pub async fn login(State(state): State<AppState>, req: Request) -> Response {
         return login_form(StatusCode::UNAUTHORIZED, Some("That is neither the admin token nor a usable API key."));
     }
     let sid = random_base62(43);
-    let session = Session { secret, operator, csrf: random_base62(43), started: Instant::now() };
-    insert(sid.clone(), session);
+    let lifetime = Duration::from_secs(state.gateway.config.console.session_secs);
+    let session = Session { secret, operator, csrf: random_base62(43), started: Instant::now(), lifetime };
+    insert(sid.clone(), session, state.gateway.config.console.max_sessions);
     let secure = if state.gateway.config.server.public_url.starts_with("https:") { "; Secure" } else { "" };
-    let cookie = format!(
-        "{COOKIE}={sid}; Path=/console; HttpOnly; SameSite=Strict; Max-Age={}{secure}",
-        SESSION_LIFETIME.as_secs()
-    );
+    let cookie =
+        format!("{COOKIE}={sid}; Path=/console; HttpOnly; SameSite=Strict; Max-Age={}{secure}", lifetime.as_secs());
     let mut response = Redirect::to("/console/").into_response();
     response.headers_mut().insert(header::SET_COOKIE, HeaderValue::from_str(&cookie).expect("ascii cookie"));
     response
 }
 
-fn insert(sid: String, session: Session) {
+fn insert(sid: String, session: Session, max: usize) {
     let mut table = SESSIONS.lock().expect("session table");
-    table.retain(|_, s| s.started.elapsed() < SESSION_LIFETIME);
-    if table.len() >= MAX_SESSIONS
+    table.retain(|_, s| s.live());
+    if table.len() >= max
         && let Some(oldest) = table.iter().min_by_key(|(_, s)| s.started).map(|(k, _)| k.clone())
     {
         table.remove(&oldest);

@@ -291,3 +291,20 @@ async fn a_task_page_shows_the_players_and_the_download_once_completed() {
     }
     assert!(!html.contains("Cancel the task"), "a completed task cannot be cancelled");
 }
+
+#[tokio::test]
+async fn a_disabled_console_answers_every_path_with_the_json_404() {
+    let mut config = crate::helpers::test_config();
+    config.console.enabled = false;
+    let app = crate::helpers::spawn_app_with(config).await;
+    for path in ["/", "/console", "/console/", "/console/login", "/console/tasks"] {
+        let r = browser().get(format!("{}{path}", app.base)).header(ACCEPT, "text/html").send().await.unwrap();
+        assert_eq!(r.status(), StatusCode::NOT_FOUND, "{path}");
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "not_found", "{path}");
+    }
+    let r =
+        form_post(format!("{}/console/login", app.base), &[("secret", app.admin_token.as_str())]).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::NOT_FOUND);
+    assert!(r.headers().get(SET_COOKIE).is_none());
+}
