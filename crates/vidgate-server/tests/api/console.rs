@@ -308,3 +308,78 @@ async fn a_disabled_console_answers_every_path_with_the_json_404() {
     assert_eq!(r.status(), StatusCode::NOT_FOUND);
     assert!(r.headers().get(SET_COOKIE).is_none());
 }
+
+#[tokio::test]
+async fn the_tasks_table_filters_by_prompt_text_status_and_day() {
+    let app = spawn_app().await;
+    let lighthouse = app.submit_tiny(&app.test_key, json!({"prompt": "a Lighthouse at dusk"})).await;
+    let lighthouse = lighthouse["task_id"].as_str().unwrap().to_owned();
+    let boat = app.submit_tiny(&app.test_key, json!({"prompt": "a boat on a lake"})).await;
+    let boat = boat["task_id"].as_str().unwrap().to_owned();
+    let cookie = sign_in(&app, &app.test_key).await;
+
+    let (status, rows) = page(&app, &cookie, "/console/tasks?q=lighthouse&part=rows").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(rows.contains(&lighthouse) && !rows.contains(&boat), "{rows}");
+
+    let done = app.wait_terminal(&app.test_key, &boat, Duration::from_secs(60)).await;
+    assert_eq!(done["status"], "completed");
+    app.wait_terminal(&app.test_key, &lighthouse, Duration::from_secs(60)).await;
+    let (_, rows) = page(&app, &cookie, "/console/tasks?status=completed&q=boat&part=rows").await;
+    assert!(rows.contains(&format!("data-task-id=\"{boat}\" data-status=\"completed\"")), "{rows}");
+    assert!(!rows.contains(&lighthouse), "{rows}");
+
+    let (_, rows) = page(&app, &cookie, "/console/tasks?until=2000-01-01&part=rows").await;
+    assert!(rows.contains("No task matches."), "{rows}");
+
+    let (status, html) = page(&app, &cookie, "/console/tasks?since=yesterday").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(html.contains("data-code=\"invalid_param\""), "{html}");
+    let (status, html) = page(&app, &cookie, "/console/tasks?sort=up").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(html.contains("data-code=\"unknown_param\""), "{html}");
+}
+
+#[tokio::test]
+async fn the_usage_page_and_csv_show_the_live_spend_the_api_reports() {
+    let mut config = crate::helpers::test_config();
+    config.sandbox.serve_live_keys = true;
+    let app = crate::helpers::spawn_app_with(config).await;
+    let (account, key) = app.account_with_key("spender", "live").await;
+    let (s, _) = app.admin_post(&format!("/admin/v1/accounts/{account}/credits"), &json!({"amount_usd": 5})).await;
+    assert_eq!(s, StatusCode::OK);
+    let task = app.submit_tiny(&key, json!({"duration_seconds": 2})).await;
+    let done = app.wait_terminal(&key, task["task_id"].as_str().unwrap(), Duration::from_secs(60)).await;
+    assert_eq!(done["status"], "completed", "{done}");
+    let today = &done["completed_at"].as_str().unwrap()[..10];
+    let (_, usage) = app.get(&format!("/v1/usage?since={today}&mode=live"), &key).await;
+    let api_usd = usage["totals"]["usd"].to_string();
+    assert_ne!(api_usd, "0", "{usage}");
+
+    let cookie = sign_in(&app, &key).await;
+    let (status, html) = page(&app, &cookie, "/console/usage").await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains(&format!("id=\"live-today\" data-usd=\"{api_usd}\"")), "{html}");
+    assert!(html.contains(&format!("<g class=\"day\" data-day=\"{today}\" data-usd=\"{api_usd}\">")), "{html}");
+    assert!(html.contains("id=\"test-today\" data-usd=\"0\""), "{html}");
+
+    let r = browser()
+        .get(format!("{}/console/usage.csv?mode=live", app.base))
+        .header(COOKIE, &cookie)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(r.status(), StatusCode::OK);
+    assert_eq!(r.headers()[CONTENT_TYPE], "text/csv; charset=utf-8");
+    let csv = r.text().await.unwrap();
+    let key_id = usage_key_id(&app, &key).await;
+    assert_eq!(
+        csv,
+        format!("day,model,key_id,tasks,seconds,usd\r\n{today},\"tiny\",\"{key_id}\",1,2.000,{api_usd}\r\n")
+    );
+}
+
+async fn usage_key_id(app: &TestApp, key: &str) -> String {
+    let (_, balance) = app.get("/v1/balance", key).await;
+    balance["key"]["id"].as_str().unwrap().to_owned()
+}
