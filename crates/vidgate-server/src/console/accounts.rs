@@ -113,7 +113,7 @@ fn account_section(signed: &Signed, a: &Value, keys: &[&Value]) -> String {
     );
     out.push_str(
         "<div class=\"table-wrap\"><table><thead><tr><th scope=\"col\">Key</th><th scope=\"col\">Name</th><th scope=\"col\">Mode</th>\
-         <th scope=\"col\">Quota</th><th scope=\"col\">Tasks at once</th><th scope=\"col\">Models</th><th scope=\"col\">Revoked</th><th scope=\"col\"></th></tr></thead><tbody>",
+         <th scope=\"col\">Quota</th><th scope=\"col\">Tasks at once</th><th scope=\"col\">Models</th><th scope=\"col\">Other limits</th><th scope=\"col\">Revoked</th><th scope=\"col\"></th></tr></thead><tbody>",
     );
     for k in keys {
         let f = |n: &str| esc(&plain(&k[n]));
@@ -128,7 +128,7 @@ fn account_section(signed: &Signed, a: &Value, keys: &[&Value]) -> String {
             String::new()
         };
         out.push_str(&format!(
-            "<tr data-key-id=\"{}\"><td><code>{}</code><br><span class=\"hint\">{}</span></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{revoke}</td></tr>",
+            "<tr data-key-id=\"{}\"><td><code>{}</code><br><span class=\"hint\">{}</span></td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{}</td><td>{revoke}</td></tr>",
             f("id"),
             f("masked"),
             f("id"),
@@ -137,11 +137,27 @@ fn account_section(signed: &Signed, a: &Value, keys: &[&Value]) -> String {
             f("quota_usd"),
             f("concurrency_limit"),
             f("models"),
+            esc(&other_limits(k)),
             f("revoked_at"),
         ));
     }
     out.push_str("</tbody></table></div></section>");
     out
+}
+
+/// A key's spend windows, expiry and IP allow-list in a few words.
+fn other_limits(k: &Value) -> String {
+    let mut parts = Vec::new();
+    if let Some(windows) = k["spend_limits"].as_object() {
+        parts.extend(windows.iter().filter(|(_, v)| !v.is_null()).map(|(w, v)| format!("{w}: {} USD", plain(v))));
+    }
+    if let Some(at) = k["expires_at"].as_str() {
+        parts.push(format!("expires {at}"));
+    }
+    if let Some(ips) = k["ip_allow"].as_array().filter(|a| !a.is_empty()) {
+        parts.push(format!("from {}", ips.iter().map(plain).collect::<Vec<_>>().join(", ")));
+    }
+    if parts.is_empty() { "—".to_owned() } else { parts.join("; ") }
 }
 
 /// `POST /console/accounts`: a new account.

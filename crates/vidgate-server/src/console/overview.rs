@@ -3,7 +3,6 @@
 //! balance, holds and spend, and its recent tasks by status.
 
 use axum::extract::State;
-use vidgate_domain::task::Mode;
 use vidgate_engine::clock::{now_ms, rfc3339};
 use vidgate_engine::gateway::UsageScope;
 
@@ -71,11 +70,8 @@ pub async fn page(State(state): State<AppState>, signed: Signed) -> PageResult {
             body.push_str(&stat("Spent (USD)", "spent", &b.spent_usd.to_string()));
             let scope = UsageScope::Account(caller.account_id.clone());
             body.push_str(&stat("Live spend today (USD)", "spend-today", &spend_since(&state, scope, &today).await?));
-            body.push_str(&format!(
-                "</div><p class=\"hint\">Signed in with the {} key {}.</p>",
-                mode_word(caller.key.mode),
-                esc(&caller.key.masked)
-            ));
+            body.push_str("</div>");
+            body.push_str(&key_limits(&b.key));
         }
     }
     let counts = counts(&state, &signed).await?;
@@ -93,9 +89,27 @@ pub async fn page(State(state): State<AppState>, signed: Signed) -> PageResult {
     Ok(ok("Overview", &signed, &body))
 }
 
-fn mode_word(mode: Mode) -> &'static str {
-    match mode {
-        Mode::Live => "live",
-        Mode::Test => "test",
+/// The signed-in key's limits and what is left of them, as `GET /v1/balance` reports.
+fn key_limits(k: &vidgate_engine::gateway::balance::KeyBalance) -> String {
+    let mut out = format!(
+        "<h2>This key</h2><p>{} key <b>{}</b> ({}): {} task(s) running now",
+        k.mode,
+        esc(&k.name),
+        esc(&k.id),
+        k.in_flight
+    );
+    if let Some(limit) = k.concurrency_limit {
+        out.push_str(&format!(" of at most {limit}"));
     }
+    if let (Some(quota), Some(left)) = (k.quota_usd, k.quota_remaining_usd) {
+        out.push_str(&format!("; quota {quota} USD, <span id=\"quota-left\">{left}</span> USD left"));
+    }
+    let windows = [("5 hours", &k.spend_windows.h5), ("1 day", &k.spend_windows.d1), ("7 days", &k.spend_windows.d7)];
+    for (name, w) in windows {
+        if let Some(w) = w {
+            out.push_str(&format!("; {} of {} USD used in {name}", w.used_usd, w.limit_usd));
+        }
+    }
+    out.push_str(".</p>");
+    out
 }

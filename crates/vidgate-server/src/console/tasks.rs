@@ -258,7 +258,7 @@ pub async fn page(State(state): State<AppState>, signed: Signed, RawQuery(query)
          <div class=\"table-wrap\"><table id=\"tasks\"><caption class=\"hint\">Newest first</caption><thead><tr>\
          <th scope=\"col\">Task</th><th scope=\"col\">Status</th><th scope=\"col\">Model</th><th scope=\"col\">Prompt</th>\
          <th scope=\"col\">Created</th><th scope=\"col\" class=\"num\">Charged (USD)</th>{who_cols}</tr></thead>\
-         <tbody id=\"task-rows\" aria-live=\"polite\" data-refresh=\"{refresh}\">{rows}</tbody></table></div>{more}",
+         <tbody id=\"task-rows\" data-refresh=\"{refresh}\">{rows}</tbody></table></div>{more}",
         form = filter_form(&f, operator),
         rows = rows(&tasks, operator),
     );

@@ -12,7 +12,8 @@
         return r.text();
       })
       .then(function (html) {
-        if (html === null) return;
+        if (html === null || html === el.lastHtml) return;
+        el.lastHtml = html;
         el.innerHTML = html;
         el.dataset.refreshedAt = String(Date.now());
         if (el.dataset.refreshStop && el.querySelector(el.dataset.refreshStop)) el.dataset.refreshState = "done";
