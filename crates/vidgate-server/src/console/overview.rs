@@ -3,11 +3,12 @@
 //! balance, holds and spend, and its recent tasks by status.
 
 use axum::extract::State;
+use vidgate_domain::Usd;
 use vidgate_engine::clock::{now_ms, rfc3339};
 use vidgate_engine::gateway::UsageScope;
 
 use super::html::{esc, ok};
-use super::tasks::{Filters, find};
+use super::tasks::{Filters, find, read_page};
 use super::{PageResult, Signed, Who};
 use crate::AppState;
 use crate::error::HttpError;
@@ -23,6 +24,43 @@ async fn spend_since(state: &AppState, scope: UsageScope, since: &str) -> Result
     let params = [("since".to_owned(), since.to_owned()), ("mode".to_owned(), "live".to_owned())];
     let list = state.gateway.usage(scope, &params).await?;
     Ok(list.totals.usd.to_string())
+}
+
+/// Tasks read at most to sum the operator's margins.
+const MARGIN_SCAN_TASKS: usize = 2000;
+
+/// The operator's live margin (charged less upstream cost) of the tasks that ended today and
+/// this month, and whether the scan stopped at [`MARGIN_SCAN_TASKS`] before reaching tasks
+/// created a day before the month began (a task runs well under a day).
+async fn margins(state: &AppState, signed: &Signed, today: &str, month: &str) -> Result<(Usd, Usd, bool), HttpError> {
+    // A day before the month began: the day of the month, plus one, days ago.
+    let day_of_month: i64 = today[8..10].parse().unwrap_or(31);
+    let oldest = rfc3339(now_ms() - (day_of_month + 1) * DAY_MS);
+    let (mut day, mut all, mut read, mut after) = (Usd::ZERO, Usd::ZERO, 0, None::<String>);
+    loop {
+        let (page, more) = read_page(state, signed, &Filters::default(), None, after.as_deref()).await?;
+        for t in &page {
+            read += 1;
+            after = t["task_id"].as_str().map(str::to_owned);
+            if t["created_at"].as_str().unwrap_or("") < oldest.as_str() {
+                return Ok((day, all, false));
+            }
+            let ended = t["completed_at"].as_str().unwrap_or("");
+            if t["mode"] == "live" && ended >= month {
+                let margin = Usd::from_json(&t["margin_usd"]).unwrap_or(Usd::ZERO);
+                all = all.plus(margin);
+                if ended >= today {
+                    day = day.plus(margin);
+                }
+            }
+        }
+        if !more {
+            return Ok((day, all, false));
+        }
+        if read >= MARGIN_SCAN_TASKS {
+            return Ok((day, all, true));
+        }
+    }
 }
 
 /// A count shown as "25+" when there are more than a page.
@@ -60,7 +98,16 @@ pub async fn page(State(state): State<AppState>, signed: Signed) -> PageResult {
                 "spend-month",
                 &spend_since(&state, UsageScope::Admin, &month).await?,
             ));
-            body.push_str("</div><p class=\"hint\">Each task's upstream cost and margin are on its page.</p>");
+            let (today_margin, month_margin, capped) = margins(&state, &signed, &today, &month).await?;
+            let mark = if capped { "≥ " } else { "" };
+            body.push_str(&stat("Margin today (USD)", "margin-today", &format!("{mark}{today_margin}")));
+            body.push_str(&stat("Margin this month (USD)", "margin-month", &format!("{mark}{month_margin}")));
+            body.push_str("</div><p class=\"hint\">Margin is what live tasks were charged less what their upstreams cost, by the day they ended; each task's is on its page.</p>");
+            if capped {
+                body.push_str(&format!(
+                    "<p class=\"hint\">Margins are summed over the newest {MARGIN_SCAN_TASKS} tasks only.</p>"
+                ));
+            }
         }
         Who::Account(caller) => {
             let b = state.gateway.balance(caller).await?;

@@ -112,7 +112,7 @@ pub async fn find(state: &AppState, signed: &Signed, f: &Filters) -> Result<(Vec
 }
 
 /// One page of 100 from the API, and whether older tasks remain.
-async fn read_page(
+pub(super) async fn read_page(
     state: &AppState,
     signed: &Signed,
     f: &Filters,

@@ -383,3 +383,32 @@ async fn usage_key_id(app: &TestApp, key: &str) -> String {
     let (_, balance) = app.get("/v1/balance", key).await;
     balance["key"]["id"].as_str().unwrap().to_owned()
 }
+
+#[tokio::test]
+async fn the_operator_overview_shows_todays_live_spend_and_margin() {
+    let mut config = crate::helpers::test_config();
+    config.sandbox.serve_live_keys = true;
+    let app = crate::helpers::spawn_app_with(config).await;
+    let (account, key) = app.account_with_key("spender", "live").await;
+    let (s, _) = app.admin_post(&format!("/admin/v1/accounts/{account}/credits"), &json!({"amount_usd": 5})).await;
+    assert_eq!(s, StatusCode::OK);
+    let task = app.submit_tiny(&key, json!({"duration_seconds": 2})).await;
+    let id = task["task_id"].as_str().unwrap();
+    let done = app.wait_terminal(&key, id, Duration::from_secs(60)).await;
+    assert_eq!(done["status"], "completed", "{done}");
+    let test_task = app.submit_tiny(&app.test_key, json!({})).await;
+    app.wait_terminal(&app.test_key, test_task["task_id"].as_str().unwrap(), Duration::from_secs(60)).await;
+    let (_, admin_view) = app.admin_get(&format!("/admin/v1/tasks?account_id={account}")).await;
+    let margin = admin_view["data"][0]["margin_usd"].to_string();
+    assert_eq!(margin, done["credits_used"].to_string(), "the sandbox costs nothing upstream");
+
+    let cookie = sign_in(&app, &app.admin_token).await;
+    let (status, html) = page(&app, &cookie, "/console/").await;
+    assert_eq!(status, StatusCode::OK);
+    let used = done["credits_used"].to_string();
+    assert!(html.contains(&format!("id=\"spend-today\">{used}<")), "{html}");
+    assert!(html.contains(&format!("id=\"margin-today\">{margin}<")), "{html}");
+    assert!(html.contains(&format!("id=\"margin-month\">{margin}<")), "{html}");
+    assert!(html.contains("id=\"count-completed\">2<"), "{html}");
+    assert!(html.contains("id=\"day-completed\">2<"), "{html}");
+}
