@@ -94,20 +94,26 @@ fn to_login() -> Response {
     Redirect::to("/console/login").into_response()
 }
 
-/// Checks a secret: the admin token, or an API key usable from this address.
-async fn check(state: &AppState, parts: &Parts, secret: &str, operator: bool) -> Option<Who> {
+/// Checks a secret: the admin token, or an API key usable from this address. `Ok(None)`
+/// when it is refused; an error only when it could not be checked (the store is down),
+/// which must not end a session.
+async fn check(state: &AppState, parts: &Parts, secret: &str, operator: bool) -> Result<Option<Who>, HttpError> {
     let gw = &state.gateway;
     if operator {
-        return gw.is_admin(Some(secret)).then_some(Who::Operator);
+        return Ok(gw.is_admin(Some(secret)).then_some(Who::Operator));
     }
-    let caller = gw.authenticate(Some(secret), now_ms()).await.ok()?;
+    let caller = match gw.authenticate(Some(secret), now_ms()).await {
+        Ok(caller) => caller,
+        Err(e) if e.error.code == ErrorCode::InternalError => return Err(HttpError(e)),
+        Err(_) => return Ok(None),
+    };
     if !caller.key.limits.ip_allow.is_empty() {
-        let ip = client_ip(parts, &gw.config.server.trusted_proxies)?;
-        if !vidgate_engine::ipnet::allowed(&caller.key.limits.ip_allow, ip) {
-            return None;
+        let ip = client_ip(parts, &gw.config.server.trusted_proxies);
+        if !ip.is_some_and(|ip| vidgate_engine::ipnet::allowed(&caller.key.limits.ip_allow, ip)) {
+            return Ok(None);
         }
     }
-    Some(Who::Account(Box::new(caller)))
+    Ok(Some(Who::Account(Box::new(caller))))
 }
 
 impl FromRequestParts<AppState> for Signed {
@@ -127,7 +133,7 @@ impl FromRequestParts<AppState> for Signed {
             SESSIONS.lock().expect("session table").remove(&sid);
             return Err(to_login());
         };
-        match check(state, parts, &secret, operator).await {
+        match check(state, parts, &secret, operator).await.map_err(|e| super::Fail(e).into_response())? {
             Some(who) => Ok(Signed { who, csrf, sid }),
             None => {
                 // The key was revoked or expired (or the token changed): the session ends now.
@@ -227,8 +233,13 @@ pub async fn login(State(state): State<AppState>, req: Request) -> Response {
     };
     let secret = fields.get("secret").map_or("", |s| s.trim()).to_owned();
     let operator = state.gateway.is_admin(Some(&secret));
-    if secret.is_empty() || check(&state, &parts, &secret, operator).await.is_none() {
-        return login_form(StatusCode::UNAUTHORIZED, Some("That is neither the admin token nor a usable API key."));
+    let checked = if secret.is_empty() { Ok(None) } else { check(&state, &parts, &secret, operator).await };
+    match checked {
+        Ok(Some(_)) => {}
+        Ok(None) => {
+            return login_form(StatusCode::UNAUTHORIZED, Some("That is neither the admin token nor a usable API key."));
+        }
+        Err(e) => return super::Fail(e).into_response(),
     }
     let sid = random_base62(43);
     let lifetime = Duration::from_secs(state.gateway.config.console.session_secs);
