@@ -72,7 +72,10 @@ if grep -qE '^test result: FAILED|^error' target/test-api-postgres-s3.log ||
   exit 1
 fi
 
-for extra in scripts/webhook-check.sh scripts/openai-sdk.sh scripts/deploy-check.sh scripts/schemathesis.sh; do
+# The console check saves its screenshots under target/ here; docs/console/ holds the
+# committed ones (a manual `bash scripts/console-check.sh` refreshes them).
+export VIDGATE_CONSOLE_SHOTS="${VIDGATE_CONSOLE_SHOTS:-target/console-shots}"
+for extra in scripts/webhook-check.sh scripts/openai-sdk.sh scripts/deploy-check.sh scripts/schemathesis.sh scripts/console-check.sh; do
   if [ -f "$extra" ]; then
     stage "$extra"
     bash "$extra"

@@ -27,6 +27,7 @@ pub struct Config {
     pub fetch: FetchConfig,
     pub webhooks: WebhooksConfig,
     pub log: LogConfig,
+    pub console: ConsoleConfig,
     /// Replaces the shipped catalog when not empty.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub models: Vec<ModelSpec>,
@@ -318,6 +319,24 @@ impl Default for WebhooksConfig {
     }
 }
 
+/// `[console]`: the web console under `/console/`.
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct ConsoleConfig {
+    /// Serve the console (off: `/console/` answers 404 and `GET /` never redirects).
+    pub enabled: bool,
+    /// How long a console session lasts from sign-in, seconds.
+    pub session_secs: u64,
+    /// Console sessions one process keeps at once (past it, the oldest ends).
+    pub max_sessions: usize,
+}
+
+impl Default for ConsoleConfig {
+    fn default() -> Self {
+        ConsoleConfig { enabled: true, session_secs: 12 * 3600, max_sessions: 10_000 }
+    }
+}
+
 /// The prefix of environment overrides.
 pub const ENV_PREFIX: &str = "VIDGATE_";
 
@@ -389,6 +408,8 @@ impl Config {
             ("server.body_rate_grace_secs", self.server.body_rate_grace_secs),
             ("server.max_connections", self.server.max_connections as u64),
             ("server.connection_reserve", self.server.connection_reserve as u64),
+            ("console.session_secs", self.console.session_secs),
+            ("console.max_sessions", self.console.max_sessions as u64),
         ];
         if let Some((name, _)) = positive.iter().find(|(_, v)| *v == 0) {
             return Err(format!("{name} must be positive"));

@@ -21,6 +21,7 @@ pub mod error;
 pub mod extract;
 pub mod limits;
 pub mod openapi;
+pub mod console;
 pub mod routes;
 pub mod telemetry;
 

@@ -6,6 +6,7 @@ mod admin;
 pub mod auth;
 pub mod balance;
 mod bootstrap;
+mod console;
 mod deliveries;
 pub mod management;
 mod openai;

@@ -37,6 +37,7 @@ pub fn all() -> Router<AppState> {
         .route("/files/{task_id}/{name}", get(files::serve_file).head(files::serve_file))
         .merge(openai::routes())
         .merge(admin::routes())
+        .merge(crate::console::routes())
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))
         .route("/metrics", get(ops::metrics))

@@ -86,7 +86,7 @@ async fn a_key_change_is_checked_like_its_creation_and_a_refusal_changes_nothing
         (json!({"quota_usd": 1.0000001}), "invalid_param", "quota_usd"),
         (json!({"quota_usd": "1"}), "invalid_param", "quota_usd"),
         (json!({"spend_limits": {"5h": 0}}), "invalid_param", "spend_limits.5h"),
-        (json!({"spend_limits": {"1w": 1}}), "unknown_param", "1w"),
+        (json!({"spend_limits": {"1w": 1}}), "unknown_param", "spend_limits.1w"),
         (json!({"concurrency_limit": 0}), "invalid_param", "concurrency_limit"),
         (json!({"models": ["no-such-model"]}), "invalid_param", "models"),
         (json!({"expires_at": "tomorrow"}), "invalid_param", "expires_at"),

@@ -10,6 +10,7 @@ mod accounts;
 mod admin_accounts;
 mod admin_keys;
 mod audit;
+mod console;
 mod files;
 mod hostile;
 mod hostile_body;
