@@ -188,6 +188,10 @@ pub struct EngineConfig {
     pub media_threads: usize,
     /// Upstream jobs in flight per provider (the sandbox included).
     pub max_in_flight_per_provider: u32,
+    /// The most of a provider's in-flight cap one account may hold, in percent (1–100; at
+    /// least one slot). 100 lets an account alone fill the cap, and others then get the next
+    /// slots that free; less keeps slots free for accounts that come while it is busy.
+    pub max_account_share_percent: u32,
     /// Deliveries (validate, trim, audio, posters) that wait for or run on the media pool
     /// after giving their worker slot back, so polls go on under a burst; past this many,
     /// a delivery waits holding its worker slot.
@@ -202,6 +206,7 @@ impl Default for EngineConfig {
             idle_poll_ms: 500,
             media_threads: 0,
             max_in_flight_per_provider: 64,
+            max_account_share_percent: 100,
             max_deliveries: 16,
         }
     }
@@ -339,6 +344,9 @@ impl Config {
         ];
         if let Some((name, _)) = positive.iter().find(|(_, v)| *v == 0) {
             return Err(format!("{name} must be positive"));
+        }
+        if !(1..=100).contains(&self.engine.max_account_share_percent) {
+            return Err("engine.max_account_share_percent must be between 1 and 100".into());
         }
         if self.storage.kind == StorageKind::S3 && self.storage.s3_bucket.is_empty() {
             return Err("storage.s3_bucket is required when storage.kind = \"s3\"".into());

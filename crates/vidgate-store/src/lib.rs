@@ -11,6 +11,7 @@
 
 pub mod changes;
 pub mod conformance;
+pub mod fair;
 pub mod model;
 pub mod money;
 pub mod postgres;
@@ -26,6 +27,7 @@ use vidgate_domain::task::Mode;
 use vidgate_domain::{AccountId, KeyId, TaskId, Usd};
 
 pub use changes::{Change, ChangeFeed};
+pub use fair::ClaimBatch;
 pub use model::*;
 pub use money::*;
 pub use reroute::*;
@@ -197,4 +199,17 @@ pub trait Store: Send + Sync + 'static {
     /// `submit_attempts`, which so counts only submits that may have reached the upstream.
     /// False when the lease was lost or no submit is marked.
     async fn submit_not_sent(&self, id: &TaskId, token: i64) -> Result<bool>;
+
+    // --- fair claims
+    /// [`Store::claim`], also reporting the providers it left with no free slot. When a
+    /// provider's cap is contended, its free slots go to the waiting accounts holding the
+    /// fewest of its slots first (see [`fair`]).
+    async fn claim_batch(
+        &self,
+        owner: &str,
+        now: Millis,
+        lease_ms: Millis,
+        limit: u32,
+        caps: &ProviderCaps,
+    ) -> Result<ClaimBatch>;
 }

@@ -7,6 +7,7 @@ mod restart;
 mod s3s;
 
 mod accounts;
+mod fairness;
 mod files;
 mod idempotency;
 mod money;

@@ -58,6 +58,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (3, include_str!("../../migrations/postgres/0003_money.sql")),
     (4, include_str!("../../migrations/postgres/0004_deleted_tasks.sql")),
     (5, include_str!("../../migrations/postgres/0005_replicas.sql")),
+    (40, include_str!("../../migrations/postgres/0040_claim_indexes.sql")),
 ];
 
 /// Advisory lock keys (one namespace per database): the migrations, and the claiming of
@@ -187,7 +188,7 @@ impl Store for PgStore {
         limit: u32,
         caps: &ProviderCaps,
     ) -> Result<Vec<Claimed>> {
-        self.claim_impl(owner, now, lease, limit, caps).await
+        Ok(self.claim_batch_impl(owner, now, lease, limit, caps).await?.claimed)
     }
     async fn mark_submitting(&self, id: &TaskId, token: i64) -> Result<bool> {
         let done = sqlx::query(
@@ -303,5 +304,15 @@ impl Store for PgStore {
     }
     async fn submit_not_sent(&self, id: &TaskId, token: i64) -> Result<bool> {
         self.submit_not_sent_impl(id, token).await
+    }
+    async fn claim_batch(
+        &self,
+        owner: &str,
+        now: Millis,
+        lease: Millis,
+        limit: u32,
+        caps: &ProviderCaps,
+    ) -> Result<crate::ClaimBatch> {
+        self.claim_batch_impl(owner, now, lease, limit, caps).await
     }
 }

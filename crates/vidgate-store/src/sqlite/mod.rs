@@ -4,6 +4,7 @@
 //! read-check-write sequences below (idempotency, balance, claims) race-free.
 
 mod accounts;
+mod claim;
 mod deletion;
 mod money;
 mod reroute;
@@ -34,6 +35,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (3, include_str!("../../migrations/sqlite/0003_money.sql")),
     (4, include_str!("../../migrations/sqlite/0004_deleted_tasks.sql")),
     (5, include_str!("../../migrations/sqlite/0005_replicas.sql")),
+    (40, include_str!("../../migrations/sqlite/0040_claim_indexes.sql")),
 ];
 
 /// A [`Store`] on one SQLite database.
@@ -162,7 +164,7 @@ impl Store for SqliteStore {
         limit: u32,
         caps: &ProviderCaps,
     ) -> Result<Vec<Claimed>> {
-        self.claim_impl(owner, now, lease, limit, caps).await
+        Ok(self.claim_batch_impl(owner, now, lease, limit, caps).await?.claimed)
     }
     async fn mark_submitting(&self, id: &TaskId, token: i64) -> Result<bool> {
         let done = sqlx::query(
@@ -277,5 +279,15 @@ impl Store for SqliteStore {
     }
     async fn submit_not_sent(&self, id: &TaskId, token: i64) -> Result<bool> {
         self.submit_not_sent_impl(id, token).await
+    }
+    async fn claim_batch(
+        &self,
+        owner: &str,
+        now: Millis,
+        lease: Millis,
+        limit: u32,
+        caps: &ProviderCaps,
+    ) -> Result<crate::ClaimBatch> {
+        self.claim_batch_impl(owner, now, lease, limit, caps).await
     }
 }
