@@ -49,6 +49,17 @@ impl PgStore {
     }
 }
 
+/// Leases due polls and fetches ($1 now, $2 how many, $3 owner, $4 lease end).
+pub static DUE_POLLS: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| {
+    format!(
+        "WITH due AS (SELECT id AS due_id FROM tasks \
+           WHERE phase IN ('poll', 'fetch') AND next_run_at <= $1 AND (lease_until IS NULL OR lease_until < $1) \
+           ORDER BY next_run_at, id LIMIT $2 FOR UPDATE SKIP LOCKED) \
+         UPDATE tasks SET lease_owner = $3, lease_token = lease_token + 1, lease_until = $4, attempts = attempts + 1 \
+         FROM due WHERE id = due.due_id RETURNING {TASK_COLUMNS}, next_run_at"
+    )
+});
+
 /// Leases up to `limit` due polls and fetches, earliest due first.
 async fn claim_polls(
     tx: &mut Transaction<'static, Postgres>,
@@ -57,14 +68,7 @@ async fn claim_polls(
     lease: Millis,
     limit: u32,
 ) -> Result<Vec<Claimed>> {
-    let sql = format!(
-        "WITH due AS (SELECT id AS due_id FROM tasks \
-           WHERE phase IN ('poll', 'fetch') AND next_run_at <= $1 AND (lease_until IS NULL OR lease_until < $1) \
-           ORDER BY next_run_at, id LIMIT $2 FOR UPDATE SKIP LOCKED) \
-         UPDATE tasks SET lease_owner = $3, lease_token = lease_token + 1, lease_until = $4, attempts = attempts + 1 \
-         FROM due WHERE id = due.due_id RETURNING {TASK_COLUMNS}, next_run_at"
-    );
-    let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
+    let rows = sqlx::query(sqlx::AssertSqlSafe(DUE_POLLS.as_str()))
         .bind(now)
         .bind(i64::from(limit))
         .bind(owner)

@@ -70,6 +70,20 @@ pub(super) const CLAIM_LOCK: i64 = 0x0076_6763_6c61_696d;
 /// for a statement or a short transaction.
 const MAX_CONNECTIONS: u32 = 16;
 
+/// The queries on the hot paths, by name: the engine's claim and a client's poll (its key
+/// and its task). Their plans are checked to use indexes and never scan `tasks`
+/// (`tests/postgres.rs`).
+pub fn hot_queries() -> Vec<(&'static str, String)> {
+    vec![
+        ("claim: due polls", claim::DUE_POLLS.clone()),
+        ("claim: slots held", claim::HELD.to_owned()),
+        ("claim: providers with submits", claim::PROVIDERS.to_owned()),
+        ("claim: each account's due submits", claim::HEADS.to_owned()),
+        ("poll: the key", "SELECT * FROM api_keys WHERE id = $1".to_owned()),
+        ("poll: the task", tasks::TASK_BY_ID.clone()),
+    ]
+}
+
 /// A [`Store`] on one PostgreSQL database.
 #[derive(Clone)]
 pub struct PgStore {

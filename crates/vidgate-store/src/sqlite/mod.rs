@@ -38,6 +38,20 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (40, include_str!("../../migrations/sqlite/0040_claim_indexes.sql")),
 ];
 
+/// The queries on the hot paths, by name: the engine's claim and a client's poll (its key
+/// and its task). Their plans are checked to use indexes and never scan `tasks`
+/// (`tests/sqlite.rs`).
+pub fn hot_queries() -> Vec<(&'static str, String)> {
+    vec![
+        ("claim: due polls", claim::DUE_POLLS.to_owned()),
+        ("claim: slots held", claim::HELD.to_owned()),
+        ("claim: providers with submits", claim::PROVIDERS.to_owned()),
+        ("claim: each account's due submits", claim::HEADS.to_owned()),
+        ("poll: the key", "SELECT * FROM api_keys WHERE id = ?".to_owned()),
+        ("poll: the task", tasks::TASK_BY_ID.clone()),
+    ]
+}
+
 /// A [`Store`] on one SQLite database.
 #[derive(Clone)]
 pub struct SqliteStore {

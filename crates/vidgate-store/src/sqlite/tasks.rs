@@ -13,6 +13,10 @@ use crate::Result;
 use crate::model::*;
 use crate::settlement::Settlement;
 
+/// A client's read of one task (every poll): by primary key, built once.
+pub static TASK_BY_ID: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| format!("SELECT {TASK_COLUMNS} FROM tasks WHERE id = ? AND deleted_at IS NULL"));
+
 impl SqliteStore {
     pub(super) async fn submit_impl(&self, new: NewTask, checks: SubmitChecks) -> Result<SubmitOutcome> {
         let mut tx = self.write().await?;
@@ -47,8 +51,8 @@ impl SqliteStore {
     }
 
     pub(super) async fn task_impl(&self, id: &TaskId) -> Result<Option<Task>> {
-        let sql = format!("SELECT {TASK_COLUMNS} FROM tasks WHERE id = ? AND deleted_at IS NULL");
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id.as_str()).fetch_optional(&self.pool).await?;
+        let row =
+            sqlx::query(sqlx::AssertSqlSafe(TASK_BY_ID.as_str())).bind(id.as_str()).fetch_optional(&self.pool).await?;
         row.as_ref().map(rows::task).transpose()
     }
 
