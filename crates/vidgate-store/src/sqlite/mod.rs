@@ -2,6 +2,13 @@
 //! write transaction starts with `BEGIN IMMEDIATE` (it takes the write lock up front and
 //! waits for it, instead of failing half-way with SQLITE_BUSY); that is what makes the
 //! read-check-write sequences below (idempotency, balance, claims) race-free.
+//!
+//! Writes go through one connection of their own (`writer`): writers of this process queue
+//! for it in order, in process, instead of racing for SQLite's write lock and sleeping in
+//! its busy handler. Reads use a pool of other connections and, in WAL mode, never wait
+//! for a write. (The busy timeout remains for other processes opening the file, such as
+//! the CLI.) A write statement must use `writer`; on a read connection it would still be
+//! correct, but would race for the lock again.
 
 mod accounts;
 mod claim;
@@ -55,8 +62,14 @@ pub fn hot_queries() -> Vec<(&'static str, String)> {
 /// A [`Store`] on one SQLite database.
 #[derive(Clone)]
 pub struct SqliteStore {
+    /// Reads.
     pool: SqlitePool,
+    /// The one connection every write goes through.
+    writer: SqlitePool,
 }
+
+/// Read connections: polls, listings and the engine's reads run side by side on these.
+const READERS: u32 = 8;
 
 impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
@@ -79,10 +92,18 @@ impl SqliteStore {
             .synchronous(SqliteSynchronous::Normal)
             .foreign_keys(true)
             .busy_timeout(Duration::from_secs(30));
-        let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
-        let store = SqliteStore { pool };
-        store.migrate().await?;
-        Ok(store)
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(options.clone())
+            .await?;
+        let migrating = SqliteStore { pool: writer.clone(), writer };
+        migrating.migrate().await?;
+        let pool = SqlitePoolOptions::new().max_connections(READERS).connect_with(options).await?;
+        Ok(SqliteStore { pool, writer: migrating.writer })
     }
 
     async fn migrate(&self) -> Result<()> {
@@ -109,7 +130,7 @@ impl SqliteStore {
 
     /// A write transaction holding SQLite's write lock from the start.
     async fn write(&self) -> Result<Transaction<'static, Sqlite>> {
-        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+        Ok(self.writer.begin_with("BEGIN IMMEDIATE").await?)
     }
 }
 
@@ -187,7 +208,7 @@ impl Store for SqliteStore {
         )
         .bind(id.as_str())
         .bind(token)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(done.rows_affected() == 1)
     }
@@ -196,7 +217,7 @@ impl Store for SqliteStore {
             "UPDATE tasks SET lease_until = NULL, lease_owner = NULL WHERE lease_owner = ? AND phase <> 'done'",
         )
         .bind(owner)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(done.rows_affected())
     }
@@ -226,7 +247,7 @@ impl Store for SqliteStore {
             .bind(until)
             .bind(id.as_str())
             .bind(token)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(done.rows_affected() == 1)
     }
@@ -250,7 +271,7 @@ impl Store for SqliteStore {
     async fn mark_files_expired(&self, id: &TaskId) -> Result<()> {
         sqlx::query("UPDATE tasks SET files_expired = 1, version = version + 1 WHERE id = ? AND files_expired = 0")
             .bind(id.as_str())
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(())
     }

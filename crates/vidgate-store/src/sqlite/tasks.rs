@@ -148,7 +148,7 @@ impl SqliteStore {
         .bind(u.next_run_at)
         .bind(id.as_str())
         .bind(token)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(done.rows_affected() == 1)
     }
