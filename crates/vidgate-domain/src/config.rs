@@ -79,13 +79,23 @@ pub struct DatabaseConfig {
 }
 
 /// `[auth]`
-#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AuthConfig {
     /// The admin token; generated at bootstrap when empty.
     pub admin_token: Secret,
     /// The URL-signing key; generated at bootstrap when empty.
     pub signing_key: Secret,
+    /// How long an API key read from the database is kept in memory for the next requests,
+    /// milliseconds (0: read it at every request). A revoke drops it at once in this process
+    /// and, on PostgreSQL, in every replica that hears the database's announcements.
+    pub key_cache_ms: u64,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        AuthConfig { admin_token: Secret::default(), signing_key: Secret::default(), key_cache_ms: 5000 }
+    }
 }
 
 /// `[files]`

@@ -92,6 +92,7 @@ pub async fn build(config: Config, data_dir: &Path, public_url: String) -> Resul
         wake: Notify::new(),
         webhooks_due: Notify::new(),
         at_cap: Default::default(),
+        key_cache: crate::gateway::key_cache::KeyCache::new(Duration::from_millis(config.auth.key_cache_ms)),
     });
     let fetch_policy = crate::net::Policy { allow_private: config.fetch.allow_private_targets };
     let timeout = Duration::from_secs(config.fetch.timeout_secs);

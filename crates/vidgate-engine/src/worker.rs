@@ -64,6 +64,9 @@ pub struct Engine {
     pub webhooks_due: Notify,
     /// The providers the last claim left at their cap (a submit to one needs no wake-up).
     pub at_cap: AtCap,
+    /// Authenticated API keys kept for a short while (dropped at once on a revoke, here or
+    /// announced by another replica).
+    pub key_cache: crate::gateway::key_cache::KeyCache,
 }
 
 pub use at_cap::AtCap;

@@ -50,7 +50,7 @@ async fn processes_starting_together_migrate_and_bootstrap_once() {
     let key = stores[0].setting("signing_key").await.unwrap();
     assert_eq!(key, Some(format!("signing-{}", created[0])));
     let versions: i64 = count(&url, "SELECT COUNT(*) FROM schema_migrations").await;
-    assert_eq!(versions, 6, "each migration recorded once");
+    assert_eq!(versions, 7, "each migration recorded once");
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -225,4 +225,31 @@ async fn the_claim_and_poll_queries_use_indexes_and_never_scan_tasks() {
             assert!(plan.iter().any(|l| l.contains("Index")), "{name}:\n{}", plan.join("\n"));
         }
     }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_key_revoked_by_one_process_is_announced_to_the_others_once() {
+    let url = fresh_database().await;
+    let (writer, listener) = (vidgate_store::open(&url).await.unwrap(), vidgate_store::open(&url).await.unwrap());
+    let acct = AccountId::generate();
+    writer.create_account(&acct, "a", "whsec_a", 1).await.unwrap();
+    let mut key = plan("s").test_key;
+    key.account_id = acct.clone();
+    let key_id = key.id.clone();
+    writer.create_key(key, 1).await.unwrap();
+    let mut feed = listener.listen().await.unwrap().expect("PostgreSQL announces changes");
+    writer.revoke_key(&key_id, 2).await.unwrap();
+    writer.revoke_key(&key_id, 3).await.unwrap();
+    let heard = tokio::time::timeout(Duration::from_secs(10), feed.next()).await.expect("announced").unwrap();
+    assert_eq!(heard, Change::KeyRevoked(key_id));
+    // the second revoke changed nothing, so it announced nothing: the next change is a task's
+    let task = new_task(&acct, &only_key(&writer, &acct).await);
+    let id = task.id.clone();
+    writer.submit(task, Default::default()).await.unwrap();
+    let next = tokio::time::timeout(Duration::from_secs(10), feed.next()).await.expect("announced").unwrap();
+    assert_eq!(next, Change::Due(id));
+}
+
+async fn only_key(store: &std::sync::Arc<dyn vidgate_store::Store>, acct: &AccountId) -> KeyId {
+    store.keys(Some(acct)).await.unwrap().remove(0).id
 }

@@ -176,7 +176,9 @@ impl Gateway {
     /// Revokes a key (idempotent).
     pub async fn revoke_key(&self, id: &str) -> Result<ApiKey, ApiError> {
         let id: KeyId = id.parse().map_err(|_| ApiError::new(ErrorCode::NotFound, "no such key"))?;
-        self.store.revoke_key(&id, now_ms()).await?.ok_or_else(|| ApiError::new(ErrorCode::NotFound, "no such key"))
+        let revoked = self.store.revoke_key(&id, now_ms()).await?;
+        self.engine.key_cache.forget(&id);
+        revoked.ok_or_else(|| ApiError::new(ErrorCode::NotFound, "no such key"))
     }
 }
 

@@ -2,7 +2,8 @@
 //!
 //! A key is `sk-vg-` (live) or `sk-vg-test-` (test), then the 26-character ULID of its
 //! key id, then 32 random base62 characters (190 bits). Only its SHA-256 is stored; the
-//! key id in it finds the row, and the hash is compared in constant time.
+//! key id in it finds the row, and the hash is compared in constant time. A key read from
+//! the store is kept for `auth.key_cache_ms` (`key_cache.rs`); the checks run every time.
 
 use rand::RngExt;
 use sha2::{Digest, Sha256};
@@ -76,7 +77,15 @@ impl Gateway {
         let invalid = || ApiError::new(ErrorCode::InvalidApiKey, "missing or invalid API key");
         let presented = presented.ok_or_else(invalid)?;
         let id = key_id_of(presented).ok_or_else(invalid)?;
-        let key = self.store.key(&id).await?.ok_or_else(invalid)?;
+        let read_at = std::time::Instant::now();
+        let key = match self.engine.key_cache.get(&id, read_at) {
+            Some(key) => key,
+            None => {
+                let key = self.store.key(&id).await?.ok_or_else(invalid)?;
+                self.engine.key_cache.put(&key, read_at);
+                key
+            }
+        };
         if !hash_matches(presented, &key.hash)
             || key.revoked_at.is_some()
             || key.limits.expires_at.is_some_and(|e| e <= now)

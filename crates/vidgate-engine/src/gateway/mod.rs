@@ -6,6 +6,7 @@ mod admin;
 pub mod auth;
 pub mod balance;
 mod bootstrap;
+pub mod key_cache;
 mod deliveries;
 mod openai;
 mod plan;

@@ -10,6 +10,7 @@ mod accounts;
 mod fairness;
 mod files;
 mod idempotency;
+mod key_cache;
 mod money;
 mod openai;
 mod quickstart;

@@ -59,6 +59,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (4, include_str!("../../migrations/postgres/0004_deleted_tasks.sql")),
     (5, include_str!("../../migrations/postgres/0005_replicas.sql")),
     (40, include_str!("../../migrations/postgres/0040_claim_indexes.sql")),
+    (41, include_str!("../../migrations/postgres/0041_key_announcements.sql")),
 ];
 
 /// Advisory lock keys (one namespace per database): the migrations, and the claiming of

@@ -43,6 +43,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (4, include_str!("../../migrations/sqlite/0004_deleted_tasks.sql")),
     (5, include_str!("../../migrations/sqlite/0005_replicas.sql")),
     (40, include_str!("../../migrations/sqlite/0040_claim_indexes.sql")),
+    (41, include_str!("../../migrations/sqlite/0041_key_announcements.sql")),
 ];
 
 /// The queries on the hot paths, by name: the engine's claim and a client's poll (its key
