@@ -88,6 +88,7 @@ start_vidgate() { # $1 data dir, $2 config
   port=$(free_port)
   VG_URL="http://127.0.0.1:$port"
   local t0 t1
+  mkdir -p "$1"
   t0=$(date +%s.%N)
   VIDGATE_LOG=warn taskset -c $SERVER_CPU "$BIN" serve --config "$2" --data-dir "$1" --listen "127.0.0.1:$port" \
     >>"$1/server.out" 2>>"$1/server.err" &
@@ -99,7 +100,7 @@ start_vidgate() { # $1 data dir, $2 config
 }
 stop_vidgate() { kill -TERM "$VG_PID"; wait "$VG_PID" 2>/dev/null || true; }
 
-submit_body='{"model":"tiny","prompt":"a red ball bouncing","duration_seconds":1}'
+submit_body='{"model":"veo3.1-lite","prompt":"a red ball bouncing","duration_seconds":5}'
 
 bench_backend() { # $1 sqlite|postgres
   local backend=$1 dir=$WORK/$1
@@ -209,9 +210,9 @@ EOF
   done
   # the poll again, with the whole history in the store
   local j
-  j=$(load --url "$poll_url" --header "$auth" --connections 32 --seconds "$SECS" --pid "$VG_PID")
+  j=$(load --url "$VG_URL/v1/videos/tasks/$template" --header "$auth" --connections 32 --seconds "$SECS" --pid "$VG_PID")
   echo >>"$OUT"
-  echo "Poll with that history (closed loop, 32 connections): $(fmt "$(field "$j" rps)") req/s, p99 $(fmt "$(field "$j" p99_ms)" 2) ms, $(fmt "$(field "$j" server_cpu_us_per_request)" 1) µs CPU per request." >>"$OUT"
+  echo "Poll with that history (closed loop, 32 connections): $(fmt "$(field "$j" rps)") req/s ($(field "$j" failures) failures), p99 $(fmt "$(field "$j" p99_ms)" 2) ms, $(fmt "$(field "$j" server_cpu_us_per_request)" 1) µs CPU per request." >>"$OUT"
   echo >>"$OUT"
   stop_vidgate
   if [ "$backend" = postgres ]; then eval "$PG_STOP"; PG_STOP=""; fi
@@ -220,22 +221,22 @@ EOF
 # --- history straight in SQL: $3 the template task (copied), $4 queued, $5 finished -------
 add_history() {
   local backend=$1 dir=$2 template=$3 queued=$4 finished=$5
-  local now
+  local now tag
   now=$(python3 -c 'import time; print(int(time.time()*1000))')
+  tag=$(( now % 68719476736 ))  # ids: task_ + 26 characters of a ULID, unique per batch and row
   if [ "$backend" = sqlite ]; then
     sqlite3 "$dir/vidgate.db" <<EOF
-PRAGMA busy_timeout = 30000;
 BEGIN;
 WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $queued)
 INSERT INTO tasks (id, account_id, key_id, mode, model, params, fingerprint, status, estimated_micros, created_at,
                    provider, phase, plan, next_run_at)
-SELECT printf('task_Q%s%020d', hex(randomblob(2)), i), account_id, key_id, mode, model, params, fingerprint, 'queued',
+SELECT printf('task_0%09X%016X', $tag, i), account_id, key_id, mode, model, params, fingerprint, 'queued',
        estimated_micros, $now - $queued + i, provider, 'submit', plan, $now - $queued + i
 FROM n, (SELECT * FROM tasks WHERE id = '$template') WHERE $queued > 0;
 WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $finished)
 INSERT INTO tasks (id, account_id, key_id, mode, model, params, fingerprint, status, estimated_micros, created_at,
                    completed_at, error_code, error_message, provider, phase, plan, next_run_at)
-SELECT printf('task_F%s%020d', hex(randomblob(2)), i), account_id, key_id, mode, model, params, fingerprint, 'failed',
+SELECT printf('task_0%09X%016X', $tag + 1, i), account_id, key_id, mode, model, params, fingerprint, 'failed',
        estimated_micros, $now - 86400000 - $finished + i, $now - 86400000 - $finished + i + 5000, 'upstream_error',
        'the upstream failed', provider, 'done', plan, $now - 86400000 - $finished + i
 FROM n, (SELECT * FROM tasks WHERE id = '$template') WHERE $finished > 0;
@@ -245,12 +246,12 @@ EOF
     psql -q -h 127.0.0.1 -p "$PG_PORT" -U postgres -d vidgate -v ON_ERROR_STOP=1 <<EOF
 INSERT INTO tasks (id, account_id, key_id, mode, model, params, fingerprint, status, estimated_micros, created_at,
                    provider, phase, plan, next_run_at)
-SELECT 'task_Q' || lpad(i::text, 24, '0') || substr(md5(random()::text), 1, 2), account_id, key_id, mode, model, params,
+SELECT 'task_0' || upper(lpad(to_hex($tag), 9, '0') || lpad(to_hex(i), 16, '0')), account_id, key_id, mode, model, params,
        fingerprint, 'queued', estimated_micros, $now - $queued + i, provider, 'submit', plan, $now - $queued + i
 FROM generate_series(1, $queued) AS i, (SELECT * FROM tasks WHERE id = '$template') t;
 INSERT INTO tasks (id, account_id, key_id, mode, model, params, fingerprint, status, estimated_micros, created_at,
                    completed_at, error_code, error_message, provider, phase, plan, next_run_at)
-SELECT 'task_F' || lpad(i::text, 24, '0') || substr(md5(random()::text), 1, 2), account_id, key_id, mode, model, params,
+SELECT 'task_0' || upper(lpad(to_hex($tag + 1), 9, '0') || lpad(to_hex(i), 16, '0')), account_id, key_id, mode, model, params,
        fingerprint, 'failed', estimated_micros, $now - 86400000 - $finished + i, $now - 86400000 - $finished + i + 5000,
        'upstream_error', 'the upstream failed', provider, 'done', plan, $now - 86400000 - $finished + i
 FROM generate_series(1, $finished) AS i, (SELECT * FROM tasks WHERE id = '$template') t;

@@ -7,8 +7,11 @@
 DROP INDEX tasks_due;
 CREATE INDEX tasks_due_poll ON tasks(next_run_at, id) WHERE phase IN ('poll', 'fetch');
 -- jobs in flight per provider and account (the cap and its fair shares)
-CREATE INDEX tasks_in_flight ON tasks(provider, account_id) WHERE phase IN ('poll', 'fetch');
+CREATE INDEX tasks_in_flight ON tasks(provider, account_id, phase) WHERE phase IN ('poll', 'fetch');
 -- waiting submits per provider and account, earliest due first
 CREATE INDEX tasks_submits ON tasks(provider, account_id, next_run_at, id) WHERE phase = 'submit';
 -- submits being sent (leased) also hold a slot of their provider
 CREATE INDEX tasks_submits_leased ON tasks(lease_until) WHERE phase = 'submit' AND lease_until IS NOT NULL;
+-- open tasks per provider and status (the engine's gauges, every few seconds), read from
+-- the index alone
+CREATE INDEX tasks_open_status ON tasks(provider, status, phase) WHERE phase <> 'done';
