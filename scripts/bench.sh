@@ -40,6 +40,7 @@ LOAD=$ROOT/target/release/examples/bench_load
 CEILING=$ROOT/target/release/examples/bench_ceiling
 
 WORK=$(mktemp -d "${TMPDIR:-/tmp}/vidgate-bench.XXXXXX")
+chmod 755 "$WORK"  # the postgres user runs the PostgreSQL cluster inside it
 PIDS=()
 PG_STOP=""
 cleanup() {
@@ -225,7 +226,7 @@ add_history() {
   now=$(python3 -c 'import time; print(int(time.time()*1000))')
   tag=$(( now % 68719476736 ))  # ids: task_ + 26 characters of a ULID, unique per batch and row
   if [ "$backend" = sqlite ]; then
-    sqlite3 "$dir/vidgate.db" <<EOF
+    sqlite3 "$dir/vidgate.db" >/dev/null <<EOF
 BEGIN;
 WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < $queued)
 INSERT INTO tasks (id, account_id, key_id, mode, model, params, fingerprint, status, estimated_micros, created_at,
@@ -241,6 +242,7 @@ SELECT printf('task_0%09X%016X', $tag + 1, i), account_id, key_id, mode, model, 
        'the upstream failed', provider, 'done', plan, $now - 86400000 - $finished + i
 FROM n, (SELECT * FROM tasks WHERE id = '$template') WHERE $finished > 0;
 COMMIT;
+PRAGMA wal_checkpoint(TRUNCATE);
 EOF
   else
     psql -q -h 127.0.0.1 -p "$PG_PORT" -U postgres -d vidgate -v ON_ERROR_STOP=1 <<EOF
@@ -271,6 +273,7 @@ start_postgres() {
   local dir=$1/pg bin
   bin=$(ls -d /usr/lib/postgresql/*/bin | sort -V | tail -n1)
   mkdir -p "$dir"
+  chmod 755 "$1"
   local as=""
   if [ "$(id -u)" = 0 ]; then chown postgres "$dir"; as="runuser -u postgres --"; fi
   PG_PORT=$(free_port)
