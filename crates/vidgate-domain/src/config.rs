@@ -102,13 +102,23 @@ pub struct DatabaseConfig {
 }
 
 /// `[auth]`
-#[derive(Clone, Debug, Default, Deserialize, Serialize)]
+#[derive(Clone, Debug, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
 pub struct AuthConfig {
     /// The admin token; generated at bootstrap when empty.
     pub admin_token: Secret,
     /// The URL-signing key; generated at bootstrap when empty.
     pub signing_key: Secret,
+    /// How long an API key read from the database is kept in memory for the next requests,
+    /// milliseconds (0: read it at every request). A revoke drops it at once in this process
+    /// and, on PostgreSQL, in every replica that hears the database's announcements.
+    pub key_cache_ms: u64,
+}
+
+impl Default for AuthConfig {
+    fn default() -> Self {
+        AuthConfig { admin_token: Secret::default(), signing_key: Secret::default(), key_cache_ms: 5000 }
+    }
 }
 
 /// `[files]`
@@ -211,6 +221,10 @@ pub struct EngineConfig {
     pub media_threads: usize,
     /// Upstream jobs in flight per provider (the sandbox included).
     pub max_in_flight_per_provider: u32,
+    /// The most of a provider's in-flight cap one account may hold, in percent (1–100; at
+    /// least one slot). 100 lets an account alone fill the cap, and others then get the next
+    /// slots that free; less keeps slots free for accounts that come while it is busy.
+    pub max_account_share_percent: u32,
     /// Deliveries (validate, trim, audio, posters) that wait for or run on the media pool
     /// after giving their worker slot back, so polls go on under a burst; past this many,
     /// a delivery waits holding its worker slot.
@@ -225,6 +239,7 @@ impl Default for EngineConfig {
             idle_poll_ms: 500,
             media_threads: 0,
             max_in_flight_per_provider: 64,
+            max_account_share_percent: 100,
             max_deliveries: 16,
         }
     }
@@ -413,6 +428,9 @@ impl Config {
         ];
         if let Some((name, _)) = positive.iter().find(|(_, v)| *v == 0) {
             return Err(format!("{name} must be positive"));
+        }
+        if !(1..=100).contains(&self.engine.max_account_share_percent) {
+            return Err("engine.max_account_share_percent must be between 1 and 100".into());
         }
         if self.storage.kind == StorageKind::S3 && self.storage.s3_bucket.is_empty() {
             return Err("storage.s3_bucket is required when storage.kind = \"s3\"".into());

@@ -71,7 +71,11 @@ pub async fn build(config: Config, data_dir: &Path, public_url: String) -> Resul
         workers: config.engine.workers,
         lease_ms: (config.engine.lease_secs * 1000) as i64,
         idle_poll_ms: config.engine.idle_poll_ms,
-        caps: ProviderCaps { default: config.engine.max_in_flight_per_provider, per_provider },
+        caps: ProviderCaps {
+            default: config.engine.max_in_flight_per_provider,
+            per_provider,
+            account_share_percent: config.engine.max_account_share_percent,
+        },
         retention_ms: (config.files.retention_secs * 1000) as i64,
         max_result_bytes: config.files.max_result_bytes,
         max_deliveries: config.engine.max_deliveries,
@@ -85,6 +89,8 @@ pub async fn build(config: Config, data_dir: &Path, public_url: String) -> Resul
         settings,
         wake: Notify::new(),
         webhooks_due: Notify::new(),
+        at_cap: Default::default(),
+        key_cache: crate::gateway::key_cache::KeyCache::new(Duration::from_millis(config.auth.key_cache_ms)),
     });
     let fetch_policy = crate::net::Policy { allow_private: config.fetch.allow_private_targets };
     let timeout = Duration::from_secs(config.fetch.timeout_secs);

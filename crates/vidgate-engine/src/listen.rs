@@ -5,7 +5,9 @@
 //! - every change of a task goes to the in-process [`Notifier`](crate::notify::Notifier),
 //!   so `?wait=` and SSE answer at once whichever replica the client reached;
 //! - a task that may be due (submitted, rerouted, handed back) wakes the engine's workers;
-//! - a deliverable webhook message wakes the delivery loop.
+//! - a deliverable webhook message wakes the delivery loop;
+//! - a changed API key, or the keys of a suspended or resumed account, are dropped from the
+//!   key cache.
 //!
 //! A lost subscription is taken again with a growing backoff; meanwhile, and for whatever was
 //! announced while it was down, the idle polls and the waiters' re-reads do the work. After
@@ -87,10 +89,14 @@ async fn pass_on(mut feed: Box<dyn ChangeFeed>, on_change: &impl Fn(&Change)) ->
 
 /// Wakes whoever an announcement concerns.
 pub fn wake(engine: &Engine, change: &Change) {
-    engine.notifier.changed(change.task());
+    if let Some(task) = change.task() {
+        engine.notifier.changed(task);
+    }
     match change {
         Change::Due(_) => engine.wake.notify_one(),
         Change::Webhook(_) => engine.webhooks_due.notify_one(),
+        Change::KeyChanged(key) => engine.key_cache.forget(key),
+        Change::AccountChanged(account) => engine.key_cache.forget_account(account),
         Change::Changed(_) => {}
     }
 }

@@ -26,6 +26,7 @@ use crate::files::MediaStore;
 use crate::notify::Notifier;
 use crate::provider::{JobRef, JobSpec, PollOutcome, PolledResult, Provider, ProviderError, Providers, throttle};
 
+mod at_cap;
 mod chain;
 #[cfg(test)]
 mod deadline_tests;
@@ -63,7 +64,14 @@ pub struct Engine {
     pub wake: Notify,
     /// Poked when a terminal transition wrote a webhook message (see `webhooks`).
     pub webhooks_due: Notify,
+    /// The providers the last claim left at their cap (a submit to one needs no wake-up).
+    pub at_cap: AtCap,
+    /// Authenticated API keys kept for a short while (dropped at once on a revoke, here or
+    /// announced by another replica).
+    pub key_cache: crate::gateway::key_cache::KeyCache,
 }
+
+pub use at_cap::AtCap;
 
 type StepResult = Result<(), StoreError>;
 type Processed = Result<deliver::Delivered, deliver::InvalidResult>;
@@ -111,8 +119,11 @@ impl Engine {
 
     async fn claim(&self, limit: u32) -> Vec<Claimed> {
         let s = &self.settings;
-        match self.store.claim(&s.owner, now_ms(), s.lease_ms, limit, &s.caps).await {
-            Ok(c) => c,
+        match self.store.claim_batch(&s.owner, now_ms(), s.lease_ms, limit, &s.caps).await {
+            Ok(batch) => {
+                self.at_cap.set(batch.saturated);
+                batch.claimed
+            }
             Err(e) => {
                 tracing::warn!(error = %e, "claiming due tasks failed");
                 Vec::new()
@@ -127,6 +138,25 @@ impl Engine {
             tracing::warn!(task = %id, error = %e, "step failed; it is retried when the lease expires");
         }
         self.notifier.changed(&id);
+        // A job may have ended and freed a slot that submits are waiting for.
+        if c.task.phase != Phase::Submit {
+            self.slot_may_have_freed(&c.task.provider);
+        }
+    }
+
+    /// Wakes the engine if `provider` was at its cap (a job of it may have ended).
+    pub fn slot_may_have_freed(&self, provider: &str) {
+        if self.at_cap.take(provider) {
+            self.wake.notify_one();
+        }
+    }
+
+    /// Wakes the engine for a new submit to `provider`, unless it had no free slot at the
+    /// last claim (the submit then waits for a slot, whose freeing wakes the engine).
+    pub fn submitted(&self, provider: &str) {
+        if !self.at_cap.contains(provider) {
+            self.wake.notify_one();
+        }
     }
 
     async fn step_inner(&self, c: &Claimed) -> StepResult {

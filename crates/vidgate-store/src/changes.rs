@@ -6,7 +6,7 @@
 //! polls every process keeps doing anyway, so nothing may depend on hearing every one.
 
 use async_trait::async_trait;
-use vidgate_domain::TaskId;
+use vidgate_domain::{AccountId, KeyId, TaskId};
 
 use crate::Result;
 
@@ -19,13 +19,18 @@ pub enum Change {
     Changed(TaskId),
     /// A webhook message of the task became deliverable (written, or its lease given back).
     Webhook(TaskId),
+    /// An API key was revoked, disabled or edited: whoever keeps it in memory drops it.
+    KeyChanged(KeyId),
+    /// An account was suspended or resumed: whoever keeps its keys in memory drops them.
+    AccountChanged(AccountId),
 }
 
 impl Change {
-    /// The task the change is about.
-    pub fn task(&self) -> &TaskId {
+    /// The task the change is about, if it is about one.
+    pub fn task(&self) -> Option<&TaskId> {
         match self {
-            Change::Due(id) | Change::Changed(id) | Change::Webhook(id) => id,
+            Change::Due(id) | Change::Changed(id) | Change::Webhook(id) => Some(id),
+            Change::KeyChanged(_) | Change::AccountChanged(_) => None,
         }
     }
 }

@@ -48,7 +48,8 @@ macro_rules! conformance_tests {
 
             accounts_list_newest_first_filtered_by_name_and_paged,
             account_and_key_changes_are_written_with_their_audit_entry,
-            the_audit_list_is_newest_first_filtered_by_target_and_paged);
+            the_audit_list_is_newest_first_filtered_by_target_and_paged,
+            a_contended_cap_goes_to_the_account_holding_fewest_slots);
     };
     (@each $factory:expr; $($name:ident),* $(,)?) => {
         $(
@@ -119,7 +120,7 @@ fn new_task(acct: &AccountId, key: &KeyId, est: i64, out: Option<&str>) -> NewTa
 }
 
 fn caps(default: u32) -> ProviderCaps {
-    ProviderCaps { default, per_provider: BTreeMap::new() }
+    ProviderCaps { default, per_provider: BTreeMap::new(), account_share_percent: 100 }
 }
 
 async fn created(store: &Arc<dyn Store>, t: NewTask) -> Task {
@@ -1215,4 +1216,56 @@ pub async fn the_audit_list_is_newest_first_filtered_by_target_and_paged(store: 
     let page2 = store.audit_entries(&f).await.unwrap();
     assert_eq!(page2.iter().map(|e| (e.at, e.target_id.as_str())).collect::<Vec<_>>(), [(NOW, "acct_a")]);
     assert_eq!(page2[0].changes, serde_json::json!({"n": NOW}));
+}
+
+/// Ends a claimed task's job (its slot frees).
+async fn end_job(store: &Arc<dyn Store>, c: &Claimed, now: Millis) {
+    let end = Terminal::Failed { code: TaskErrorCode::UpstreamError, message: "x".into(), possible_orphan: false };
+    assert!(store.finish(&c.task.id, Some(c.token), end, now).await.unwrap().is_some());
+}
+
+pub async fn a_contended_cap_goes_to_the_account_holding_fewest_slots(store: Arc<dyn Store>) {
+    let (a, ka) = account_with(&store, 100_000_000).await;
+    let (b, kb) = account_with(&store, 100_000_000).await;
+    let mut a_ids = Vec::new();
+    for _ in 0..8 {
+        a_ids.push(created(&store, new_task(&a, &ka, 1, None)).await.id);
+    }
+    a_ids.sort_by(|x, y| x.as_str().cmp(y.as_str()));
+    let claim = |now: Millis| {
+        let store = store.clone();
+        async move { store.claim_batch("w", now, 60_000, 10, &caps(3)).await.unwrap() }
+    };
+    // alone, a fills the whole cap of three (earliest first)
+    let first = claim(NOW).await;
+    let ids: Vec<_> = first.claimed.iter().map(|c| c.task.id.clone()).collect();
+    assert_eq!(ids, a_ids[..3], "a alone takes the whole cap");
+    assert_eq!(first.saturated, ["sandbox"]);
+    let mut later = new_task(&b, &kb, 1, None);
+    later.created_at = NOW + 10;
+    let b0 = created(&store, later.clone()).await.id;
+    later.id = TaskId::generate();
+    later.created_at = NOW + 11;
+    created(&store, later).await;
+    // a's submits being sent hold the cap: nothing more is claimed, b's included
+    let none = claim(NOW + 20).await;
+    assert!(none.claimed.is_empty());
+    assert_eq!(none.saturated, ["sandbox"]);
+    for c in &first.claimed {
+        let step = StepUpdate { phase: Some(Phase::Poll), next_run_at: NOW + 1_000_000, ..Default::default() };
+        assert!(store.save_step(&c.task.id, c.token, step, NOW + 20).await.unwrap());
+    }
+    // a's first job ends: the slot goes to b (holding none), though a's submits waited longer
+    end_job(&store, &first.claimed[0], NOW + 30).await;
+    let next = claim(NOW + 40).await;
+    let ids: Vec<_> = next.claimed.iter().map(|c| c.task.id.clone()).collect();
+    assert_eq!(ids, [b0]);
+    // a and b now hold one each (and a's third job): at a tie the longest waiting goes first
+    end_job(&store, &first.claimed[1], NOW + 50).await;
+    let next = claim(NOW + 60).await;
+    let ids: Vec<_> = next.claimed.iter().map(|c| c.task.id.clone()).collect();
+    assert_eq!(ids, [a_ids[3].clone()], "a holds one and b one: a's submit is due earlier");
+    let held = store.in_flight_by_provider().await.unwrap();
+    assert_eq!(held, vec![("sandbox".to_owned(), 1)], "a's third job in flight; two submits being sent");
+    assert!(claim(NOW + 70).await.claimed.is_empty(), "the cap still holds");
 }

@@ -11,6 +11,7 @@
 
 pub mod changes;
 pub mod conformance;
+pub mod fair;
 pub mod model;
 pub mod money;
 pub mod postgres;
@@ -26,6 +27,7 @@ use vidgate_domain::task::Mode;
 use vidgate_domain::{AccountId, KeyId, TaskId, Usd};
 
 pub use changes::{Change, ChangeFeed};
+pub use fair::ClaimBatch;
 pub use model::*;
 pub use money::*;
 pub use reroute::*;
@@ -223,4 +225,16 @@ pub trait Store: Send + Sync + 'static {
     async fn record_audit(&self, entry: NewAudit) -> Result<()>;
     /// Audit entries newest first, filtered and paged by `filter`.
     async fn audit_entries(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>>;
+    // --- fair claims
+    /// [`Store::claim`], also reporting the providers it left with no free slot. When a
+    /// provider's cap is contended, its free slots go to the waiting accounts holding the
+    /// fewest of its slots first (see [`fair`]).
+    async fn claim_batch(
+        &self,
+        owner: &str,
+        now: Millis,
+        lease_ms: Millis,
+        limit: u32,
+        caps: &ProviderCaps,
+    ) -> Result<ClaimBatch>;
 }

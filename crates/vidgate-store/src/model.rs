@@ -401,12 +401,22 @@ pub struct BootstrapPlan {
 pub struct ProviderCaps {
     pub default: u32,
     pub per_provider: std::collections::BTreeMap<String, u32>,
+    /// The most of a provider's cap one account may hold, in percent (100: an account alone
+    /// may fill it; less keeps slots free for accounts that come later).
+    pub account_share_percent: u32,
 }
 
 impl ProviderCaps {
     /// The cap of one provider.
     pub fn cap(&self, provider: &str) -> u32 {
         self.per_provider.get(provider).copied().unwrap_or(self.default)
+    }
+
+    /// The most slots of `provider` one account may hold: its share of the cap, rounded
+    /// up, at least one.
+    pub fn account_ceiling(&self, provider: &str) -> u32 {
+        let share = u64::from(self.cap(provider)) * u64::from(self.account_share_percent.clamp(1, 100));
+        (share.div_ceil(100) as u32).max(1)
     }
 }
 

@@ -144,7 +144,7 @@ impl World {
     }
 
     async fn claim(&self) -> Option<Claimed> {
-        let caps = ProviderCaps { default: 1000, per_provider: Default::default() };
+        let caps = ProviderCaps { default: 1000, per_provider: Default::default(), account_share_percent: 100 };
         self.store.claim("w", self.now, LEASE, 1, &caps).await.unwrap().pop()
     }
 
@@ -188,7 +188,7 @@ impl World {
             Op::Abandon => {
                 if let Some(c) = self.claim().await {
                     // the lease is still held: nobody else may claim the task right now
-                    let caps = ProviderCaps { default: 1000, per_provider: Default::default() };
+                    let caps = ProviderCaps { default: 1000, per_provider: Default::default(), account_share_percent: 100 };
                     let others = self.store.claim("w2", self.now, LEASE, 1000, &caps).await.unwrap();
                     assert!(others.iter().all(|o| o.task.id != c.task.id), "a held lease is not claimed twice");
                     for o in others {

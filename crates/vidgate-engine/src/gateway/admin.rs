@@ -198,7 +198,9 @@ impl Gateway {
         let id: KeyId = id.parse().map_err(|_| ApiError::new(ErrorCode::NotFound, "no such key"))?;
         let not_found = || ApiError::new(ErrorCode::NotFound, "no such key");
         let before = self.store.key(&id).await?.ok_or_else(not_found)?;
-        let key = self.store.revoke_key(&id, now_ms()).await?.ok_or_else(not_found)?;
+        let key = self.store.revoke_key(&id, now_ms()).await?;
+        self.engine.key_cache.forget(&id);
+        let key = key.ok_or_else(not_found)?;
         // Revoking again changes nothing, so only the first revocation is recorded.
         if before.revoked_at.is_none()
             && let Some(at) = key.revoked_at

@@ -2,7 +2,8 @@
 //!
 //! A key is `sk-vg-` (live) or `sk-vg-test-` (test), then the 26-character ULID of its
 //! key id, then 32 random base62 characters (190 bits). Only its SHA-256 is stored; the
-//! key id in it finds the row, and the hash is compared in constant time.
+//! key id in it finds the row, and the hash is compared in constant time. A key read from
+//! the store is kept for `auth.key_cache_ms` (`key_cache.rs`); the checks run every time.
 
 use rand::RngExt;
 use sha2::{Digest, Sha256};
@@ -11,6 +12,7 @@ use vidgate_domain::task::Mode;
 use vidgate_domain::{AccountId, ErrorCode, KeyId};
 use vidgate_store::{ApiKey, Millis};
 
+use super::key_cache::CachedKey;
 use super::{ApiError, Gateway};
 
 /// Prefix of live keys.
@@ -77,7 +79,18 @@ impl Gateway {
         let invalid = || ApiError::new(ErrorCode::InvalidApiKey, "missing or invalid API key");
         let presented = presented.ok_or_else(invalid)?;
         let id = key_id_of(presented).ok_or_else(invalid)?;
-        let key = self.store.key(&id).await?.ok_or_else(invalid)?;
+        let read_at = std::time::Instant::now();
+        let cached = match self.engine.key_cache.get(&id, read_at) {
+            Some(cached) => cached,
+            None => {
+                let key = self.store.key(&id).await?.ok_or_else(invalid)?;
+                let account = self.store.account(&key.account_id).await?.ok_or_else(invalid)?;
+                let cached = CachedKey { key, account_suspended: account.suspended };
+                self.engine.key_cache.put(&cached, read_at);
+                cached
+            }
+        };
+        let key = cached.key;
         if !hash_matches(presented, &key.hash)
             || key.revoked_at.is_some()
             || key.disabled
@@ -85,10 +98,10 @@ impl Gateway {
         {
             return Err(invalid());
         }
-        // Read at every authentication, so a suspension holds from the next request on.
-        let account = self.store.account(&key.account_id).await?.ok_or_else(invalid)?;
-        if account.suspended {
-            let msg = format!("account {} is suspended; ask the operator to resume it", account.id);
+        // A suspension drops the account's keys from the cache, so it holds from the next
+        // request on.
+        if cached.account_suspended {
+            let msg = format!("account {} is suspended; ask the operator to resume it", key.account_id);
             return Err(ApiError::new(ErrorCode::PermissionDenied, msg));
         }
         Ok(Caller { account_id: key.account_id.clone(), key })

@@ -187,7 +187,9 @@ impl Gateway {
         }
         let entry = self.audit_entry("account.update", id.as_str(), Value::Object(changes));
         let not_found = || ApiError::new(ErrorCode::NotFound, "no such account");
-        self.store.update_account(&id, update, entry).await?.ok_or_else(not_found)
+        let updated = self.store.update_account(&id, update, entry).await;
+        self.engine.key_cache.forget_account(&id);
+        updated?.ok_or_else(not_found)
     }
 
     /// A key by id (masked).
@@ -262,7 +264,9 @@ impl Gateway {
         }
         let entry = self.audit_entry("key.update", before.id.as_str(), Value::Object(changes));
         let gone = || ApiError::new(ErrorCode::InvalidParam, format!("key {} is revoked", before.id));
-        self.store.update_key(&before.id, update, entry).await?.ok_or_else(gone)
+        let updated = self.store.update_key(&before.id, update, entry).await;
+        self.engine.key_cache.forget(&before.id);
+        updated?.ok_or_else(gone)
     }
 
     /// The audit list newest first, of one target if given, `limit` (1–100, default 20)

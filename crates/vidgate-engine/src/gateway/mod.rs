@@ -7,6 +7,7 @@ pub mod auth;
 pub mod balance;
 mod bootstrap;
 mod console;
+pub mod key_cache;
 mod deliveries;
 pub mod management;
 mod openai;

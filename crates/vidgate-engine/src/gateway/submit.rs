@@ -109,7 +109,7 @@ impl Gateway {
         match self.store.submit(task, checks).await? {
             SubmitOutcome::Created(t) => {
                 crate::worker::transition(&t, TaskStatus::Queued);
-                self.engine.wake.notify_one();
+                self.engine.submitted(&t.provider);
                 self.notifier.changed(&t.id);
                 Ok((t, false))
             }

@@ -83,6 +83,7 @@ impl Gateway {
                 crate::worker::transition(&done, vidgate_domain::task::TaskStatus::Cancelled);
                 self.engine.webhook_enqueued(&done);
                 self.notifier.changed(&done.id);
+                self.engine.slot_may_have_freed(&done.provider);
                 if let (Some(job), Some(provider)) = (&task.upstream_job, self.engine.providers.get(&task.provider)) {
                     let job = JobRef { job_id: job.clone(), state: task.upstream_state.clone() };
                     if let Err(e) = provider.cancel(&job).await {

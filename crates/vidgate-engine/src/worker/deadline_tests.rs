@@ -43,13 +43,15 @@ async fn engine() -> (Arc<Engine>, AccountId, KeyId) {
             workers: 1,
             lease_ms: 60_000,
             idle_poll_ms: 20,
-            caps: ProviderCaps { default: 10, per_provider: Default::default() },
+            caps: ProviderCaps { default: 10, per_provider: Default::default(), account_share_percent: 100 },
             retention_ms: 3_600_000,
             max_result_bytes: 50_000_000,
             max_deliveries: 1,
         },
         wake: Notify::new(),
         webhooks_due: Notify::new(),
+        at_cap: Default::default(),
+        key_cache: crate::gateway::key_cache::KeyCache::new(std::time::Duration::ZERO),
     };
     let account = AccountId::generate();
     store.create_account(&account, "a", "whsec_a", now_ms()).await.unwrap();

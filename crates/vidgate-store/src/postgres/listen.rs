@@ -1,4 +1,4 @@
-//! Change announcements on PostgreSQL: the triggers of migration 0005 `pg_notify` on the
+//! Change announcements on PostgreSQL: the triggers of migrations 0005, 0041 and 0051 `pg_notify` on the
 //! channel `vidgate_changes` at commit, and a feed `LISTEN`s to it on a connection of its
 //! own (outside the pool, so it never takes a connection the steps need).
 //!
@@ -49,9 +49,14 @@ impl ChangeFeed for PgFeed {
     }
 }
 
-/// `due <id>`, `changed <id>` or `webhook <id>`.
+/// `due <task>`, `changed <task>`, `webhook <task>`, `key <key>` or `account <account>`.
 fn parse(payload: &str) -> Option<Change> {
     let (kind, id) = payload.split_once(' ')?;
+    match kind {
+        "key" => return id.parse().ok().map(Change::KeyChanged),
+        "account" => return id.parse().ok().map(Change::AccountChanged),
+        _ => {}
+    }
     let id = parse_id(id).ok()?;
     match kind {
         "due" => Some(Change::Due(id)),
@@ -71,6 +76,12 @@ mod tests {
         assert_eq!(parse(&format!("due {id}")), Some(Change::Due(id.clone())));
         assert_eq!(parse(&format!("changed {id}")), Some(Change::Changed(id.clone())));
         assert_eq!(parse(&format!("webhook {id}")), Some(Change::Webhook(id.clone())));
+        let key = vidgate_domain::KeyId::generate();
+        assert_eq!(parse(&format!("key {key}")), Some(Change::KeyChanged(key)));
+        assert_eq!(parse("key not-a-key"), None);
+        let account = vidgate_domain::AccountId::generate();
+        assert_eq!(parse(&format!("account {account}")), Some(Change::AccountChanged(account)));
+        assert_eq!(parse("account not-an-account"), None);
         assert_eq!(parse(&format!("other {id}")), None);
         assert_eq!(parse("due not-a-task"), None);
         assert_eq!(parse("due"), None);

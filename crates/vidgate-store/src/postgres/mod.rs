@@ -60,8 +60,14 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (3, include_str!("../../migrations/postgres/0003_money.sql")),
     (4, include_str!("../../migrations/postgres/0004_deleted_tasks.sql")),
     (5, include_str!("../../migrations/postgres/0005_replicas.sql")),
+    (40, include_str!("../../migrations/postgres/0040_claim_indexes.sql")),
+    (41, include_str!("../../migrations/postgres/0041_key_announcements.sql")),
     (50, include_str!("../../migrations/postgres/0050_management.sql")),
+    (51, include_str!("../../migrations/postgres/0051_key_cache_announcements.sql")),
 ];
+
+/// How many migrations this version knows (each is recorded once in `schema_migrations`).
+pub const MIGRATION_COUNT: usize = MIGRATIONS.len();
 
 /// Advisory lock keys (one namespace per database): the migrations, and the claiming of
 /// submits (claim.rs). Arbitrary constants ("vgmigr" / "vgclaim" in ASCII).
@@ -71,6 +77,20 @@ pub(super) const CLAIM_LOCK: i64 = 0x0076_6763_6c61_696d;
 /// Connections per process: the engine's steps and the HTTP handlers each hold one only
 /// for a statement or a short transaction.
 const MAX_CONNECTIONS: u32 = 16;
+
+/// The queries on the hot paths, by name: the engine's claim and a client's poll (its key
+/// and its task). Their plans are checked to use indexes and never scan `tasks`
+/// (`tests/postgres.rs`).
+pub fn hot_queries() -> Vec<(&'static str, String)> {
+    vec![
+        ("claim: due polls", claim::DUE_POLLS.clone()),
+        ("claim: slots held", claim::HELD.to_owned()),
+        ("claim: providers with submits", claim::PROVIDERS.to_owned()),
+        ("claim: each account's due submits", claim::HEADS.to_owned()),
+        ("poll: the key", "SELECT * FROM api_keys WHERE id = $1".to_owned()),
+        ("poll: the task", tasks::TASK_BY_ID.clone()),
+    ]
+}
 
 /// A [`Store`] on one PostgreSQL database.
 #[derive(Clone)]
@@ -190,7 +210,7 @@ impl Store for PgStore {
         limit: u32,
         caps: &ProviderCaps,
     ) -> Result<Vec<Claimed>> {
-        self.claim_impl(owner, now, lease, limit, caps).await
+        Ok(self.claim_batch_impl(owner, now, lease, limit, caps).await?.claimed)
     }
     async fn mark_submitting(&self, id: &TaskId, token: i64) -> Result<bool> {
         let done = sqlx::query(
@@ -329,5 +349,15 @@ impl Store for PgStore {
     }
     async fn audit_entries(&self, filter: &crate::AuditFilter) -> Result<Vec<crate::AuditEntry>> {
         self.audit_entries_impl(filter).await
+    }
+    async fn claim_batch(
+        &self,
+        owner: &str,
+        now: Millis,
+        lease: Millis,
+        limit: u32,
+        caps: &ProviderCaps,
+    ) -> Result<crate::ClaimBatch> {
+        self.claim_batch_impl(owner, now, lease, limit, caps).await
     }
 }

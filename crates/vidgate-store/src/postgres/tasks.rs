@@ -13,6 +13,10 @@ use super::money::COMMITTED_MICROS;
 use super::rows::{self, TASK_COLUMNS};
 use crate::model::*;
 use crate::settlement::Settlement;
+
+/// A client's read of one task (every poll): by primary key, built once.
+pub static TASK_BY_ID: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| format!("SELECT {TASK_COLUMNS} FROM tasks WHERE id = $1 AND deleted_at IS NULL"));
 use crate::{Result, StoreError};
 
 impl PgStore {
@@ -59,8 +63,8 @@ impl PgStore {
     }
 
     pub(super) async fn task_impl(&self, id: &TaskId) -> Result<Option<Task>> {
-        let sql = format!("SELECT {TASK_COLUMNS} FROM tasks WHERE id = $1 AND deleted_at IS NULL");
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id.as_str()).fetch_optional(&self.pool).await?;
+        let row =
+            sqlx::query(sqlx::AssertSqlSafe(TASK_BY_ID.as_str())).bind(id.as_str()).fetch_optional(&self.pool).await?;
         row.as_ref().map(rows::task).transpose()
     }
 

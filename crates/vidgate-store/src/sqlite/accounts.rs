@@ -57,7 +57,7 @@ impl SqliteStore {
         let done = sqlx::query("UPDATE accounts SET webhook_secret = ? WHERE id = ?")
             .bind(secret)
             .bind(id.as_str())
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         if done.rows_affected() == 0 {
             return Err(StoreError::NotFound);
@@ -131,7 +131,7 @@ impl SqliteStore {
         sqlx::query("UPDATE api_keys SET revoked_at = COALESCE(revoked_at, ?) WHERE id = ?")
             .bind(now)
             .bind(id.as_str())
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         self.key_impl(id).await
     }

@@ -15,7 +15,7 @@ impl SqliteStore {
         )
         .bind(now)
         .bind(id.as_str())
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(done.rows_affected() == 1)
     }

@@ -2,8 +2,16 @@
 //! write transaction starts with `BEGIN IMMEDIATE` (it takes the write lock up front and
 //! waits for it, instead of failing half-way with SQLITE_BUSY); that is what makes the
 //! read-check-write sequences below (idempotency, balance, claims) race-free.
+//!
+//! Writes go through one connection of their own (`writer`): writers of this process queue
+//! for it in order, in process, instead of racing for SQLite's write lock and sleeping in
+//! its busy handler. Reads use a pool of other connections and, in WAL mode, never wait
+//! for a write. (The busy timeout remains for other processes opening the file, such as
+//! the CLI.) A write statement must use `writer`; on a read connection it would still be
+//! correct, but would race for the lock again.
 
 mod accounts;
+mod claim;
 mod deletion;
 mod management;
 mod money;
@@ -36,16 +44,39 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (3, include_str!("../../migrations/sqlite/0003_money.sql")),
     (4, include_str!("../../migrations/sqlite/0004_deleted_tasks.sql")),
     (5, include_str!("../../migrations/sqlite/0005_replicas.sql")),
+    (40, include_str!("../../migrations/sqlite/0040_claim_indexes.sql")),
+    (41, include_str!("../../migrations/sqlite/0041_key_announcements.sql")),
     (50, include_str!("../../migrations/sqlite/0050_management.sql")),
+    (51, include_str!("../../migrations/sqlite/0051_key_cache_announcements.sql")),
 ];
+
+/// The queries on the hot paths, by name: the engine's claim and a client's poll (its key
+/// and its task). Their plans are checked to use indexes and never scan `tasks`
+/// (`tests/sqlite.rs`).
+pub fn hot_queries() -> Vec<(&'static str, String)> {
+    vec![
+        ("claim: due polls", claim::DUE_POLLS.to_owned()),
+        ("claim: slots held", claim::HELD.to_owned()),
+        ("claim: providers with submits", claim::PROVIDERS.to_owned()),
+        ("claim: each account's due submits", claim::HEADS.to_owned()),
+        ("poll: the key", "SELECT * FROM api_keys WHERE id = ?".to_owned()),
+        ("poll: the task", tasks::TASK_BY_ID.clone()),
+    ]
+}
 
 /// A [`Store`] on one SQLite database.
 #[derive(Clone)]
 pub struct SqliteStore {
+    /// Reads.
     pool: SqlitePool,
     /// The shared lock every open store holds on the file (see `reclaim`).
     lock: std::sync::Arc<reclaim::FileLock>,
+    /// The one connection every write goes through.
+    writer: SqlitePool,
 }
+
+/// Read connections: polls, listings and the engine's reads run side by side on these.
+const READERS: u32 = 8;
 
 impl From<sqlx::Error> for StoreError {
     fn from(e: sqlx::Error) -> Self {
@@ -70,10 +101,18 @@ impl SqliteStore {
             .busy_timeout(Duration::from_secs(30));
         let in_memory = url.contains(":memory:") || url.contains("mode=memory");
         let lock = std::sync::Arc::new(reclaim::FileLock::open(options.get_filename(), in_memory).await?);
-        let pool = SqlitePoolOptions::new().max_connections(8).connect_with(options).await?;
-        let store = SqliteStore { pool, lock };
-        store.migrate().await?;
-        Ok(store)
+        let writer = SqlitePoolOptions::new()
+            .max_connections(1)
+            .min_connections(1)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .acquire_timeout(Duration::from_secs(30))
+            .connect_with(options.clone())
+            .await?;
+        let migrating = SqliteStore { pool: writer.clone(), lock: lock.clone(), writer };
+        migrating.migrate().await?;
+        let pool = SqlitePoolOptions::new().max_connections(READERS).connect_with(options).await?;
+        Ok(SqliteStore { pool, lock, writer: migrating.writer })
     }
 
     async fn migrate(&self) -> Result<()> {
@@ -100,7 +139,7 @@ impl SqliteStore {
 
     /// A write transaction holding SQLite's write lock from the start.
     async fn write(&self) -> Result<Transaction<'static, Sqlite>> {
-        Ok(self.pool.begin_with("BEGIN IMMEDIATE").await?)
+        Ok(self.writer.begin_with("BEGIN IMMEDIATE").await?)
     }
 }
 
@@ -169,7 +208,7 @@ impl Store for SqliteStore {
         limit: u32,
         caps: &ProviderCaps,
     ) -> Result<Vec<Claimed>> {
-        self.claim_impl(owner, now, lease, limit, caps).await
+        Ok(self.claim_batch_impl(owner, now, lease, limit, caps).await?.claimed)
     }
     async fn mark_submitting(&self, id: &TaskId, token: i64) -> Result<bool> {
         let done = sqlx::query(
@@ -178,7 +217,7 @@ impl Store for SqliteStore {
         )
         .bind(id.as_str())
         .bind(token)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(done.rows_affected() == 1)
     }
@@ -187,7 +226,7 @@ impl Store for SqliteStore {
             "UPDATE tasks SET lease_until = NULL, lease_owner = NULL WHERE lease_owner = ? AND phase <> 'done'",
         )
         .bind(owner)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(done.rows_affected())
     }
@@ -217,7 +256,7 @@ impl Store for SqliteStore {
             .bind(until)
             .bind(id.as_str())
             .bind(token)
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(done.rows_affected() == 1)
     }
@@ -241,7 +280,7 @@ impl Store for SqliteStore {
     async fn mark_files_expired(&self, id: &TaskId) -> Result<()> {
         sqlx::query("UPDATE tasks SET files_expired = 1, version = version + 1 WHERE id = ? AND files_expired = 0")
             .bind(id.as_str())
-            .execute(&self.pool)
+            .execute(&self.writer)
             .await?;
         Ok(())
     }
@@ -307,5 +346,15 @@ impl Store for SqliteStore {
     }
     async fn audit_entries(&self, filter: &crate::AuditFilter) -> Result<Vec<crate::AuditEntry>> {
         self.audit_entries_impl(filter).await
+    }
+    async fn claim_batch(
+        &self,
+        owner: &str,
+        now: Millis,
+        lease: Millis,
+        limit: u32,
+        caps: &ProviderCaps,
+    ) -> Result<crate::ClaimBatch> {
+        self.claim_batch_impl(owner, now, lease, limit, caps).await
     }
 }

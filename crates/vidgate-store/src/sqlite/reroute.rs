@@ -21,7 +21,7 @@ impl SqliteStore {
         .bind(r.next_run_at)
         .bind(id.as_str())
         .bind(token)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(done.rows_affected() == 1)
     }

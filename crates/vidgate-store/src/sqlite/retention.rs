@@ -26,7 +26,7 @@ impl SqliteStore {
         .bind(now + lease)
         .bind(now)
         .bind(i64::from(limit))
-        .fetch_all(&self.pool)
+        .fetch_all(&self.writer)
         .await?;
         // RETURNING comes in no particular order.
         rows.sort_by(|(a, x), (b, y)| (x, a).cmp(&(y, b)));

@@ -15,7 +15,7 @@ impl SqliteStore {
         )
         .bind(id.as_str())
         .bind(token)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(done.rows_affected() == 1)
     }

@@ -1,8 +1,6 @@
 //! Tasks on SQLite: submit (idempotency, limits and the hold in one transaction), reads,
 //! the engine's claim and steps, and the single terminal transition that settles money.
 
-use std::collections::HashMap;
-
 use sqlx::{Row, Sqlite, Transaction};
 use vidgate_domain::task::{Mode, TaskStatus};
 use vidgate_domain::{AccountId, TaskId, Usd};
@@ -14,6 +12,10 @@ use super::rows::{self, TASK_COLUMNS};
 use crate::Result;
 use crate::model::*;
 use crate::settlement::Settlement;
+
+/// A client's read of one task (every poll): by primary key, built once.
+pub static TASK_BY_ID: std::sync::LazyLock<String> =
+    std::sync::LazyLock::new(|| format!("SELECT {TASK_COLUMNS} FROM tasks WHERE id = ? AND deleted_at IS NULL"));
 
 impl SqliteStore {
     pub(super) async fn submit_impl(&self, new: NewTask, checks: SubmitChecks) -> Result<SubmitOutcome> {
@@ -49,8 +51,8 @@ impl SqliteStore {
     }
 
     pub(super) async fn task_impl(&self, id: &TaskId) -> Result<Option<Task>> {
-        let sql = format!("SELECT {TASK_COLUMNS} FROM tasks WHERE id = ? AND deleted_at IS NULL");
-        let row = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(id.as_str()).fetch_optional(&self.pool).await?;
+        let row =
+            sqlx::query(sqlx::AssertSqlSafe(TASK_BY_ID.as_str())).bind(id.as_str()).fetch_optional(&self.pool).await?;
         row.as_ref().map(rows::task).transpose()
     }
 
@@ -123,74 +125,6 @@ impl SqliteStore {
         rows.iter().map(rows::task).collect()
     }
 
-    pub(super) async fn claim_impl(
-        &self,
-        owner: &str,
-        now: Millis,
-        lease: Millis,
-        limit: u32,
-        caps: &ProviderCaps,
-    ) -> Result<Vec<Claimed>> {
-        let mut tx = self.write().await?;
-        // A submit in progress (leased) counts as in flight, so two claims cannot overshoot.
-        let counts: Vec<(String, i64)> = sqlx::query_as(
-            "SELECT provider, COUNT(*) FROM tasks WHERE phase IN ('poll', 'fetch') \
-             OR (phase = 'submit' AND lease_until IS NOT NULL AND lease_until >= ?) GROUP BY provider",
-        )
-        .bind(now)
-        .fetch_all(&mut *tx)
-        .await?;
-        let mut in_flight: HashMap<String, u32> = counts.into_iter().map(|(p, n)| (p, n as u32)).collect();
-        // Submits of saturated providers are left out of the query itself, so they can never
-        // crowd due polls out of the candidate window; polls come first.
-        let saturated: Vec<&String> = in_flight.iter().filter(|(p, n)| **n >= caps.cap(p)).map(|(p, _)| p).collect();
-        let exclusion = if saturated.is_empty() {
-            String::new()
-        } else {
-            format!(" AND NOT (phase = 'submit' AND provider IN ({}))", vec!["?"; saturated.len()].join(", "))
-        };
-        let sql = format!(
-            "SELECT id, phase, provider FROM tasks WHERE phase <> 'done' AND next_run_at <= ? \
-             AND (lease_until IS NULL OR lease_until < ?){exclusion} ORDER BY phase = 'submit', next_run_at, id LIMIT ?"
-        );
-        let mut q = sqlx::query_as::<_, (String, String, String)>(sqlx::AssertSqlSafe(sql)).bind(now).bind(now);
-        for p in saturated {
-            q = q.bind(p.clone());
-        }
-        let candidates = q.bind(i64::from(limit) * 4).fetch_all(&mut *tx).await?;
-        let mut picked = Vec::new();
-        for (id, phase, provider) in candidates {
-            if picked.len() as u32 >= limit {
-                break;
-            }
-            if phase == Phase::Submit.as_str() {
-                let n = in_flight.entry(provider.clone()).or_default();
-                if *n >= caps.cap(&provider) {
-                    continue;
-                }
-                *n += 1;
-            }
-            picked.push(id);
-        }
-        let mut claimed = Vec::with_capacity(picked.len());
-        for id in picked {
-            let sql = format!(
-                "UPDATE tasks SET lease_owner = ?, lease_token = lease_token + 1, lease_until = ?, attempts = attempts + 1 \
-                 WHERE id = ? RETURNING {TASK_COLUMNS}"
-            );
-            let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-                .bind(owner)
-                .bind(now + lease)
-                .bind(&id)
-                .fetch_one(&mut *tx)
-                .await?;
-            let token: i64 = row.try_get("lease_token")?;
-            claimed.push(Claimed { task: rows::task(&row)?, token });
-        }
-        tx.commit().await?;
-        Ok(claimed)
-    }
-
     pub(super) async fn save_step_impl(&self, id: &TaskId, token: i64, u: StepUpdate, now: Millis) -> Result<bool> {
         let status = u.status.map(TaskStatus::as_str);
         let done = sqlx::query(
@@ -214,7 +148,7 @@ impl SqliteStore {
         .bind(u.next_run_at)
         .bind(id.as_str())
         .bind(token)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(done.rows_affected() == 1)
     }

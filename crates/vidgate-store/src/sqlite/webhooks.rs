@@ -36,7 +36,7 @@ impl SqliteStore {
             .bind(now)
             .bind(now)
             .bind(i64::from(limit))
-            .fetch_all(&self.pool)
+            .fetch_all(&self.writer)
             .await?;
         let mut claimed = rows
             .iter()
@@ -90,7 +90,7 @@ impl SqliteStore {
             "UPDATE webhook_outbox SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = ? AND state = 'pending'",
         )
         .bind(owner)
-        .execute(&self.pool)
+        .execute(&self.writer)
         .await?;
         Ok(done.rows_affected())
     }
