@@ -26,6 +26,32 @@ pub enum UpstreamKind {
     Openai,
     /// Another vidgate (`/v1/videos/generations`, `/v1/videos/tasks/{id}`).
     Vidgate,
+    /// Seedance on BytePlus ModelArk or Volcengine Ark (`/contents/generations/tasks`):
+    /// one protocol, the flavour picks the public host (docs/upstreams.md, ModelArk).
+    Modelark,
+}
+
+/// Which ModelArk deployment a `modelark` upstream is: the same protocol on two hosts with
+/// their own model ids (BytePlus `dreamina-…`/bare ids, Volcengine `doubao-…`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ModelarkFlavor {
+    /// BytePlus ModelArk, international (`ark.ap-southeast.bytepluses.com`).
+    #[default]
+    Byteplus,
+    /// Volcengine Ark, China (`ark.cn-beijing.volces.com`).
+    Volcengine,
+}
+
+impl ModelarkFlavor {
+    /// The public API base of the flavour, used when `base_url` is empty. BytePlus serves
+    /// Seedance in ap-southeast-1 only (its eu-west host has no Seedance).
+    pub fn default_base_url(self) -> &'static str {
+        match self {
+            ModelarkFlavor::Byteplus => "https://ark.ap-southeast.bytepluses.com/api/v3",
+            ModelarkFlavor::Volcengine => "https://ark.cn-beijing.volces.com/api/v3",
+        }
+    }
 }
 
 impl UpstreamKind {
@@ -36,6 +62,7 @@ impl UpstreamKind {
             UpstreamKind::Gemini => "gemini",
             UpstreamKind::Openai => "openai",
             UpstreamKind::Vidgate => "vidgate",
+            UpstreamKind::Modelark => "modelark",
         }
     }
 }
@@ -180,6 +207,15 @@ pub struct UpstreamConfig {
     /// Gemini: extensions one chain may have (default 20; 0 turns chaining off).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_extensions: Option<u32>,
+    /// ModelArk: `byteplus` (default) or `volcengine`; picks the public host when
+    /// `base_url` is empty.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flavor: Option<ModelarkFlavor>,
+    /// ModelArk: what the upstream charges per million output tokens (its bill is
+    /// `usage.completion_tokens`); the same keys as `usd_per_second`. The task's measured
+    /// upstream cost is computed from it.
+    #[serde(default)]
+    pub usd_per_million_tokens: BTreeMap<String, Usd>,
 }
 
 fn default_max_in_flight() -> u32 {
@@ -226,6 +262,16 @@ impl UpstreamConfig {
                 sizes: P720.to_vec(),
                 durations_by_size: BTreeMap::new(),
                 audio: AudioSupport::Always,
+                image_input: true,
+                extension: None,
+            },
+            // Seedance: whole seconds from 4 (docs/upstreams.md, ModelArk: lengths and sizes),
+            // 720p and 1080p, audio switched per job with `generate_audio`.
+            UpstreamKind::Modelark => RouteCaps {
+                durations: (4..=12).collect(),
+                sizes: VEO_SIZES.to_vec(),
+                durations_by_size: BTreeMap::new(),
+                audio: AudioSupport::Switchable,
                 image_input: true,
                 extension: None,
             },
@@ -282,6 +328,27 @@ impl UpstreamConfig {
             .unwrap_or(Usd::ZERO)
     }
 
+    /// The per-million-token price at `size`: the exact size, its resolution name, then
+    /// `default`; zero when not configured.
+    pub fn token_price(&self, size: Size) -> Usd {
+        let table = &self.usd_per_million_tokens;
+        let resolution = size.resolution_and_aspect().map(|(r, _)| r.as_str());
+        table
+            .get(&size.to_string())
+            .or_else(|| resolution.and_then(|r| table.get(r)))
+            .or_else(|| table.get("default"))
+            .copied()
+            .unwrap_or(Usd::ZERO)
+    }
+
+    /// The public base URL when `base_url` is empty (ModelArk: the flavour's host).
+    pub fn effective_base_url(&self) -> &str {
+        if self.base_url.is_empty() && self.kind == UpstreamKind::Modelark {
+            return self.flavor.unwrap_or_default().default_base_url();
+        }
+        &self.base_url
+    }
+
     /// Whether any price is configured.
     pub fn has_prices(&self) -> bool {
         !self.usd_per_second.is_empty() || !self.usd_per_second_with_audio.is_empty()
@@ -310,7 +377,7 @@ impl UpstreamConfig {
                 }
             }
         }
-        let needs_model = matches!(self.kind, UpstreamKind::Vertex | UpstreamKind::Gemini | UpstreamKind::Openai);
+        let needs_model = !matches!(self.kind, UpstreamKind::Vidgate);
         if needs_model && self.model.is_empty() {
             return Err(format!("upstream {n}: model (the model id at the upstream) is required"));
         }
@@ -340,16 +407,21 @@ impl UpstreamConfig {
                 "upstream {n}: max_extensions must be at most {GEMINI_MAX_EXTENSIONS} (UPSTREAMS.md §1.3)"
             ));
         }
+        if self.kind != UpstreamKind::Modelark && (self.flavor.is_some() || !self.usd_per_million_tokens.is_empty()) {
+            return Err(format!("upstream {n}: flavor and usd_per_million_tokens apply to kind modelark only"));
+        }
         if self.deadline_secs < self.expected_latency_secs {
             return Err(format!("upstream {n}: deadline_secs must be at least expected_latency_secs"));
         }
-        for key in self.usd_per_second.keys().chain(self.usd_per_second_with_audio.keys()) {
+        let price_keys = self.usd_per_second.keys().chain(self.usd_per_second_with_audio.keys());
+        for key in price_keys.chain(self.usd_per_million_tokens.keys()) {
             let known = key == "default" || Resolution::parse(key).is_some() || key.parse::<Size>().is_ok();
             if !known {
                 return Err(format!("upstream {n}: price key {key:?} must be default, 720p, 1080p or WxH"));
             }
         }
-        if self.usd_per_second.values().chain(self.usd_per_second_with_audio.values()).any(|p| p.micros() < 0) {
+        let mut prices = self.usd_per_second.values().chain(self.usd_per_second_with_audio.values());
+        if prices.any(|p| p.micros() < 0) || self.usd_per_million_tokens.values().any(|p| p.micros() < 0) {
             return Err(format!("upstream {n}: prices must not be negative"));
         }
         Ok(())
@@ -465,6 +537,27 @@ mod tests {
         assert!(with_served_routes(Catalog::shipped(), &[u.clone()]).unwrap_err().contains("nope"));
         u.serves.clear();
         assert!(check_all(&[u.clone(), u]).unwrap_err().contains("twice"));
+    }
+
+    #[test]
+    fn a_modelark_upstream_makes_four_to_twelve_seconds_with_switchable_audio_on_its_flavours_host() {
+        let u = entry("name = \"ark\"\nkind = \"modelark\"\nmodel = \"seedance-1-5-pro-251215\"\n");
+        u.check().unwrap();
+        let caps = u.caps();
+        assert_eq!(caps.durations, (4..=12).collect::<Vec<_>>());
+        assert_eq!((caps.audio, caps.image_input, caps.sizes.len()), (AudioSupport::Switchable, true, 4));
+        assert_eq!(u.effective_base_url(), "https://ark.ap-southeast.bytepluses.com/api/v3");
+        let cn = entry(
+            "name = \"ark\"\nkind = \"modelark\"\nflavor = \"volcengine\"\nmodel = \"doubao-seedance-2-0-260128\"\n\
+             usd_per_million_tokens = { default = \"6.5\", \"1080p\" = \"7.2\" }\n",
+        );
+        assert_eq!(cn.effective_base_url(), "https://ark.cn-beijing.volces.com/api/v3");
+        assert_eq!(cn.token_price(Size::new(1280, 720)), Usd(6_500_000));
+        assert_eq!(cn.token_price(Size::new(1080, 1920)), Usd(7_200_000));
+        let err = entry("name = \"ark\"\nkind = \"modelark\"\n").check().unwrap_err();
+        assert!(err.contains("model"), "{err}");
+        let err = entry("name = \"v\"\nkind = \"vertex\"\nmodel = \"m\"\nflavor = \"byteplus\"\n").check().unwrap_err();
+        assert!(err.contains("kind modelark only"), "{err}");
     }
 
     #[test]
