@@ -243,6 +243,29 @@ fn default_deadline_secs() -> u64 {
 const P720: [Size; 2] = [Size::new(1280, 720), Size::new(720, 1280)];
 const VEO_SIZES: [Size; 4] = [Size::new(1280, 720), Size::new(720, 1280), Size::new(1920, 1080), Size::new(1080, 1920)];
 
+/// What a Seedance model id makes (docs/upstreams.md, ModelArk: models): whole seconds in
+/// its range, 720p (and 1080p where it has it), audio switched per job on 2.x and 1.5 pro,
+/// none on 1.0. The same on both flavours (`doubao-` or not); an `ep-…` endpoint id names no
+/// model, so it gets 1.5 pro's menu, which an entry may override.
+fn seedance_caps(model: &str) -> (Vec<u32>, Vec<Size>, AudioSupport) {
+    let m = model.strip_prefix("doubao-").unwrap_or(model);
+    let m = m.strip_prefix("dreamina-").unwrap_or(m);
+    let (all, p720) = (VEO_SIZES.to_vec(), P720.to_vec());
+    if m.starts_with("seedance-2-5") {
+        ((4..=30).collect(), p720, AudioSupport::Switchable)
+    } else if m.starts_with("seedance-2-0-fast") || m.starts_with("seedance-2-0-mini") {
+        ((4..=15).collect(), p720, AudioSupport::Switchable)
+    } else if m.starts_with("seedance-2-0") {
+        ((4..=15).collect(), all, AudioSupport::Switchable)
+    } else if m.starts_with("seedance-1-0-lite") {
+        ((2..=12).collect(), p720, AudioSupport::None)
+    } else if m.starts_with("seedance-1-0") {
+        ((2..=12).collect(), all, AudioSupport::None)
+    } else {
+        ((4..=12).collect(), all, AudioSupport::Switchable)
+    }
+}
+
 impl UpstreamConfig {
     /// The capabilities: the kind's documented defaults (UPSTREAMS.md §1.3, §2.2, §3.2)
     /// with this entry's overrides.
@@ -265,16 +288,17 @@ impl UpstreamConfig {
                 image_input: true,
                 extension: None,
             },
-            // Seedance: whole seconds from 4 (docs/upstreams.md, ModelArk: lengths and sizes),
-            // 720p and 1080p, audio switched per job with `generate_audio`.
-            UpstreamKind::Modelark => RouteCaps {
-                durations: (4..=12).collect(),
-                sizes: VEO_SIZES.to_vec(),
-                durations_by_size: BTreeMap::new(),
-                audio: AudioSupport::Switchable,
-                image_input: true,
-                extension: None,
-            },
+            UpstreamKind::Modelark => {
+                let (durations, sizes, audio) = seedance_caps(&self.model);
+                RouteCaps {
+                    durations,
+                    sizes,
+                    durations_by_size: BTreeMap::new(),
+                    audio,
+                    image_input: true,
+                    extension: None,
+                }
+            }
             UpstreamKind::Vidgate => RouteCaps {
                 durations: Vec::new(),
                 sizes: Vec::new(),
@@ -547,6 +571,10 @@ mod tests {
         assert_eq!(caps.durations, (4..=12).collect::<Vec<_>>());
         assert_eq!((caps.audio, caps.image_input, caps.sizes.len()), (AudioSupport::Switchable, true, 4));
         assert_eq!(u.effective_base_url(), "https://ark.ap-southeast.bytepluses.com/api/v3");
+        let fast = entry("name = \"a\"\nkind = \"modelark\"\nmodel = \"dreamina-seedance-2-0-fast-260128\"\n").caps();
+        assert_eq!((fast.durations.len(), fast.sizes.len()), (12, 2), "4-15 s, 720p only");
+        let old = entry("name = \"a\"\nkind = \"modelark\"\nmodel = \"doubao-seedance-1-0-pro-250528\"\n").caps();
+        assert_eq!((old.durations[0], old.audio), (2, AudioSupport::None));
         let cn = entry(
             "name = \"ark\"\nkind = \"modelark\"\nflavor = \"volcengine\"\nmodel = \"doubao-seedance-2-0-260128\"\n\
              usd_per_million_tokens = { default = \"6.5\", \"1080p\" = \"7.2\" }\n",

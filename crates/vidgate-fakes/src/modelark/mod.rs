@@ -125,6 +125,12 @@ impl FakeModelark {
         self.state.expire();
     }
 
+    /// The next `n` result URLs handed out are already expired (403), as if the 24 h ran
+    /// out between the poll and the download.
+    pub fn hand_out_expired_urls(&self, n: u32) {
+        self.state.stale_urls(n);
+    }
+
     /// The statuses of every task the fake holds, oldest first (deleted ones are gone).
     pub fn statuses(&self) -> Vec<(String, String)> {
         self.state.all().iter().map(|t| (t.id.clone(), t.status().to_owned())).collect()

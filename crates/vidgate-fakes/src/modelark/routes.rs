@@ -153,7 +153,7 @@ fn task_json(state: &ArkState, task: &ArkTask) -> Value {
                 "{}{CONTENT}{}.mp4?X-Tos-Algorithm=TOS4-HMAC-SHA256&X-Tos-Expires=86400&X-Tos-Signature={}-{}",
                 state.core.base_url,
                 task.id,
-                state.epoch(),
+                state.signing_epoch(),
                 &task.id[4..12.min(task.id.len())]
             );
             body["content"] = json!({"video_url": url});

@@ -65,6 +65,7 @@ pub(crate) struct ArkState {
     tasks: Mutex<Vec<ArkTask>>,
     bodies: Mutex<Vec<Value>>,
     epoch: Mutex<u64>,
+    stale: Mutex<u32>,
 }
 
 impl HasCore for Arc<ArkState> {
@@ -79,7 +80,15 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl ArkState {
     pub(crate) fn new(core: Arc<Core>, api_key: String, models: Vec<ArkModel>) -> Self {
-        Self { core, api_key, models, tasks: Mutex::default(), bodies: Mutex::default(), epoch: Mutex::new(1) }
+        Self {
+            core,
+            api_key,
+            models,
+            tasks: Mutex::default(),
+            bodies: Mutex::default(),
+            epoch: Mutex::new(1),
+            stale: Mutex::new(0),
+        }
     }
 
     /// Requires `Authorization: Bearer <key>` (digest §2).
@@ -153,6 +162,22 @@ impl ArkState {
     /// The current signing epoch of result URLs.
     pub(crate) fn epoch(&self) -> u64 {
         *lock(&self.epoch)
+    }
+
+    /// The epoch to sign the next handed-out URL with: an already expired one while
+    /// [`ArkState::stale_urls`] are owed.
+    pub(crate) fn signing_epoch(&self) -> u64 {
+        let mut stale = lock(&self.stale);
+        if *stale > 0 {
+            *stale -= 1;
+            return self.epoch() - 1;
+        }
+        self.epoch()
+    }
+
+    /// The next `n` URLs handed out are already expired.
+    pub(crate) fn stale_urls(&self, n: u32) {
+        *lock(&self.stale) = n;
     }
 
     /// Every result URL handed out so far stops working (a new poll signs a fresh one).

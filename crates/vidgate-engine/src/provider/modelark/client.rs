@@ -142,13 +142,10 @@ impl Provider for ModelarkProvider {
         Some(Usd(i64::try_from(micros).unwrap_or(i64::MAX)))
     }
 
-    /// `DELETE` cancels a task only while it is `queued` (a running one is refused, a
-    /// finished one would be deleted): best effort, as the trait asks.
+    /// `DELETE` cancels a task while it is `queued`; a running one is refused (the job runs
+    /// on and is not billed to the client), a finished one is deleted upstream, which the
+    /// cancelled task no longer needs. Best effort, as the trait asks.
     async fn cancel(&self, upstream: &JobRef) -> Result<(), ProviderError> {
-        let (task, _) = self.task(&upstream.job_id).await?;
-        if task.status != "queued" {
-            return Ok(());
-        }
         let url =
             task_url(&self.base, &upstream.job_id).ok_or_else(|| ProviderError::Refused("not a task id".into()))?;
         let answer = http::send(self.authorized(self.client.delete(url)), Call::Read, MAX_API_BODY).await?;
