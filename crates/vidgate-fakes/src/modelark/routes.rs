@@ -82,12 +82,12 @@ async fn create(
     let (outcome, latency) = state.core.faults.job_script(&create.prompt);
     // Moderation at submit (digest §4): a 400 with the moderation code, nothing created. It
     // is the upstream's answer, not a protocol violation, so it is not journalled as one.
-    if let Outcome::Error { code, .. } = &outcome {
-        if let Some(code) = submit_moderation(code) {
-            let refusal =
-                Refusal::bad("The request failed because the input text may contain sensitive information.").code(code);
-            return refusal.into_response(Shape::OpenAi);
-        }
+    if let Outcome::Error { code, .. } = &outcome
+        && let Some(code) = submit_moderation(code)
+    {
+        let refusal =
+            Refusal::bad("The request failed because the input text may contain sensitive information.").code(code);
+        return refusal.into_response(Shape::OpenAi);
     }
     state.core.journal.job_created(&create.prompt, None);
     let now = super::unix_now();
