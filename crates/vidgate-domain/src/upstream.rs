@@ -216,6 +216,10 @@ pub struct UpstreamConfig {
     /// upstream cost is computed from it.
     #[serde(default)]
     pub usd_per_million_tokens: BTreeMap<String, Usd>,
+    /// ModelArk: the same for jobs that generate audio, where that costs more (Seedance
+    /// 1.5 pro: double); empty: as above.
+    #[serde(default)]
+    pub usd_per_million_tokens_with_audio: BTreeMap<String, Usd>,
 }
 
 fn default_max_in_flight() -> u32 {
@@ -352,10 +356,14 @@ impl UpstreamConfig {
             .unwrap_or(Usd::ZERO)
     }
 
-    /// The per-million-token price at `size`: the exact size, its resolution name, then
+    /// The per-million-token price at `size`, with or without audio: the exact size, its resolution name, then
     /// `default`; zero when not configured.
-    pub fn token_price(&self, size: Size) -> Usd {
-        let table = &self.usd_per_million_tokens;
+    pub fn token_price(&self, size: Size, audio: bool) -> Usd {
+        let table = if audio && !self.usd_per_million_tokens_with_audio.is_empty() {
+            &self.usd_per_million_tokens_with_audio
+        } else {
+            &self.usd_per_million_tokens
+        };
         let resolution = size.resolution_and_aspect().map(|(r, _)| r.as_str());
         table
             .get(&size.to_string())
@@ -431,21 +439,27 @@ impl UpstreamConfig {
                 "upstream {n}: max_extensions must be at most {GEMINI_MAX_EXTENSIONS} (UPSTREAMS.md §1.3)"
             ));
         }
-        if self.kind != UpstreamKind::Modelark && (self.flavor.is_some() || !self.usd_per_million_tokens.is_empty()) {
+        if self.kind != UpstreamKind::Modelark
+            && (self.flavor.is_some()
+                || !self.usd_per_million_tokens.is_empty()
+                || !self.usd_per_million_tokens_with_audio.is_empty())
+        {
             return Err(format!("upstream {n}: flavor and usd_per_million_tokens apply to kind modelark only"));
         }
         if self.deadline_secs < self.expected_latency_secs {
             return Err(format!("upstream {n}: deadline_secs must be at least expected_latency_secs"));
         }
         let price_keys = self.usd_per_second.keys().chain(self.usd_per_second_with_audio.keys());
-        for key in price_keys.chain(self.usd_per_million_tokens.keys()) {
+        let token_keys = self.usd_per_million_tokens.keys().chain(self.usd_per_million_tokens_with_audio.keys());
+        for key in price_keys.chain(token_keys) {
             let known = key == "default" || Resolution::parse(key).is_some() || key.parse::<Size>().is_ok();
             if !known {
                 return Err(format!("upstream {n}: price key {key:?} must be default, 720p, 1080p or WxH"));
             }
         }
         let mut prices = self.usd_per_second.values().chain(self.usd_per_second_with_audio.values());
-        if prices.any(|p| p.micros() < 0) || self.usd_per_million_tokens.values().any(|p| p.micros() < 0) {
+        let mut tokens = self.usd_per_million_tokens.values().chain(self.usd_per_million_tokens_with_audio.values());
+        if prices.any(|p| p.micros() < 0) || tokens.any(|p| p.micros() < 0) {
             return Err(format!("upstream {n}: prices must not be negative"));
         }
         Ok(())
@@ -577,11 +591,13 @@ mod tests {
         assert_eq!((old.durations[0], old.audio), (2, AudioSupport::None));
         let cn = entry(
             "name = \"ark\"\nkind = \"modelark\"\nflavor = \"volcengine\"\nmodel = \"doubao-seedance-2-0-260128\"\n\
-             usd_per_million_tokens = { default = \"6.5\", \"1080p\" = \"7.2\" }\n",
+             usd_per_million_tokens = { default = \"6.5\", \"1080p\" = \"7.2\" }\n\
+             usd_per_million_tokens_with_audio = { default = \"13\" }\n",
         );
         assert_eq!(cn.effective_base_url(), "https://ark.cn-beijing.volces.com/api/v3");
-        assert_eq!(cn.token_price(Size::new(1280, 720)), Usd(6_500_000));
-        assert_eq!(cn.token_price(Size::new(1080, 1920)), Usd(7_200_000));
+        assert_eq!(cn.token_price(Size::new(1280, 720), false), Usd(6_500_000));
+        assert_eq!(cn.token_price(Size::new(1080, 1920), false), Usd(7_200_000));
+        assert_eq!(cn.token_price(Size::new(1080, 1920), true), Usd(13_000_000));
         let err = entry("name = \"ark\"\nkind = \"modelark\"\n").check().unwrap_err();
         assert!(err.contains("model"), "{err}");
         let err = entry("name = \"v\"\nkind = \"vertex\"\nmodel = \"m\"\nflavor = \"byteplus\"\n").check().unwrap_err();

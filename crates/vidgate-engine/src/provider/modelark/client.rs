@@ -17,6 +17,7 @@ use super::response::{ArkTask, error, outcome};
 use crate::provider::http::{self, Call, MAX_API_BODY};
 use crate::provider::settings::Settings;
 use crate::provider::throttle::Throttle;
+use crate::provider::veo::upstream_audio;
 use crate::provider::{JobRef, JobSpec, PollOutcome, PolledResult, Provider, ProviderError, Submitted};
 
 /// A BytePlus ModelArk or Volcengine Ark upstream.
@@ -130,11 +131,12 @@ impl Provider for ModelarkProvider {
     }
 
     /// The measured cost: `usage.completion_tokens` × the configured price per million
-    /// tokens at the task's size (the tier of the answer, never an estimate of tokens).
+    /// tokens at the task's size, with or without audio as asked (never an estimate of
+    /// tokens).
     fn measured_cost(&self, job: &JobSpec, polled: &PolledResult) -> Option<Usd> {
         let task: ArkTask = serde_json::from_slice(&polled.0).ok()?;
         let tokens = task.usage?.completion_tokens;
-        let price = self.config.token_price(job.task.params.size);
+        let price = self.config.token_price(job.task.params.size, upstream_audio(job));
         if price == Usd::ZERO {
             return None;
         }
