@@ -27,7 +27,7 @@ pub enum UpstreamKind {
     /// Another vidgate (`/v1/videos/generations`, `/v1/videos/tasks/{id}`).
     Vidgate,
     /// Seedance on BytePlus ModelArk or Volcengine Ark (`/contents/generations/tasks`):
-    /// one protocol, the flavour picks the public host (docs/upstreams.md, ModelArk).
+    /// one protocol, the flavour picks the public host (docs/upstreams.md §8).
     Modelark,
 }
 
@@ -247,7 +247,7 @@ fn default_deadline_secs() -> u64 {
 const P720: [Size; 2] = [Size::new(1280, 720), Size::new(720, 1280)];
 const VEO_SIZES: [Size; 4] = [Size::new(1280, 720), Size::new(720, 1280), Size::new(1920, 1080), Size::new(1080, 1920)];
 
-/// What a Seedance model id makes (docs/upstreams.md, ModelArk: models): whole seconds in
+/// What a Seedance model id makes (docs/upstreams.md §8.1): whole seconds in
 /// its range, 720p (and 1080p where it has it), audio switched per job on 2.x and 1.5 pro,
 /// none on 1.0. The same on both flavours (`doubao-` or not); an `ep-…` endpoint id names no
 /// model, so it gets 1.5 pro's menu, which an entry may override.

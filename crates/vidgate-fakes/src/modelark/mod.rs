@@ -1,5 +1,6 @@
-//! The fake Seedance content-generation API of BytePlus ModelArk and Volcengine Ark (written
-//! from `shared/spec/upstreams/modelark-seedance.md`, "the digest"): create with the
+//! The fake Seedance content-generation API of BytePlus ModelArk and Volcengine Ark, written
+//! from the providers' documentation (summarised in docs/upstreams.md §8), never from the
+//! adapter: create with the
 //! `content` array, get, list and delete tasks behind a bearer key, six statuses, token usage
 //! on success, results at pre-signed URLs that expire.
 //!

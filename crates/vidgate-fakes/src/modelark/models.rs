@@ -1,4 +1,4 @@
-//! The Seedance models the fake serves, per flavour (the ModelArk digest §1): BytePlus ids
+//! The Seedance models the fake serves, per flavour (docs/upstreams.md §8.1): BytePlus ids
 //! without the `doubao-` prefix (2.x ones start `dreamina-`), Volcengine ids with it; audio,
 //! whole-second length range and resolutions per model.
 //!
@@ -26,7 +26,7 @@ fn model(id: &str, audio: bool, seconds: (u32, u32), resolutions: &'static [&'st
     ArkModel { id: id.into(), audio, min_seconds: seconds.0, max_seconds: seconds.1, resolutions }
 }
 
-/// BytePlus ModelArk's Seedance ids (digest §1).
+/// BytePlus ModelArk's Seedance ids (docs/upstreams.md §8.1).
 pub fn byteplus() -> Vec<ArkModel> {
     vec![
         model("dreamina-seedance-2-5-260628", true, (4, 30), NO_1080),
@@ -39,7 +39,7 @@ pub fn byteplus() -> Vec<ArkModel> {
     ]
 }
 
-/// Volcengine Ark's Seedance ids (digest §1).
+/// Volcengine Ark's Seedance ids (docs/upstreams.md §8.1).
 pub fn volcengine() -> Vec<ArkModel> {
     vec![
         model("doubao-seedance-2-0-260128", true, (4, 15), FULL),

@@ -1,4 +1,4 @@
-//! The body of `POST /api/v3/contents/generations/tasks` (the ModelArk digest §3), checked
+//! The body of `POST /api/v3/contents/generations/tasks` (docs/upstreams.md §8.2), checked
 //! and turned into what the fake will produce.
 //!
 //! Owns the create rules: the known body fields only; `model` one the fake serves; `content`
@@ -80,7 +80,9 @@ pub(crate) fn from_json(body: &Map<String, Value>, models: &[ArkModel]) -> Resul
     let mut notes = Vec::new();
     let (prompt, flags) = split_flags(&prompt);
     for (flag, value) in &flags {
-        notes.push(format!("prompt flag --{flag} {value} overrides the body (digest §3: send body fields only)"));
+        notes.push(format!(
+            "prompt flag --{flag} {value} overrides the body (docs/upstreams.md §8.2: send body fields only)"
+        ));
     }
     let flag = |long: &str, short: &str| {
         flags.iter().find(|(f, _)| f == long || f == short).map(|(_, v)| Value::String(v.clone()))
@@ -132,10 +134,10 @@ pub(crate) fn from_json(body: &Map<String, Value>, models: &[ArkModel]) -> Resul
     }
     // Trap 4 and 5: audio defaults to on and a dropped `false` is a silent default.
     if !body.contains_key("generate_audio") && model.audio {
-        notes.push("generate_audio not sent: it defaults to true (digest trap 4)".into());
+        notes.push("generate_audio not sent: it defaults to true (docs/upstreams.md §8.7)".into());
     }
     if !body.contains_key("watermark") {
-        notes.push("watermark not sent: one reseller says it defaults to true (digest §3)".into());
+        notes.push("watermark not sent: one reseller says it defaults to true (docs/upstreams.md §8.2)".into());
     }
     let generate_audio = model.audio && body.get("generate_audio").and_then(Value::as_bool).unwrap_or(true);
     let (width, height) = frame(&resolution, &ratio);

@@ -1,11 +1,11 @@
-//! The ModelArk fake's routes (the ModelArk digest §3–§6), under `/api/v3`:
+//! The ModelArk fake's routes (docs/upstreams.md §8.2–§8.5), under `/api/v3`:
 //! `POST /contents/generations/tasks`, `GET /contents/generations/tasks` (list),
 //! `GET /contents/generations/tasks/{id}`, `DELETE /contents/generations/tasks/{id}`, all
 //! with bearer auth; and the pre-signed result URLs (`/__fake/ark-content/…?X-Tos-…`), which
 //! take no credentials and refuse a request that carries the API key.
 //!
 //! Owns routing, the order of checks (key, then body) and the JSON of a task. Errors use
-//! the `{"error": {"code", "message", "param", "type"}}` envelope (digest §4).
+//! the `{"error": {"code", "message", "param", "type"}}` envelope (docs/upstreams.md §8.5).
 
 use std::sync::Arc;
 
@@ -80,7 +80,7 @@ async fn create(
         state.core.note(&ctx, note.clone());
     }
     let (outcome, latency) = state.core.faults.job_script(&create.prompt);
-    // Moderation at submit (digest §4): a 400 with the moderation code, nothing created. It
+    // Moderation at submit (docs/upstreams.md §8.5): a 400 with the moderation code, nothing created. It
     // is the upstream's answer, not a protocol violation, so it is not journalled as one.
     if let Outcome::Error { code, .. } = &outcome
         && let Some(code) = submit_moderation(code)
@@ -137,7 +137,7 @@ async fn retrieve(
     }
 }
 
-/// The task object (digest §5).
+/// The task object (docs/upstreams.md §8.3).
 fn task_json(state: &ArkState, task: &ArkTask) -> Value {
     let c = &task.create;
     let mut body = json!({
@@ -229,7 +229,7 @@ async fn content(
         if headers.contains_key(header::AUTHORIZATION) {
             return Err(Refusal::bad(
                 "a pre-signed result URL was fetched with an Authorization header: the API key leaks to the \
-                 storage host (digest §5: the URL is signed)",
+                 storage host (docs/upstreams.md §8.4: the URL is signed)",
             ));
         }
         let id = file.strip_suffix(".mp4").unwrap_or(&file);

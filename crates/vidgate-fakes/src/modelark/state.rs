@@ -2,7 +2,7 @@
 //! order, every create body as received, and the signing epoch of result URLs.
 //!
 //! Owns how a task's status moves (only a `GET` of the task moves it, as in the other fakes)
-//! and the digest's lifecycle: `queued` → `running` → `succeeded` / `failed` / `expired`;
+//! and the documented lifecycle: `queued` → `running` → `succeeded` / `failed` / `expired`;
 //! `cancelled` only from `queued` by `DELETE`; `DELETE` of a finished task deletes it. It
 //! must not parse requests or render JSON.
 
@@ -34,7 +34,7 @@ pub(crate) struct ArkTask {
 }
 
 impl ArkTask {
-    /// The status as of the last poll (digest §5).
+    /// The status as of the last poll (docs/upstreams.md §8.3).
     pub(crate) fn status(&self) -> &str {
         if self.cancelled {
             return "cancelled";
@@ -48,7 +48,7 @@ impl ArkTask {
         }
     }
 
-    /// Billed tokens of a succeeded task: W × H × (24 × seconds + 1) / 1024 (digest §5: the
+    /// Billed tokens of a succeeded task: W × H × (24 × seconds + 1) / 1024 (docs/upstreams.md §8.6: the
     /// observed 720p 5 s figure, 108 900).
     pub(crate) fn tokens(&self) -> u64 {
         let c = self.create.clip;
@@ -91,7 +91,7 @@ impl ArkState {
         }
     }
 
-    /// Requires `Authorization: Bearer <key>` (digest §2).
+    /// Requires `Authorization: Bearer <key>` (docs/upstreams.md §8.2).
     pub(crate) fn check_key(&self, headers: &HeaderMap) -> Result<(), Refusal> {
         let value = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
         match value.and_then(|v| v.strip_prefix("Bearer ")) {
@@ -132,7 +132,7 @@ impl ArkState {
         Some(task.clone())
     }
 
-    /// `DELETE`: `queued` → `cancelled`; finished → deleted; else refused (digest §6).
+    /// `DELETE`: `queued` → `cancelled`; finished → deleted; else refused (docs/upstreams.md §8.5).
     pub(crate) fn delete(&self, id: &str) -> Result<(), Refusal> {
         let mut tasks = lock(&self.tasks);
         let Some(at) = tasks.iter().position(|t| t.id == id) else {

@@ -1,4 +1,4 @@
-//! Seedance on BytePlus ModelArk and Volcengine Ark end to end (docs/upstreams.md, ModelArk)
+//! Seedance on BytePlus ModelArk and Volcengine Ark end to end (docs/upstreams.md §8)
 //! against `FakeModelark`, what only this adapter does: the measured token cost beside the
 //! plan's estimate, the source image as the `first_frame` content item, prompt flags
 //! stripped, moderation at submit, a result URL that expired before its download, cancel

@@ -1,4 +1,4 @@
-//! The ModelArk provider (docs/upstreams.md, ModelArk): Bearer key; create, get and
+//! The ModelArk provider (docs/upstreams.md §8): Bearer key; create, get and
 //! `DELETE` of content-generation tasks; results downloaded at once from the pre-signed
 //! `content.video_url` of the poll that found the task done, without credentials (the URL
 //! is signed; the key never goes to the storage host) and byte-exact; a 403 or 404 there

@@ -1,4 +1,4 @@
-//! Seedance on BytePlus ModelArk and Volcengine Ark (docs/upstreams.md, ModelArk): request
+//! Seedance on BytePlus ModelArk and Volcengine Ark (docs/upstreams.md §8): request
 //! building (`request`), reading task objects and errors (`response`) and the provider
 //! (`client`). Built from an `[[upstreams]]` entry of kind `modelark`; the two flavours
 //! differ only in their public host and model ids.

@@ -1,4 +1,4 @@
-//! Building ModelArk content-generation requests (docs/upstreams.md, ModelArk: create):
+//! Building ModelArk content-generation requests (docs/upstreams.md §8.2):
 //! `POST {base}/contents/generations/tasks` with the `content` array (the text, then the
 //! task's source image as an `image_url` item with role `first_frame`, a `data:` URL),
 //! `resolution` (`720p`/`1080p`), `ratio` (`16:9`/`9:16`), an integer `duration`, `seed`
@@ -7,7 +7,7 @@
 //!
 //! Prompt-suffix flags (`--rs 1080p`, `--dur 10`, …) override body fields upstream, so the
 //! delivered clip would differ from the one planned and held for: the adapter strips every
-//! known flag with its value from the text it sends (docs/upstreams.md, ModelArk: traps).
+//! known flag with its value from the text it sends (docs/upstreams.md §8.2, §8.7).
 
 use serde_json::{Value, json};
 use url::Url;

@@ -1,4 +1,4 @@
-//! Reading ModelArk answers (docs/upstreams.md, ModelArk: poll and errors): the task
+//! Reading ModelArk answers (docs/upstreams.md §8.3, §8.5): the task
 //! object's six statuses mapped exactly (`queued`, `running`, `succeeded`, `failed`,
 //! `expired`, `cancelled`; any other value is an alarm and fails the task, it is never taken
 //! for "running"), its `error`, `content.video_url` and `usage.completion_tokens`, and the
