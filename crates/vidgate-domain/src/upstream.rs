@@ -247,9 +247,9 @@ fn default_deadline_secs() -> u64 {
 const P720: [Size; 2] = [Size::new(1280, 720), Size::new(720, 1280)];
 const VEO_SIZES: [Size; 4] = [Size::new(1280, 720), Size::new(720, 1280), Size::new(1920, 1080), Size::new(1080, 1920)];
 
-/// What a Seedance model id makes (docs/upstreams.md §8.1): whole seconds in
-/// its range, 720p (and 1080p where it has it), audio switched per job on 2.x and 1.5 pro,
-/// none on 1.0. The same on both flavours (`doubao-` or not); an `ep-…` endpoint id names no
+/// What a Seedance model id makes (docs/upstreams.md §8.1): whole seconds in its range,
+/// 720p (and 1080p where it has it), audio switched per job on 2.x and 1.5 pro, none on 1.0.
+/// The same on both flavours (`doubao-` or not); an `ep-…` endpoint id names no
 /// model, so it gets 1.5 pro's menu, which an entry may override.
 fn seedance_caps(model: &str) -> (Vec<u32>, Vec<Size>, AudioSupport) {
     let m = model.strip_prefix("doubao-").unwrap_or(model);
@@ -268,6 +268,18 @@ fn seedance_caps(model: &str) -> (Vec<u32>, Vec<Size>, AudioSupport) {
     } else {
         ((4..=12).collect(), all, AudioSupport::Switchable)
     }
+}
+
+/// A price table's entry for `size`: the exact size, then its resolution name, then
+/// `default`; zero when none is configured.
+fn lookup(table: &BTreeMap<String, Usd>, size: Size) -> Usd {
+    let resolution = size.resolution_and_aspect().map(|(r, _)| r.as_str());
+    table
+        .get(&size.to_string())
+        .or_else(|| resolution.and_then(|r| table.get(r)))
+        .or_else(|| table.get("default"))
+        .copied()
+        .unwrap_or(Usd::ZERO)
 }
 
 impl UpstreamConfig {
@@ -347,30 +359,18 @@ impl UpstreamConfig {
         } else {
             &self.usd_per_second
         };
-        let resolution = size.resolution_and_aspect().map(|(r, _)| r.as_str());
-        table
-            .get(&size.to_string())
-            .or_else(|| resolution.and_then(|r| table.get(r)))
-            .or_else(|| table.get("default"))
-            .copied()
-            .unwrap_or(Usd::ZERO)
+        lookup(table, size)
     }
 
-    /// The per-million-token price at `size`, with or without audio: the exact size, its resolution name, then
-    /// `default`; zero when not configured.
+    /// The per-million-token price at `size`, with or without audio, looked up as
+    /// [`UpstreamConfig::price`] does.
     pub fn token_price(&self, size: Size, audio: bool) -> Usd {
         let table = if audio && !self.usd_per_million_tokens_with_audio.is_empty() {
             &self.usd_per_million_tokens_with_audio
         } else {
             &self.usd_per_million_tokens
         };
-        let resolution = size.resolution_and_aspect().map(|(r, _)| r.as_str());
-        table
-            .get(&size.to_string())
-            .or_else(|| resolution.and_then(|r| table.get(r)))
-            .or_else(|| table.get("default"))
-            .copied()
-            .unwrap_or(Usd::ZERO)
+        lookup(table, size)
     }
 
     /// The public base URL when `base_url` is empty (ModelArk: the flavour's host).

@@ -62,7 +62,8 @@ impl ModelarkProvider {
 
 /// Whether a download error is the storage host refusing an expired signed URL.
 fn expired_url(e: &ProviderError) -> bool {
-    matches!(e, ProviderError::Refused(m) if m.starts_with("download answered 403") || m.starts_with("download answered 404"))
+    let gone = |m: &str| ["download answered 403", "download answered 404"].iter().any(|p| m.starts_with(p));
+    matches!(e, ProviderError::Refused(m) if gone(m))
 }
 
 #[async_trait]
@@ -123,7 +124,8 @@ impl Provider for ModelarkProvider {
         let Some(url) = task.video_url() else { return self.fetch_fresh(upstream, dst).await };
         match self.download(url, dst).await {
             Err(e) if expired_url(&e) => {
-                tracing::info!(upstream = %self.settings.name, job = %upstream.job_id, "result URL expired; asking for a fresh one");
+                let (name, job) = (&self.settings.name, &upstream.job_id);
+                tracing::info!(upstream = %name, job = %job, "result URL expired; asking for a fresh one");
                 self.fetch_fresh(upstream, dst).await
             }
             other => other,

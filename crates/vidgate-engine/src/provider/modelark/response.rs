@@ -165,7 +165,8 @@ mod tests {
     fn the_six_statuses_map_exactly_and_an_unknown_one_fails() {
         assert_eq!(poll(r#"{"status":"queued"}"#), PollOutcome::Queued { poll_at: 0 });
         assert_eq!(poll(r#"{"status":"running"}"#), PollOutcome::Running { progress: 0, poll_at: 0 });
-        let done = r#"{"id":"cgt-1","status":"succeeded","content":{"video_url":"https://x/v.mp4?X-Tos-Signature=a%2Fb"},
+        let done = r#"{"id":"cgt-1","status":"succeeded",
+            "content":{"video_url":"https://x/v.mp4?X-Tos-Signature=a%2Fb"},
             "usage":{"completion_tokens":108900,"total_tokens":108900}}"#;
         assert_eq!(poll(done), PollOutcome::SucceededWith(PolledResult(done.as_bytes().to_vec().into())));
         assert_eq!(code(poll(r#"{"status":"succeeded","content":{}}"#)), TaskErrorCode::UpstreamError);
