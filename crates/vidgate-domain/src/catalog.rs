@@ -288,10 +288,23 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_shipped_catalog_has_the_five_models_of_the_contract() {
+    fn the_shipped_catalog_has_the_five_models_of_the_contract_and_the_seedance_line() {
         let c = Catalog::shipped();
         let ids: Vec<_> = c.models().iter().map(|m| m.id.as_str()).collect();
-        assert_eq!(ids, ["veo3.1", "veo3.1-fast", "veo3.1-lite", "sora2", "sora2-pro"]);
+        assert_eq!(
+            ids,
+            [
+                "veo3.1",
+                "veo3.1-fast",
+                "veo3.1-lite",
+                "sora2",
+                "sora2-pro",
+                "seedance2",
+                "seedance2-fast",
+                "seedance-2.0-pro-fast",
+                "seedance-1.5-pro"
+            ]
+        );
         assert_eq!(c.resolve("veo-3.1").unwrap().id, "veo3.1");
         let pro = c.resolve("sora-2-pro").unwrap();
         assert_eq!(pro.rate_for(Size::new(1280, 720)), Usd(300_000));
@@ -299,6 +312,21 @@ mod tests {
         assert_eq!(c.resolve("veo3.1").unwrap().usd_per_second, Usd(400_000));
         assert!(c.resolve("veo3.1").unwrap().native_audio);
         assert!(!c.resolve("veo3.1-fast").unwrap().native_audio);
+    }
+
+    #[test]
+    fn the_seedance_models_answer_to_both_hosted_slugs_with_audio_and_whole_second_lengths() {
+        let c = Catalog::shipped();
+        assert_eq!(c.resolve("seedance-fast").unwrap().id, "seedance2-fast");
+        assert_eq!(c.resolve("seedance-2.0").unwrap().id, "seedance2");
+        assert_eq!(c.resolve("seedance-pro").unwrap().id, "seedance-1.5-pro");
+        let fast = c.resolve("seedance2-fast").unwrap();
+        assert_eq!((fast.durations.as_slice(), fast.sizes.len()), ([4, 5].as_slice(), 2));
+        let pro = c.resolve("seedance-1.5-pro").unwrap();
+        assert_eq!(pro.default_size, Size::new(1920, 1080));
+        assert_eq!(pro.rate_for(Size::new(1280, 720)), Usd(84_000));
+        assert_eq!(pro.rate_for(Size::new(1080, 1920)), Usd(150_000));
+        assert!(c.models().iter().filter(|m| m.owned_by == "bytedance").all(|m| m.native_audio && m.image_to_video));
     }
 
     #[test]

@@ -26,6 +26,32 @@ pub enum UpstreamKind {
     Openai,
     /// Another vidgate (`/v1/videos/generations`, `/v1/videos/tasks/{id}`).
     Vidgate,
+    /// Seedance on BytePlus ModelArk or Volcengine Ark (`/contents/generations/tasks`):
+    /// one protocol, the flavour picks the public host (docs/upstreams.md §8).
+    Modelark,
+}
+
+/// Which ModelArk deployment a `modelark` upstream is: the same protocol on two hosts with
+/// their own model ids (BytePlus `dreamina-…`/bare ids, Volcengine `doubao-…`).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ModelarkFlavor {
+    /// BytePlus ModelArk, international (`ark.ap-southeast.bytepluses.com`).
+    #[default]
+    Byteplus,
+    /// Volcengine Ark, China (`ark.cn-beijing.volces.com`).
+    Volcengine,
+}
+
+impl ModelarkFlavor {
+    /// The public API base of the flavour, used when `base_url` is empty. BytePlus serves
+    /// Seedance in ap-southeast-1 only (its eu-west host has no Seedance).
+    pub fn default_base_url(self) -> &'static str {
+        match self {
+            ModelarkFlavor::Byteplus => "https://ark.ap-southeast.bytepluses.com/api/v3",
+            ModelarkFlavor::Volcengine => "https://ark.cn-beijing.volces.com/api/v3",
+        }
+    }
 }
 
 impl UpstreamKind {
@@ -36,6 +62,7 @@ impl UpstreamKind {
             UpstreamKind::Gemini => "gemini",
             UpstreamKind::Openai => "openai",
             UpstreamKind::Vidgate => "vidgate",
+            UpstreamKind::Modelark => "modelark",
         }
     }
 }
@@ -180,6 +207,19 @@ pub struct UpstreamConfig {
     /// Gemini: extensions one chain may have (default 20; 0 turns chaining off).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub max_extensions: Option<u32>,
+    /// ModelArk: `byteplus` (default) or `volcengine`; picks the public host when
+    /// `base_url` is empty.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub flavor: Option<ModelarkFlavor>,
+    /// ModelArk: what the upstream charges per million output tokens (its bill is
+    /// `usage.completion_tokens`); the same keys as `usd_per_second`. The task's measured
+    /// upstream cost is computed from it.
+    #[serde(default)]
+    pub usd_per_million_tokens: BTreeMap<String, Usd>,
+    /// ModelArk: the same for jobs that generate audio, where that costs more (Seedance
+    /// 1.5 pro: double); empty: as above.
+    #[serde(default)]
+    pub usd_per_million_tokens_with_audio: BTreeMap<String, Usd>,
 }
 
 fn default_max_in_flight() -> u32 {
@@ -207,6 +247,41 @@ fn default_deadline_secs() -> u64 {
 const P720: [Size; 2] = [Size::new(1280, 720), Size::new(720, 1280)];
 const VEO_SIZES: [Size; 4] = [Size::new(1280, 720), Size::new(720, 1280), Size::new(1920, 1080), Size::new(1080, 1920)];
 
+/// What a Seedance model id makes (docs/upstreams.md §8.1): whole seconds in its range,
+/// 720p (and 1080p where it has it), audio switched per job on 2.x and 1.5 pro, none on 1.0.
+/// The same on both flavours (`doubao-` or not); an `ep-…` endpoint id names no
+/// model, so it gets 1.5 pro's menu, which an entry may override.
+fn seedance_caps(model: &str) -> (Vec<u32>, Vec<Size>, AudioSupport) {
+    let m = model.strip_prefix("doubao-").unwrap_or(model);
+    let m = m.strip_prefix("dreamina-").unwrap_or(m);
+    let (all, p720) = (VEO_SIZES.to_vec(), P720.to_vec());
+    if m.starts_with("seedance-2-5") {
+        ((4..=30).collect(), p720, AudioSupport::Switchable)
+    } else if m.starts_with("seedance-2-0-fast") || m.starts_with("seedance-2-0-mini") {
+        ((4..=15).collect(), p720, AudioSupport::Switchable)
+    } else if m.starts_with("seedance-2-0") {
+        ((4..=15).collect(), all, AudioSupport::Switchable)
+    } else if m.starts_with("seedance-1-0-lite") {
+        ((2..=12).collect(), p720, AudioSupport::None)
+    } else if m.starts_with("seedance-1-0") {
+        ((2..=12).collect(), all, AudioSupport::None)
+    } else {
+        ((4..=12).collect(), all, AudioSupport::Switchable)
+    }
+}
+
+/// A price table's entry for `size`: the exact size, then its resolution name, then
+/// `default`; zero when none is configured.
+fn lookup(table: &BTreeMap<String, Usd>, size: Size) -> Usd {
+    let resolution = size.resolution_and_aspect().map(|(r, _)| r.as_str());
+    table
+        .get(&size.to_string())
+        .or_else(|| resolution.and_then(|r| table.get(r)))
+        .or_else(|| table.get("default"))
+        .copied()
+        .unwrap_or(Usd::ZERO)
+}
+
 impl UpstreamConfig {
     /// The capabilities: the kind's documented defaults (UPSTREAMS.md §1.3, §2.2, §3.2)
     /// with this entry's overrides.
@@ -229,6 +304,17 @@ impl UpstreamConfig {
                 image_input: true,
                 extension: None,
             },
+            UpstreamKind::Modelark => {
+                let (durations, sizes, audio) = seedance_caps(&self.model);
+                RouteCaps {
+                    durations,
+                    sizes,
+                    durations_by_size: BTreeMap::new(),
+                    audio,
+                    image_input: true,
+                    extension: None,
+                }
+            }
             UpstreamKind::Vidgate => RouteCaps {
                 durations: Vec::new(),
                 sizes: Vec::new(),
@@ -273,13 +359,26 @@ impl UpstreamConfig {
         } else {
             &self.usd_per_second
         };
-        let resolution = size.resolution_and_aspect().map(|(r, _)| r.as_str());
-        table
-            .get(&size.to_string())
-            .or_else(|| resolution.and_then(|r| table.get(r)))
-            .or_else(|| table.get("default"))
-            .copied()
-            .unwrap_or(Usd::ZERO)
+        lookup(table, size)
+    }
+
+    /// The per-million-token price at `size`, with or without audio, looked up as
+    /// [`UpstreamConfig::price`] does.
+    pub fn token_price(&self, size: Size, audio: bool) -> Usd {
+        let table = if audio && !self.usd_per_million_tokens_with_audio.is_empty() {
+            &self.usd_per_million_tokens_with_audio
+        } else {
+            &self.usd_per_million_tokens
+        };
+        lookup(table, size)
+    }
+
+    /// The public base URL when `base_url` is empty (ModelArk: the flavour's host).
+    pub fn effective_base_url(&self) -> &str {
+        if self.base_url.is_empty() && self.kind == UpstreamKind::Modelark {
+            return self.flavor.unwrap_or_default().default_base_url();
+        }
+        &self.base_url
     }
 
     /// Whether any price is configured.
@@ -310,7 +409,7 @@ impl UpstreamConfig {
                 }
             }
         }
-        let needs_model = matches!(self.kind, UpstreamKind::Vertex | UpstreamKind::Gemini | UpstreamKind::Openai);
+        let needs_model = !matches!(self.kind, UpstreamKind::Vidgate);
         if needs_model && self.model.is_empty() {
             return Err(format!("upstream {n}: model (the model id at the upstream) is required"));
         }
@@ -340,16 +439,27 @@ impl UpstreamConfig {
                 "upstream {n}: max_extensions must be at most {GEMINI_MAX_EXTENSIONS} (UPSTREAMS.md §1.3)"
             ));
         }
+        if self.kind != UpstreamKind::Modelark
+            && (self.flavor.is_some()
+                || !self.usd_per_million_tokens.is_empty()
+                || !self.usd_per_million_tokens_with_audio.is_empty())
+        {
+            return Err(format!("upstream {n}: flavor and usd_per_million_tokens apply to kind modelark only"));
+        }
         if self.deadline_secs < self.expected_latency_secs {
             return Err(format!("upstream {n}: deadline_secs must be at least expected_latency_secs"));
         }
-        for key in self.usd_per_second.keys().chain(self.usd_per_second_with_audio.keys()) {
+        let price_keys = self.usd_per_second.keys().chain(self.usd_per_second_with_audio.keys());
+        let token_keys = self.usd_per_million_tokens.keys().chain(self.usd_per_million_tokens_with_audio.keys());
+        for key in price_keys.chain(token_keys) {
             let known = key == "default" || Resolution::parse(key).is_some() || key.parse::<Size>().is_ok();
             if !known {
                 return Err(format!("upstream {n}: price key {key:?} must be default, 720p, 1080p or WxH"));
             }
         }
-        if self.usd_per_second.values().chain(self.usd_per_second_with_audio.values()).any(|p| p.micros() < 0) {
+        let mut prices = self.usd_per_second.values().chain(self.usd_per_second_with_audio.values());
+        let mut tokens = self.usd_per_million_tokens.values().chain(self.usd_per_million_tokens_with_audio.values());
+        if prices.any(|p| p.micros() < 0) || tokens.any(|p| p.micros() < 0) {
             return Err(format!("upstream {n}: prices must not be negative"));
         }
         Ok(())
@@ -465,6 +575,33 @@ mod tests {
         assert!(with_served_routes(Catalog::shipped(), &[u.clone()]).unwrap_err().contains("nope"));
         u.serves.clear();
         assert!(check_all(&[u.clone(), u]).unwrap_err().contains("twice"));
+    }
+
+    #[test]
+    fn a_modelark_upstream_makes_four_to_twelve_seconds_with_switchable_audio_on_its_flavours_host() {
+        let u = entry("name = \"ark\"\nkind = \"modelark\"\nmodel = \"seedance-1-5-pro-251215\"\n");
+        u.check().unwrap();
+        let caps = u.caps();
+        assert_eq!(caps.durations, (4..=12).collect::<Vec<_>>());
+        assert_eq!((caps.audio, caps.image_input, caps.sizes.len()), (AudioSupport::Switchable, true, 4));
+        assert_eq!(u.effective_base_url(), "https://ark.ap-southeast.bytepluses.com/api/v3");
+        let fast = entry("name = \"a\"\nkind = \"modelark\"\nmodel = \"dreamina-seedance-2-0-fast-260128\"\n").caps();
+        assert_eq!((fast.durations.len(), fast.sizes.len()), (12, 2), "4-15 s, 720p only");
+        let old = entry("name = \"a\"\nkind = \"modelark\"\nmodel = \"doubao-seedance-1-0-pro-250528\"\n").caps();
+        assert_eq!((old.durations[0], old.audio), (2, AudioSupport::None));
+        let cn = entry(
+            "name = \"ark\"\nkind = \"modelark\"\nflavor = \"volcengine\"\nmodel = \"doubao-seedance-2-0-260128\"\n\
+             usd_per_million_tokens = { default = \"6.5\", \"1080p\" = \"7.2\" }\n\
+             usd_per_million_tokens_with_audio = { default = \"13\" }\n",
+        );
+        assert_eq!(cn.effective_base_url(), "https://ark.cn-beijing.volces.com/api/v3");
+        assert_eq!(cn.token_price(Size::new(1280, 720), false), Usd(6_500_000));
+        assert_eq!(cn.token_price(Size::new(1080, 1920), false), Usd(7_200_000));
+        assert_eq!(cn.token_price(Size::new(1080, 1920), true), Usd(13_000_000));
+        let err = entry("name = \"ark\"\nkind = \"modelark\"\n").check().unwrap_err();
+        assert!(err.contains("model"), "{err}");
+        let err = entry("name = \"v\"\nkind = \"vertex\"\nmodel = \"m\"\nflavor = \"byteplus\"\n").check().unwrap_err();
+        assert!(err.contains("kind modelark only"), "{err}");
     }
 
     #[test]

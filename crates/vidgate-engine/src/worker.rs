@@ -407,6 +407,7 @@ impl Engine {
     ) -> StepResult {
         let task = &c.task;
         let raw = scratch.join("raw.mp4");
+        let measured = polled.as_ref().and_then(|p| provider.measured_cost(spec, p));
         let fetched = match polled {
             Some(polled) => provider.fetch_polled(spec, job, polled, &raw).await,
             None => provider.fetch(spec, job, &raw).await,
@@ -445,6 +446,7 @@ impl Engine {
             result: delivered.result,
             credits_used,
             files_expire_at: now + self.settings.retention_ms,
+            upstream_cost: measured,
         };
         match self.store.finish(&task.id, Some(c.token), end, now).await? {
             Some(done) => {

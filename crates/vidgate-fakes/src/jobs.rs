@@ -1,5 +1,5 @@
 //! How far a fake job has got: counts its polls and its age against the latency it was
-//! created with. Shared by the four fakes.
+//! created with. Shared by the five fakes.
 //!
 //! Owns the "done" rule of [`Latency`]. It must not know what a job produces.
 

@@ -10,7 +10,7 @@
 //!
 //! # Layout
 //!
-//! - [`vertex`], [`gemini`], [`openai`], [`vidgate`]: one module per fake (`routes`,
+//! - [`vertex`], [`gemini`], [`openai`], [`vidgate`], [`modelark`]: one module per fake (`routes`,
 //!   `request`, `response`, `state`).
 //! - `faults` (what goes wrong) and `journal` (what was seen): the test's controls.
 //! - `core`: the parts every fake shares, and the middleware that counts requests and carries
@@ -28,6 +28,7 @@ mod google;
 mod jobs;
 mod journal;
 pub mod media;
+pub mod modelark;
 pub mod openai;
 mod server;
 pub mod vertex;
@@ -36,6 +37,7 @@ pub mod vidgate;
 pub use faults::{Endpoint, Fault, Faults, Latency, Outcome};
 pub use gemini::{FakeGemini, GeminiConfig};
 pub use journal::{Counters, ExtensionJob, Journal, Note, Rejection, RejectionKind};
+pub use modelark::{FakeModelark, ModelarkConfig};
 pub use openai::{FakeOpenAi, OpenAiConfig};
 pub use vertex::{FakeVertex, VertexConfig};
 pub use vidgate::{FakeVidgate, VidgateConfig};

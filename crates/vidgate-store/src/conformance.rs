@@ -30,6 +30,7 @@ macro_rules! conformance_tests {
             a_submit_beyond_the_balance_leaves_no_trace, test_mode_moves_no_money,
             a_claim_leases_and_a_stale_token_loses, a_terminal_transition_settles_once,
             completion_captures_billed_and_releases_the_rest, cancel_follows_the_cancel_policy,
+            a_measured_upstream_cost_replaces_the_estimate_at_completion_only,
             provider_caps_bound_submits_in_flight, blocked_submits_never_starve_due_polls,
             concurrency_limit_counts_open_tasks,
             quota_and_spend_windows_are_enforced, listings_filter_and_page, retention_marks_files_expired,
@@ -240,7 +241,12 @@ pub async fn test_mode_moves_no_money(store: Arc<dyn Store>) {
     t.mode = Mode::Test;
     let task = created(&store, t).await;
     let c = claim_one(&store, NOW).await;
-    let end = Terminal::Completed { result: result(5000), credits_used: Usd(2_000_000), files_expire_at: NOW + 1 };
+    let end = Terminal::Completed {
+        result: result(5000),
+        credits_used: Usd(2_000_000),
+        files_expire_at: NOW + 1,
+        upstream_cost: None,
+    };
     let done = store.finish(&task.id, Some(c.token), end, NOW + 10).await.unwrap().unwrap();
     assert_eq!(done.credits_used, Usd(2_000_000), "test tasks still report their price");
     let a = store.account(&acct).await.unwrap().unwrap();
@@ -287,7 +293,12 @@ pub async fn a_terminal_transition_settles_once(store: Arc<dyn Store>) {
     assert!(
         store.finish(&task.id, None, Terminal::Cancelled { charge_if_running: true }, NOW + 6).await.unwrap().is_none()
     );
-    let complete = Terminal::Completed { result: result(5000), credits_used: Usd(2_000_000), files_expire_at: NOW };
+    let complete = Terminal::Completed {
+        result: result(5000),
+        credits_used: Usd(2_000_000),
+        files_expire_at: NOW,
+        upstream_cost: None,
+    };
     assert!(store.finish(&task.id, None, complete, NOW + 7).await.unwrap().is_none());
     let a = store.account(&acct).await.unwrap().unwrap();
     assert_eq!((a.balance, a.held, a.spent), (Usd(10_000_000), Usd::ZERO, Usd::ZERO), "a failure is never billed");
@@ -302,7 +313,12 @@ pub async fn completion_captures_billed_and_releases_the_rest(store: Arc<dyn Sto
     let (acct, key) = account_with(&store, 10_000_000).await;
     let task = created(&store, new_task(&acct, &key, 2_000_000, None)).await;
     let c = claim_one(&store, NOW).await;
-    let end = Terminal::Completed { result: result(4000), credits_used: Usd(1_600_000), files_expire_at: NOW + 99 };
+    let end = Terminal::Completed {
+        result: result(4000),
+        credits_used: Usd(1_600_000),
+        files_expire_at: NOW + 99,
+        upstream_cost: None,
+    };
     let done = store.finish(&task.id, Some(c.token), end, NOW + 5).await.unwrap().unwrap();
     assert_eq!((done.status, done.credits_used, done.progress), (TaskStatus::Completed, Usd(1_600_000), 100));
     assert_eq!(done.result.as_ref().unwrap().billed_ms, 4000);
@@ -310,6 +326,33 @@ pub async fn completion_captures_billed_and_releases_the_rest(store: Arc<dyn Sto
     let a = store.account(&acct).await.unwrap().unwrap();
     assert_eq!((a.balance, a.held, a.spent), (Usd(8_400_000), Usd::ZERO, Usd(1_600_000)));
     assert_ledger_balanced(&store, &acct).await;
+}
+
+pub async fn a_measured_upstream_cost_replaces_the_estimate_at_completion_only(store: Arc<dyn Store>) {
+    let (acct, key) = account_with(&store, 10_000_000).await;
+    let mut estimated = new_task(&acct, &key, 2_000_000, None);
+    estimated.upstream_cost = Usd(900_000);
+    let measured = created(&store, estimated.clone()).await;
+    let c = claim_one(&store, NOW).await;
+    let end = Terminal::Completed {
+        result: result(5000),
+        credits_used: Usd(2_000_000),
+        files_expire_at: NOW + 99,
+        upstream_cost: Some(Usd(261_360)),
+    };
+    let done = store.finish(&measured.id, Some(c.token), end, NOW + 5).await.unwrap().unwrap();
+    assert_eq!(done.upstream_cost, Usd(261_360), "the measured cost is recorded");
+    assert_eq!(store.task(&measured.id).await.unwrap().unwrap().upstream_cost, Usd(261_360));
+    let kept = created(&store, new_task(&acct, &key, 2_000_000, None)).await;
+    let c = claim_one(&store, NOW + 10).await;
+    let end = Terminal::Completed {
+        result: result(5000),
+        credits_used: Usd(2_000_000),
+        files_expire_at: NOW + 99,
+        upstream_cost: None,
+    };
+    let done = store.finish(&kept.id, Some(c.token), end, NOW + 15).await.unwrap().unwrap();
+    assert_eq!(done.upstream_cost, kept.upstream_cost, "without a measurement the estimate stays");
 }
 
 pub async fn cancel_follows_the_cancel_policy(store: Arc<dyn Store>) {
@@ -436,7 +479,12 @@ pub async fn retention_marks_files_expired(store: Arc<dyn Store>) {
     let (acct, key) = account_with(&store, 10_000_000).await;
     let task = created(&store, new_task(&acct, &key, 1, None)).await;
     let c = claim_one(&store, NOW).await;
-    let end = Terminal::Completed { result: result(5000), credits_used: Usd(1), files_expire_at: NOW + 1000 };
+    let end = Terminal::Completed {
+        result: result(5000),
+        credits_used: Usd(1),
+        files_expire_at: NOW + 1000,
+        upstream_cost: None,
+    };
     let done = store.finish(&task.id, Some(c.token), end, NOW).await.unwrap().unwrap();
     assert!(store.files_due_for_removal(NOW + 999, 10).await.unwrap().is_empty());
     assert_eq!(store.files_due_for_removal(NOW + 1000, 10).await.unwrap(), vec![task.id.clone()]);
@@ -679,7 +727,12 @@ pub async fn deleted_tasks_vanish_from_every_read(store: Arc<dyn Store>) {
     let task = created(&store, new_task(&acct, &key, 1_000_000, Some("job-d"))).await;
     assert!(!store.delete_task(&task.id, NOW).await.unwrap(), "an open task is not deleted");
     let c = claim_one(&store, NOW).await;
-    let end = Terminal::Completed { result: result(5000), credits_used: Usd(1_000_000), files_expire_at: NOW + 1000 };
+    let end = Terminal::Completed {
+        result: result(5000),
+        credits_used: Usd(1_000_000),
+        files_expire_at: NOW + 1000,
+        upstream_cost: None,
+    };
     store.finish(&task.id, Some(c.token), end, NOW).await.unwrap().unwrap();
     assert!(store.delete_task(&task.id, NOW + 1).await.unwrap());
     assert!(!store.delete_task(&task.id, NOW + 2).await.unwrap(), "a second delete finds nothing");
@@ -749,7 +802,12 @@ pub async fn key_status_counts_what_a_key_commits_per_window(store: Arc<dyn Stor
         task
     };
     let settled = created(&store, at(NOW - 6 * H, 2_000_000)).await;
-    let end = Terminal::Completed { result: result(2500), credits_used: Usd(1_000_000), files_expire_at: NOW };
+    let end = Terminal::Completed {
+        result: result(2500),
+        credits_used: Usd(1_000_000),
+        files_expire_at: NOW,
+        upstream_cost: None,
+    };
     store.finish(&settled.id, None, end, NOW - 5 * H).await.unwrap().unwrap();
     let failed = created(&store, at(NOW - 48 * H, 5_000_000)).await;
     let fail = Terminal::Failed { code: TaskErrorCode::Timeout, message: "late".into(), possible_orphan: false };
@@ -814,8 +872,12 @@ pub async fn usage_rolls_up_charged_tasks_by_day_model_key_and_mode(store: Arc<d
     assert!(store.save_step(&running.id, c.token, step, NOW).await.unwrap());
     let charge = Terminal::Cancelled { charge_if_running: true };
     store.finish(&running.id, None, charge.clone(), (day + 1) * DAY_MS + H).await.unwrap().unwrap();
-    let complete =
-        |ms: u64, usd: i64| Terminal::Completed { result: result(ms), credits_used: Usd(usd), files_expire_at: NOW };
+    let complete = |ms: u64, usd: i64| Terminal::Completed {
+        result: result(ms),
+        credits_used: Usd(usd),
+        files_expire_at: NOW,
+        upstream_cost: None,
+    };
     let short = created(&store, new_task(&acct, &key, 2_000_000, None)).await;
     store.finish(&short.id, None, complete(4000, 1_600_000), NOW + H).await.unwrap().unwrap();
     let mut other_model = new_task(&acct, &key, 1_000_000, None);
@@ -993,7 +1055,12 @@ pub async fn concurrent_retention_sweeps_take_disjoint_batches(store: Arc<dyn St
         ids.insert(created(&store, new_task(&acct, &key, 1, None)).await.id);
     }
     for c in store.claim("w1", NOW, 60_000, 10, &caps(100)).await.unwrap() {
-        let end = Terminal::Completed { result: result(5000), credits_used: Usd(1), files_expire_at: NOW + 1000 };
+        let end = Terminal::Completed {
+            result: result(5000),
+            credits_used: Usd(1),
+            files_expire_at: NOW + 1000,
+            upstream_cost: None,
+        };
         store.finish(&c.task.id, Some(c.token), end, NOW).await.unwrap().expect("completed");
     }
     assert!(store.claim_files_for_removal(NOW + 999, 60_000, 10).await.unwrap().is_empty(), "not due yet");
@@ -1052,7 +1119,8 @@ pub async fn changes_are_announced_at_commit_and_leases_are_silent(store: Arc<dy
     // the claim, the submit marker and the heartbeat said nothing: the step is next
     assert_eq!(next_change(&mut feed).await, Change::Changed(task.id.clone()));
     let c = store.claim("w1", LATER, 60_000, 1, &caps(100)).await.unwrap().remove(0);
-    let end = Terminal::Completed { result: result(5000), credits_used: Usd(1), files_expire_at: LATER };
+    let end =
+        Terminal::Completed { result: result(5000), credits_used: Usd(1), files_expire_at: LATER, upstream_cost: None };
     store.finish(&task.id, Some(c.token), end, LATER).await.unwrap().expect("completed");
     let mut heard = vec![next_change(&mut feed).await, next_change(&mut feed).await];
     heard.sort_by_key(|c| matches!(c, Change::Webhook(_)));
@@ -1086,7 +1154,12 @@ pub async fn a_start_up_reclaim_gives_back_every_lease_or_touches_none(store: Ar
     let hook = claim_webhooks(&store, NOW).await;
     assert_eq!(hook.len(), 1);
     let expired = created(&store, new_task(&acct, &key, 1_000_000, None)).await;
-    let end = Terminal::Completed { result: result(5_000), credits_used: Usd(1_000_000), files_expire_at: NOW };
+    let end = Terminal::Completed {
+        result: result(5_000),
+        credits_used: Usd(1_000_000),
+        files_expire_at: NOW,
+        upstream_cost: None,
+    };
     store.finish(&expired.id, None, end, NOW).await.unwrap().expect("completed");
     assert_eq!(store.claim_files_for_removal(NOW, 600_000, 10).await.unwrap(), vec![expired.id.clone()]);
 

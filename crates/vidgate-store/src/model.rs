@@ -315,6 +315,9 @@ pub enum Terminal {
         result: TaskResult,
         credits_used: Usd,
         files_expire_at: Millis,
+        /// The upstream cost measured at the end (ModelArk's billed tokens), replacing the
+        /// task's `upstream_cost` (the plan's estimate stays in its plan); `None` keeps it.
+        upstream_cost: Option<Usd>,
     },
     Failed {
         code: TaskErrorCode,

@@ -423,7 +423,7 @@ fn completion(task: &Task, permille: u64) -> (Terminal, Usd) {
         height: Some(90),
     };
     let result = TaskResult { video: file, audio: None, thumbnail: None, spritesheet: None, billed_ms };
-    (Terminal::Completed { result, credits_used: used, files_expire_at: START }, used)
+    (Terminal::Completed { result, credits_used: used, files_expire_at: START, upstream_cost: None }, used)
 }
 
 proptest! {

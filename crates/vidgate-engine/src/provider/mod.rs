@@ -6,13 +6,14 @@
 //! status: it reports what the upstream said and the engine decides.
 //!
 //! Layout: [`sandbox`]; the real upstreams [`vertex`], [`gemini`] (sharing [`veo`]),
-//! [`openai`], [`vidgate`], each split into request building, response reading and the
+//! [`openai`], [`vidgate`], [`modelark`], each split into request building, response reading and the
 //! client; what they share: [`http`] (error mapping, downloads), [`settings`],
 //! [`schedule`] (when to poll), [`throttle`] (rate and concurrency per upstream).
 
 pub mod failure;
 pub mod gemini;
 pub mod http;
+pub mod modelark;
 pub mod openai;
 pub mod sandbox;
 pub mod schedule;
@@ -33,6 +34,7 @@ use vidgate_domain::upstream::{UpstreamConfig, UpstreamKind};
 use vidgate_store::{Millis, Task};
 
 pub use gemini::GeminiProvider;
+pub use modelark::ModelarkProvider;
 pub use openai::OpenAiProvider;
 pub use sandbox::SandboxProvider;
 pub use throttle::Throttle;
@@ -170,6 +172,12 @@ pub trait Provider: Send + Sync {
     ) -> Result<(), ProviderError> {
         self.fetch(job, upstream, dst).await
     }
+    /// What the upstream says the finished job cost, read from the answer of the poll that
+    /// found it done (ModelArk: billed tokens × the configured token price); `None` keeps
+    /// the plan's estimate as the task's upstream cost.
+    fn measured_cost(&self, _job: &JobSpec, _polled: &PolledResult) -> Option<vidgate_domain::Usd> {
+        None
+    }
     /// Asks the upstream to stop a job, where it can; best effort.
     async fn cancel(&self, upstream: &JobRef) -> Result<(), ProviderError>;
     /// The upstream's per-process rate and concurrency limits, applied to every HTTP
@@ -187,6 +195,7 @@ pub enum Upstream {
     Gemini(Arc<GeminiProvider>),
     OpenAi(Arc<OpenAiProvider>),
     Vidgate(Arc<VidgateProvider>),
+    Modelark(Arc<ModelarkProvider>),
 }
 
 impl Upstream {
@@ -198,6 +207,7 @@ impl Upstream {
             Upstream::Gemini(p) => p.as_ref(),
             Upstream::OpenAi(p) => p.as_ref(),
             Upstream::Vidgate(p) => p.as_ref(),
+            Upstream::Modelark(p) => p.as_ref(),
         }
     }
 
@@ -209,6 +219,7 @@ impl Upstream {
             UpstreamKind::Gemini => Upstream::Gemini(Arc::new(GeminiProvider::from_config(u, max_result_bytes)?)),
             UpstreamKind::Openai => Upstream::OpenAi(Arc::new(OpenAiProvider::from_config(u, max_result_bytes)?)),
             UpstreamKind::Vidgate => Upstream::Vidgate(Arc::new(VidgateProvider::from_config(u, max_result_bytes)?)),
+            UpstreamKind::Modelark => Upstream::Modelark(Arc::new(ModelarkProvider::from_config(u, max_result_bytes)?)),
         })
     }
 }

@@ -5,6 +5,7 @@ mod helpers;
 
 mod faults;
 mod gemini;
+mod modelark;
 mod openai;
 mod vertex;
 mod vidgate;

@@ -32,6 +32,7 @@ mod upstream_chaos;
 mod upstream_extension;
 mod upstream_gemini;
 mod upstream_helpers;
+mod upstream_modelark;
 mod upstream_openai;
 mod upstream_retries;
 mod upstream_vertex;

@@ -16,12 +16,13 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use vidgate_fakes::{
-    Endpoint, FakeGemini, FakeOpenAi, FakeVertex, FakeVidgate, Fault, Faults, Journal, Latency, Outcome,
+    Endpoint, FakeGemini, FakeModelark, FakeOpenAi, FakeVertex, FakeVidgate, Fault, Faults, Journal, Latency, Outcome,
 };
 
 use crate::upstream_helpers::{
-    Live, SORA2_RATE, VEO31_RATE, assert_billed, assert_delivered, assert_failed_unbilled, assert_no_violations,
-    config_with, gemini_entry, openai_entry, png_data_url, restart_during_a_poll, vertex_entry, vidgate_entry, with,
+    Live, SEEDANCE2_RATE, SORA2_RATE, VEO31_RATE, assert_billed, assert_delivered, assert_failed_unbilled,
+    assert_no_violations, config_with, gemini_entry, modelark_entry, openai_entry, png_data_url, restart_during_a_poll,
+    vertex_entry, vidgate_entry, with,
 };
 
 /// Any fake: its fault control and its journal.
@@ -48,6 +49,7 @@ fake!(FakeVertex);
 fake!(FakeGemini);
 fake!(FakeOpenAi);
 fake!(FakeVidgate);
+fake!(FakeModelark);
 
 /// What a task costs when it completes: the catalog rate (micro-dollars per second) and the
 /// requested seconds.
@@ -178,17 +180,18 @@ pub async fn restart_resumes_the_same_job(fake: &dyn Fake, entry: Value, body: V
     assert_no_violations(fake.journal());
 }
 
-/// The four adapters.
+/// The five adapters.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
     Vertex,
     Gemini,
     OpenAi,
     Vidgate,
+    Modelark,
 }
 
 /// Every adapter, in the order rows are listed.
-pub const ALL: [Kind; 4] = [Kind::Vertex, Kind::Gemini, Kind::OpenAi, Kind::Vidgate];
+pub const ALL: [Kind; 5] = [Kind::Vertex, Kind::Gemini, Kind::OpenAi, Kind::Vidgate, Kind::Modelark];
 
 /// One adapter under test: a fresh fake and the `[[upstreams]]` entry pointing at it.
 pub struct Adapter {
@@ -222,6 +225,11 @@ impl Kind {
                 let entry = vidgate_entry(&fake);
                 (Box::new(fake), entry)
             }
+            Kind::Modelark => {
+                let fake = FakeModelark::start().await;
+                let entry = modelark_entry("modelark", &fake);
+                (Box::new(fake), entry)
+            }
         };
         // Done at the first poll rather than the fakes' default second: one poll interval (2 s)
         // less per task. A scenario that needs a job running for a while sets its own latency.
@@ -231,12 +239,21 @@ impl Kind {
 
     /// The catalog model its entry serves.
     fn model(self) -> &'static str {
-        if self == Kind::OpenAi { "sora2" } else { "veo3.1" }
+        match self {
+            Kind::OpenAi => "sora2",
+            Kind::Modelark => "seedance2",
+            _ => "veo3.1",
+        }
     }
 
     /// What a 5 s task on it costs.
     pub fn five_seconds(self) -> Price {
-        Price { rate: if self == Kind::OpenAi { SORA2_RATE } else { VEO31_RATE }, seconds: 5 }
+        let rate = match self {
+            Kind::OpenAi => SORA2_RATE,
+            Kind::Modelark => SEEDANCE2_RATE,
+            _ => VEO31_RATE,
+        };
+        Price { rate, seconds: 5 }
     }
 }
 
@@ -318,9 +335,14 @@ async fn every_adapter_delivers_audio_silence_and_image_to_video_trimmed_and_bil
         Row { kind: Kind::OpenAi, prompt: "a silent film", extra: off.clone(), size: tall, track: false, seconds: 8, audio: None, cost: None },
         Row { kind: Kind::OpenAi, prompt: "the picture comes alive", extra: image(), size: wide, track: false, seconds: 8, audio: None, cost: None },
         // Another vidgate is asked for exactly what was requested.
-        Row { kind: Kind::Vidgate, prompt: "a train through snow", extra: on, size: wide, track: true, seconds: 5, audio: None, cost: Some(json!(1.5)) },
-        Row { kind: Kind::Vidgate, prompt: "a silent train", extra: off, size: tall, track: false, seconds: 5, audio: None, cost: None },
+        Row { kind: Kind::Vidgate, prompt: "a train through snow", extra: on.clone(), size: wide, track: true, seconds: 5, audio: None, cost: Some(json!(1.5)) },
+        Row { kind: Kind::Vidgate, prompt: "a silent train", extra: off.clone(), size: tall, track: false, seconds: 5, audio: None, cost: None },
         Row { kind: Kind::Vidgate, prompt: "the picture comes alive", extra: image(), size: wide, track: false, seconds: 5, audio: None, cost: None },
+        // ModelArk makes whole seconds: exactly 5 s; its cost is the billed tokens × $2.4/M
+        // (720p 5 s: 1280 × 720 × 121 frames / 1024 = 108 900 tokens).
+        Row { kind: Kind::Modelark, prompt: "a market at noon, voices", extra: on.clone(), size: wide, track: true, seconds: 5, audio: Some(true), cost: Some(json!(0.26136)) },
+        Row { kind: Kind::Modelark, prompt: "a silent lake", extra: off.clone(), size: tall, track: false, seconds: 5, audio: Some(false), cost: Some(json!(0.26136)) },
+        Row { kind: Kind::Modelark, prompt: "the picture comes alive", extra: image(), size: wide, track: false, seconds: 5, audio: None, cost: None },
     ];
     each(rows, |row| async move {
         let a = row.kind.start().await;
@@ -360,7 +382,7 @@ async fn a_429_or_a_5xx_on_submit_is_retried_with_one_job_on_every_adapter() {
     let limited = Fault::RateLimited { retry_after_secs: 1 };
     let mut rows: Vec<(Kind, Fault)> = ALL.iter().map(|k| (*k, limited.clone())).collect();
     rows.extend(
-        [(Kind::Vertex, 503), (Kind::Gemini, 500), (Kind::OpenAi, 502), (Kind::Vidgate, 503)]
+        [(Kind::Vertex, 503), (Kind::Gemini, 500), (Kind::OpenAi, 502), (Kind::Vidgate, 503), (Kind::Modelark, 503)]
             .map(|(k, s)| (k, Fault::Status(s))),
     );
     each(rows, |(kind, fault)| async move {
@@ -376,11 +398,13 @@ async fn a_submit_whose_outcome_is_unknown_fails_unbilled_as_a_possible_orphan_n
     // (adapter, fault, jobs it leaves upstream); the vidgate adapter resends by its key instead
     // (upstream_vidgate.rs).
     let mut rows = Vec::new();
-    for kind in [Kind::Vertex, Kind::Gemini, Kind::OpenAi] {
+    for kind in [Kind::Vertex, Kind::Gemini, Kind::OpenAi, Kind::Modelark] {
         let unreadable = if kind == Kind::Gemini { Fault::Truncated } else { Fault::MalformedJson };
         let slow = Fault::Slow(Duration::from_secs(3));
         rows.extend([(kind, Fault::Reset, 0), (kind, Fault::ResetAfter, 1), (kind, slow, 1), (kind, unreadable, 1)]);
     }
+    // ModelArk has no idempotency key and a 500 on a create may have made a task.
+    rows.push((Kind::Modelark, Fault::Status(500), 0));
     each(rows, |(kind, fault, jobs)| async move {
         let a = kind.start().await;
         let body = a.task(&format!("an unknown outcome: {fault:?}"), json!({}));
@@ -407,7 +431,7 @@ async fn a_fault_on_a_poll_or_a_download_is_retried_and_the_task_completes() {
     let mut rows: Vec<Row> = ALL.iter().map(|k| row(*k, Endpoint::Poll, Fault::MalformedJson, None)).collect();
     // One cut download, one whole; Vertex's result is in Cloud Storage for this.
     rows.extend(ALL.iter().map(|k| row(*k, Endpoint::Download, Fault::Truncated, Some(2))));
-    rows[4].changes = json!({"storage_uri": "gs://vidgate-results/veo"});
+    rows[ALL.len()].changes = json!({"storage_uri": "gs://vidgate-results/veo"});
     // Vertex done at the first poll, whose answer carries the video inline and is cut.
     rows.push(Row { latency: Some(Latency::polls(0)), ..row(Kind::Vertex, Endpoint::Poll, Fault::Truncated, None) });
     each(rows, |row| async move {
@@ -438,8 +462,19 @@ async fn failed_jobs_end_as_upstream_error_content_filtered_and_invalid_result_u
             vec![
                 (error("upstream_error", "its upstream failed"), "upstream_error"),
                 (error("timeout", "too slow there"), "upstream_error"),
+                filtered.clone(),
+                corrupt.clone(),
+                (Outcome::Status("cancelled".into()), "upstream_error"),
+            ],
+        ),
+        (
+            Kind::Modelark,
+            vec![
+                (error("InternalServiceError", "boom"), "upstream_error"),
+                // Output moderation after `running`, and a task that expired upstream.
                 filtered,
                 corrupt,
+                (Outcome::Status("expired".into()), "upstream_error"),
                 (Outcome::Status("cancelled".into()), "upstream_error"),
             ],
         ),

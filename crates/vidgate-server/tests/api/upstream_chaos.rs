@@ -1,13 +1,13 @@
-//! Chaos across the four adapters: 300 live tasks round-robin over `FakeVertex`, `FakeGemini`,
-//! `FakeOpenAi` and `FakeVidgate`, each fake failing 30% of every kind of request at random
+//! Chaos across the five adapters: 300 live tasks round-robin over `FakeVertex`, `FakeGemini`,
+//! `FakeOpenAi`, `FakeVidgate` and `FakeModelark`, each fake failing 30% of every kind of request at random
 //! (seeded; the seed is printed, and `VIDGATE_CHAOS_SEED` replays it) and some jobs scripted to
 //! end badly. Every task must end within its deadline (a job that finished upstream may spend
 //! its download retries after it: it is delivered, not timed out), a failure must cost nothing, a completed
 //! task exactly its price, the account must hold nothing at the end with spent equal to the
 //! sum of the bills, and no upstream may have been given one task's job twice (API.md §7).
 //!
-//! Clips are as small as each upstream allows: Veo and Sora make 1280x720 at their shortest
-//! native length (4 s, so nothing is trimmed), the vidgate upstream a 1 s 160x90 clip.
+//! Clips are as small as each upstream allows: Veo, Sora and Seedance make 1280x720 at their
+//! shortest native length (4 s, so nothing is trimmed), the vidgate upstream a 1 s 160x90 clip.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
@@ -19,12 +19,13 @@ use vidgate_domain::catalog::ModelSpec;
 use vidgate_domain::config::Config;
 use vidgate_fakes::vidgate::catalog::{Model, default_models};
 use vidgate_fakes::{
-    Counters, Endpoint, FakeGemini, FakeOpenAi, FakeVertex, FakeVidgate, Fault, Outcome, VidgateConfig,
+    Counters, Endpoint, FakeGemini, FakeModelark, FakeOpenAi, FakeVertex, FakeVidgate, Fault, Outcome, VidgateConfig,
 };
 
 use crate::upstream_cases::Fake;
 use crate::upstream_helpers::{
-    Live, assert_no_violations, config_with, gemini_entry, micros, openai_entry, vertex_entry, vidgate_entry, with,
+    Live, assert_no_violations, config_with, gemini_entry, micros, modelark_entry, openai_entry, vertex_entry,
+    vidgate_entry, with,
 };
 
 const TASKS: usize = 300;
@@ -61,14 +62,15 @@ fn faults() -> Vec<Fault> {
     ]
 }
 
-/// The four upstreams, in round-robin order.
-const UPSTREAMS: [&str; 4] = ["vertex", "gemini", "openai", "chained"];
+/// The five upstreams, in round-robin order.
+const UPSTREAMS: [&str; 5] = ["vertex", "gemini", "openai", "chained", "modelark"];
 
 struct Fakes {
     vertex: FakeVertex,
     gemini: FakeGemini,
     openai: FakeOpenAi,
     vidgate: FakeVidgate,
+    modelark: FakeModelark,
 }
 
 impl Fakes {
@@ -91,11 +93,12 @@ impl Fakes {
             gemini: FakeGemini::start().await,
             openai: FakeOpenAi::start().await,
             vidgate: FakeVidgate::start_with(vidgate_config).await,
+            modelark: FakeModelark::start().await,
         }
     }
 
     fn by_index(&self, i: usize) -> &dyn Fake {
-        [&self.vertex as &dyn Fake, &self.gemini, &self.openai, &self.vidgate][i]
+        [&self.vertex as &dyn Fake, &self.gemini, &self.openai, &self.vidgate, &self.modelark][i]
     }
 }
 
@@ -118,6 +121,7 @@ fn config(fakes: &Fakes) -> Config {
         gemini_entry(&fakes.gemini),
         openai_entry("openai", &fakes.openai),
         vidgate_entry(&fakes.vidgate),
+        modelark_entry("modelark", &fakes.modelark),
     ];
     let entries = entries
         .into_iter()
@@ -125,7 +129,7 @@ fn config(fakes: &Fakes) -> Config {
         .map(|(entry, name)| with(with(entry, limits.clone()), json!({"serves": [format!("chaos-{name}")]})))
         .collect();
     let mut c = config_with(entries);
-    for name in &UPSTREAMS[..3] {
+    for name in ["vertex", "gemini", "openai", "modelark"] {
         c.models.push(model(&format!("chaos-{name}"), "1280x720", 4));
     }
     c.models.push(model("chaos-chained", "160x90", 1));
@@ -154,6 +158,7 @@ fn scripted(seed: u64, i: usize, upstream: &str) -> Outcome {
     let code = match upstream {
         "vertex" | "gemini" => "13",
         "openai" => "internal_error",
+        "modelark" => "InternalServiceError",
         _ => "upstream_error",
     };
     match splitmix(seed ^ (i as u64).wrapping_mul(0x1000_0001)) % 100 {
@@ -166,7 +171,7 @@ fn scripted(seed: u64, i: usize, upstream: &str) -> Outcome {
 }
 
 fn prompt(i: usize) -> String {
-    format!("chaos task {i:03} on {}", UPSTREAMS[i % 4])
+    format!("chaos task {i:03} on {}", UPSTREAMS[i % UPSTREAMS.len()])
 }
 
 fn millis(v: &Value) -> i64 {
@@ -258,9 +263,9 @@ struct Submitted {
 async fn submit_all(live: &Live, fakes: &Fakes, seed: u64) -> Submitted {
     let (mut ids, mut outcomes) = (BTreeMap::new(), BTreeMap::new());
     for i in 0..TASKS {
-        let (upstream, prompt) = (UPSTREAMS[i % 4], prompt(i));
+        let (upstream, prompt) = (UPSTREAMS[i % UPSTREAMS.len()], prompt(i));
         let outcome = scripted(seed, i, upstream);
-        fakes.by_index(i % 4).faults().outcome_for_prompt(&prompt, outcome.clone());
+        fakes.by_index(i % UPSTREAMS.len()).faults().outcome_for_prompt(&prompt, outcome.clone());
         let id = live.submit(json!({"model": format!("chaos-{upstream}"), "prompt": prompt})).await;
         ids.insert(prompt.clone(), id);
         outcomes.insert(prompt, outcome);
@@ -303,7 +308,7 @@ async fn three_hundred_tasks_under_thirty_percent_faults_end_in_time_unbilled_on
     let seed = seed();
     println!("chaos seed: {seed} (replay with VIDGATE_CHAOS_SEED={seed})");
     let fakes = Fakes::start().await;
-    for k in 0..4 {
+    for k in 0..UPSTREAMS.len() {
         fakes.by_index(k).faults().random(seed.wrapping_add(k as u64), FAULT_RATE, &ENDPOINTS, &faults());
     }
     let live = Live::start_with(config(&fakes)).await;

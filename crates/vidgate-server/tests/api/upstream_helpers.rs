@@ -13,7 +13,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use vidgate_domain::config::Config;
 use vidgate_domain::upstream::UpstreamConfig;
-use vidgate_fakes::{FakeGemini, FakeOpenAi, FakeVertex, FakeVidgate, Journal};
+use vidgate_fakes::{FakeGemini, FakeModelark, FakeOpenAi, FakeVertex, FakeVidgate, Journal};
 
 use crate::helpers::{TestApp, probe_bytes, solid_png, spawn_app_with, test_config};
 use crate::restart::Run;
@@ -26,6 +26,7 @@ pub const FUNDS: i64 = 100_000_000;
 /// Catalog rates the tests bill at, micro-dollars per second.
 pub const VEO31_RATE: i64 = 400_000;
 pub const SORA2_RATE: i64 = 100_000;
+pub const SEEDANCE2_RATE: i64 = 200_000;
 
 /// Settings every fake entry shares: a short expected latency (so the first poll is 2 s after
 /// the submit), no request rate limit, short request timeouts.
@@ -70,6 +71,16 @@ pub fn vidgate_entry(fake: &FakeVidgate) -> Value {
     common(json!({
         "name": "chained", "kind": "vidgate", "serves": ["veo3.1"],
         "base_url": fake.base_url(), "credentials": fake.api_key(), "usd_per_second": {"default": "0.30"},
+    }))
+}
+
+/// A ModelArk entry (BytePlus flavour) serving `seedance2` with Seedance 2.0, at the fake:
+/// per-second prices for the plan, and the per-million-token price the measured cost uses.
+pub fn modelark_entry(name: &str, fake: &FakeModelark) -> Value {
+    common(json!({
+        "name": name, "kind": "modelark", "flavor": "byteplus", "model": "dreamina-seedance-2-0-260128",
+        "serves": ["seedance2"], "base_url": fake.api_base(), "credentials": fake.api_key(),
+        "usd_per_second": {"720p": "0.12", "1080p": "0.30"}, "usd_per_million_tokens": {"default": "2.4"},
     }))
 }
 

@@ -215,6 +215,10 @@ async fn write_terminal(
     s: &Settlement,
     now: Millis,
 ) -> Result<()> {
+    let measured = match end {
+        Terminal::Completed { upstream_cost, .. } => upstream_cost.map(|c| c.micros()),
+        _ => None,
+    };
     let (error_code, error_message, result, files_expire_at, orphan) = match end {
         Terminal::Completed { result, files_expire_at, .. } => {
             (None, None, Some(rows::to_json(result)), Some(*files_expire_at), false)
@@ -230,7 +234,8 @@ async fn write_terminal(
         "UPDATE tasks SET status = $1, phase = 'done', version = version + 1, completed_at = $2, \
            progress = CASE WHEN $1 = 'completed' THEN 100 ELSE progress END, \
            error_code = $3, error_message = $4, result = $5, files_expire_at = $6, possible_orphan = $7, \
-           used_micros = $8, billed_ms = $9, submitting = FALSE, lease_owner = NULL, lease_until = NULL \
+           used_micros = $8, billed_ms = $9, submitting = FALSE, lease_owner = NULL, lease_until = NULL, \
+           upstream_cost_micros = COALESCE($11, upstream_cost_micros) \
          WHERE id = $10",
     )
     .bind(s.status.as_str())
@@ -243,6 +248,7 @@ async fn write_terminal(
     .bind(s.capture.micros())
     .bind(s.billed_ms)
     .bind(task.id.as_str())
+    .bind(measured)
     .execute(&mut **tx)
     .await?;
     Ok(())

@@ -190,6 +190,10 @@ async fn write_terminal(
     s: &Settlement,
     now: Millis,
 ) -> Result<()> {
+    let measured = match end {
+        Terminal::Completed { upstream_cost, .. } => upstream_cost.map(|c| c.micros()),
+        _ => None,
+    };
     let (error_code, error_message, result, files_expire_at, orphan) = match end {
         Terminal::Completed { result, files_expire_at, .. } => {
             (None, None, Some(rows::to_json(result)), Some(*files_expire_at), false)
@@ -205,7 +209,8 @@ async fn write_terminal(
         "UPDATE tasks SET status = ?, phase = 'done', version = version + 1, completed_at = ?, \
            progress = CASE WHEN ? = 'completed' THEN 100 ELSE progress END, \
            error_code = ?, error_message = ?, result = ?, files_expire_at = ?, possible_orphan = ?, used_micros = ?, \
-           billed_ms = ?, submitting = 0, lease_owner = NULL, lease_until = NULL \
+           billed_ms = ?, submitting = 0, lease_owner = NULL, lease_until = NULL, \
+           upstream_cost_micros = COALESCE(?, upstream_cost_micros) \
          WHERE id = ?",
     )
     .bind(s.status.as_str())
@@ -218,6 +223,7 @@ async fn write_terminal(
     .bind(i64::from(orphan))
     .bind(s.capture.micros())
     .bind(s.billed_ms)
+    .bind(measured)
     .bind(task.id.as_str())
     .execute(&mut **tx)
     .await?;
