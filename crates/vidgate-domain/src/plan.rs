@@ -539,7 +539,7 @@ mod tests {
         models[0].aliases.clear();
         let catalog = Catalog::new(models).unwrap();
         let lines = report(&catalog, &[vertex()]);
-        assert_eq!(lines.len(), 2 * 4 * 2, "durations × sizes × audio");
+        assert_eq!(lines.len(), 2 * 6 * 2, "durations × sizes × audio");
         let five = &lines[0];
         assert_eq!((five.duration_seconds, five.size, five.audio), (5, HD, false));
         assert_eq!(
@@ -548,7 +548,7 @@ mod tests {
              upstream cost 1.2 USD, margin 0.8 USD"
         );
         let refused = lines.iter().filter(|l| l.outcome.is_err()).count();
-        assert_eq!(refused, 8, "every 10 s combination");
+        assert_eq!(refused, 12 + 4, "every 10 s combination, and 4K at 5 s: Vertex makes no 4K");
         let negative = lines.iter().filter(|l| l.negative_margin()).count();
         assert_eq!(negative, 4, "5 s with audio costs 6 s at 0.40 on every size: 2.4 (or 3.2) > 2");
     }
@@ -566,6 +566,9 @@ mod tests {
         );
         let refused: Vec<_> =
             lines.iter().filter(|l| l.outcome.is_err()).map(|l| (l.duration_seconds, l.size)).collect();
-        assert_eq!(refused, [(10, FULL_HD), (10, FULL_HD), (10, Size::new(1080, 1920)), (10, Size::new(1080, 1920))]);
+        let expected = [FULL_HD, Size::new(1080, 1920), Size::new(3840, 2160), Size::new(2160, 3840)];
+        assert_eq!(refused, expected.iter().flat_map(|s| [(10, *s), (10, *s)]).collect::<Vec<_>>());
+        let four_k = lines.iter().find(|l| (l.duration_seconds, l.size) == (5, Size::new(3840, 2160))).unwrap();
+        assert_eq!(four_k.outcome.as_ref().map(|p| (p.upstream_seconds, p.trim_to_ms)), Ok((8, 5000)));
     }
 }

@@ -217,7 +217,7 @@ pub(crate) fn parse_size_text(field: &Field) -> Result<Size, RequestError> {
 }
 
 fn parse_resolution(field: &Field) -> Result<Resolution, RequestError> {
-    let bad = || field.invalid(format!("{} must be \"720p\" or \"1080p\"", field.name));
+    let bad = || field.invalid(format!("{} must be \"720p\", \"1080p\" or \"4k\"", field.name));
     field.value.as_str().and_then(Resolution::parse).ok_or_else(bad)
 }
 

@@ -477,8 +477,20 @@ fn a_size_the_model_does_not_offer_is_an_unsupported_value() {
 }
 
 #[test]
-fn a_resolution_other_than_720p_or_1080p_is_an_invalid_param() {
-    for bad in [json!("480p"), json!("720P"), json!(720)] {
+fn four_k_is_a_size_of_veo3_1_by_size_or_by_resolution_and_off_the_menu_of_veo3_1_fast() {
+    assert_eq!(ok(flat(json!({"resolution": "4k"}))).size, Size::new(3840, 2160));
+    assert_eq!(ok(flat(json!({"size": "2160x3840"}))).size, Size::new(2160, 3840));
+    let err = refusal(json!({"model": "veo3.1-fast", "prompt": "rain", "resolution": "4k"}));
+    assert_refused(&err, ErrorCode::UnsupportedValue, 400, "resolution");
+    assert_eq!(
+        err.message,
+        "resolution makes the size 3840x2160, which model veo3.1-fast does not offer; it offers 1280x720, 720x1280"
+    );
+}
+
+#[test]
+fn a_resolution_other_than_720p_1080p_or_4k_is_an_invalid_param() {
+    for bad in [json!("480p"), json!("720P"), json!("4K"), json!(720)] {
         assert_refused(&refusal(flat(json!({"resolution": bad}))), ErrorCode::InvalidParam, 400, "resolution");
     }
 }
@@ -814,7 +826,7 @@ fn errors_inside_params_name_the_field_with_its_prefix() {
         (json!({"duration_seconds": 7}), ErrorCode::UnsupportedValue, "params.duration_seconds"),
         (json!({"duration_seconds": 5.5}), ErrorCode::InvalidParam, "params.duration_seconds"),
         (json!({"size": "big"}), ErrorCode::InvalidParam, "params.size"),
-        (json!({"resolution": "4k"}), ErrorCode::InvalidParam, "params.resolution"),
+        (json!({"resolution": "8k"}), ErrorCode::InvalidParam, "params.resolution"),
         (json!({"aspect_ratio": "1:1"}), ErrorCode::InvalidParam, "params.aspect_ratio"),
         (json!({"audio": "on"}), ErrorCode::InvalidParam, "params.audio"),
         (json!({"source_image": "http://x/a.png"}), ErrorCode::InvalidParam, "params.source_image"),
