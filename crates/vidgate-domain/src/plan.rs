@@ -332,6 +332,51 @@ impl fmt::Display for ReportLine {
     }
 }
 
+/// The totals of a start-up report, and where to go when they are not clean.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ReportSummary {
+    /// Combinations with a configured route (planned or refused).
+    pub plans: usize,
+    /// Planned at a loss on their first route.
+    pub negative: usize,
+    /// No configured route can deliver them (400 at submit).
+    pub refused: usize,
+}
+
+impl ReportSummary {
+    /// Counts a report's lines; models without any route are left out (their live
+    /// requests are 503, not a margin question).
+    pub fn of(lines: &[ReportLine]) -> ReportSummary {
+        let routed = lines.iter().filter(|l| !matches!(l.outcome, Err(Refusal::NoRoute)));
+        let (mut plans, mut negative, mut refused) = (0, 0, 0);
+        for line in routed {
+            plans += 1;
+            negative += usize::from(line.negative_margin());
+            refused += usize::from(line.outcome.is_err());
+        }
+        ReportSummary { plans, negative, refused }
+    }
+
+    /// Whether every routed combination is planned at a zero or positive margin.
+    pub fn is_clean(&self) -> bool {
+        self.negative == 0 && self.refused == 0
+    }
+}
+
+impl fmt::Display for ReportSummary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let ReportSummary { plans, negative, refused } = *self;
+        write!(f, "{plans} plans, {negative} lose money, {refused} cannot be delivered")?;
+        if !self.is_clean() {
+            f.write_str(
+                "; sell what the routes make at or above their cost with [models.\"<id>\"] durations, sizes and \
+                 prices (docs/configuration.md, \"Prices and margins\")",
+            )?;
+        }
+        Ok(())
+    }
+}
+
 /// Every catalog model × duration × size × audio (audio only where the model offers it)
 /// with the first route's plan, or why it is refused (text-to-video; image input only
 /// narrows routes that take no image).
@@ -551,6 +596,25 @@ mod tests {
         assert_eq!(refused, 12 + 4, "every 10 s combination, and 4K at 5 s: Vertex makes no 4K");
         let negative = lines.iter().filter(|l| l.negative_margin()).count();
         assert_eq!(negative, 4, "5 s with audio costs 6 s at 0.40 on every size: 2.4 (or 3.2) > 2");
+    }
+
+    #[test]
+    fn the_summary_counts_losses_and_refusals_and_points_at_the_model_tables() {
+        let mut models = vec![veo_model(&["vertex"])];
+        models[0].aliases.clear();
+        let mut unrouted = veo_model(&[]);
+        unrouted.id = "unrouted".into();
+        unrouted.aliases.clear();
+        models.push(unrouted);
+        let summary = ReportSummary::of(&report(&Catalog::new(models).unwrap(), &[vertex()]));
+        assert_eq!(summary, ReportSummary { plans: 24, negative: 4, refused: 16 });
+        assert_eq!(
+            summary.to_string(),
+            "24 plans, 4 lose money, 16 cannot be delivered; sell what the routes make at or above their cost \
+             with [models.\"<id>\"] durations, sizes and prices (docs/configuration.md, \"Prices and margins\")"
+        );
+        let clean = ReportSummary { plans: 3, negative: 0, refused: 0 };
+        assert_eq!(clean.to_string(), "3 plans, 0 lose money, 0 cannot be delivered");
     }
 
     #[test]

@@ -433,7 +433,9 @@ mod tests {
         assert_eq!(lite.sizes.len(), 4);
         let vertex = entry("name = \"v\"\nkind = \"vertex\"\nmodel = \"veo-3.1-generate-001\"\n").caps();
         assert!(!vertex.sizes.contains(&four_k));
-        let priced = entry("name = \"g\"\nkind = \"gemini\"\nmodel = \"m\"\nusd_per_second = { \"4k\" = \"0.60\", default = \"0.40\" }\n");
+        let priced = entry(
+            "name = \"g\"\nkind = \"gemini\"\nmodel = \"m\"\nusd_per_second = { \"4k\" = \"0.60\", default = \"0.40\" }\n",
+        );
         priced.check().unwrap();
         assert_eq!(priced.price(Size::new(2160, 3840), true), Usd(600_000));
     }
