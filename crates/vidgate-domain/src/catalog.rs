@@ -13,7 +13,7 @@ use crate::money::Usd;
 pub const DEFAULT_CATALOG_TOML: &str = include_str!("catalog_default.toml");
 
 /// A frame size, `WIDTHxHEIGHT`.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Size {
     pub width: u32,
     pub height: u32,
@@ -174,6 +174,12 @@ pub struct ModelSpec {
     pub image_to_video: bool,
     #[serde(default)]
     pub native_audio: bool,
+    /// Takes a `last_frame` (first-and-last-frame interpolation).
+    #[serde(default)]
+    pub last_frame: bool,
+    /// Takes `reference_images`.
+    #[serde(default)]
+    pub reference_images: bool,
     pub durations: Vec<u32>,
     pub default_duration: u32,
     pub sizes: Vec<Size>,

@@ -65,6 +65,23 @@ pub struct RouteCaps {
     /// How clips can be extended, where the upstream documents extension and vidgate
     /// chains it (Gemini API Veo 3.1 only).
     pub extension: Option<ExtensionCaps>,
+    /// What it does with a last frame and reference images.
+    pub guides: GuideCaps,
+}
+
+/// A route's last frame and reference images (UPSTREAMS.md §1.3, §2.2 for Veo).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct GuideCaps {
+    /// Takes a last frame (with the first frame: interpolation).
+    pub last_frame: bool,
+    /// Reference images one job takes (0: none).
+    pub max_references: u32,
+    /// Takes `style` references (Veo 3.1: no, on either platform).
+    pub style_references: bool,
+    /// The sizes reference images work at (empty: every size it makes).
+    pub reference_sizes: Vec<Size>,
+    /// The one native length of a job with a last frame or references (Veo: 8 s).
+    pub seconds: Option<u32>,
 }
 
 /// Extension on the Gemini API (UPSTREAMS.md §1.3 `video (extend)`): a base clip, then
@@ -224,6 +241,14 @@ impl UpstreamConfig {
                 audio: if self.kind == UpstreamKind::Vertex { AudioSupport::Switchable } else { AudioSupport::Always },
                 image_input: true,
                 extension: self.gemini_extension(),
+                guides: GuideCaps {
+                    last_frame: true,
+                    max_references: 3,
+                    style_references: false,
+                    // "16:9 only" (one doc version): the landscape sizes.
+                    reference_sizes: [VEO_SIZES[0], VEO_SIZES[2], VEO_4K[0]].to_vec(),
+                    seconds: Some(EXTENSION_BASE_SECONDS),
+                },
             },
             UpstreamKind::Openai => RouteCaps {
                 durations: vec![4, 8, 12],
@@ -232,6 +257,7 @@ impl UpstreamConfig {
                 audio: AudioSupport::Always,
                 image_input: true,
                 extension: None,
+                guides: GuideCaps::default(),
             },
             UpstreamKind::Vidgate => RouteCaps {
                 durations: Vec::new(),
@@ -240,6 +266,8 @@ impl UpstreamConfig {
                 audio: AudioSupport::Switchable,
                 image_input: true,
                 extension: None,
+                // The vidgate adapter forwards neither (docs/upstreams.md §5).
+                guides: GuideCaps::default(),
             },
         };
         RouteCaps {
@@ -249,6 +277,7 @@ impl UpstreamConfig {
             audio: self.audio.unwrap_or(base.audio),
             image_input: self.image_input.unwrap_or(base.image_input),
             extension: base.extension,
+            guides: base.guides,
         }
     }
 

@@ -60,6 +60,7 @@ fn sora2(prompt: &str) -> SubmitRequest {
         source_image: None,
         seed: None,
         negative_prompt: None,
+        guides: Default::default(),
         out_task_id: None,
         callback_url: None,
         metadata: BTreeMap::new(),
@@ -245,6 +246,7 @@ fn original() -> SubmitRequest {
     SubmitRequest {
         seed: Some(7),
         negative_prompt: Some("blur".into()),
+        guides: Default::default(),
         metadata: BTreeMap::from([("k".to_owned(), "v".to_owned())]),
         source_image: Some(SourceImageInput::Inline { mime: ImageMime::Png, bytes: PNG.to_vec() }),
         duration_seconds: 8,

@@ -7,7 +7,7 @@ use serde_json::{Map, Value, json};
 use super::*;
 use crate::catalog::CancelPolicy;
 use crate::money::Usd;
-use crate::request::{ImageMime, SourceImageInput};
+use crate::request::{GuideRole, ImageMime, SourceImageInput};
 
 static LIMITS: SubmitLimits =
     SubmitLimits { max_image_bytes: 10 * 1024 * 1024, allow_http_source_urls: false, allow_http_callback_urls: false };
@@ -84,6 +84,7 @@ fn expected(prompt: &str) -> SubmitRequest {
         source_image: None,
         seed: None,
         negative_prompt: None,
+        guides: Default::default(),
         out_task_id: None,
         callback_url: None,
         metadata: BTreeMap::new(),
@@ -107,6 +108,8 @@ fn spec(id: &str, sizes: &[Size], default_size: Size) -> ModelSpec {
         owned_by: "test".into(),
         image_to_video: false,
         native_audio: false,
+        last_frame: false,
+        reference_images: false,
         durations: vec![4],
         default_duration: 4,
         sizes: sizes.to_vec(),
@@ -864,4 +867,72 @@ fn every_case_of_the_shared_validation_table_is_refused_as_listed() {
         let err = refusal(body.clone());
         assert_eq!((err.code, err.param.as_deref()), (code, Some(param)), "{body}");
     }
+}
+
+// ---- last_frame, reference_images ----
+
+#[test]
+fn a_last_frame_and_reference_images_are_carried_with_their_roles() {
+    let first = "https://img.example.com/first.png";
+    let req = ok(flat(json!({"source_image": first, "last_frame": data_uri("image/png", &png())})));
+    let inline = SourceImageInput::Inline { mime: ImageMime::Png, bytes: png() };
+    assert_eq!(req.guides.last_frame, Some(inline.clone()));
+    let refs =
+        json!(["https://img.example.com/a.png", {"image": data_uri("image/png", &png()), "reference_type": "style"}]);
+    let req = ok(envelope(json!({"reference_images": refs})));
+    let url = SourceImageInput::Url(Url::parse("https://img.example.com/a.png").unwrap());
+    assert_eq!(req.guides.reference_images, [(GuideRole::Asset, url), (GuideRole::Style, inline)]);
+}
+
+#[test]
+fn a_last_frame_without_a_first_frame_is_an_invalid_param() {
+    let err = refusal(flat(json!({"last_frame": "https://img.example.com/last.png"})));
+    assert_refused(&err, ErrorCode::InvalidParam, 400, "last_frame");
+    assert_eq!(
+        err.message,
+        "last_frame needs a first frame (source_image): a last frame ends an interpolation from it"
+    );
+}
+
+#[test]
+fn four_reference_images_or_a_bad_reference_type_are_an_invalid_param_naming_the_item() {
+    let four = json!([
+        "https://a.example/1.png",
+        "https://a.example/2.png",
+        "https://a.example/3.png",
+        "https://a.example/4.png"
+    ]);
+    let err = refusal(flat(json!({"reference_images": four})));
+    assert_refused(&err, ErrorCode::InvalidParam, 400, "reference_images");
+    assert_eq!(err.message, "reference_images has 4 images; at most 3 are accepted");
+    let bad = json!([{"image": "https://a.example/1.png", "reference_type": "mood"}]);
+    assert_refused(
+        &refusal(envelope(json!({"reference_images": bad}))),
+        ErrorCode::InvalidParam,
+        400,
+        "params.reference_images[0].reference_type",
+    );
+    let unknown = json!([{"image": "https://a.example/1.png", "weight": 1}]);
+    assert_refused(
+        &refusal(flat(json!({"reference_images": unknown}))),
+        ErrorCode::UnknownParam,
+        400,
+        "reference_images[0].weight",
+    );
+    let empty = refusal(flat(json!({"reference_images": []})));
+    assert_refused(&empty, ErrorCode::InvalidParam, 400, "reference_images");
+    let garbage = refusal(flat(json!({"reference_images": ["data:image/png;base64,!!"]})));
+    assert_refused(&garbage, ErrorCode::SourceImageUnreadable, 422, "reference_images[0]");
+}
+
+#[test]
+fn a_model_without_guide_images_refuses_them_as_an_unsupported_value() {
+    let body = json!({"model": "sora2", "prompt": "rain", "source_image": "https://a.example/1.png",
+        "last_frame": "https://a.example/2.png"});
+    let err = refusal(body);
+    assert_refused(&err, ErrorCode::UnsupportedValue, 400, "last_frame");
+    assert_eq!(err.message, "model sora2 does not take a last frame");
+    let err = refusal(json!({"model": "sora2", "prompt": "rain", "reference_images": ["https://a.example/1.png"]}));
+    assert_refused(&err, ErrorCode::UnsupportedValue, 400, "reference_images[0]");
+    assert_eq!(err.message, "model sora2 does not take reference images");
 }
