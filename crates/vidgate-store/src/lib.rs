@@ -223,4 +223,9 @@ pub trait Store: Send + Sync + 'static {
     async fn record_audit(&self, entry: NewAudit) -> Result<()>;
     /// Audit entries newest first, filtered and paged by `filter`.
     async fn audit_entries(&self, filter: &AuditFilter) -> Result<Vec<AuditEntry>>;
+
+    // --- guide images
+    /// A task's last frame and reference images, in the order sent (inserted by
+    /// [`Store::submit`] with the task); empty for a task without any.
+    async fn guide_images(&self, id: &TaskId) -> Result<Vec<GuideImage>>;
 }

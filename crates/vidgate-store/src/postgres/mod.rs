@@ -27,6 +27,7 @@
 mod accounts;
 mod claim;
 mod deletion;
+mod guide_images;
 mod listen;
 mod management;
 mod money;
@@ -61,6 +62,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (4, include_str!("../../migrations/postgres/0004_deleted_tasks.sql")),
     (5, include_str!("../../migrations/postgres/0005_replicas.sql")),
     (50, include_str!("../../migrations/postgres/0050_management.sql")),
+    (80, include_str!("../../migrations/postgres/0080_guide_images.sql")),
 ];
 
 /// Advisory lock keys (one namespace per database): the migrations, and the claiming of
@@ -329,5 +331,8 @@ impl Store for PgStore {
     }
     async fn audit_entries(&self, filter: &crate::AuditFilter) -> Result<Vec<crate::AuditEntry>> {
         self.audit_entries_impl(filter).await
+    }
+    async fn guide_images(&self, id: &TaskId) -> Result<Vec<crate::GuideImage>> {
+        self.guide_images_impl(id).await
     }
 }

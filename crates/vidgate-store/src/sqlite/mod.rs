@@ -5,6 +5,7 @@
 
 mod accounts;
 mod deletion;
+mod guide_images;
 mod management;
 mod money;
 mod reclaim;
@@ -37,6 +38,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (4, include_str!("../../migrations/sqlite/0004_deleted_tasks.sql")),
     (5, include_str!("../../migrations/sqlite/0005_replicas.sql")),
     (50, include_str!("../../migrations/sqlite/0050_management.sql")),
+    (80, include_str!("../../migrations/sqlite/0080_guide_images.sql")),
 ];
 
 /// A [`Store`] on one SQLite database.
@@ -307,5 +309,8 @@ impl Store for SqliteStore {
     }
     async fn audit_entries(&self, filter: &crate::AuditFilter) -> Result<Vec<crate::AuditEntry>> {
         self.audit_entries_impl(filter).await
+    }
+    async fn guide_images(&self, id: &TaskId) -> Result<Vec<crate::GuideImage>> {
+        self.guide_images_impl(id).await
     }
 }
