@@ -68,6 +68,24 @@ impl ModelsConfig {
         }
     }
 
+    /// The whole catalog as a list to edit (tests and tools build configs this way):
+    /// overrides are applied to the shipped catalog first and become that list.
+    pub fn whole_mut(&mut self) -> &mut Vec<ModelSpec> {
+        if let ModelsConfig::Override(overrides) = self {
+            let catalog = apply(Catalog::shipped(), overrides).unwrap_or_else(|_| Catalog::shipped());
+            *self = ModelsConfig::Replace(catalog.models().to_vec());
+        }
+        match self {
+            ModelsConfig::Replace(models) => models,
+            ModelsConfig::Override(_) => unreachable!("replaced above"),
+        }
+    }
+
+    /// Adds a model to a `[[models]]` list (see [`ModelsConfig::whole_mut`]).
+    pub fn push(&mut self, model: ModelSpec) {
+        self.whole_mut().push(model);
+    }
+
     /// The catalog it describes, before upstreams' `serves` are appended.
     pub fn catalog(&self) -> Result<Catalog, String> {
         match self {

@@ -35,7 +35,7 @@ pub mod vidgate;
 
 pub use faults::{Endpoint, Fault, Faults, Latency, Outcome};
 pub use gemini::{FakeGemini, GeminiConfig};
-pub use journal::{Counters, ExtensionJob, Journal, Note, Rejection, RejectionKind};
+pub use journal::{Counters, ExtensionJob, JobGuides, Journal, Note, Rejection, RejectionKind};
 pub use openai::{FakeOpenAi, OpenAiConfig};
 pub use vertex::{FakeVertex, VertexConfig};
 pub use vidgate::{FakeVidgate, VidgateConfig};

@@ -28,6 +28,7 @@ mod upstream_cases;
 mod upstream_chaos;
 mod upstream_extension;
 mod upstream_gemini;
+mod upstream_guides;
 mod upstream_helpers;
 mod upstream_openai;
 mod upstream_retries;
