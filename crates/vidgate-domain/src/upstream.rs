@@ -266,7 +266,7 @@ impl UpstreamConfig {
                 audio: AudioSupport::Switchable,
                 image_input: true,
                 extension: None,
-                // The vidgate adapter forwards neither (docs/upstreams.md §5).
+                // The vidgate adapter forwards neither (docs/upstreams.md §6).
                 guides: GuideCaps::default(),
             },
         };
