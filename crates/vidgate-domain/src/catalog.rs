@@ -13,7 +13,7 @@ use crate::money::Usd;
 pub const DEFAULT_CATALOG_TOML: &str = include_str!("catalog_default.toml");
 
 /// A frame size, `WIDTHxHEIGHT`.
-#[derive(Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord)]
+#[derive(Clone, Copy, Default, PartialEq, Eq, Hash, PartialOrd, Ord)]
 pub struct Size {
     pub width: u32,
     pub height: u32,
@@ -25,7 +25,7 @@ impl Size {
         Size { width, height }
     }
 
-    /// The size for a resolution name (`720p`, `1080p`) and an aspect ratio (`16:9`, `9:16`).
+    /// The size for a resolution name (`720p`, `1080p`, `4k`) and an aspect ratio (`16:9`, `9:16`).
     pub fn from_resolution(resolution: Resolution, aspect: AspectRatio) -> Size {
         let short = resolution.short_side();
         let long = short * 16 / 9;
@@ -37,7 +37,7 @@ impl Size {
 
     /// The resolution name and aspect ratio of this size, when it has one.
     pub fn resolution_and_aspect(self) -> Option<(Resolution, AspectRatio)> {
-        [Resolution::P720, Resolution::P1080].into_iter().find_map(|r| {
+        [Resolution::P720, Resolution::P1080, Resolution::P2160].into_iter().find_map(|r| {
             [AspectRatio::Landscape, AspectRatio::Portrait]
                 .into_iter()
                 .find(|a| Size::from_resolution(r, *a) == self)
@@ -87,19 +87,21 @@ impl<'de> serde::Deserialize<'de> for Size {
     }
 }
 
-/// `720p` or `1080p`.
+/// `720p`, `1080p` or `4k` (2160 lines, 3840x2160 or 2160x3840; Veo's spelling).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Resolution {
     P720,
     P1080,
+    P2160,
 }
 
 impl Resolution {
-    /// Parses `720p` / `1080p`.
+    /// Parses `720p` / `1080p` / `4k`.
     pub fn parse(s: &str) -> Option<Self> {
         match s {
             "720p" => Some(Self::P720),
             "1080p" => Some(Self::P1080),
+            "4k" => Some(Self::P2160),
             _ => None,
         }
     }
@@ -109,6 +111,7 @@ impl Resolution {
         match self {
             Self::P720 => 720,
             Self::P1080 => 1080,
+            Self::P2160 => 2160,
         }
     }
 
@@ -117,6 +120,7 @@ impl Resolution {
         match self {
             Self::P720 => "720p",
             Self::P1080 => "1080p",
+            Self::P2160 => "4k",
         }
     }
 }
@@ -170,6 +174,12 @@ pub struct ModelSpec {
     pub image_to_video: bool,
     #[serde(default)]
     pub native_audio: bool,
+    /// Takes a `last_frame` (first-and-last-frame interpolation).
+    #[serde(default)]
+    pub last_frame: bool,
+    /// Takes `reference_images`.
+    #[serde(default)]
+    pub reference_images: bool,
     pub durations: Vec<u32>,
     pub default_duration: u32,
     pub sizes: Vec<Size>,
@@ -343,6 +353,9 @@ mod tests {
         assert_eq!(Size::from_resolution(Resolution::P1080, AspectRatio::Portrait), Size::new(1080, 1920));
         assert_eq!(Size::new(720, 1280).resolution_and_aspect(), Some((Resolution::P720, AspectRatio::Portrait)));
         assert_eq!(Size::new(160, 90).resolution_and_aspect(), None);
+        assert_eq!(Size::from_resolution(Resolution::P2160, AspectRatio::Landscape), Size::new(3840, 2160));
+        assert_eq!(Size::new(2160, 3840).resolution_and_aspect(), Some((Resolution::P2160, AspectRatio::Portrait)));
+        assert_eq!(Resolution::parse("4k").map(Resolution::as_str), Some("4k"));
     }
 
     #[test]

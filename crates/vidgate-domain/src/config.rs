@@ -8,8 +8,9 @@ use std::net::SocketAddr;
 
 use serde::{Deserialize, Serialize};
 
-use crate::catalog::{Catalog, ModelSpec};
+use crate::catalog::Catalog;
 use crate::duration::HumanDuration;
+use crate::model_overrides::ModelsConfig;
 use crate::secret::Secret;
 use crate::upstream::UpstreamConfig;
 
@@ -28,9 +29,10 @@ pub struct Config {
     pub webhooks: WebhooksConfig,
     pub log: LogConfig,
     pub console: ConsoleConfig,
-    /// Replaces the shipped catalog when not empty.
-    #[serde(skip_serializing_if = "Vec::is_empty")]
-    pub models: Vec<ModelSpec>,
+    /// `[[models]]` replaces the shipped catalog when not empty; `[models."<id>"]` tables
+    /// change single shipped models instead (price, durations, sizes, routes).
+    #[serde(skip_serializing_if = "ModelsConfig::is_empty")]
+    pub models: ModelsConfig,
     /// The real upstreams (`[[upstreams]]`); live keys reach them through model routes.
     #[serde(skip_serializing_if = "Vec::is_empty")]
     pub upstreams: Vec<UpstreamConfig>,
@@ -387,8 +389,7 @@ impl Config {
 
     /// The catalog this config describes.
     pub fn catalog(&self) -> Result<Catalog, String> {
-        let catalog = if self.models.is_empty() { Catalog::shipped() } else { Catalog::new(self.models.clone())? };
-        crate::upstream::with_served_routes(catalog, &self.upstreams)
+        crate::upstream::with_served_routes(self.models.catalog()?, &self.upstreams)
     }
 
     /// `[[upstreams]]` cannot be overridden field by field from the environment (it is an

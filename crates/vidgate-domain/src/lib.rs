@@ -4,6 +4,7 @@
 //! - [`ids`]: typed identifiers (`TaskId`, `AccountId`, `KeyId`).
 //! - [`money`]: `Usd`, an integer number of micro-dollars; never a float.
 //! - [`catalog`]: the rate card (models, aliases, durations, sizes, prices), loaded from config.
+//! - [`model_overrides`]: the config's `models`: a whole catalog, or `[models."<id>"]` changes.
 //! - [`request`]: turning a client's JSON into a typed [`request::SubmitRequest`], with the
 //!   contract's exact error codes and `param` names.
 //! - [`task`]: the task state machine and task error codes.
@@ -27,6 +28,7 @@ pub mod duration;
 pub mod effective;
 pub mod error;
 pub mod ids;
+pub mod model_overrides;
 pub mod money;
 pub mod plan;
 pub mod request;

@@ -19,15 +19,27 @@ use serde::{Deserialize, Serialize};
 use crate::billing;
 use crate::catalog::{Catalog, ModelSpec, Size};
 use crate::money::Usd;
-use crate::upstream::{AudioSupport, ExtensionCaps, UpstreamConfig};
+use crate::upstream::{AudioSupport, ExtensionCaps, GuideCaps, UpstreamConfig};
 
 /// What a request asks of a route.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
 pub struct PlanRequest {
     pub duration_seconds: u32,
     pub size: Size,
     pub audio: bool,
     pub image: bool,
+    /// A last frame (the video must end on it, so the job is never trimmed).
+    pub last_frame: bool,
+    /// Reference images.
+    pub references: u32,
+    /// Whether any reference is a `style` one.
+    pub style_references: bool,
+}
+
+impl PlanRequest {
+    fn guided(&self) -> bool {
+        self.last_frame || self.references > 0
+    }
 }
 
 /// The job one route runs for a request.
@@ -103,6 +115,26 @@ pub enum Unfit {
     ImageInput,
     Audio,
     Size,
+    /// It takes no last frame.
+    LastFrame,
+    /// A last frame ends the video, so the job cannot be trimmed: it makes only these lengths.
+    LastFrameLength {
+        seconds: u32,
+    },
+    /// It takes no reference images, or not this many.
+    References {
+        max: u32,
+    },
+    /// It takes no `style` reference.
+    StyleReference,
+    /// It makes references only at these sizes (Veo: 16:9).
+    ReferenceSize {
+        sizes: Vec<Size>,
+    },
+    /// With a last frame or references it makes one clip of this length, no extensions.
+    GuidedLength {
+        seconds: u32,
+    },
     /// Longer than the longest native length at this size, and no extension chain covers it.
     Duration {
         longest: u32,
@@ -130,7 +162,10 @@ impl Unfit {
             Unfit::ImageInput => "source_image",
             Unfit::Audio => "audio",
             Unfit::Size => "size",
-            Unfit::Duration { .. } => "duration_seconds",
+            Unfit::Duration { .. } | Unfit::LastFrameLength { .. } | Unfit::GuidedLength { .. } => "duration_seconds",
+            Unfit::LastFrame => "last_frame",
+            Unfit::References { .. } | Unfit::StyleReference => "reference_images",
+            Unfit::ReferenceSize { .. } => "size",
         }
     }
 }
@@ -141,6 +176,24 @@ impl fmt::Display for Unfit {
             Unfit::ImageInput => f.write_str("it takes no image input"),
             Unfit::Audio => f.write_str("it makes no audio"),
             Unfit::Size => f.write_str("it does not make this size"),
+            Unfit::LastFrame => f.write_str("it takes no last frame"),
+            Unfit::LastFrameLength { seconds } => write!(
+                f,
+                "it interpolates to a last frame only in {seconds} s clips, and a last frame ends the video so \
+                 it is never trimmed: ask for {seconds} s"
+            ),
+            Unfit::References { max: 0 } => f.write_str("it takes no reference images"),
+            Unfit::References { max } => write!(f, "it takes at most {max} reference images"),
+            Unfit::StyleReference => f.write_str("it takes only asset reference images, not style ones"),
+            Unfit::ReferenceSize { sizes } => {
+                let sizes = sizes.iter().map(Size::to_string).collect::<Vec<_>>().join(", ");
+                write!(f, "it makes reference-image videos only at {sizes} (16:9)")
+            }
+            Unfit::GuidedLength { seconds } => write!(
+                f,
+                "with a last frame or reference images it makes one {seconds} s clip and extends none, so \
+                 at most {seconds} s"
+            ),
             Unfit::Duration { longest, chain } => {
                 write!(f, "its longest clip at this size is {longest} s")?;
                 match chain {
@@ -219,6 +272,20 @@ pub fn plan_route(upstream: &UpstreamConfig, req: &PlanRequest, catalog_price: U
     };
     let rate = upstream.price(req.size, upstream_audio);
     let lengths = caps.durations_by_size.get(&req.size).unwrap_or(&caps.durations);
+    if req.guided() {
+        let seconds = guided_length(&caps.guides, lengths, req)?;
+        let upstream_cost = billing::estimate(rate, seconds);
+        return Ok(RoutePlan {
+            route: upstream.name.clone(),
+            upstream_seconds: seconds,
+            extensions: 0,
+            extension_seconds: 0,
+            upstream_audio,
+            trim_to_ms: u64::from(req.duration_seconds) * 1000,
+            upstream_cost,
+            margin: catalog_price.minus(upstream_cost),
+        });
+    }
     // The same rate applies to every length, so the shortest covering one is the cheapest,
     // and any native length is cheaper than a chain (a chain's base alone is a native length).
     let native = match lengths.is_empty() {
@@ -247,6 +314,40 @@ pub fn plan_route(upstream: &UpstreamConfig, req: &PlanRequest, catalog_price: U
         upstream_cost,
         margin: catalog_price.minus(upstream_cost),
     })
+}
+
+/// The one native job of a request with a last frame or reference images: the route must
+/// take them, at this size, and make a covering length (the guided length where the route
+/// has one); with a last frame exactly the requested length, since trimming would cut the
+/// last frame off. Never a chain: an extension continues a video and takes no images.
+fn guided_length(g: &GuideCaps, lengths: &[u32], req: &PlanRequest) -> Result<u32, Unfit> {
+    if req.last_frame && !g.last_frame {
+        return Err(Unfit::LastFrame);
+    }
+    if req.references > g.max_references {
+        return Err(Unfit::References { max: g.max_references });
+    }
+    if req.style_references && !g.style_references {
+        return Err(Unfit::StyleReference);
+    }
+    if req.references > 0 && !g.reference_sizes.is_empty() && !g.reference_sizes.contains(&req.size) {
+        return Err(Unfit::ReferenceSize { sizes: g.reference_sizes.clone() });
+    }
+    let offered = |l: u32| lengths.is_empty() || lengths.contains(&l);
+    let candidates: Vec<u32> = match g.seconds {
+        Some(s) if offered(s) => vec![s],
+        Some(_) => Vec::new(),
+        None if lengths.is_empty() => vec![req.duration_seconds],
+        None => lengths.to_vec(),
+    };
+    let longest = candidates.iter().copied().max().unwrap_or(0);
+    if req.last_frame {
+        return candidates
+            .contains(&req.duration_seconds)
+            .then_some(req.duration_seconds)
+            .ok_or(Unfit::LastFrameLength { seconds: longest });
+    }
+    candidates.into_iter().filter(|l| *l >= req.duration_seconds).min().ok_or(Unfit::GuidedLength { seconds: longest })
 }
 
 /// The shortest extension chain covering `req`: (base seconds, extensions, seconds each).
@@ -332,6 +433,51 @@ impl fmt::Display for ReportLine {
     }
 }
 
+/// The totals of a start-up report, and where to go when they are not clean.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct ReportSummary {
+    /// Combinations with a configured route (planned or refused).
+    pub plans: usize,
+    /// Planned at a loss on their first route.
+    pub negative: usize,
+    /// No configured route can deliver them (400 at submit).
+    pub refused: usize,
+}
+
+impl ReportSummary {
+    /// Counts a report's lines; models without any route are left out (their live
+    /// requests are 503, not a margin question).
+    pub fn of(lines: &[ReportLine]) -> ReportSummary {
+        let routed = lines.iter().filter(|l| !matches!(l.outcome, Err(Refusal::NoRoute)));
+        let (mut plans, mut negative, mut refused) = (0, 0, 0);
+        for line in routed {
+            plans += 1;
+            negative += usize::from(line.negative_margin());
+            refused += usize::from(line.outcome.is_err());
+        }
+        ReportSummary { plans, negative, refused }
+    }
+
+    /// Whether every routed combination is planned at a zero or positive margin.
+    pub fn is_clean(&self) -> bool {
+        self.negative == 0 && self.refused == 0
+    }
+}
+
+impl fmt::Display for ReportSummary {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        let ReportSummary { plans, negative, refused } = *self;
+        write!(f, "{plans} plans, {negative} lose money, {refused} cannot be delivered")?;
+        if !self.is_clean() {
+            f.write_str(
+                "; sell what the routes make at or above their cost with [models.\"<id>\"] durations, sizes and \
+                 prices (docs/configuration.md, \"Prices and margins\")",
+            )?;
+        }
+        Ok(())
+    }
+}
+
 /// Every catalog model × duration × size × audio (audio only where the model offers it)
 /// with the first route's plan, or why it is refused (text-to-video; image input only
 /// narrows routes that take no image).
@@ -342,7 +488,7 @@ pub fn report(catalog: &Catalog, upstreams: &[UpstreamConfig]) -> Vec<ReportLine
         for &duration_seconds in &model.durations {
             for &size in &model.sizes {
                 for &audio in audios {
-                    let req = PlanRequest { duration_seconds, size, audio, image: false };
+                    let req = PlanRequest { duration_seconds, size, audio, ..PlanRequest::default() };
                     let outcome = plan_request(model, &req, upstreams).map(|mut p| p.routes.swap_remove(0));
                     let price = billing::estimate(model.rate_for(size), duration_seconds);
                     lines.push(ReportLine { model: model.id.clone(), duration_seconds, size, audio, price, outcome });
@@ -382,7 +528,7 @@ mod tests {
     }
 
     fn req(duration_seconds: u32, size: Size, audio: bool) -> PlanRequest {
-        PlanRequest { duration_seconds, size, audio, image: false }
+        PlanRequest { duration_seconds, size, audio, ..PlanRequest::default() }
     }
 
     const HD: Size = Size::new(1280, 720);
@@ -539,7 +685,7 @@ mod tests {
         models[0].aliases.clear();
         let catalog = Catalog::new(models).unwrap();
         let lines = report(&catalog, &[vertex()]);
-        assert_eq!(lines.len(), 2 * 4 * 2, "durations × sizes × audio");
+        assert_eq!(lines.len(), 2 * 6 * 2, "durations × sizes × audio");
         let five = &lines[0];
         assert_eq!((five.duration_seconds, five.size, five.audio), (5, HD, false));
         assert_eq!(
@@ -548,9 +694,82 @@ mod tests {
              upstream cost 1.2 USD, margin 0.8 USD"
         );
         let refused = lines.iter().filter(|l| l.outcome.is_err()).count();
-        assert_eq!(refused, 8, "every 10 s combination");
+        assert_eq!(refused, 12 + 4, "every 10 s combination, and 4K at 5 s: Vertex makes no 4K");
         let negative = lines.iter().filter(|l| l.negative_margin()).count();
         assert_eq!(negative, 4, "5 s with audio costs 6 s at 0.40 on every size: 2.4 (or 3.2) > 2");
+    }
+
+    #[test]
+    fn the_summary_counts_losses_and_refusals_and_points_at_the_model_tables() {
+        let mut models = vec![veo_model(&["vertex"])];
+        models[0].aliases.clear();
+        let mut unrouted = veo_model(&[]);
+        unrouted.id = "unrouted".into();
+        unrouted.aliases.clear();
+        models.push(unrouted);
+        let summary = ReportSummary::of(&report(&Catalog::new(models).unwrap(), &[vertex()]));
+        assert_eq!(summary, ReportSummary { plans: 24, negative: 4, refused: 16 });
+        assert_eq!(
+            summary.to_string(),
+            "24 plans, 4 lose money, 16 cannot be delivered; sell what the routes make at or above their cost \
+             with [models.\"<id>\"] durations, sizes and prices (docs/configuration.md, \"Prices and margins\")"
+        );
+        let clean = ReportSummary { plans: 3, negative: 0, refused: 0 };
+        assert_eq!(clean.to_string(), "3 plans, 0 lose money, 0 cannot be delivered");
+    }
+
+    fn guided(duration_seconds: u32, size: Size, last_frame: bool, references: u32) -> PlanRequest {
+        PlanRequest { image: last_frame, last_frame, references, ..req(duration_seconds, size, false) }
+    }
+
+    #[test]
+    fn reference_images_on_veo_are_an_eight_second_clip_trimmed_to_the_request() {
+        let p = plan_route(&vertex(), &guided(5, HD, false, 3), Usd(2_000_000)).unwrap();
+        assert_eq!((p.upstream_seconds, p.extensions, p.trim_to_ms), (8, 0, 5000));
+        assert_eq!(p.upstream_cost, Usd(1_600_000), "8 s at 0.20 silent");
+        let four_k = plan_route(&gemini(), &guided(5, Size::new(3840, 2160), false, 1), Usd(0)).unwrap();
+        assert_eq!(four_k.upstream_seconds, 8);
+    }
+
+    #[test]
+    fn reference_images_are_refused_in_portrait_beyond_three_as_style_and_beyond_eight_seconds() {
+        let portrait = plan_route(&gemini(), &guided(5, Size::new(720, 1280), false, 1), Usd(0)).unwrap_err();
+        assert_eq!(
+            portrait.to_string(),
+            "it makes reference-image videos only at 1280x720, 1920x1080, 3840x2160 (16:9)"
+        );
+        assert_eq!(portrait.param(), "size");
+        let four = plan_route(&gemini(), &guided(5, HD, false, 4), Usd(0)).unwrap_err();
+        assert_eq!(
+            (four.to_string().as_str(), four.param()),
+            ("it takes at most 3 reference images", "reference_images")
+        );
+        let style = PlanRequest { style_references: true, ..guided(5, HD, false, 1) };
+        assert_eq!(plan_route(&vertex(), &style, Usd(0)), Err(Unfit::StyleReference));
+        let ten = plan_route(&gemini(), &guided(10, HD, false, 1), Usd(0)).unwrap_err();
+        assert_eq!(ten, Unfit::GuidedLength { seconds: 8 }, "no extension chain carries references");
+        assert_eq!(ten.param(), "duration_seconds");
+    }
+
+    #[test]
+    fn a_last_frame_is_made_only_at_the_exact_native_length_because_it_is_never_trimmed() {
+        let p = plan_route(&gemini(), &guided(8, FULL_HD, true, 0), Usd(0)).unwrap();
+        assert_eq!((p.upstream_seconds, p.trim_to_ms), (8, 8000));
+        let five = plan_request(&veo_model(&["vertex"]), &guided(5, HD, true, 0), &[vertex()]).unwrap_err();
+        assert_eq!(five.param(), "duration_seconds");
+        assert_eq!(
+            five.to_string(),
+            "no configured route can deliver this combination: vertex: it interpolates to a last frame only in \
+             8 s clips, and a last frame ends the video so it is never trimmed: ask for 8 s"
+        );
+    }
+
+    #[test]
+    fn a_route_without_guide_images_is_unfit_for_them() {
+        let openai = upstream("name = \"o\"\nkind = \"openai\"\nbase_url = \"http://x\"\nmodel = \"sora-2\"\n");
+        assert_eq!(plan_route(&openai, &guided(4, HD, true, 0), Usd(0)), Err(Unfit::LastFrame));
+        assert_eq!(plan_route(&openai, &guided(4, HD, false, 1), Usd(0)), Err(Unfit::References { max: 0 }));
+        assert_eq!(Unfit::References { max: 0 }.to_string(), "it takes no reference images");
     }
 
     #[test]
@@ -566,6 +785,9 @@ mod tests {
         );
         let refused: Vec<_> =
             lines.iter().filter(|l| l.outcome.is_err()).map(|l| (l.duration_seconds, l.size)).collect();
-        assert_eq!(refused, [(10, FULL_HD), (10, FULL_HD), (10, Size::new(1080, 1920)), (10, Size::new(1080, 1920))]);
+        let expected = [FULL_HD, Size::new(1080, 1920), Size::new(3840, 2160), Size::new(2160, 3840)];
+        assert_eq!(refused, expected.iter().flat_map(|s| [(10, *s), (10, *s)]).collect::<Vec<_>>());
+        let four_k = lines.iter().find(|l| (l.duration_seconds, l.size) == (5, Size::new(3840, 2160))).unwrap();
+        assert_eq!(four_k.outcome.as_ref().map(|p| (p.upstream_seconds, p.trim_to_ms)), Ok((8, 5000)));
     }
 }

@@ -92,6 +92,23 @@ pub struct RouteCaps {
     /// How clips can be extended, where the upstream documents extension and vidgate
     /// chains it (Gemini API Veo 3.1 only).
     pub extension: Option<ExtensionCaps>,
+    /// What it does with a last frame and reference images.
+    pub guides: GuideCaps,
+}
+
+/// A route's last frame and reference images (UPSTREAMS.md §1.3, §2.2 for Veo).
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct GuideCaps {
+    /// Takes a last frame (with the first frame: interpolation).
+    pub last_frame: bool,
+    /// Reference images one job takes (0: none).
+    pub max_references: u32,
+    /// Takes `style` references (Veo 3.1: no, on either platform).
+    pub style_references: bool,
+    /// The sizes reference images work at (empty: every size it makes).
+    pub reference_sizes: Vec<Size>,
+    /// The one native length of a job with a last frame or references (Veo: 8 s).
+    pub seconds: Option<u32>,
 }
 
 /// Extension on the Gemini API (UPSTREAMS.md §1.3 `video (extend)`): a base clip, then
@@ -246,6 +263,8 @@ fn default_deadline_secs() -> u64 {
 
 const P720: [Size; 2] = [Size::new(1280, 720), Size::new(720, 1280)];
 const VEO_SIZES: [Size; 4] = [Size::new(1280, 720), Size::new(720, 1280), Size::new(1920, 1080), Size::new(1080, 1920)];
+/// `4k` (UPSTREAMS.md §1.3): Gemini API Veo 3.1 and 3.1 Fast, not Lite; only at 8 s.
+const VEO_4K: [Size; 2] = [Size::new(3840, 2160), Size::new(2160, 3840)];
 
 /// What a Seedance model id makes (docs/upstreams.md §8.1): whole seconds in its range,
 /// 720p (and 1080p where it has it), audio switched per job on 2.x and 1.5 pro, none on 1.0.
@@ -286,15 +305,25 @@ impl UpstreamConfig {
     /// The capabilities: the kind's documented defaults (UPSTREAMS.md §1.3, §2.2, §3.2)
     /// with this entry's overrides.
     pub fn caps(&self) -> RouteCaps {
-        let veo_1080 = || [(VEO_SIZES[2], vec![8]), (VEO_SIZES[3], vec![8])].into_iter().collect();
+        // 1080p and 4k only at 8 s; the 4k entries are harmless where 4k is not offered and
+        // keep an operator who adds 4k `sizes` (e.g. on Vertex) from planning 4 or 6 s jobs.
+        let veo_8s_only = || VEO_SIZES[2..].iter().chain(&VEO_4K).map(|s| (*s, vec![8])).collect();
         let base = match self.kind {
             UpstreamKind::Vertex | UpstreamKind::Gemini => RouteCaps {
                 durations: vec![4, 6, 8],
-                sizes: VEO_SIZES.to_vec(),
-                durations_by_size: veo_1080(),
+                sizes: self.veo_sizes(),
+                durations_by_size: veo_8s_only(),
                 audio: if self.kind == UpstreamKind::Vertex { AudioSupport::Switchable } else { AudioSupport::Always },
                 image_input: true,
                 extension: self.gemini_extension(),
+                guides: GuideCaps {
+                    last_frame: true,
+                    max_references: 3,
+                    style_references: false,
+                    // "16:9 only" (one doc version): the landscape sizes.
+                    reference_sizes: [VEO_SIZES[0], VEO_SIZES[2], VEO_4K[0]].to_vec(),
+                    seconds: Some(EXTENSION_BASE_SECONDS),
+                },
             },
             UpstreamKind::Openai => RouteCaps {
                 durations: vec![4, 8, 12],
@@ -303,6 +332,7 @@ impl UpstreamConfig {
                 audio: AudioSupport::Always,
                 image_input: true,
                 extension: None,
+                guides: GuideCaps::default(),
             },
             UpstreamKind::Modelark => {
                 let (durations, sizes, audio) = seedance_caps(&self.model);
@@ -322,6 +352,8 @@ impl UpstreamConfig {
                 audio: AudioSupport::Switchable,
                 image_input: true,
                 extension: None,
+                // The vidgate adapter forwards neither (docs/upstreams.md §6).
+                guides: GuideCaps::default(),
             },
         };
         RouteCaps {
@@ -331,7 +363,18 @@ impl UpstreamConfig {
             audio: self.audio.unwrap_or(base.audio),
             image_input: self.image_input.unwrap_or(base.image_input),
             extension: base.extension,
+            guides: base.guides,
         }
+    }
+
+    /// Veo's sizes: 720p and 1080p everywhere; 4k on the Gemini API's Veo 3.1 and 3.1 Fast
+    /// (its docs since 2026-01; not Lite). Vertex documents 4k in one preview doc version
+    /// only, so its GA models are not assumed to make it (`sizes` can add it).
+    fn veo_sizes(&self) -> Vec<Size> {
+        let model = self.model.trim_start_matches("models/");
+        let four_k = self.kind == UpstreamKind::Gemini && model.starts_with("veo-3.1") && !model.contains("-lite");
+        let extra: &[Size] = if four_k { &VEO_4K } else { &[] };
+        VEO_SIZES.iter().chain(extra).copied().collect()
     }
 
     /// Extension where the Gemini API documents it: Veo 3.1 models only (UPSTREAMS.md §1.3),
@@ -454,7 +497,7 @@ impl UpstreamConfig {
         for key in price_keys.chain(token_keys) {
             let known = key == "default" || Resolution::parse(key).is_some() || key.parse::<Size>().is_ok();
             if !known {
-                return Err(format!("upstream {n}: price key {key:?} must be default, 720p, 1080p or WxH"));
+                return Err(format!("upstream {n}: price key {key:?} must be default, 720p, 1080p, 4k or WxH"));
             }
         }
         let mut prices = self.usd_per_second.values().chain(self.usd_per_second_with_audio.values());
@@ -515,6 +558,25 @@ mod tests {
         assert_eq!(caps.extension, None);
         assert_eq!(u.max_in_flight, 10);
         u.check().unwrap();
+    }
+
+    #[test]
+    fn four_k_is_made_by_gemini_veo_3_1_and_fast_at_eight_seconds_but_not_by_lite_or_vertex() {
+        let four_k = Size::new(3840, 2160);
+        for model in ["veo-3.1-generate-preview", "models/veo-3.1-fast-generate-preview"] {
+            let caps = entry(&format!("name = \"g\"\nkind = \"gemini\"\nmodel = \"{model}\"\n")).caps();
+            assert!(caps.sizes.contains(&four_k) && caps.sizes.contains(&Size::new(2160, 3840)), "{model}");
+            assert_eq!(caps.durations_by_size.get(&four_k), Some(&vec![8]), "{model}");
+        }
+        let lite = entry("name = \"g\"\nkind = \"gemini\"\nmodel = \"veo-3.1-lite-generate-preview\"\n").caps();
+        assert_eq!(lite.sizes.len(), 4);
+        let vertex = entry("name = \"v\"\nkind = \"vertex\"\nmodel = \"veo-3.1-generate-001\"\n").caps();
+        assert!(!vertex.sizes.contains(&four_k));
+        let priced = entry(
+            "name = \"g\"\nkind = \"gemini\"\nmodel = \"m\"\nusd_per_second = { \"4k\" = \"0.60\", default = \"0.40\" }\n",
+        );
+        priced.check().unwrap();
+        assert_eq!(priced.price(Size::new(2160, 3840), true), Usd(600_000));
     }
 
     #[test]
@@ -606,8 +668,8 @@ mod tests {
 
     #[test]
     fn unknown_price_keys_and_the_sandbox_name_are_refused() {
-        let bad = entry("name = \"v\"\nkind = \"vertex\"\nmodel = \"m\"\nusd_per_second = { \"4k\" = \"1\" }\n");
-        assert!(bad.check().unwrap_err().contains("4k"));
+        let bad = entry("name = \"v\"\nkind = \"vertex\"\nmodel = \"m\"\nusd_per_second = { \"8k\" = \"1\" }\n");
+        assert_eq!(bad.check().unwrap_err(), "upstream v: price key \"8k\" must be default, 720p, 1080p, 4k or WxH");
         let sandbox = entry("name = \"sandbox\"\nkind = \"vidgate\"\nbase_url = \"http://x\"\n");
         assert!(sandbox.check().unwrap_err().contains("reserved"));
     }

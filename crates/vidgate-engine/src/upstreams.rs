@@ -34,7 +34,9 @@ pub fn log_report(catalog: &Catalog, upstreams: &[UpstreamConfig]) {
         tracing::warn!(upstream = %u.name, "no usd_per_second configured: upstream costs and margins are unknown (shown as 0)");
     }
     let mut unrouted = Vec::new();
-    for line in report(catalog, upstreams) {
+    let lines = report(catalog, upstreams);
+    let summary = vidgate_domain::plan::ReportSummary::of(&lines);
+    for line in lines {
         match &line.outcome {
             Err(vidgate_domain::plan::Refusal::NoRoute) => {
                 if !unrouted.contains(&line.model) {
@@ -45,6 +47,11 @@ pub fn log_report(catalog: &Catalog, upstreams: &[UpstreamConfig]) {
             Ok(_) if line.negative_margin() => tracing::warn!("plan (NEGATIVE MARGIN): {line}"),
             Ok(_) => tracing::info!("plan: {line}"),
         }
+    }
+    match summary.is_clean() {
+        true if summary.plans > 0 => tracing::info!("plan summary: {summary}"),
+        true => {}
+        false => tracing::warn!("plan summary: {summary}"),
     }
     if !unrouted.is_empty() {
         tracing::info!(models = %unrouted.join(", "), "no upstream route configured: live keys get 503 model_unavailable (test keys use the sandbox)");

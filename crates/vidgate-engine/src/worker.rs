@@ -174,7 +174,12 @@ impl Engine {
             Some(_) => self.store.source_image(&task.id).await?.map(|s| s.bytes),
             None => None,
         };
-        let spec = JobSpec { task: task.clone(), source_image };
+        // Only a submit sends the last frame and reference images.
+        let guide_images = match task.phase {
+            Phase::Submit => self.store.guide_images(&task.id).await?,
+            _ => Vec::new(),
+        };
+        let spec = JobSpec { task: task.clone(), source_image, guide_images };
         // Every HTTP request of the step takes a slot of the upstream's throttle.
         throttle::scope(provider.throttle(), async {
             match task.phase {

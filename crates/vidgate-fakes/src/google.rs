@@ -141,6 +141,15 @@ pub(crate) fn image(value: &Value, at: &str, gcs_ok: bool) -> Result<(), Refusal
 }
 
 /// Frame size of a Veo output.
+/// What images an accepted instance carries besides its prompt.
+pub(crate) fn job_guides(instance: &serde_json::Map<String, Value>) -> crate::journal::JobGuides {
+    crate::journal::JobGuides {
+        image: instance.contains_key("image"),
+        last_frame: instance.contains_key("lastFrame"),
+        reference_images: instance.get("referenceImages").and_then(Value::as_array).map_or(0, Vec::len),
+    }
+}
+
 pub(crate) fn frame_size(resolution: &str, aspect: &str) -> (u32, u32) {
     let (long, short) = match resolution {
         "1080p" => (1920, 1080),

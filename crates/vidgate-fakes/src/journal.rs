@@ -102,12 +102,24 @@ impl Counters {
     }
 }
 
+/// The images besides the first frame an accepted Veo job carried.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct JobGuides {
+    /// Whether it had a first frame (`instances[0].image`).
+    pub image: bool,
+    /// Whether it had `instances[0].lastFrame` (interpolation).
+    pub last_frame: bool,
+    /// How many `instances[0].referenceImages` it had.
+    pub reference_images: usize,
+}
+
 #[derive(Debug, Default)]
 struct Inner {
     counters: Counters,
     rejections: Vec<Rejection>,
     notes: Vec<Note>,
     extensions: Vec<ExtensionJob>,
+    guides: Vec<(String, JobGuides)>,
 }
 
 /// The records of one fake.
@@ -144,6 +156,15 @@ impl Journal {
     /// Extension jobs created, oldest first (also counted in `jobs_created`).
     pub fn extensions(&self) -> Vec<ExtensionJob> {
         self.lock().extensions.clone()
+    }
+
+    /// The guide images of each accepted job, by prompt, oldest first.
+    pub fn guides(&self) -> Vec<(String, JobGuides)> {
+        self.lock().guides.clone()
+    }
+
+    pub(crate) fn job_guides(&self, prompt: &str, guides: JobGuides) {
+        self.lock().guides.push((prompt.to_owned(), guides));
     }
 
     pub(crate) fn extension_created(&self, job: ExtensionJob) {

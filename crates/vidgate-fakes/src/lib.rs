@@ -36,7 +36,7 @@ pub mod vidgate;
 
 pub use faults::{Endpoint, Fault, Faults, Latency, Outcome};
 pub use gemini::{FakeGemini, GeminiConfig};
-pub use journal::{Counters, ExtensionJob, Journal, Note, Rejection, RejectionKind};
+pub use journal::{Counters, ExtensionJob, JobGuides, Journal, Note, Rejection, RejectionKind};
 pub use modelark::{FakeModelark, ModelarkConfig};
 pub use openai::{FakeOpenAi, OpenAiConfig};
 pub use vertex::{FakeVertex, VertexConfig};

@@ -50,7 +50,8 @@ macro_rules! conformance_tests {
             accounts_list_newest_first_filtered_by_name_and_paged,
             account_and_key_changes_are_written_with_their_audit_entry,
             the_audit_list_is_newest_first_filtered_by_target_and_paged,
-            a_contended_cap_goes_to_the_account_holding_fewest_slots);
+            a_contended_cap_goes_to_the_account_holding_fewest_slots,
+            guide_images_are_kept_with_the_task_in_order_with_their_roles);
     };
     (@each $factory:expr; $($name:ident),* $(,)?) => {
         $(
@@ -110,6 +111,7 @@ fn new_task(acct: &AccountId, key: &KeyId, est: i64, out: Option<&str>) -> NewTa
             remixed_from: None,
         },
         source_image: None,
+        guide_images: Vec::new(),
         out_task_id: out.map(str::to_owned),
         fingerprint: "fp-1".into(),
         estimated: Usd(est),
@@ -505,6 +507,21 @@ pub async fn source_images_are_kept_with_the_task(store: Arc<dyn Store>) {
     let task = created(&store, t).await;
     assert_eq!(store.source_image(&task.id).await.unwrap(), Some(img));
     assert_eq!(task.params.source_image.unwrap().sha256, "abc");
+}
+
+pub async fn guide_images_are_kept_with_the_task_in_order_with_their_roles(store: Arc<dyn Store>) {
+    use vidgate_domain::request::GuideRole;
+    let (acct, key) = account_with(&store, 10_000_000).await;
+    let image = |n: u8| SourceImage { mime: "image/png".into(), sha256: format!("sha{n}"), bytes: vec![0x89, n] };
+    let guides = [(GuideRole::LastFrame, 1), (GuideRole::Style, 2), (GuideRole::Asset, 3)]
+        .map(|(role, n)| GuideImage { role, image: image(n) })
+        .to_vec();
+    let mut t = new_task(&acct, &key, 1, None);
+    t.guide_images = guides.clone();
+    let task = created(&store, t).await;
+    assert_eq!(store.guide_images(&task.id).await.unwrap(), guides);
+    let plain = created(&store, new_task(&acct, &key, 1, None)).await;
+    assert_eq!(store.guide_images(&plain.id).await.unwrap(), []);
 }
 
 /// A finished (failed) task of a fresh account whose callback goes to `url`; returns it.

@@ -237,4 +237,9 @@ pub trait Store: Send + Sync + 'static {
         limit: u32,
         caps: &ProviderCaps,
     ) -> Result<ClaimBatch>;
+
+    // --- guide images
+    /// A task's last frame and reference images, in the order sent (inserted by
+    /// [`Store::submit`] with the task); empty for a task without any.
+    async fn guide_images(&self, id: &TaskId) -> Result<Vec<GuideImage>>;
 }

@@ -105,6 +105,13 @@ pub struct SourceImage {
     pub bytes: Vec<u8>,
 }
 
+/// A last frame or a reference image of a task, kept with it like the source image.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct GuideImage {
+    pub role: vidgate_domain::request::GuideRole,
+    pub image: SourceImage,
+}
+
 /// The typed parameters of a task, as stored.
 #[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TaskParams {
@@ -249,6 +256,8 @@ pub struct NewTask {
     pub model: String,
     pub params: TaskParams,
     pub source_image: Option<SourceImage>,
+    /// Its last frame and reference images, in order.
+    pub guide_images: Vec<GuideImage>,
     pub out_task_id: Option<String>,
     pub fingerprint: String,
     pub estimated: Usd,

@@ -397,6 +397,7 @@ fn new_task(acct: &AccountId, key: &KeyId, live: bool, seconds: u32, estimated: 
             remixed_from: None,
         },
         source_image: None,
+        guide_images: Vec::new(),
         out_task_id: None,
         fingerprint: "fp".into(),
         estimated,

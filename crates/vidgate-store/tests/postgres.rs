@@ -146,6 +146,7 @@ fn new_task(acct: &AccountId, key: &KeyId) -> NewTask {
             remixed_from: None,
         },
         source_image: None,
+        guide_images: Vec::new(),
         out_task_id: None,
         fingerprint: "fp".into(),
         estimated: Usd(1),

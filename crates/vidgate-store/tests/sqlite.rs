@@ -72,6 +72,7 @@ mod start_up {
             model: "tiny".into(),
             params,
             source_image: None,
+            guide_images: Vec::new(),
             out_task_id: None,
             fingerprint: "fp".into(),
             estimated: Usd(1),

@@ -7,9 +7,11 @@ use sha2::{Digest, Sha256};
 use super::SubmitRequest;
 
 /// The fingerprint, hex. `image_sha256` is the hash of the source image's bytes (after a
-/// URL was fetched), so the same picture sent as a URL or a data URI is the same request.
-pub fn fingerprint(req: &SubmitRequest, image_sha256: Option<&str>) -> String {
-    let canonical = serde_json::json!({
+/// URL was fetched), so the same picture sent as a URL or a data URI is the same request;
+/// `guides` the role and hash of each guide image, in order (left out when empty, so
+/// fingerprints of requests without them are what they always were).
+pub fn fingerprint(req: &SubmitRequest, image_sha256: Option<&str>, guides: &[(&str, &str)]) -> String {
+    let mut canonical = serde_json::json!({
         "model": req.model,
         "prompt": req.prompt,
         "duration_seconds": req.duration_seconds,
@@ -21,6 +23,9 @@ pub fn fingerprint(req: &SubmitRequest, image_sha256: Option<&str>) -> String {
         "callback_url": req.callback_url.as_ref().map(|u| u.as_str()),
         "metadata": req.metadata,
     });
+    if !guides.is_empty() {
+        canonical["guide_images"] = serde_json::json!(guides);
+    }
     hex::encode(Sha256::digest(canonical.to_string().as_bytes()))
 }
 
@@ -39,6 +44,7 @@ mod tests {
             source_image: None,
             seed: None,
             negative_prompt: None,
+            guides: Default::default(),
             out_task_id: Some("a".into()),
             callback_url: None,
             metadata: Default::default(),
@@ -49,18 +55,21 @@ mod tests {
     fn the_idempotency_key_itself_is_not_part_of_the_fingerprint() {
         let mut other = req();
         other.out_task_id = Some("b".into());
-        assert_eq!(fingerprint(&req(), None), fingerprint(&other, None));
+        assert_eq!(fingerprint(&req(), None, &[]), fingerprint(&other, None, &[]));
     }
 
     #[test]
     fn any_real_difference_changes_the_fingerprint() {
-        let base = fingerprint(&req(), None);
+        let base = fingerprint(&req(), None, &[]);
         let mut r = req();
         r.prompt = "snow".into();
-        assert_ne!(fingerprint(&r, None), base);
+        assert_ne!(fingerprint(&r, None, &[]), base);
         let mut r = req();
         r.seed = Some(1);
-        assert_ne!(fingerprint(&r, None), base);
-        assert_ne!(fingerprint(&req(), Some("ab")), base);
+        assert_ne!(fingerprint(&r, None, &[]), base);
+        assert_ne!(fingerprint(&req(), Some("ab"), &[]), base);
+        let last = fingerprint(&req(), Some("ab"), &[("last_frame", "cd")]);
+        assert_ne!(last, fingerprint(&req(), Some("ab"), &[]));
+        assert_ne!(last, fingerprint(&req(), Some("ab"), &[("asset", "cd")]));
     }
 }

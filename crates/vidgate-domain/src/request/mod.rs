@@ -65,6 +65,46 @@ pub enum SourceImageInput {
     Inline { mime: ImageMime, bytes: Vec<u8> },
 }
 
+/// What a reference image gives the video: a subject (`asset`) or a look (`style`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Hash, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum GuideRole {
+    /// The frame the video ends on (interpolation from the first frame).
+    LastFrame,
+    /// A reference image of a subject to keep (Veo `referenceType: "asset"`).
+    Asset,
+    /// A reference image of a style to follow (`"style"`; no Veo 3.1 route makes it).
+    Style,
+}
+
+impl GuideRole {
+    /// The wire spelling (`last_frame`, `asset`, `style`).
+    pub fn as_str(self) -> &'static str {
+        match self {
+            GuideRole::LastFrame => "last_frame",
+            GuideRole::Asset => "asset",
+            GuideRole::Style => "style",
+        }
+    }
+}
+
+/// The images besides the first frame that guide a generation: a last frame, or up to
+/// three reference images, in the order sent.
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct GuideImages {
+    pub last_frame: Option<SourceImageInput>,
+    /// `(Asset | Style, image)`.
+    pub reference_images: Vec<(GuideRole, SourceImageInput)>,
+}
+
+impl GuideImages {
+    /// Every guide image with its role: the last frame first, then the references.
+    pub fn all(&self) -> Vec<(GuideRole, &SourceImageInput)> {
+        let last = self.last_frame.iter().map(|i| (GuideRole::LastFrame, i));
+        last.chain(self.reference_images.iter().map(|(r, i)| (*r, i))).collect()
+    }
+}
+
 /// A validated submit. Every value here is on the model's menu.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct SubmitRequest {
@@ -77,6 +117,8 @@ pub struct SubmitRequest {
     pub source_image: Option<SourceImageInput>,
     pub seed: Option<u32>,
     pub negative_prompt: Option<String>,
+    /// A last frame and reference images.
+    pub guides: GuideImages,
     /// The client's idempotency key (body `out_task_id` or `Idempotency-Key` header).
     pub out_task_id: Option<String>,
     pub callback_url: Option<url::Url>,

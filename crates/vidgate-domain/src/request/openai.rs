@@ -33,17 +33,20 @@ use std::collections::BTreeMap;
 use serde_json::{Map, Value};
 
 use super::parse::body::{Field, echo, invalid, sorted_keys};
+use super::parse::guides;
 use super::parse::source_image::{check_image_bytes, image_from_text};
 use super::parse::{SubmitLimits, check_idempotency_header, check_prompt_length, join, parse_size_text};
-use super::{ImageMime, SourceImageInput, SubmitRequest};
+use super::{GuideImages, ImageMime, SourceImageInput, SubmitRequest};
 use crate::catalog::{Catalog, ModelSpec, Size};
 use crate::error::{ErrorCode, RequestError};
 
 /// The model of a create that names none (the SDK's default, `sora-2`).
 pub const DEFAULT_MODEL: &str = "sora2";
 
-/// The fields `POST /v1/videos` knows.
-const CREATE_FIELDS: [&str; 5] = ["input_reference", "model", "prompt", "seconds", "size"];
+/// The fields `POST /v1/videos` knows: OpenAI's, and vidgate's extensions that the SDK
+/// has no field for (sent as extra body fields).
+const CREATE_FIELDS: [&str; 8] =
+    ["input_reference", "last_frame", "model", "negative_prompt", "prompt", "reference_images", "seconds", "size"];
 /// The fields `POST /v1/videos/{id}/remix` knows.
 const REMIX_FIELDS: [&str; 1] = ["prompt"];
 const INPUT_REFERENCE: &str = "input_reference";
@@ -145,6 +148,8 @@ pub fn parse_create(
     let duration_seconds = parse_seconds(fields, model)?;
     let size = parse_size(fields, model)?;
     let source_image = parse_input_reference(fields, model, opts.limits)?;
+    let guides = parse_guides(fields, model, opts.limits, source_image.is_some())?;
+    let negative_prompt = parse_negative_prompt(fields, model)?;
     let out_task_id = check_idempotency_header(opts.idempotency_header)?.map(str::to_owned);
     Ok(SubmitRequest {
         model: model.id.clone(),
@@ -154,11 +159,43 @@ pub fn parse_create(
         audio: model.native_audio,
         source_image,
         seed: None,
-        negative_prompt: None,
+        negative_prompt,
+        guides,
         out_task_id,
         callback_url: None,
         metadata: BTreeMap::new(),
     })
+}
+
+/// `last_frame` and `reference_images`, as on the native surfaces. In multipart they are
+/// text parts: `last_frame` a URL or data URI, `reference_images` the JSON array as text.
+fn parse_guides(
+    fields: &OpenAiFields,
+    model: &ModelSpec,
+    limits: &SubmitLimits,
+    has_first_frame: bool,
+) -> Result<GuideImages, RequestError> {
+    let last_frame = match fields.get("last_frame") {
+        Some(f) => Some(guides::last_frame(&f, model, limits, has_first_frame)?),
+        None => None,
+    };
+    let reference_images = match fields.get("reference_images") {
+        Some(f) => {
+            let parsed = f.value.as_str().and_then(|text| serde_json::from_str::<Value>(text).ok());
+            let value = parsed.as_ref().unwrap_or(f.value);
+            guides::reference_images(&Field { value, name: f.name.clone() }, model, limits)?
+        }
+        None => Vec::new(),
+    };
+    Ok(GuideImages { last_frame, reference_images })
+}
+
+/// `negative_prompt`: text up to the model's prompt length; empty is the same as omitted.
+fn parse_negative_prompt(fields: &OpenAiFields, model: &ModelSpec) -> Result<Option<String>, RequestError> {
+    let Some(field) = fields.get("negative_prompt") else { return Ok(None) };
+    let text = field.str()?;
+    check_prompt_length(&field, text, model)?;
+    Ok((!text.trim().is_empty()).then(|| text.to_owned()))
 }
 
 /// Parses a `POST /v1/videos/{id}/remix` body: `original` (the original task's request)

@@ -60,6 +60,7 @@ fn sora2(prompt: &str) -> SubmitRequest {
         source_image: None,
         seed: None,
         negative_prompt: None,
+        guides: Default::default(),
         out_task_id: None,
         callback_url: None,
         metadata: BTreeMap::new(),
@@ -245,6 +246,7 @@ fn original() -> SubmitRequest {
     SubmitRequest {
         seed: Some(7),
         negative_prompt: Some("blur".into()),
+        guides: Default::default(),
         metadata: BTreeMap::from([("k".to_owned(), "v".to_owned())]),
         source_image: Some(SourceImageInput::Inline { mime: ImageMime::Png, bytes: PNG.to_vec() }),
         duration_seconds: 8,
@@ -283,4 +285,35 @@ fn a_remix_of_something_the_catalog_no_longer_offers_is_refused() {
     let gone = Catalog::new(vec![catalog().resolve("still").unwrap().clone()]).unwrap();
     let err = remix(json!({"prompt": "p"}), original(), &gone).unwrap_err();
     assert_eq!((err.code, err.param), (ErrorCode::ModelNotFound, None));
+}
+
+#[test]
+fn vidgate_extra_fields_are_taken_as_json_values_or_as_multipart_text() {
+    let refs =
+        json!(["https://img.example.com/a.png", {"image": "https://img.example.com/b.png", "reference_type": "asset"}]);
+    let req = json_create(json!({"model": "veo3.1", "prompt": "kites", "seconds": "5", "reference_images": refs,
+        "negative_prompt": "fog"}))
+    .unwrap();
+    assert_eq!((req.guides.reference_images.len(), req.negative_prompt.as_deref()), (2, Some("fog")));
+    let text = refs.to_string();
+    let req = form_create(&[
+        ("model", None, b"veo3.1"),
+        ("prompt", None, b"kites"),
+        ("reference_images", None, text.as_bytes()),
+        ("negative_prompt", None, b"fog"),
+    ])
+    .unwrap();
+    assert_eq!(req.guides.reference_images.len(), 2);
+    assert_refused(
+        json_create(json!({"model": "veo3.1", "prompt": "x", "last_frame": "https://img.example.com/z.png"})),
+        ErrorCode::InvalidParam,
+        400,
+        "last_frame",
+    );
+    assert_refused(
+        json_create(json!({"model": "sora2", "prompt": "x", "reference_images": ["https://img.example.com/a.png"]})),
+        ErrorCode::UnsupportedValue,
+        400,
+        "reference_images[0]",
+    );
 }

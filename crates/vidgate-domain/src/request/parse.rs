@@ -20,7 +20,8 @@
 //!   top-level keys; `params` is an object; unknown keys inside `params`; a generation
 //!   field at the top level next to `params`; `model` both at the top level and inside
 //!   `params`; then the fields in the order of the API.md §4 table (model, prompt,
-//!   duration_seconds, size/resolution/aspect_ratio, audio, source_image, seed,
+//!   duration_seconds, size/resolution/aspect_ratio, audio, source_image, last_frame,
+//!   reference_images, seed,
 //!   negative_prompt, out_task_id and the `Idempotency-Key` header, callback_url,
 //!   metadata, stream). Where several keys are at fault, the first in byte order is named.
 //! - `duration_seconds` and `seed` are integers; a JSON number with a zero fractional
@@ -56,6 +57,7 @@
 //!   characters followed by `…`.
 
 pub(crate) mod body;
+pub(crate) mod guides;
 pub(crate) mod source_image;
 
 use std::collections::BTreeMap;
@@ -117,6 +119,7 @@ pub fn parse_submit(body: &Value, catalog: &Catalog, opts: &ParseOptions) -> Res
     let size = parse_size(&body, model)?;
     let audio = parse_audio(&body, model)?;
     let source_image = parse_source_image(&body, model, opts.limits)?;
+    let guides = guides::parse_guides(&body, model, opts.limits, source_image.is_some())?;
     let seed = parse_seed(&body)?;
     let negative_prompt = parse_negative_prompt(&body, model)?;
     let out_task_id = parse_out_task_id(&body, opts.idempotency_header)?;
@@ -132,6 +135,7 @@ pub fn parse_submit(body: &Value, catalog: &Catalog, opts: &ParseOptions) -> Res
         source_image,
         seed,
         negative_prompt,
+        guides,
         out_task_id,
         callback_url,
         metadata,
@@ -217,7 +221,7 @@ pub(crate) fn parse_size_text(field: &Field) -> Result<Size, RequestError> {
 }
 
 fn parse_resolution(field: &Field) -> Result<Resolution, RequestError> {
-    let bad = || field.invalid(format!("{} must be \"720p\" or \"1080p\"", field.name));
+    let bad = || field.invalid(format!("{} must be \"720p\", \"1080p\" or \"4k\"", field.name));
     field.value.as_str().and_then(Resolution::parse).ok_or_else(bad)
 }
 

@@ -38,7 +38,7 @@ pub fn validation_cases() -> Vec<(Value, ErrorCode, &'static str)> {
         (flat(json!({"duration_seconds": "5"})), Invalid, "duration_seconds"),
         (flat(json!({"size": "1280X720"})), Invalid, "size"),
         (fast(json!({"size": "1920x1080"})), Unsupported, "size"),
-        (flat(json!({"resolution": "4k"})), Invalid, "resolution"),
+        (flat(json!({"resolution": "8k"})), Invalid, "resolution"),
         (flat(json!({"aspect_ratio": "1:1"})), Invalid, "aspect_ratio"),
         (flat(json!({"size": "1280x720", "resolution": "1080p"})), Invalid, "size"),
         (fast(json!({"resolution": "1080p", "aspect_ratio": "16:9"})), Unsupported, "resolution"),

@@ -7,7 +7,7 @@ use serde_json::{Map, Value, json};
 use super::*;
 use crate::catalog::CancelPolicy;
 use crate::money::Usd;
-use crate::request::{ImageMime, SourceImageInput};
+use crate::request::{GuideRole, ImageMime, SourceImageInput};
 
 static LIMITS: SubmitLimits =
     SubmitLimits { max_image_bytes: 10 * 1024 * 1024, allow_http_source_urls: false, allow_http_callback_urls: false };
@@ -84,6 +84,7 @@ fn expected(prompt: &str) -> SubmitRequest {
         source_image: None,
         seed: None,
         negative_prompt: None,
+        guides: Default::default(),
         out_task_id: None,
         callback_url: None,
         metadata: BTreeMap::new(),
@@ -107,6 +108,8 @@ fn spec(id: &str, sizes: &[Size], default_size: Size) -> ModelSpec {
         owned_by: "test".into(),
         image_to_video: false,
         native_audio: false,
+        last_frame: false,
+        reference_images: false,
         durations: vec![4],
         default_duration: 4,
         sizes: sizes.to_vec(),
@@ -477,8 +480,20 @@ fn a_size_the_model_does_not_offer_is_an_unsupported_value() {
 }
 
 #[test]
-fn a_resolution_other_than_720p_or_1080p_is_an_invalid_param() {
-    for bad in [json!("480p"), json!("720P"), json!(720)] {
+fn four_k_is_a_size_of_veo3_1_by_size_or_by_resolution_and_off_the_menu_of_veo3_1_fast() {
+    assert_eq!(ok(flat(json!({"resolution": "4k"}))).size, Size::new(3840, 2160));
+    assert_eq!(ok(flat(json!({"size": "2160x3840"}))).size, Size::new(2160, 3840));
+    let err = refusal(json!({"model": "veo3.1-fast", "prompt": "rain", "resolution": "4k"}));
+    assert_refused(&err, ErrorCode::UnsupportedValue, 400, "resolution");
+    assert_eq!(
+        err.message,
+        "resolution makes the size 3840x2160, which model veo3.1-fast does not offer; it offers 1280x720, 720x1280"
+    );
+}
+
+#[test]
+fn a_resolution_other_than_720p_1080p_or_4k_is_an_invalid_param() {
+    for bad in [json!("480p"), json!("720P"), json!("4K"), json!(720)] {
         assert_refused(&refusal(flat(json!({"resolution": bad}))), ErrorCode::InvalidParam, 400, "resolution");
     }
 }
@@ -814,7 +829,7 @@ fn errors_inside_params_name_the_field_with_its_prefix() {
         (json!({"duration_seconds": 7}), ErrorCode::UnsupportedValue, "params.duration_seconds"),
         (json!({"duration_seconds": 5.5}), ErrorCode::InvalidParam, "params.duration_seconds"),
         (json!({"size": "big"}), ErrorCode::InvalidParam, "params.size"),
-        (json!({"resolution": "4k"}), ErrorCode::InvalidParam, "params.resolution"),
+        (json!({"resolution": "8k"}), ErrorCode::InvalidParam, "params.resolution"),
         (json!({"aspect_ratio": "1:1"}), ErrorCode::InvalidParam, "params.aspect_ratio"),
         (json!({"audio": "on"}), ErrorCode::InvalidParam, "params.audio"),
         (json!({"source_image": "http://x/a.png"}), ErrorCode::InvalidParam, "params.source_image"),
@@ -852,4 +867,72 @@ fn every_case_of_the_shared_validation_table_is_refused_as_listed() {
         let err = refusal(body.clone());
         assert_eq!((err.code, err.param.as_deref()), (code, Some(param)), "{body}");
     }
+}
+
+// ---- last_frame, reference_images ----
+
+#[test]
+fn a_last_frame_and_reference_images_are_carried_with_their_roles() {
+    let first = "https://img.example.com/first.png";
+    let req = ok(flat(json!({"source_image": first, "last_frame": data_uri("image/png", &png())})));
+    let inline = SourceImageInput::Inline { mime: ImageMime::Png, bytes: png() };
+    assert_eq!(req.guides.last_frame, Some(inline.clone()));
+    let refs =
+        json!(["https://img.example.com/a.png", {"image": data_uri("image/png", &png()), "reference_type": "style"}]);
+    let req = ok(envelope(json!({"reference_images": refs})));
+    let url = SourceImageInput::Url(Url::parse("https://img.example.com/a.png").unwrap());
+    assert_eq!(req.guides.reference_images, [(GuideRole::Asset, url), (GuideRole::Style, inline)]);
+}
+
+#[test]
+fn a_last_frame_without_a_first_frame_is_an_invalid_param() {
+    let err = refusal(flat(json!({"last_frame": "https://img.example.com/last.png"})));
+    assert_refused(&err, ErrorCode::InvalidParam, 400, "last_frame");
+    assert_eq!(
+        err.message,
+        "last_frame needs a first frame (source_image): a last frame ends an interpolation from it"
+    );
+}
+
+#[test]
+fn four_reference_images_or_a_bad_reference_type_are_an_invalid_param_naming_the_item() {
+    let four = json!([
+        "https://a.example/1.png",
+        "https://a.example/2.png",
+        "https://a.example/3.png",
+        "https://a.example/4.png"
+    ]);
+    let err = refusal(flat(json!({"reference_images": four})));
+    assert_refused(&err, ErrorCode::InvalidParam, 400, "reference_images");
+    assert_eq!(err.message, "reference_images has 4 images; at most 3 are accepted");
+    let bad = json!([{"image": "https://a.example/1.png", "reference_type": "mood"}]);
+    assert_refused(
+        &refusal(envelope(json!({"reference_images": bad}))),
+        ErrorCode::InvalidParam,
+        400,
+        "params.reference_images[0].reference_type",
+    );
+    let unknown = json!([{"image": "https://a.example/1.png", "weight": 1}]);
+    assert_refused(
+        &refusal(flat(json!({"reference_images": unknown}))),
+        ErrorCode::UnknownParam,
+        400,
+        "reference_images[0].weight",
+    );
+    let empty = refusal(flat(json!({"reference_images": []})));
+    assert_refused(&empty, ErrorCode::InvalidParam, 400, "reference_images");
+    let garbage = refusal(flat(json!({"reference_images": ["data:image/png;base64,!!"]})));
+    assert_refused(&garbage, ErrorCode::SourceImageUnreadable, 422, "reference_images[0]");
+}
+
+#[test]
+fn a_model_without_guide_images_refuses_them_as_an_unsupported_value() {
+    let body = json!({"model": "sora2", "prompt": "rain", "source_image": "https://a.example/1.png",
+        "last_frame": "https://a.example/2.png"});
+    let err = refusal(body);
+    assert_refused(&err, ErrorCode::UnsupportedValue, 400, "last_frame");
+    assert_eq!(err.message, "model sora2 does not take a last frame");
+    let err = refusal(json!({"model": "sora2", "prompt": "rain", "reference_images": ["https://a.example/1.png"]}));
+    assert_refused(&err, ErrorCode::UnsupportedValue, 400, "reference_images[0]");
+    assert_eq!(err.message, "model sora2 does not take reference images");
 }

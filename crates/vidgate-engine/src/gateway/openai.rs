@@ -4,9 +4,9 @@
 //! the task they make is readable on every surface.
 
 use vidgate_domain::request::openai::{OpenAiFields, OpenAiOptions, parse_create, parse_remix};
-use vidgate_domain::request::{ImageMime, SourceImageInput, SubmitRequest};
+use vidgate_domain::request::{GuideImages, GuideRole, ImageMime, SourceImageInput, SubmitRequest};
 use vidgate_domain::{ErrorCode, RequestError, TaskId};
-use vidgate_store::{ListOrder, SourceImage, Task, TaskFilter};
+use vidgate_store::{GuideImage, ListOrder, SourceImage, Task, TaskFilter};
 
 use super::tasks::not_found;
 use super::{ApiError, Caller, Gateway};
@@ -41,9 +41,10 @@ impl Gateway {
             Some(_) => self.store.source_image(&original.id).await?,
             None => None,
         };
+        let guides = self.store.guide_images(&original.id).await?;
         let limits = self.submit_limits();
         let opts = OpenAiOptions { idempotency_header: idempotency_key, limits: &limits };
-        let req = parse_remix(fields, original_request(&original, image)?, &self.catalog, &opts)?;
+        let req = parse_remix(fields, original_request(&original, image, guides)?, &self.catalog, &opts)?;
         self.submit_remix_of(caller, req, Some(&original.id)).await.map_err(openai_names)
     }
 
@@ -98,16 +99,24 @@ impl Gateway {
 
 /// The request a task was made from (its idempotency key and webhook left out: a remix has
 /// its own), for a remix to start from.
-fn original_request(task: &Task, image: Option<SourceImage>) -> Result<SubmitRequest, ApiError> {
-    let source_image = match image {
-        Some(img) => {
-            let mime = ImageMime::parse(&img.mime).ok_or_else(|| {
-                ApiError::internal(format!("task {} has a stored image of type {}", task.id, img.mime))
-            })?;
-            Some(SourceImageInput::Inline { mime, bytes: img.bytes })
-        }
-        None => None,
+fn original_request(
+    task: &Task,
+    image: Option<SourceImage>,
+    guides: Vec<GuideImage>,
+) -> Result<SubmitRequest, ApiError> {
+    let inline = |img: SourceImage| {
+        let mime = ImageMime::parse(&img.mime)
+            .ok_or_else(|| ApiError::internal(format!("task {} has a stored image of type {}", task.id, img.mime)))?;
+        Ok::<_, ApiError>(SourceImageInput::Inline { mime, bytes: img.bytes })
     };
+    let source_image = image.map(inline).transpose()?;
+    let mut guide_images = GuideImages::default();
+    for g in guides {
+        match g.role {
+            GuideRole::LastFrame => guide_images.last_frame = Some(inline(g.image)?),
+            role => guide_images.reference_images.push((role, inline(g.image)?)),
+        }
+    }
     let p = &task.params;
     Ok(SubmitRequest {
         model: task.model.clone(),
@@ -118,6 +127,7 @@ fn original_request(task: &Task, image: Option<SourceImage>) -> Result<SubmitReq
         source_image,
         seed: p.seed,
         negative_prompt: p.negative_prompt.clone(),
+        guides: guide_images,
         out_task_id: None,
         callback_url: None,
         metadata: p.metadata.clone(),

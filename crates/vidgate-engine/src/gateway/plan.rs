@@ -5,7 +5,7 @@
 //! `unsupported_value` naming why; a model without any configured route is 503.
 
 use vidgate_domain::plan::{PlanRequest, Refusal, plan_request};
-use vidgate_domain::request::SubmitRequest;
+use vidgate_domain::request::{GuideRole, SubmitRequest};
 use vidgate_domain::upstream::UpstreamConfig;
 use vidgate_domain::{ErrorCode, RequestError, Usd};
 use vidgate_store::ApiKey;
@@ -42,6 +42,9 @@ impl Gateway {
             size: req.size,
             audio: req.audio,
             image: req.source_image.is_some(),
+            last_frame: req.guides.last_frame.is_some(),
+            references: req.guides.reference_images.len() as u32,
+            style_references: req.guides.reference_images.iter().any(|(r, _)| *r == GuideRole::Style),
         };
         match plan_request(spec, &ask, &self.live_upstreams()) {
             Ok(plan) => {
@@ -53,8 +56,16 @@ impl Gateway {
                 format!("no upstream is configured for model {}; test keys use the sandbox", req.model),
             )),
             Err(refusal) => {
-                let what =
+                let mut what =
                     format!("{} s at {}{}", req.duration_seconds, req.size, if req.audio { " with audio" } else { "" });
+                if req.guides.last_frame.is_some() {
+                    what.push_str(" with a last frame");
+                }
+                match req.guides.reference_images.len() {
+                    0 => {}
+                    1 => what.push_str(" with 1 reference image"),
+                    n => what.push_str(&format!(" with {n} reference images")),
+                }
                 let message = format!("model {} cannot be delivered as {what}: {refusal}", req.model);
                 Err(RequestError::param(ErrorCode::UnsupportedValue, refusal.param(), message).into())
             }

@@ -6,10 +6,12 @@
 use sha2::{Digest, Sha256};
 use vidgate_domain::billing;
 use vidgate_domain::request::fingerprint::fingerprint;
-use vidgate_domain::request::{ImageMime, ParseOptions, SourceImageInput, SubmitLimits, SubmitRequest, parse_submit};
+use vidgate_domain::request::{
+    GuideRole, ImageMime, ParseOptions, SourceImageInput, SubmitLimits, SubmitRequest, parse_submit,
+};
 use vidgate_domain::task::TaskStatus;
 use vidgate_domain::{ErrorCode, RequestError, TaskId};
-use vidgate_store::{NewTask, SourceImage, SourceImageRef, SubmitChecks, SubmitOutcome, Task, TaskParams};
+use vidgate_store::{GuideImage, NewTask, SourceImage, SourceImageRef, SubmitChecks, SubmitOutcome, Task, TaskParams};
 
 use super::{ApiError, Caller, Gateway};
 use crate::clock::now_ms;
@@ -72,8 +74,14 @@ impl Gateway {
         let routed = self.plan_submit(&caller.key, &req)?;
         let spec = self.catalog.resolve(&req.model).expect("parsed models exist");
         self.check_callback_target(&req)?;
-        let image = self.source_image(&req).await?;
+        let image = match &req.source_image {
+            Some(input) => Some(self.load_image(input, "source_image").await?),
+            None => None,
+        };
+        let guide_images = self.guide_images(&req).await?;
         let image_sha = image.as_ref().map(|i| i.sha256.clone());
+        let guide_shas: Vec<(&str, &str)> =
+            guide_images.iter().map(|g| (g.role.as_str(), g.image.sha256.as_str())).collect();
         let estimated = billing::estimate(spec.rate_for(req.size), req.duration_seconds);
         let now = now_ms();
         let task = NewTask {
@@ -82,7 +90,7 @@ impl Gateway {
             key_id: caller.key.id.clone(),
             mode: caller.key.mode,
             model: req.model.clone(),
-            fingerprint: fingerprint(&req, image_sha.as_deref()),
+            fingerprint: fingerprint(&req, image_sha.as_deref(), &guide_shas),
             params: TaskParams {
                 prompt: req.prompt.clone(),
                 duration_seconds: req.duration_seconds,
@@ -96,6 +104,7 @@ impl Gateway {
                 remixed_from: remixed_from.map(TaskId::to_string),
             },
             source_image: image,
+            guide_images,
             out_task_id: req.out_task_id.clone(),
             estimated,
             plan: routed.plan,
@@ -135,13 +144,31 @@ impl Gateway {
         })
     }
 
-    async fn source_image(&self, req: &SubmitRequest) -> Result<Option<SourceImage>, ApiError> {
-        let unreadable =
-            |m: String| ApiError::from(RequestError::param(ErrorCode::SourceImageUnreadable, "source_image", m));
-        let (bytes, declared) = match &req.source_image {
-            None => return Ok(None),
-            Some(SourceImageInput::Inline { mime, bytes }) => (bytes.clone(), Some(*mime)),
-            Some(SourceImageInput::Url(url)) => {
+    /// The last frame and reference images, each fetched and decoded like the source image;
+    /// an error names the field (`last_frame`, `reference_images[1]`).
+    async fn guide_images(&self, req: &SubmitRequest) -> Result<Vec<GuideImage>, ApiError> {
+        let mut out = Vec::new();
+        let mut reference = 0;
+        for (role, input) in req.guides.all() {
+            let param = match role {
+                GuideRole::LastFrame => "last_frame".to_owned(),
+                _ => {
+                    reference += 1;
+                    format!("reference_images[{}]", reference - 1)
+                }
+            };
+            out.push(GuideImage { role, image: self.load_image(input, &param).await? });
+        }
+        Ok(out)
+    }
+
+    /// An image input as bytes of a known type that decode in full: a URL is fetched once
+    /// through the SSRF guard; every error is `source_image_unreadable` naming `param`.
+    async fn load_image(&self, input: &SourceImageInput, param: &str) -> Result<SourceImage, ApiError> {
+        let unreadable = |m: String| ApiError::from(RequestError::param(ErrorCode::SourceImageUnreadable, param, m));
+        let (bytes, declared) = match input {
+            SourceImageInput::Inline { mime, bytes } => (bytes.clone(), Some(*mime)),
+            SourceImageInput::Url(url) => {
                 let max = self.config.fetch.max_image_bytes;
                 let policy = crate::net::Policy { allow_private: self.config.fetch.allow_private_targets };
                 // IP-literal hosts never reach the resolver's check, so check the URL itself.
@@ -153,10 +180,11 @@ impl Gateway {
                 (fetched.bytes, None)
             }
         };
-        let sniffed = ImageMime::sniff(&bytes)
-            .ok_or_else(|| unreadable("the source image is not a PNG, JPEG or WebP image".into()))?;
+        let what = if param == "source_image" { "the source image".to_owned() } else { param.to_owned() };
+        let sniffed =
+            ImageMime::sniff(&bytes).ok_or_else(|| unreadable(format!("{what} is not a PNG, JPEG or WebP image")))?;
         if declared.is_some_and(|d| d != sniffed) {
-            return Err(unreadable("the source image's bytes do not match its declared type".into()));
+            return Err(unreadable(format!("{what}'s bytes do not match its declared type")));
         }
         // Every pixel, not just the header: an image that does not decode now would fail
         // every render later, after the task was accepted and its money held.
@@ -168,21 +196,25 @@ impl Gateway {
                 (bytes, decoded)
             })
             .await;
-        decoded.map_err(|_| {
-            unreadable("the source image could not be decoded (corrupt or truncated pixel data)".into())
-        })?;
+        decoded.map_err(|_| unreadable(format!("{what} could not be decoded (corrupt or truncated pixel data)")))?;
         let sha256 = hex::encode(Sha256::digest(&bytes));
-        Ok(Some(SourceImage { mime: sniffed.as_str().to_owned(), sha256, bytes }))
+        Ok(SourceImage { mime: sniffed.as_str().to_owned(), sha256, bytes })
     }
 }
 
 /// The image step names `source_image`; the client may have sent `image_init` (the alias)
 /// or either inside `params`, and is told the name it used.
 fn image_named_as_sent(mut e: ApiError, body: &serde_json::Value, envelope_allowed: bool) -> ApiError {
+    let params = body.get("params").filter(|p| envelope_allowed && p.is_object());
+    let guide =
+        e.error.param.as_deref().is_some_and(|p| p.starts_with("last_frame") || p.starts_with("reference_images"));
+    if guide && params.is_some() && e.error.code == ErrorCode::SourceImageUnreadable {
+        e.error.param = e.error.param.map(|p| format!("params.{p}"));
+        return e;
+    }
     if e.error.param.as_deref() != Some("source_image") {
         return e;
     }
-    let params = body.get("params").filter(|p| envelope_allowed && p.is_object());
     let fields = params.unwrap_or(body);
     let key = if fields.get("image_init").is_some_and(|v| !v.is_null()) { "image_init" } else { "source_image" };
     e.error.param = Some(if params.is_some() { format!("params.{key}") } else { key.to_owned() });

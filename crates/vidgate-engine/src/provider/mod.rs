@@ -47,6 +47,8 @@ pub struct JobSpec {
     pub task: Task,
     /// The source image bytes, for image-to-video.
     pub source_image: Option<Vec<u8>>,
+    /// The last frame and reference images, in order (loaded for the submit step only).
+    pub guide_images: Vec<vidgate_store::GuideImage>,
 }
 
 /// An upstream job, as remembered on the task.

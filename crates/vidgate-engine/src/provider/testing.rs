@@ -64,5 +64,5 @@ pub fn job(seconds: u32, size: &str, audio: bool, planned: Option<u32>) -> JobSp
         upstream_cost: Usd::ZERO,
         attempts: 0,
     };
-    JobSpec { task, source_image: None }
+    JobSpec { task, source_image: None, guide_images: Vec::new() }
 }

@@ -9,6 +9,7 @@
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
 use vidgate_domain::plan::TaskPlan;
+use vidgate_domain::request::GuideRole;
 use vidgate_domain::task::TaskErrorCode;
 
 use super::http::{Answer, Call, status_error};
@@ -29,12 +30,28 @@ pub struct VeoVideo {
     pub uri: String,
 }
 
+/// `instances[0].referenceImages[i]` (UPSTREAMS.md §1.2, §2.2): `referenceType` `asset`
+/// (the plan never sends `style` to Veo 3.1, which has none).
+#[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
+pub struct VeoReference {
+    pub image: VeoImage,
+    pub reference_type: &'static str,
+}
+
 /// `instances[0]`.
 #[derive(Clone, Debug, PartialEq, Serialize)]
+#[serde(rename_all = "camelCase")]
 pub struct VeoInstance {
     pub prompt: String,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub image: Option<VeoImage>,
+    /// The last frame of an interpolation (with `image`), under `instances[0]` on both
+    /// platforms, never under `parameters`.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub last_frame: Option<VeoImage>,
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub reference_images: Vec<VeoReference>,
     #[serde(skip_serializing_if = "Option::is_none")]
     pub video: Option<VeoVideo>,
 }
@@ -70,21 +87,33 @@ pub struct PredictRequest {
 pub fn base_request(job: &JobSpec, person_generation: &str) -> Option<PredictRequest> {
     let p = &job.task.params;
     let (resolution, aspect) = p.size.resolution_and_aspect()?;
+    let encode = |bytes: &[u8], mime: &str| VeoImage {
+        bytes_base64_encoded: base64::engine::general_purpose::STANDARD.encode(bytes),
+        mime_type: mime.to_owned(),
+    };
     let image = match (&job.source_image, &p.source_image) {
-        (Some(bytes), Some(meta)) => Some(VeoImage {
-            bytes_base64_encoded: base64::engine::general_purpose::STANDARD.encode(bytes),
-            mime_type: meta.mime.clone(),
-        }),
+        (Some(bytes), Some(meta)) => Some(encode(bytes, &meta.mime)),
         _ => None,
     };
+    let mut last_frame = None;
+    let mut reference_images = Vec::new();
+    for g in &job.guide_images {
+        let image = encode(&g.image.bytes, &g.image.mime);
+        match g.role {
+            GuideRole::LastFrame => last_frame = Some(image),
+            role => reference_images.push(VeoReference { image, reference_type: role.as_str() }),
+        }
+    }
+    // Interpolation and reference images are documented with `allow_adult` only.
+    let guided = image.is_some() || !job.guide_images.is_empty();
     // Documented values: text-to-video `allow_all`, image-to-video `allow_adult`.
-    let person = match (person_generation, image.is_some()) {
+    let person = match (person_generation, guided) {
         ("", false) => "allow_all".to_owned(),
         ("", true) => "allow_adult".to_owned(),
         (configured, _) => configured.to_owned(),
     };
     Some(PredictRequest {
-        instances: vec![VeoInstance { prompt: p.prompt.clone(), image, video: None }],
+        instances: vec![VeoInstance { prompt: p.prompt.clone(), image, last_frame, reference_images, video: None }],
         parameters: VeoParameters {
             aspect_ratio: aspect.as_str(),
             resolution: resolution.as_str(),

@@ -94,6 +94,7 @@ async fn past_its_deadline(engine: &Engine, account: &AccountId, key: &KeyId, ac
         model: "tiny".into(),
         params,
         source_image: None,
+        guide_images: Vec::new(),
         out_task_id: None,
         fingerprint: "fp".into(),
         estimated: PRICE,

@@ -65,6 +65,8 @@ pub(crate) struct Generate {
     pub(crate) extension: Option<Extension>,
     /// UNCONFIRMED points the request relied on.
     pub(crate) notes: Vec<String>,
+    /// The images it carries besides the prompt.
+    pub(crate) guides: crate::journal::JobGuides,
 }
 
 /// What kind of generation the instance asks for; it decides `personGeneration` and 8 s rules.
@@ -104,7 +106,7 @@ pub(crate) fn parse(
         Mode::Extension(source) => Some(Extension { uri: uri.unwrap_or_default(), source }),
         _ => None,
     };
-    Ok(Generate { prompt, clip, extension, notes })
+    Ok(Generate { prompt, clip, extension, notes, guides: google::job_guides(instance) })
 }
 
 /// What the Veo 3.1 column of §1.3 says about extending `source` on `model`.

@@ -102,6 +102,7 @@ fn start(state: &GeminiState, ctx: &Ctx, model: &str, generate: request::Generat
     let (outcome, latency) = state.core.faults.job_script(&generate.prompt);
     let name = format!("models/{model}/operations/{}", new_id());
     state.core.journal.job_created(&generate.prompt, None);
+    state.core.journal.job_guides(&generate.prompt, generate.guides);
     if let Some(extension) = &generate.extension {
         state.touch(&extension.uri);
         let extended = state.file_of_uri(&extension.uri).map(|f| f.operation).unwrap_or_default();

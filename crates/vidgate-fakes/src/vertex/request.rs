@@ -41,6 +41,8 @@ pub(crate) struct Predict {
     pub(crate) samples: u32,
     /// `gs://bucket/prefix` without a trailing slash, when results go to GCS.
     pub(crate) storage_uri: Option<String>,
+    /// The images it carries besides the prompt.
+    pub(crate) guides: crate::journal::JobGuides,
 }
 
 /// Checks the body and says what to produce.
@@ -70,7 +72,7 @@ pub(crate) fn parse(body: &Map<String, Value>) -> Result<Predict, Refusal> {
     let storage_uri = storage_uri(params)?;
     let (width, height) = google::frame_size(resolution, aspect);
     let clip = ClipSpec { width, height, duration_ms: u64::from(seconds) * 1000, audio };
-    Ok(Predict { prompt, clip, samples, storage_uri })
+    Ok(Predict { prompt, clip, samples, storage_uri, guides: google::job_guides(instance) })
 }
 
 fn single_instance(body: &Map<String, Value>) -> Result<&Map<String, Value>, Refusal> {

@@ -116,6 +116,7 @@ fn predict(
     let (outcome, latency) = state.core.faults.job_script(&predict.prompt);
     let name = format!("{resource}/operations/{}", new_id());
     state.core.journal.job_created(&predict.prompt, None);
+    state.core.journal.job_guides(&predict.prompt, predict.guides);
     state.insert(Operation { name: name.clone(), predict, outcome, progress: Progress::new(latency) });
     Ok(Json(json!({"name": name})).into_response())
 }

@@ -61,6 +61,12 @@ fn model_object(state: &AppState, caller: &Caller, m: &ModelSpec) -> ModelObject
     if m.native_audio {
         capabilities.push("native_audio");
     }
+    if m.last_frame {
+        capabilities.push("last_frame");
+    }
+    if m.reference_images {
+        capabilities.push("reference_images");
+    }
     let available = caller.key.mode == Mode::Test || state.gateway.route(&caller.key, &m.id).is_ok();
     ModelObject {
         id: m.id.clone(),

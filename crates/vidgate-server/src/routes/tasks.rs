@@ -46,7 +46,7 @@ pub struct SubmitParams {
     duration_seconds: Option<u32>,
     #[schema(pattern = "^[0-9]+x[0-9]+$")]
     size: Option<String>,
-    #[schema(pattern = "^(720p|1080p)$")]
+    #[schema(pattern = "^(720p|1080p|4k)$")]
     resolution: Option<String>,
     #[schema(pattern = "^(16:9|9:16)$")]
     aspect_ratio: Option<String>,
@@ -55,6 +55,10 @@ pub struct SubmitParams {
     source_image: Option<String>,
     #[schema(pattern = "^(https://|data:)")]
     image_init: Option<String>,
+    #[schema(pattern = "^(https://|data:)")]
+    last_frame: Option<String>,
+    #[schema(min_items = 1, max_items = 3)]
+    reference_images: Option<Vec<super::videos::ReferenceImage>>,
     #[schema(maximum = 4294967295_u64)]
     seed: Option<u32>,
     negative_prompt: Option<String>,

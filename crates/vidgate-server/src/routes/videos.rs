@@ -37,7 +37,7 @@ pub struct SubmitBody {
     #[schema(pattern = "^[0-9]+x[0-9]+$")]
     size: Option<String>,
     /// `720p` or `1080p`, with `aspect_ratio`, instead of `size`.
-    #[schema(pattern = "^(720p|1080p)$")]
+    #[schema(pattern = "^(720p|1080p|4k)$")]
     resolution: Option<String>,
     /// `16:9` or `9:16`.
     #[schema(pattern = "^(16:9|9:16)$")]
@@ -50,6 +50,12 @@ pub struct SubmitBody {
     /// The same as `source_image`.
     #[schema(pattern = "^(https://|data:)")]
     image_init: Option<String>,
+    /// The frame the video ends on (needs `source_image`); written as `source_image` is.
+    #[schema(pattern = "^(https://|data:)")]
+    last_frame: Option<String>,
+    /// 1 to 3 reference images.
+    #[schema(min_items = 1, max_items = 3)]
+    reference_images: Option<Vec<ReferenceImage>>,
     #[schema(maximum = 4294967295_u64)]
     seed: Option<u32>,
     /// At most the model's `max_prompt_chars`.
@@ -142,4 +148,26 @@ fn parse_wait(wait: Option<&str>, max: u64) -> HttpResult<Option<u64>> {
             format!("wait must be a whole number of seconds from 1 to {max}"),
         )),
     }
+}
+
+/// A reference image: an image written as `source_image` is (an `asset`), or an object.
+#[allow(dead_code)]
+#[derive(Deserialize, ToSchema)]
+#[serde(untagged)]
+pub enum ReferenceImage {
+    /// An `https://` URL or a `data:image/…;base64,` URI.
+    Image(String),
+    Typed(TypedReferenceImage),
+}
+
+/// A reference image with its type.
+#[allow(dead_code)]
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct TypedReferenceImage {
+    #[schema(pattern = "^(https://|data:)")]
+    image: String,
+    /// `asset` (default: a subject to keep) or `style` (a look to follow).
+    #[schema(pattern = "^(asset|style)$")]
+    reference_type: Option<String>,
 }

@@ -64,7 +64,7 @@ pub fn test_config() -> Config {
     c.engine.lease_secs = 5;
     let mut models = Catalog::shipped().models().to_vec();
     models.push(tiny_model());
-    c.models = models;
+    c.models = models.into();
     c
 }
 

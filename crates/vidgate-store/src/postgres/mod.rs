@@ -27,6 +27,7 @@
 mod accounts;
 mod claim;
 mod deletion;
+mod guide_images;
 mod listen;
 mod management;
 mod money;
@@ -64,6 +65,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (41, include_str!("../../migrations/postgres/0041_key_announcements.sql")),
     (50, include_str!("../../migrations/postgres/0050_management.sql")),
     (51, include_str!("../../migrations/postgres/0051_key_cache_announcements.sql")),
+    (80, include_str!("../../migrations/postgres/0080_guide_images.sql")),
 ];
 
 /// How many migrations this version knows (each is recorded once in `schema_migrations`).
@@ -359,5 +361,8 @@ impl Store for PgStore {
         caps: &ProviderCaps,
     ) -> Result<crate::ClaimBatch> {
         self.claim_batch_impl(owner, now, lease, limit, caps).await
+    }
+    async fn guide_images(&self, id: &TaskId) -> Result<Vec<crate::GuideImage>> {
+        self.guide_images_impl(id).await
     }
 }

@@ -452,5 +452,6 @@ async fn insert_task(tx: &mut Transaction<'static, Postgres>, t: &NewTask) -> Re
             .execute(&mut **tx)
             .await?;
     }
+    super::guide_images::insert(tx, t).await?;
     Ok(true)
 }

@@ -13,6 +13,7 @@
 mod accounts;
 mod claim;
 mod deletion;
+mod guide_images;
 mod management;
 mod money;
 mod reclaim;
@@ -48,6 +49,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (41, include_str!("../../migrations/sqlite/0041_key_announcements.sql")),
     (50, include_str!("../../migrations/sqlite/0050_management.sql")),
     (51, include_str!("../../migrations/sqlite/0051_key_cache_announcements.sql")),
+    (80, include_str!("../../migrations/sqlite/0080_guide_images.sql")),
 ];
 
 /// The queries on the hot paths, by name: the engine's claim and a client's poll (its key
@@ -356,5 +358,8 @@ impl Store for SqliteStore {
         caps: &ProviderCaps,
     ) -> Result<crate::ClaimBatch> {
         self.claim_batch_impl(owner, now, lease, limit, caps).await
+    }
+    async fn guide_images(&self, id: &TaskId) -> Result<Vec<crate::GuideImage>> {
+        self.guide_images_impl(id).await
     }
 }

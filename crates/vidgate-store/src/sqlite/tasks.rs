@@ -409,5 +409,6 @@ async fn insert_task(tx: &mut Transaction<'static, Sqlite>, t: &NewTask) -> Resu
             .execute(&mut **tx)
             .await?;
     }
+    super::guide_images::insert(tx, t).await?;
     Ok(())
 }

@@ -8,7 +8,7 @@ use serde_json::{Map, Value};
 use crate::error::{ErrorCode, RequestError};
 
 /// The fields that describe the video; inside `params` in the envelope form.
-const GENERATION_FIELDS: [&str; 10] = [
+const GENERATION_FIELDS: [&str; 12] = [
     "prompt",
     "duration_seconds",
     "size",
@@ -17,6 +17,8 @@ const GENERATION_FIELDS: [&str; 10] = [
     "audio",
     "source_image",
     "image_init",
+    "last_frame",
+    "reference_images",
     "seed",
     "negative_prompt",
 ];

@@ -40,9 +40,20 @@ pub(crate) fn image_from_text(
     model: &ModelSpec,
     limits: &SubmitLimits,
 ) -> Result<SourceImageInput, RequestError> {
+    let refusal = (!model.image_to_video).then(|| format!("model {} does not take a source image", model.id));
+    image_from_text_unless(field, refusal, limits)
+}
+
+/// [`image_from_text`] for any image field: `refusal` (the model cannot use it) is
+/// `unsupported_value`, checked after the shape and before the bytes.
+pub(crate) fn image_from_text_unless(
+    field: &Field,
+    refusal: Option<String>,
+    limits: &SubmitLimits,
+) -> Result<SourceImageInput, RequestError> {
     let source = image_source(field, limits)?;
-    if !model.image_to_video {
-        return Err(field.unsupported(format!("model {} does not take a source image", model.id)));
+    if let Some(message) = refusal {
+        return Err(field.unsupported(message));
     }
     Ok(match source {
         ImageSource::Url(url) => SourceImageInput::Url(url),

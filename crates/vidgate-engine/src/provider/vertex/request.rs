@@ -135,6 +135,35 @@ mod tests {
     }
 
     #[test]
+    fn a_last_frame_and_reference_images_go_under_instances_with_their_reference_type() {
+        use vidgate_domain::request::GuideRole;
+        use vidgate_store::{GuideImage, SourceImage};
+        let guide = |role, byte: u8| GuideImage {
+            role,
+            image: SourceImage { mime: "image/jpeg".into(), sha256: "x".into(), bytes: vec![byte] },
+        };
+        let mut j = job(8, "3840x2160", false, Some(8));
+        j.guide_images = vec![guide(GuideRole::LastFrame, 1)];
+        let body = serde_json::to_value(target().predict_body(&j).unwrap()).unwrap();
+        assert_eq!(
+            body["instances"][0]["lastFrame"],
+            serde_json::json!({"bytesBase64Encoded": "AQ==", "mimeType": "image/jpeg"})
+        );
+        assert_eq!(body["parameters"]["resolution"], "4k");
+        assert_eq!(body["parameters"]["personGeneration"], "allow_adult");
+        j.guide_images = vec![guide(GuideRole::Asset, 2), guide(GuideRole::Asset, 3)];
+        let body = serde_json::to_value(target().predict_body(&j).unwrap()).unwrap();
+        assert_eq!(
+            body["instances"][0]["referenceImages"],
+            serde_json::json!([
+                {"image": {"bytesBase64Encoded": "Ag==", "mimeType": "image/jpeg"}, "referenceType": "asset"},
+                {"image": {"bytesBase64Encoded": "Aw==", "mimeType": "image/jpeg"}, "referenceType": "asset"}
+            ])
+        );
+        assert!(body["instances"][0].get("lastFrame").is_none() && body["parameters"].get("referenceImages").is_none());
+    }
+
+    #[test]
     fn a_gcs_uri_becomes_a_storage_api_media_url() {
         let base = Url::parse("https://storage.googleapis.com").unwrap();
         assert_eq!(

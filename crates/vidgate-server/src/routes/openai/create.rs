@@ -47,6 +47,14 @@ pub struct CreateVideoJson {
     #[schema(pattern = "^[0-9]+x[0-9]+$")]
     size: Option<String>,
     input_reference: Option<ImageReference>,
+    /// vidgate's: the frame the video ends on (needs `input_reference`), a URL or data URI.
+    #[schema(pattern = "^(https://|data:)")]
+    last_frame: Option<String>,
+    /// vidgate's: 1 to 3 reference images, as on `POST /v1/videos/generations`.
+    #[schema(min_items = 1, max_items = 3)]
+    reference_images: Option<Vec<crate::routes::videos::ReferenceImage>>,
+    /// vidgate's: what the video should not show.
+    negative_prompt: Option<String>,
 }
 
 /// A create as multipart/form-data (what openai-python 2.27.0 and later send).
@@ -65,6 +73,11 @@ pub struct CreateVideoForm {
     /// A PNG, JPEG or WebP file of at most `fetch.max_image_bytes`; the first frame.
     #[schema(value_type = Option<String>, format = Binary)]
     input_reference: Option<Vec<u8>>,
+    /// vidgate's: a URL or data URI as text.
+    last_frame: Option<String>,
+    /// vidgate's: the JSON array as text.
+    reference_images: Option<String>,
+    negative_prompt: Option<String>,
 }
 
 /// A remix.
