@@ -127,6 +127,8 @@ pub enum Unfit {
     },
     /// It takes no `style` reference.
     StyleReference,
+    /// It takes reference images only without a first or last frame.
+    ReferencesWithFrames,
     /// It makes references only at these sizes (Veo: 16:9).
     ReferenceSize {
         sizes: Vec<Size>,
@@ -164,7 +166,7 @@ impl Unfit {
             Unfit::Size => "size",
             Unfit::Duration { .. } | Unfit::LastFrameLength { .. } | Unfit::GuidedLength { .. } => "duration_seconds",
             Unfit::LastFrame => "last_frame",
-            Unfit::References { .. } | Unfit::StyleReference => "reference_images",
+            Unfit::References { .. } | Unfit::StyleReference | Unfit::ReferencesWithFrames => "reference_images",
             Unfit::ReferenceSize { .. } => "size",
         }
     }
@@ -185,6 +187,9 @@ impl fmt::Display for Unfit {
             Unfit::References { max: 0 } => f.write_str("it takes no reference images"),
             Unfit::References { max } => write!(f, "it takes at most {max} reference images"),
             Unfit::StyleReference => f.write_str("it takes only asset reference images, not style ones"),
+            Unfit::ReferencesWithFrames => {
+                f.write_str("it takes reference images only without a first or last frame (the modes exclude each other)")
+            }
             Unfit::ReferenceSize { sizes } => {
                 let sizes = sizes.iter().map(Size::to_string).collect::<Vec<_>>().join(", ");
                 write!(f, "it makes reference-image videos only at {sizes} (16:9)")
@@ -329,6 +334,9 @@ fn guided_length(g: &GuideCaps, lengths: &[u32], req: &PlanRequest) -> Result<u3
     }
     if req.style_references && !g.style_references {
         return Err(Unfit::StyleReference);
+    }
+    if req.references > 0 && g.references_alone && (req.image || req.last_frame) {
+        return Err(Unfit::ReferencesWithFrames);
     }
     if req.references > 0 && !g.reference_sizes.is_empty() && !g.reference_sizes.contains(&req.size) {
         return Err(Unfit::ReferenceSize { sizes: g.reference_sizes.clone() });
@@ -729,6 +737,27 @@ mod tests {
         assert_eq!(p.upstream_cost, Usd(1_600_000), "8 s at 0.20 silent");
         let four_k = plan_route(&gemini(), &guided(5, Size::new(3840, 2160), false, 1), Usd(0)).unwrap();
         assert_eq!(four_k.upstream_seconds, 8);
+    }
+
+    fn seedance(model: &str) -> UpstreamConfig {
+        upstream(&format!("name = \"ark\"\nkind = \"modelark\"\nmodel = \"{model}\"\n"))
+    }
+
+    #[test]
+    fn seedance_takes_frames_or_references_by_model_never_both_and_trims_nothing() {
+        let two = seedance("dreamina-seedance-2-0-260128");
+        let refs = PlanRequest { references: 3, ..req(5, HD, false) };
+        let p = plan_route(&two, &refs, Usd(0)).unwrap();
+        assert_eq!((p.upstream_seconds, p.trim_to_ms), (5, 5000), "a whole-second length is made as asked");
+        let both = PlanRequest { image: true, ..refs };
+        let err = plan_route(&two, &both, Usd(0)).unwrap_err();
+        assert_eq!((err.clone(), err.param()), (Unfit::ReferencesWithFrames, "reference_images"));
+        assert_eq!(plan_route(&two, &guided(5, HD, true, 0), Usd(0)).unwrap().upstream_seconds, 5);
+        let pro = seedance("seedance-1-5-pro-251215");
+        assert_eq!(plan_route(&pro, &guided(6, HD, true, 0), Usd(0)).unwrap().upstream_seconds, 6);
+        assert_eq!(plan_route(&pro, &refs, Usd(0)), Err(Unfit::References { max: 0 }));
+        let fast = seedance("seedance-1-0-pro-fast-251015");
+        assert_eq!(plan_route(&fast, &guided(5, HD, true, 0), Usd(0)), Err(Unfit::LastFrame));
     }
 
     #[test]

@@ -109,6 +109,9 @@ pub struct GuideCaps {
     pub reference_sizes: Vec<Size>,
     /// The one native length of a job with a last frame or references (Veo: 8 s).
     pub seconds: Option<u32>,
+    /// Reference images go only without a first or last frame (ModelArk: the modes are
+    /// mutually exclusive, docs/upstreams.md §8.2).
+    pub references_alone: bool,
 }
 
 /// Extension on the Gemini API (UPSTREAMS.md §1.3 `video (extend)`): a base clip, then
@@ -289,6 +292,35 @@ fn seedance_caps(model: &str) -> (Vec<u32>, Vec<Size>, AudioSupport) {
     }
 }
 
+/// The last frame and reference images a Seedance model takes (the modelark digest, §1
+/// capabilities and §3 `content[]` rules): 2.x first+last frame and 1–9 reference images
+/// (2.5: 30), 1.5 pro and 1.0 pro first+last frame, 1.0 pro fast neither, 1.0 lite
+/// first+last frame and 1–4 reference images; reference mode never with a frame. An `ep-…`
+/// endpoint id gets 1.5 pro's, like its menu.
+fn seedance_guides(model: &str) -> GuideCaps {
+    let m = model.strip_prefix("doubao-").unwrap_or(model);
+    let m = m.strip_prefix("dreamina-").unwrap_or(m);
+    let (last_frame, max_references) = if m.starts_with("seedance-2-5") {
+        (true, 30)
+    } else if m.starts_with("seedance-2-") {
+        (true, 9)
+    } else if m.starts_with("seedance-1-0-pro-fast") {
+        (false, 0)
+    } else if m.starts_with("seedance-1-0-lite") {
+        (true, 4)
+    } else {
+        (true, 0)
+    };
+    GuideCaps {
+        last_frame,
+        max_references,
+        style_references: false,
+        reference_sizes: Vec::new(),
+        seconds: None,
+        references_alone: true,
+    }
+}
+
 /// A price table's entry for `size`: the exact size, then its resolution name, then
 /// `default`; zero when none is configured.
 fn lookup(table: &BTreeMap<String, Usd>, size: Size) -> Usd {
@@ -323,6 +355,7 @@ impl UpstreamConfig {
                     // "16:9 only" (one doc version): the landscape sizes.
                     reference_sizes: [VEO_SIZES[0], VEO_SIZES[2], VEO_4K[0]].to_vec(),
                     seconds: Some(EXTENSION_BASE_SECONDS),
+                    references_alone: false,
                 },
             },
             UpstreamKind::Openai => RouteCaps {
@@ -343,6 +376,7 @@ impl UpstreamConfig {
                     audio,
                     image_input: true,
                     extension: None,
+                    guides: seedance_guides(&self.model),
                 }
             }
             UpstreamKind::Vidgate => RouteCaps {

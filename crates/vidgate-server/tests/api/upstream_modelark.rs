@@ -156,3 +156,42 @@ async fn a_task_cancelled_while_queued_upstream_is_cancelled_there_by_delete_and
     live.assert_settled(0).await;
     assert_no_violations(fake.journal());
 }
+
+/// The `role` of each `image_url` item of the n-th create body.
+fn image_roles(fake: &FakeModelark, n: usize) -> Vec<String> {
+    let body = &fake.create_bodies()[n];
+    let items = body["content"].as_array().unwrap_or_else(|| panic!("{body}"));
+    items.iter().filter(|c| c["type"] == "image_url").map(|c| c["role"].as_str().unwrap().to_owned()).collect()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn first_and_last_frames_and_reference_images_reach_modelark_with_their_roles_on_both_flavours() {
+    for flavor in [Flavor::Byteplus, Flavor::Volcengine] {
+        let (fake, entry) = start(flavor).await;
+        let live = Live::start(vec![entry]).await;
+        let frames = json!({"source_image": png_data_url(1280, 720), "last_frame": png_data_url(1280, 720)});
+        let done = live.run(task("from bud to bloom", frames)).await;
+        let spent = assert_billed(&done, SEEDANCE2_RATE, 5);
+        assert_eq!(image_roles(&fake, 0), ["first_frame", "last_frame"], "{flavor:?}");
+        assert_delivered(&live.probe_result(&done).await, 1280, 720, 5000, false);
+        let refs = json!({"reference_images": [png_data_url(640, 640), png_data_url(800, 600)]});
+        let done = live.run(task("the same teapot on a beach", refs)).await;
+        let spent = spent + assert_billed(&done, SEEDANCE2_RATE, 5);
+        assert_eq!(image_roles(&fake, 1), ["reference_image", "reference_image"], "{flavor:?}");
+        live.assert_settled(spent).await;
+        assert_no_violations(fake.journal());
+        assert_no_notes(&fake);
+    }
+}
+
+#[tokio::test]
+async fn reference_images_with_a_first_frame_are_refused_at_submit_because_modelark_modes_exclude_each_other() {
+    let (fake, entry) = start(Flavor::Byteplus).await;
+    let live = Live::start(vec![entry]).await;
+    let both = json!({"source_image": png_data_url(1280, 720), "reference_images": [png_data_url(640, 640)]});
+    let (status, err) = live.refused(task("both", both)).await;
+    assert_eq!(status, reqwest::StatusCode::BAD_REQUEST);
+    assert_eq!((err["code"].as_str(), err["param"].as_str()), (Some("unsupported_value"), Some("reference_images")));
+    assert!(err["message"].as_str().unwrap().contains("only without a first or last frame"), "{err}");
+    assert!(fake.create_bodies().is_empty(), "nothing was sent");
+}

@@ -1,6 +1,8 @@
 //! Building ModelArk content-generation requests (docs/upstreams.md §8.2):
 //! `POST {base}/contents/generations/tasks` with the `content` array (the text, then the
-//! task's source image as an `image_url` item with role `first_frame`, a `data:` URL),
+//! task's source image as an `image_url` item with role `first_frame`, its last frame with
+//! role `last_frame` and its reference images with role `reference_image`, each a `data:`
+//! URL; the modelark digest §3 `content[]` items),
 //! `resolution` (`720p`/`1080p`), `ratio` (`16:9`/`9:16`), an integer `duration`, `seed`
 //! (-1 for random), and `watermark` and `generate_audio` always sent, `false` included
 //! (audio defaults to on upstream; a dropped `false` is a silent default).
@@ -11,6 +13,7 @@
 
 use serde_json::{Value, json};
 use url::Url;
+use vidgate_domain::request::GuideRole;
 
 use crate::provider::JobSpec;
 use crate::provider::http::data_url;
@@ -65,6 +68,16 @@ pub fn create_body(job: &JobSpec, model: &str) -> Option<Value> {
         content.push(
             json!({"type": "image_url", "image_url": {"url": data_url(&meta.mime, bytes)}, "role": "first_frame"}),
         );
+    }
+    // The plan sends a last frame only with a first frame, and references only alone
+    // (the modes exclude each other upstream), never a style reference.
+    for g in &job.guide_images {
+        let role = match g.role {
+            GuideRole::LastFrame => "last_frame",
+            GuideRole::Asset | GuideRole::Style => "reference_image",
+        };
+        let url = data_url(&g.image.mime, &g.image.bytes);
+        content.push(json!({"type": "image_url", "image_url": {"url": url}, "role": role}));
     }
     Some(json!({
         "model": model,
@@ -121,6 +134,33 @@ mod tests {
                 "resolution": "720p", "ratio": "9:16", "duration": 6, "seed": -1, "watermark": false,
                 "generate_audio": false})
         );
+    }
+
+    #[test]
+    fn a_last_frame_and_reference_images_follow_the_text_with_their_roles() {
+        let guide = |role, byte: u8| vidgate_store::GuideImage {
+            role,
+            image: vidgate_store::SourceImage { mime: "image/png".into(), sha256: "s".into(), bytes: vec![byte] },
+        };
+        let mut j = job(5, "1280x720", false, Some(5));
+        j.source_image = Some(vec![1]);
+        j.task.params.source_image =
+            Some(vidgate_store::SourceImageRef { sha256: "x".into(), mime: "image/png".into() });
+        j.guide_images = vec![guide(GuideRole::LastFrame, 2)];
+        let roles = |body: Value| -> Vec<(String, String)> {
+            body["content"].as_array().unwrap()[1..]
+                .iter()
+                .map(|c| (c["role"].as_str().unwrap().to_owned(), c["image_url"]["url"].as_str().unwrap().to_owned()))
+                .collect()
+        };
+        assert_eq!(
+            roles(create_body(&j, "seedance-1-5-pro-251215").unwrap()),
+            [("first_frame".into(), "data:image/png;base64,AQ==".into()), ("last_frame".into(), "data:image/png;base64,Ag==".into())]
+        );
+        let mut r = job(5, "1280x720", false, Some(5));
+        r.guide_images = vec![guide(GuideRole::Asset, 3), guide(GuideRole::Asset, 4)];
+        let body = create_body(&r, "dreamina-seedance-2-0-260128").unwrap();
+        assert_eq!(roles(body).iter().map(|(role, _)| role.as_str()).collect::<Vec<_>>(), ["reference_image"; 2]);
     }
 
     #[test]
