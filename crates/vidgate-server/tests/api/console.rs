@@ -331,6 +331,14 @@ async fn the_tasks_table_filters_by_prompt_text_status_and_day() {
 
     let (_, rows) = page(&app, &cookie, "/console/tasks?until=2000-01-01&part=rows").await;
     assert!(rows.contains("No task matches."), "{rows}");
+    let today = &done["created_at"].as_str().unwrap()[..10];
+    let (_, rows) = page(&app, &cookie, &format!("/console/tasks?since={today}&until=2999-01-01&part=rows")).await;
+    assert!(rows.contains(&lighthouse) && rows.contains(&boat), "{rows}");
+    let (_, rows) = page(&app, &cookie, "/console/tasks?since=2999-01-01&part=rows").await;
+    assert!(rows.contains("No task matches."), "{rows}");
+    let (status, html) = page(&app, &cookie, "/console/tasks?until=2026-02-30").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(html.contains("data-code=\"invalid_param\""), "{html}");
 
     let (status, html) = page(&app, &cookie, "/console/tasks?since=yesterday").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
