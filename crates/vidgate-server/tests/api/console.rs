@@ -431,6 +431,7 @@ async fn key_id_of(app: &TestApp, account: &str) -> String {
 async fn suspending_an_account_in_the_console_makes_its_key_forbidden_until_resumed() {
     let app = spawn_app().await;
     let (account, key) = app.account_with_key("paused films", "test").await;
+    let account_session = sign_in(&app, &key).await;
     let cookie = sign_in(&app, &app.admin_token).await;
     let (status, html) = page(&app, &cookie, &format!("/console/accounts?account_id={account}")).await;
     assert_eq!(status, StatusCode::OK);
@@ -445,6 +446,9 @@ async fn suspending_an_account_in_the_console_makes_its_key_forbidden_until_resu
     let (s, body) = app.get("/v1/balance", &key).await;
     assert_eq!(s, StatusCode::FORBIDDEN, "{body}");
     assert_eq!(body["error"]["code"], "permission_denied");
+    let r = browser().get(format!("{}/console/", app.base)).header(COOKIE, &account_session).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER, "the account's console session ends");
+    assert_eq!(r.headers()[LOCATION], "/console/login");
 
     let (_, html) = page(&app, &cookie, &location).await;
     assert!(html.contains("data-field=\"status\" class=\"status status-suspended\">suspended<"), "{html}");
