@@ -95,12 +95,10 @@ pub async fn page(State(state): State<AppState>, signed: Signed, RawQuery(query)
     operator_only(&signed)?;
     let w = parse_query(query.as_deref().unwrap_or(""))?;
     let (accounts, next) = match &w.account_id {
-        Some(id) => (
-            vec![
-                serde_json::to_value(admin::AccountObject::from(state.gateway.account(id).await?)).expect("serializes"),
-            ],
-            None,
-        ),
+        Some(id) => {
+            let account = admin::get_account(State(state.clone()), Admin, Path(id.clone())).await?.0;
+            (to_values(vec![account]), None)
+        }
         None => {
             let mut q = HashMap::from([("limit".to_owned(), ACCOUNT_ROWS.to_string())]);
             for (k, v) in [("name", &w.name), ("after", &w.after)] {
