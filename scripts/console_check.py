@@ -9,6 +9,7 @@ import datetime
 import json
 import os
 import sys
+import urllib.error
 import urllib.request
 from decimal import Decimal
 
@@ -67,8 +68,32 @@ def operator_steps(page):
     balance = api("GET", "/v1/balance", key)
     assert balance["account_id"] == account and balance["key"]["mode"] == "live", "the new key is not the account's live key"
     page.goto(BASE + f"/console/accounts?account_id={account}")
+    suspend_and_resume(page, account, key)
     shot(page, "accounts")
     return account, key
+
+
+def api_status(path, key):
+    """The HTTP status of a GET with `key` (an error status too)."""
+    try:
+        api("GET", path, key)
+        return 200
+    except urllib.error.HTTPError as e:
+        return e.code
+
+
+def suspend_and_resume(page, account, key):
+    """Suspends the account with its button (its key is then refused), then resumes it."""
+    status = page.locator(f"#account-{account} [data-field=status]")
+    expect(status).to_have_text("active")
+    page.get_by_role("button", name=f"Suspend account {account}").click()
+    expect(page.locator(".notice")).to_contain_text("suspended")
+    expect(status).to_have_text("suspended")
+    assert api_status("/v1/balance", key) == 403, "a suspended account's key still works"
+    expect(page.locator("#audit tbody tr").first).to_contain_text("account.update")
+    page.get_by_role("button", name=f"Resume account {account}").click()
+    expect(status).to_have_text("active")
+    assert api_status("/v1/balance", key) == 200, "a resumed account's key is still refused"
 
 
 def account_steps(page, key, other_task):

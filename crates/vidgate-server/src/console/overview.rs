@@ -68,18 +68,54 @@ fn capped(n: usize, more: bool) -> String {
     if more { format!("{n}+") } else { n.to_string() }
 }
 
+/// Tasks read at most, newest first, to count an account's tasks by status.
+const COUNT_SCAN_PAGES: usize = 5;
+
 /// Per status: the tasks in it now, and those that reached it in the last 24 hours.
+///
+/// The operator's open counts are exact (the store counts open tasks through their own
+/// index); the ended ones come from one page of the admin search per status. An account's
+/// come from one pass over its newest tasks (at most [`COUNT_SCAN_PAGES`] pages of 100, the
+/// API's own listing, which cannot filter by status), a count marked "+" when older tasks
+/// were left unread.
 async fn counts(state: &AppState, signed: &Signed) -> Result<Vec<(&'static str, String, String)>, HttpError> {
     let day_ago = rfc3339(now_ms() - DAY_MS);
+    let recent_of = |tasks: &[serde_json::Value], status: &str| {
+        tasks
+            .iter()
+            .filter(|t| t["status"] == status && t["completed_at"].as_str().is_some_and(|at| at >= day_ago.as_str()))
+            .count()
+    };
     let mut out = Vec::new();
+    if matches!(signed.who, Who::Operator) {
+        let (queued, running) = state.gateway.open_task_totals().await?;
+        out.push(("queued", queued.to_string(), "0".to_owned()));
+        out.push(("running", running.to_string(), "0".to_owned()));
+        for status in ["completed", "failed", "cancelled"] {
+            let filters = Filters { status: status.to_owned(), ..Default::default() };
+            let (tasks, more) = find(state, signed, &filters).await?;
+            let recent = recent_of(&tasks, status);
+            // The page is newest first, so it holds every recent end unless all of it is recent.
+            let recent_more = more.is_some() && recent == tasks.len();
+            out.push((status, capped(tasks.len(), more.is_some()), capped(recent, recent_more)));
+        }
+        return Ok(out);
+    }
+    let (mut tasks, mut after, mut more) = (Vec::new(), None::<String>, true);
+    for _ in 0..COUNT_SCAN_PAGES {
+        let (page, left) = read_page(state, signed, &Filters::default(), None, after.as_deref()).await?;
+        after = page.last().and_then(|t| t["task_id"].as_str().map(str::to_owned));
+        tasks.extend(page);
+        more = left;
+        if !more {
+            break;
+        }
+    }
+    // A recent end is among the newest tasks unless every task read ended recently.
+    let all_recent = more && tasks.iter().all(|t| t["completed_at"].as_str().is_some_and(|at| at >= day_ago.as_str()));
     for status in ["queued", "running", "completed", "failed", "cancelled"] {
-        let filters = Filters { status: status.to_owned(), ..Default::default() };
-        let (tasks, more) = find(state, signed, &filters).await?;
-        let recent =
-            tasks.iter().filter(|t| t["completed_at"].as_str().is_some_and(|at| at >= day_ago.as_str())).count();
-        // The page is newest first, so it holds every recent end unless all of it is recent.
-        let recent_more = more.is_some() && recent == tasks.len();
-        out.push((status, capped(tasks.len(), more.is_some()), capped(recent, recent_more)));
+        let now = tasks.iter().filter(|t| t["status"] == status).count();
+        out.push((status, capped(now, more), capped(recent_of(&tasks, status), all_recent)));
     }
     Ok(out)
 }

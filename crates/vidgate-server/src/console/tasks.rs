@@ -2,9 +2,12 @@
 //! table body that refreshes itself (`?part=rows` answers just the rows).
 //!
 //! The operator reads through the admin task search (status, model and account filtered
-//! there); an account through its own task listing. The filters the API does not take (key,
-//! day range, prompt text, and for an account status and model) are applied to the pages
-//! read, scanning at most [`SCAN_PAGES`] pages of 100 tasks for one page of [`PAGE_ROWS`].
+//! there); an account through its own task listing. The day range is served by the listing's
+//! order: task ids sort by creation time, so "before this day" starts the listing at the
+//! day's first possible id (a cursor), and "from this day" ends the scan at the first older
+//! task. The filters the API does not take (key, prompt text, and for an account status and
+//! model) are applied to the pages read, scanning at most [`SCAN_PAGES`] pages of 100 tasks
+//! for one page of [`PAGE_ROWS`].
 
 use std::collections::HashMap;
 
@@ -69,7 +72,7 @@ pub fn parse_query(query: Option<&str>) -> Result<(Filters, bool), HttpError> {
         }
     }
     for (name, day) in [("since", &f.since), ("until", &f.until)] {
-        if !day.is_empty() && !is_day(day) {
+        if !day.is_empty() && day_start(day).is_none() {
             return Err(bad(name, "a day is written YYYY-MM-DD"));
         }
     }
@@ -79,24 +82,43 @@ pub fn parse_query(query: Option<&str>) -> Result<(Filters, bool), HttpError> {
     Ok((f, rows_only))
 }
 
-fn is_day(text: &str) -> bool {
+/// Midnight UTC of a `YYYY-MM-DD` day, in milliseconds (`None` for anything else).
+fn day_start(text: &str) -> Option<i64> {
     let b = text.as_bytes();
-    b.len() == 10
-        && b[4] == b'-'
-        && b[7] == b'-'
-        && b.iter().enumerate().all(|(i, c)| i == 4 || i == 7 || c.is_ascii_digit())
+    if b.len() != 10 || b[0] == b'+' || b[0] == b'-' {
+        return None;
+    }
+    let date = time::Date::parse(text, time::macros::format_description!("[year]-[month]-[day]")).ok()?;
+    Some((date.midnight().assume_utc().unix_timestamp_nanos() / 1_000_000) as i64)
+}
+
+/// Where a newest-first listing starts: the page's cursor, or the first id of the `until`
+/// day when that is older (every id below it was created before that day).
+fn start_cursor(f: &Filters) -> Option<String> {
+    let until = day_start(&f.until).and_then(|ms| u64::try_from(ms).ok()).map(|ms| {
+        vidgate_domain::TaskId::from_ulid(ulid::Ulid::from_parts(ms.min((1 << 48) - 1), 0)).as_str().to_owned()
+    });
+    let after = (!f.after.is_empty()).then(|| f.after.clone());
+    match (after, until) {
+        (Some(a), Some(u)) => Some(if a < u { a } else { u }),
+        (a, u) => a.or(u),
+    }
 }
 
 /// One page of tasks as the API renders them, newest first, and the cursor of the next.
 pub async fn find(state: &AppState, signed: &Signed, f: &Filters) -> Result<(Vec<Value>, Option<String>), HttpError> {
     let model = (!f.model.is_empty())
         .then(|| state.gateway.catalog.resolve(&f.model).map_or_else(|| f.model.clone(), |m| m.id.clone()));
-    let mut after = (!f.after.is_empty()).then(|| f.after.clone());
+    let mut after = start_cursor(f);
     let mut found = Vec::new();
     for _ in 0..SCAN_PAGES {
         let (page, more) = read_page(state, signed, f, model.as_deref(), after.as_deref()).await?;
         for task in page {
             after = task["task_id"].as_str().map(str::to_owned);
+            if !f.since.is_empty() && task["created_at"].as_str().unwrap_or("") < f.since.as_str() {
+                // Newest first: every task from here on is older than the range.
+                return Ok((found, None));
+            }
             if matches(&task, f, model.as_deref()) {
                 found.push(task);
                 if found.len() == PAGE_ROWS {
@@ -263,4 +285,32 @@ pub async fn page(State(state): State<AppState>, signed: Signed, RawQuery(query)
         rows = rows(&tasks, operator),
     );
     Ok(ok("Tasks", &signed, &body))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{Filters, day_start, start_cursor};
+
+    #[test]
+    fn a_day_starts_at_midnight_utc_and_anything_else_is_no_day() {
+        assert_eq!(day_start("1970-01-02"), Some(86_400_000));
+        assert_eq!(day_start("2026-12-04"), Some(1_796_342_400_000));
+        for text in ["2026-13-01", "2026-02-30", "yesterday", "2026-1-01", "+02026-01-01", ""] {
+            assert_eq!(day_start(text), None, "{text}");
+        }
+    }
+
+    #[test]
+    fn the_until_day_starts_the_listing_at_its_first_possible_task_id() {
+        let f = Filters { until: "1970-01-02".to_owned(), ..Default::default() };
+        // 86 400 000 ms in the ULID's 48-bit time, then 80 zero bits.
+        assert_eq!(start_cursor(&f).as_deref(), Some("task_00002JCQ000000000000000000"));
+        let older = "task_00000000010000000000000000".to_owned();
+        let f = Filters { until: "1970-01-02".to_owned(), after: older.clone(), ..Default::default() };
+        assert_eq!(start_cursor(&f), Some(older), "a page further on keeps its own cursor");
+        let newer = "task_01KBP000000000000000000000".to_owned();
+        let f = Filters { until: "1970-01-02".to_owned(), after: newer, ..Default::default() };
+        assert_eq!(start_cursor(&f).as_deref(), Some("task_00002JCQ000000000000000000"));
+        assert_eq!(start_cursor(&Filters::default()), None);
+    }
 }

@@ -123,7 +123,7 @@ async fn the_admin_token_opens_the_operator_view_with_a_strict_http_only_cookie(
     let (status, html) = page(&app, cookie, "/console/accounts").await;
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("<h1>Accounts and keys</h1>"), "{html}");
-    assert!(html.contains(&app.account_id), "the bootstrap account is listed through its key");
+    assert!(html.contains(&format!("id=\"account-{}\"", app.account_id)), "the bootstrap account is listed");
     let (status, html) = page(&app, cookie, "/console/").await;
     assert_eq!(status, StatusCode::OK);
     assert!(html.contains("id=\"signed-in-as\">Operator<"), "{html}");
@@ -331,6 +331,14 @@ async fn the_tasks_table_filters_by_prompt_text_status_and_day() {
 
     let (_, rows) = page(&app, &cookie, "/console/tasks?until=2000-01-01&part=rows").await;
     assert!(rows.contains("No task matches."), "{rows}");
+    let today = &done["created_at"].as_str().unwrap()[..10];
+    let (_, rows) = page(&app, &cookie, &format!("/console/tasks?since={today}&until=2999-01-01&part=rows")).await;
+    assert!(rows.contains(&lighthouse) && rows.contains(&boat), "{rows}");
+    let (_, rows) = page(&app, &cookie, "/console/tasks?since=2999-01-01&part=rows").await;
+    assert!(rows.contains("No task matches."), "{rows}");
+    let (status, html) = page(&app, &cookie, "/console/tasks?until=2026-02-30").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(html.contains("data-code=\"invalid_param\""), "{html}");
 
     let (status, html) = page(&app, &cookie, "/console/tasks?since=yesterday").await;
     assert_eq!(status, StatusCode::BAD_REQUEST);
@@ -411,4 +419,154 @@ async fn the_operator_overview_shows_todays_live_spend_and_margin() {
     assert!(html.contains(&format!("id=\"margin-month\">{margin}<")), "{html}");
     assert!(html.contains("id=\"count-completed\">2<"), "{html}");
     assert!(html.contains("id=\"day-completed\">2<"), "{html}");
+}
+
+/// The id of an account's only key.
+async fn key_id_of(app: &TestApp, account: &str) -> String {
+    let (_, keys) = app.admin_get(&format!("/admin/v1/keys?account_id={account}")).await;
+    keys["data"][0]["id"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn suspending_an_account_in_the_console_makes_its_key_forbidden_until_resumed() {
+    let app = spawn_app().await;
+    let (account, key) = app.account_with_key("paused films", "test").await;
+    let account_session = sign_in(&app, &key).await;
+    let cookie = sign_in(&app, &app.admin_token).await;
+    let (status, html) = page(&app, &cookie, &format!("/console/accounts?account_id={account}")).await;
+    assert_eq!(status, StatusCode::OK);
+    assert!(html.contains(&format!("aria-label=\"Suspend account {account}\"")), "{html}");
+    let csrf = csrf_of(&html);
+    let path = format!("/console/accounts/{account}/status");
+
+    let r = post_form(&app, &cookie, &path, &[("status", "suspended"), ("csrf", &csrf)]).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let location = r.headers()[LOCATION].to_str().unwrap().to_owned();
+    assert_eq!(location, format!("/console/accounts?suspended={account}"));
+    let (s, body) = app.get("/v1/balance", &key).await;
+    assert_eq!(s, StatusCode::FORBIDDEN, "{body}");
+    assert_eq!(body["error"]["code"], "permission_denied");
+    let r = browser().get(format!("{}/console/", app.base)).header(COOKIE, &account_session).send().await.unwrap();
+    assert_eq!(r.status(), StatusCode::SEE_OTHER, "the account's console session ends");
+    assert_eq!(r.headers()[LOCATION], "/console/login");
+
+    let (_, html) = page(&app, &cookie, &location).await;
+    assert!(html.contains("data-field=\"status\" class=\"status status-suspended\">suspended<"), "{html}");
+    assert!(html.contains(&format!("aria-label=\"Resume account {account}\"")), "{html}");
+    let audit_row = format!(
+        "<td>account.update</td><td><code>{account}</code></td><td><code>{{&quot;status&quot;:&quot;suspended&quot;}}</code></td>"
+    );
+    assert!(html.contains(&audit_row), "the audit list shows the suspension: {html}");
+
+    let r = post_form(&app, &cookie, &path, &[("status", "active"), ("csrf", &csrf)]).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(r.headers()[LOCATION].to_str().unwrap(), format!("/console/accounts?resumed={account}"));
+    let (s, body) = app.get("/v1/balance", &key).await;
+    assert_eq!(s, StatusCode::OK, "{body}");
+    let (_, a) = app.admin_get(&format!("/admin/v1/accounts/{account}")).await;
+    assert_eq!(a["status"], "active");
+}
+
+#[tokio::test]
+async fn a_suspension_without_the_csrf_token_is_refused_and_the_account_stays_active() {
+    let app = spawn_app().await;
+    let (account, key) = app.account_with_key("guarded", "test").await;
+    let cookie = sign_in(&app, &app.admin_token).await;
+    let path = format!("/console/accounts/{account}/status");
+    for form in [vec![("status", "suspended")], vec![("status", "suspended"), ("csrf", "forged")]] {
+        let r = post_form(&app, &cookie, &path, &form).await;
+        assert_eq!(r.status(), StatusCode::FORBIDDEN, "{form:?}");
+        let body: Value = r.json().await.unwrap();
+        assert_eq!(body["error"]["code"], "permission_denied");
+        assert_eq!(body["error"]["param"], "csrf");
+    }
+    let (_, a) = app.admin_get(&format!("/admin/v1/accounts/{account}")).await;
+    assert_eq!(a["status"], "active");
+    assert_eq!(app.get("/v1/balance", &key).await.0, StatusCode::OK);
+    let (_, audit) = app.admin_get(&format!("/admin/v1/audit?target_id={account}")).await;
+    let actions: Vec<&str> = audit["data"].as_array().unwrap().iter().map(|e| e["action"].as_str().unwrap()).collect();
+    assert_eq!(actions, ["account.create"], "a refused change records nothing");
+}
+
+#[tokio::test]
+async fn a_status_the_api_does_not_know_is_refused_with_400() {
+    let app = spawn_app().await;
+    let (account, key) = app.account_with_key("typo", "test").await;
+    let cookie = sign_in(&app, &app.admin_token).await;
+    let (_, html) = page(&app, &cookie, "/console/accounts").await;
+    let csrf = csrf_of(&html);
+    let r = post_form(
+        &app,
+        &cookie,
+        &format!("/console/accounts/{account}/status"),
+        &[("status", "frozen"), ("csrf", &csrf)],
+    )
+    .await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert!(r.text().await.unwrap().contains("data-code=\"invalid_param\""));
+    let id = key_id_of(&app, &account).await;
+    let r =
+        post_form(&app, &cookie, &format!("/console/keys/{id}/disabled"), &[("disabled", "maybe"), ("csrf", &csrf)])
+            .await;
+    assert_eq!(r.status(), StatusCode::BAD_REQUEST);
+    assert!(r.text().await.unwrap().contains("data-code=\"invalid_param\""));
+    assert_eq!(app.get("/v1/balance", &key).await.0, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn a_key_disabled_in_the_console_is_refused_until_enabled_again() {
+    let app = spawn_app().await;
+    let (account, key) = app.account_with_key("switch", "test").await;
+    let id = key_id_of(&app, &account).await;
+    let cookie = sign_in(&app, &app.admin_token).await;
+    let (_, html) = page(&app, &cookie, &format!("/console/accounts?account_id={account}")).await;
+    let csrf = csrf_of(&html);
+    let path = format!("/console/keys/{id}/disabled");
+
+    let r = post_form(&app, &cookie, &path, &[("disabled", "true"), ("csrf", &csrf)]).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    let location = r.headers()[LOCATION].to_str().unwrap().to_owned();
+    assert_eq!(location, format!("/console/accounts?account_id={account}&disabled={id}"));
+    let (s, body) = app.get("/v1/balance", &key).await;
+    assert_eq!(s, StatusCode::UNAUTHORIZED, "{body}");
+    assert_eq!(body["error"]["code"], "invalid_api_key");
+    let (_, html) = page(&app, &cookie, &location).await;
+    assert!(html.contains("<td data-field=\"state\">disabled</td>"), "{html}");
+    assert!(html.contains("<button type=\"submit\" aria-label=\"Enable key"), "{html}");
+
+    let r = post_form(&app, &cookie, &path, &[("disabled", "false"), ("csrf", &csrf)]).await;
+    assert_eq!(r.status(), StatusCode::SEE_OTHER);
+    assert_eq!(r.headers()[LOCATION].to_str().unwrap(), format!("/console/accounts?account_id={account}&enabled={id}"));
+    assert_eq!(app.get("/v1/balance", &key).await.0, StatusCode::OK);
+}
+
+#[tokio::test]
+async fn the_accounts_page_lists_accounts_by_name_in_pages_of_twenty() {
+    let app = spawn_app().await;
+    let (other, _) = app.account_with_key("Elsewhere", "test").await;
+    let mut bulk = Vec::new();
+    for n in 0..21 {
+        let (s, a) = app.admin_post("/admin/v1/accounts", &json!({"name": format!("Bulk {n}")})).await;
+        assert_eq!(s, StatusCode::OK, "{a}");
+        bulk.push(a["id"].as_str().unwrap().to_owned());
+    }
+    let cookie = sign_in(&app, &app.admin_token).await;
+    let (status, html) = page(&app, &cookie, "/console/accounts?name=Bulk").await;
+    assert_eq!(status, StatusCode::OK);
+    let section = |id: &str| format!("<section class=\"account\" id=\"account-{id}\"");
+    assert_eq!(html.matches("<section class=\"account\"").count(), 20, "{html}");
+    assert!(!html.contains(&section(&other)), "the name filter keeps only Bulk accounts");
+    assert!(!html.contains(&section(&bulk[0])), "the oldest is on the next page");
+    assert!(html.contains(&section(&bulk[20])), "newest first");
+    let next = format!("/console/accounts?name=Bulk&amp;after={}", bulk[1]);
+    assert!(html.contains(&format!("href=\"{next}\" rel=\"next\"")), "{html}");
+
+    let (_, html) = page(&app, &cookie, &next.replace("&amp;", "&")).await;
+    assert_eq!(html.matches("<section class=\"account\"").count(), 1, "{html}");
+    assert!(html.contains(&section(&bulk[0])), "{html}");
+    assert!(!html.contains("rel=\"next\""), "{html}");
+
+    let (status, html) = page(&app, &cookie, "/console/accounts?sort=name").await;
+    assert_eq!(status, StatusCode::BAD_REQUEST);
+    assert!(html.contains("data-code=\"unknown_param\""), "{html}");
 }
