@@ -1,4 +1,4 @@
-//! What a task costs: the hold at submit and the capture at completion (API.md §7).
+//! What a task costs: the hold at submit and the capture at completion (docs/api.md §7).
 
 use crate::money::Usd;
 

@@ -9,7 +9,7 @@ use std::str::FromStr;
 
 use crate::money::Usd;
 
-/// The shipped default catalog (API.md §11).
+/// The shipped default catalog (docs/api.md §11).
 pub const DEFAULT_CATALOG_TOML: &str = include_str!("catalog_default.toml");
 
 /// A frame size, `WIDTHxHEIGHT`.

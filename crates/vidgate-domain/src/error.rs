@@ -1,4 +1,4 @@
-//! The contract's error codes (API.md §10) and their HTTP status and `type`. This table is
+//! The contract's error codes (docs/api.md §10) and their HTTP status and `type`. This table is
 //! the single status mapping: the HTTP edge asks a code for its status, nothing else does.
 
 use std::fmt;
@@ -68,7 +68,7 @@ impl ErrorCode {
         }
     }
 
-    /// The HTTP status of API.md §10.
+    /// The HTTP status of docs/api.md §10.
     pub fn status(self) -> u16 {
         use ErrorCode::*;
         match self {

@@ -4,7 +4,7 @@
 //! capabilities say it extends, an 8 s clip plus as few extensions as cover it; then an
 //! exact trim), its upstream cost and the margin against the catalog price; and the
 //! start-up report of every catalog combination with its plan, or why no route can
-//! deliver it (API.md §11).
+//! deliver it (docs/api.md §11).
 //!
 //! An extension's cost is not documented (its new 7 s, the 8 s it asks for, or its whole
 //! stitched output): each one is costed as its whole output, the highest reading, so the

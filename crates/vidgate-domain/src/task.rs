@@ -38,7 +38,7 @@ impl TaskStatus {
         matches!(self, Self::Completed | Self::Failed | Self::Cancelled)
     }
 
-    /// Whether `self → to` is a legal move (API.md §5).
+    /// Whether `self → to` is a legal move (docs/api.md §5).
     pub fn can_move_to(self, to: TaskStatus) -> bool {
         use TaskStatus::*;
         matches!(
@@ -58,7 +58,7 @@ impl fmt::Display for TaskStatus {
     }
 }
 
-/// Why a task failed or was cancelled (API.md §5).
+/// Why a task failed or was cancelled (docs/api.md §5).
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Hash)]
 pub enum TaskErrorCode {
     UpstreamError,

@@ -1,7 +1,7 @@
 //! Upstream configuration (`[[upstreams]]`): which real upstream a route talks to, with
 //! which credentials, under which limits, what it can make (native lengths, sizes, audio,
 //! image input) and what it charges per second. The capabilities default per kind to what
-//! UPSTREAMS.md documents; an operator may narrow or widen them.
+//! docs/upstreams.md documents; an operator may narrow or widen them.
 //!
 //! It owns only the description. Planning a request on these capabilities is `plan.rs`;
 //! talking to the upstream is the engine's.
@@ -96,7 +96,7 @@ pub struct RouteCaps {
     pub guides: GuideCaps,
 }
 
-/// A route's last frame and reference images (UPSTREAMS.md §1.3, §2.2 for Veo).
+/// A route's last frame and reference images (docs/upstreams.md §1.3, §2.2 for Veo).
 #[derive(Clone, Debug, Default, PartialEq, Eq)]
 pub struct GuideCaps {
     /// Takes a last frame (with the first frame: interpolation).
@@ -114,7 +114,7 @@ pub struct GuideCaps {
     pub references_alone: bool,
 }
 
-/// Extension on the Gemini API (UPSTREAMS.md §1.3 `video (extend)`): a base clip, then
+/// Extension on the Gemini API (docs/upstreams.md §1.3 `video (extend)`): a base clip, then
 /// each extension a new job on the previous output that adds `seconds`.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct ExtensionCaps {
@@ -129,9 +129,9 @@ pub struct ExtensionCaps {
     pub sizes: Vec<Size>,
 }
 
-/// Seconds one Gemini API Veo 3.1 extension adds (UPSTREAMS.md §1.3).
+/// Seconds one Gemini API Veo 3.1 extension adds (docs/upstreams.md §1.3).
 pub const GEMINI_EXTENSION_SECONDS: u32 = 7;
-/// Extensions one Gemini API chain may have (UPSTREAMS.md §1.3).
+/// Extensions one Gemini API chain may have (docs/upstreams.md §1.3).
 pub const GEMINI_MAX_EXTENSIONS: u32 = 20;
 /// The length of the base clip of an extension chain and of every extension request.
 pub const EXTENSION_BASE_SECONDS: u32 = 8;
@@ -266,7 +266,7 @@ fn default_deadline_secs() -> u64 {
 
 const P720: [Size; 2] = [Size::new(1280, 720), Size::new(720, 1280)];
 const VEO_SIZES: [Size; 4] = [Size::new(1280, 720), Size::new(720, 1280), Size::new(1920, 1080), Size::new(1080, 1920)];
-/// `4k` (UPSTREAMS.md §1.3): Gemini API Veo 3.1 and 3.1 Fast, not Lite; only at 8 s.
+/// `4k` (docs/upstreams.md §1.3): Gemini API Veo 3.1 and 3.1 Fast, not Lite; only at 8 s.
 const VEO_4K: [Size; 2] = [Size::new(3840, 2160), Size::new(2160, 3840)];
 
 /// What a Seedance model id makes (docs/upstreams.md §8.1): whole seconds in its range,
@@ -292,8 +292,8 @@ fn seedance_caps(model: &str) -> (Vec<u32>, Vec<Size>, AudioSupport) {
     }
 }
 
-/// The last frame and reference images a Seedance model takes (the modelark digest, §1
-/// capabilities and §3 `content[]` rules): 2.x first+last frame and 1–9 reference images
+/// The last frame and reference images a Seedance model takes (docs/upstreams.md §8.1
+/// and §8.2): 2.x first+last frame and 1–9 reference images
 /// (2.5: 30), 1.5 pro and 1.0 pro first+last frame, 1.0 pro fast neither, 1.0 lite
 /// first+last frame and 1–4 reference images; reference mode never with a frame. An `ep-…`
 /// endpoint id gets 1.5 pro's, like its menu.
@@ -334,7 +334,7 @@ fn lookup(table: &BTreeMap<String, Usd>, size: Size) -> Usd {
 }
 
 impl UpstreamConfig {
-    /// The capabilities: the kind's documented defaults (UPSTREAMS.md §1.3, §2.2, §3.2)
+    /// The capabilities: the kind's documented defaults (docs/upstreams.md §1.3, §2.2, §3.2)
     /// with this entry's overrides.
     pub fn caps(&self) -> RouteCaps {
         // 1080p and 4k only at 8 s; the 4k entries are harmless where 4k is not offered and
@@ -411,7 +411,7 @@ impl UpstreamConfig {
         VEO_SIZES.iter().chain(extra).copied().collect()
     }
 
-    /// Extension where the Gemini API documents it: Veo 3.1 models only (UPSTREAMS.md §1.3),
+    /// Extension where the Gemini API documents it: Veo 3.1 models only (docs/upstreams.md §1.3),
     /// unless the entry turns it off. Vertex documents none, so it never chains.
     fn gemini_extension(&self) -> Option<ExtensionCaps> {
         let veo31 = self.model.trim_start_matches("models/").starts_with("veo-3.1");
@@ -513,7 +513,7 @@ impl UpstreamConfig {
         }
         if self.max_extensions.is_some_and(|m| m > GEMINI_MAX_EXTENSIONS) {
             return Err(format!(
-                "upstream {n}: max_extensions must be at most {GEMINI_MAX_EXTENSIONS} (UPSTREAMS.md §1.3)"
+                "upstream {n}: max_extensions must be at most {GEMINI_MAX_EXTENSIONS} (docs/upstreams.md §1.3)"
             ));
         }
         if self.kind != UpstreamKind::Modelark

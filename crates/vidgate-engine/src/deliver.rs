@@ -10,7 +10,7 @@ use vidgate_media::{Expectation, MediaError, MediaInfo, VideoCodec};
 use vidgate_store::{StoredFile, Task, TaskResult};
 
 /// The shortest video accepted at all, ms. A shorter-than-requested but longer delivery is
-/// accepted and billed by its delivered length (API.md §7).
+/// accepted and billed by its delivered length (docs/api.md §7).
 pub const MIN_VIDEO_MS: u64 = 1000;
 /// Spritesheet grid: columns × rows of tiles this wide.
 pub const SPRITE_COLUMNS: u32 = 4;

@@ -1,7 +1,7 @@
 //! Start-up wiring of the real upstreams: building a provider for each `[[upstreams]]`
 //! entry (with its in-flight cap for the store's claims), and the start-up report of every
 //! catalog combination with its plan, upstream cost and margin, or why no route can
-//! deliver it (API.md §11).
+//! deliver it (docs/api.md §11).
 
 use std::collections::BTreeMap;
 use std::sync::Arc;

@@ -1,4 +1,4 @@
-//! The task object clients read (API.md §5), the same on every task surface and in
+//! The task object clients read (docs/api.md §5), the same on every task surface and in
 //! webhooks. File URLs are minted fresh, signed and expiring, at every rendering.
 
 use std::collections::BTreeMap;

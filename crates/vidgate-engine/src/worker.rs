@@ -7,7 +7,7 @@
 //! Crash safety: whatever a step did not record is redone by the next lease holder. The
 //! one step that must not be redone blindly is an upstream submit whose outcome is
 //! unknown: it is marked before sending, and a non-idempotent provider then fails the
-//! task unbilled as a possible orphan instead of submitting twice (API.md §7).
+//! task unbilled as a possible orphan instead of submitting twice (docs/api.md §7).
 
 use std::path::{Path, PathBuf};
 use std::sync::Arc;
@@ -242,7 +242,7 @@ impl Engine {
         }
         // Tries that never left count toward the limit too, though not as submits sent.
         let attempts = chain::submit_attempt(task) + routes::unsent_submits(task);
-        // An unknown outcome may be resent only to an idempotent upstream (API.md §7).
+        // An unknown outcome may be resent only to an idempotent upstream (docs/api.md §7).
         let unknown = matches!(e, ProviderError::OutcomeUnknown(_));
         let resend = if unknown { provider.submit_is_idempotent() } else { e.is_retryable() };
         if resend && attempts < MAX_SUBMIT_ATTEMPTS {

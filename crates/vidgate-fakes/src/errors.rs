@@ -1,9 +1,9 @@
 //! The error bodies of the four protocols, and [`Refusal`], a rejected request on its way to one.
 //!
 //! Owns the documented envelopes: Google `{"error": {"code", "message", "status"}}`
-//! (UPSTREAMS.md §1.7, §2.3), OAuth 2 `{"error", "error_description"}` (RFC 6749 §5.2, for the
-//! token endpoint, which UPSTREAMS.md does not detail), OpenAI `{"error": {"message", "type",
-//! "param", "code"}}` (§3.4) and vidgate's same-looking envelope (API.md §10). It must not
+//! (docs/upstreams.md §1.7, §2.3), OAuth 2 `{"error", "error_description"}` (RFC 6749 §5.2, for the
+//! token endpoint, which docs/upstreams.md does not detail), OpenAI `{"error": {"message", "type",
+//! "param", "code"}}` (§3.4) and vidgate's same-looking envelope (docs/api.md §10). It must not
 //! decide what is refused.
 
 use axum::Json;
@@ -79,7 +79,7 @@ impl Refusal {
         };
         let mut response = (self.status, Json(body)).into_response();
         if shape == Shape::Vidgate && matches!(self.status.as_u16(), 402 | 409) {
-            // API.md §7: the `openai` SDK retries 409, so these say not to.
+            // docs/api.md §7: the `openai` SDK retries 409, so these say not to.
             response.headers_mut().insert("x-should-retry", HeaderValue::from_static("false"));
         }
         response

@@ -1,5 +1,5 @@
 //! Request checks the two Veo fakes share: JSON objects with known keys only, the image object
-//! `{bytesBase64Encoded | gcsUri, mimeType}` with `inlineData` refused (UPSTREAMS.md §1.2, §5.6),
+//! `{bytesBase64Encoded | gcsUri, mimeType}` with `inlineData` refused (docs/upstreams.md §1.2, §5.6),
 //! enumerated string values, `durationSeconds`, and the frame size of a resolution and aspect
 //! ratio.
 //!
@@ -103,7 +103,7 @@ pub(crate) fn duration(params: &Map<String, Value>, strings_ok: bool) -> Result<
         Value::String(s) if strings_ok => (s.parse::<u64>().ok(), DurationForm::String),
         Value::String(_) => {
             return Err(Refusal::bad(format!(
-                "'parameters.durationSeconds' must be a JSON integer (UPSTREAMS.md §2.2), got the string {value}"
+                "'parameters.durationSeconds' must be a JSON integer (docs/upstreams.md §2.2), got the string {value}"
             )));
         }
         _ => (None, DurationForm::Integer),
@@ -122,7 +122,7 @@ pub(crate) fn image(value: &Value, at: &str, gcs_ok: bool) -> Result<(), Refusal
         return Err(Refusal::bad("`inlineData` isn't supported by this model."));
     }
     if !gcs_ok && obj.contains_key("gcsUri") {
-        return Err(Refusal::bad(format!("'{at}.gcsUri' is not supported by the Gemini API (UPSTREAMS.md §1.2)")));
+        return Err(Refusal::bad(format!("'{at}.gcsUri' is not supported by the Gemini API (docs/upstreams.md §1.2)")));
     }
     let allowed: &[&str] =
         if gcs_ok { &["bytesBase64Encoded", "gcsUri", "mimeType"] } else { &["bytesBase64Encoded", "mimeType"] };

@@ -1,7 +1,8 @@
 //! Fake upstream servers for vidgate's tests, written from the protocol documentation
-//! (`shared/spec/UPSTREAMS.md` for Vertex AI Veo, Gemini API Veo and OpenAI Videos;
-//! `shared/spec/API.md` for the vidgate protocol), never from the gateway's adapters, so that
-//! the adapters are tested against the documents.
+//! (the upstream protocol notes, summarised for operators in `docs/upstreams.md`: Vertex AI
+//! Veo, Gemini API Veo, OpenAI Videos, BytePlus ModelArk; `docs/api.md` for the vidgate
+//! protocol), never from the gateway's adapters, so that the adapters are tested against the
+//! documents.
 //!
 //! Each fake binds 127.0.0.1:0, serves real MP4 results of the upstream's native length,
 //! refuses requests that break the documented protocol with the upstream's own error shape,

@@ -33,7 +33,7 @@ fn main() {
     let _ = std::fs::remove_dir_all(&dir);
 }
 
-/// 10 s of 1080p24 H.264 High + AAC, faststart (as in shared/research/MEDIA.md §2.4).
+/// 10 s of 1080p24 H.264 High + AAC, faststart (the benchmark input BENCHMARKS.md describes).
 fn make_input(dir: &Path) -> PathBuf {
     let out = dir.join("in.mp4");
     cli(

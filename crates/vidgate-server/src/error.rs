@@ -1,5 +1,5 @@
 //! Errors as HTTP responses: `{"error": {"message", "type", "code", "param"}}` with the
-//! status of the code (API.md §10). 402 and 409 answers say `x-should-retry: false` (the
+//! status of the code (docs/api.md §10). 402 and 409 answers say `x-should-retry: false` (the
 //! `openai` SDK retries 409 otherwise); 429 answers carry `Retry-After`.
 
 use axum::http::{HeaderValue, StatusCode};

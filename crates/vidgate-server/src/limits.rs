@@ -1,4 +1,4 @@
-//! The limit headers of API.md §7 on every authenticated response (`X-RateLimit-Limit`,
+//! The limit headers of docs/api.md §7 on every authenticated response (`X-RateLimit-Limit`,
 //! `X-RateLimit-Remaining`, `X-RateLimit-Reset`, `X-Quota-Remaining-Credits`).
 //!
 //! The middleware leaves an empty [`CallerSlot`] in the request; the [`ApiCaller`]

@@ -159,7 +159,7 @@ pub struct TaskResult {
     pub audio: Option<StoredFile>,
     pub thumbnail: Option<StoredFile>,
     pub spritesheet: Option<StoredFile>,
-    /// Milliseconds billed (API.md §7).
+    /// Milliseconds billed (docs/api.md §7).
     pub billed_ms: u64,
 }
 

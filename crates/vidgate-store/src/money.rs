@@ -1,7 +1,7 @@
 //! The records of money beyond one task: what a key has committed (lifetime and per rolling
 //! spend window), ledger entries as stored, and usage roll-ups of charged tasks.
 //!
-//! "Committed" is what the limits of API.md §3 count: captures of settled live tasks plus
+//! "Committed" is what the limits of docs/api.md §3 count: captures of settled live tasks plus
 //! the holds of open ones. Test-mode tasks never count (they move no money).
 
 use vidgate_domain::task::Mode;
@@ -99,7 +99,7 @@ pub struct UsageRow {
     pub key_id: Option<KeyId>,
     pub mode: Option<Mode>,
     pub tasks: u64,
-    /// Billed milliseconds (API.md §7; a charged cancel bills the requested length).
+    /// Billed milliseconds (docs/api.md §7; a charged cancel bills the requested length).
     pub billed_ms: u64,
     /// `credits_used` summed: for live tasks exactly the ledger's captures.
     pub usd: Usd,

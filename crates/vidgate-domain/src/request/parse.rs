@@ -1,6 +1,6 @@
 //! Turns the JSON body of a submit (`POST /v1/videos/generations`, `POST /v1/tasks/submit`)
 //! into a [`SubmitRequest`] whose every value is on the model's menu, or into the one
-//! [`RequestError`] the client should see, with the code and `param` of API.md §4 and §10.
+//! [`RequestError`] the client should see, with the code and `param` of docs/api.md §4 and §10.
 //! It owns the field rules, the `params` envelope and the names errors give to fields. It
 //! must not do I/O: a URL `source_image` is only checked for shape here; fetching it
 //! (through the SSRF guard) and checking a callback target's address belong to the caller.
@@ -19,7 +19,7 @@
 //! - Checks run in this order and the first failure wins: the body is an object; unknown
 //!   top-level keys; `params` is an object; unknown keys inside `params`; a generation
 //!   field at the top level next to `params`; `model` both at the top level and inside
-//!   `params`; then the fields in the order of the API.md §4 table (model, prompt,
+//!   `params`; then the fields in the order of the docs/api.md §4 table (model, prompt,
 //!   duration_seconds, size/resolution/aspect_ratio, audio, source_image, last_frame,
 //!   reference_images, seed,
 //!   negative_prompt, out_task_id and the `Idempotency-Key` header, callback_url,

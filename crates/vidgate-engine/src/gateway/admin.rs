@@ -1,4 +1,4 @@
-//! The management operations (API.md §12): accounts, credits, keys, task search.
+//! The management operations (docs/api.md §12): accounts, credits, keys, task search.
 
 use base64::Engine as _;
 use rand::RngExt;

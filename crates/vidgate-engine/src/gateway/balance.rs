@@ -1,4 +1,4 @@
-//! The caller's money (API.md §7, §12): `GET /v1/balance`, and the limit headers of every
+//! The caller's money (docs/api.md §7, §12): `GET /v1/balance`, and the limit headers of every
 //! authenticated response: `X-RateLimit-Limit`, `X-RateLimit-Remaining` and
 //! `X-RateLimit-Reset` for the tightest spend window (the one with the least remaining;
 //! the shorter window on a tie), and `X-Quota-Remaining-Credits` for the lifetime quota.
@@ -7,7 +7,7 @@
 //! A window counts what the key's live tasks created within it commit (captures of settled
 //! tasks, holds of open ones), the same sum the submit transaction checks; it frees up as
 //! its oldest counted task leaves it. Test keys commit nothing, so their limits always
-//! show as unused (API.md §3: they skip quota and spend windows).
+//! show as unused (docs/api.md §3: they skip quota and spend windows).
 //!
 //! [`Store::key_status`]: vidgate_store::Store::key_status
 

@@ -1,4 +1,4 @@
-//! Routing a submit through the plan (API.md §11): test keys (and live keys with
+//! Routing a submit through the plan (docs/api.md §11): test keys (and live keys with
 //! `sandbox.serve_live_keys`) go to the sandbox; live keys get the cheapest covering job
 //! on each configured route of the model, in route order, recorded on the task with its
 //! upstream cost. A combination no route can deliver is refused with 400

@@ -127,7 +127,7 @@ impl Gateway {
         }
     }
 
-    /// The SSRF rule of API.md §8 at submit: an IP-literal host must be public unless
+    /// The SSRF rule of docs/api.md §8 at submit: an IP-literal host must be public unless
     /// `webhooks.allow_private_targets`. A name is judged at each connection, on the addresses
     /// it resolves to then (the delivery's client), not here: an answer now proves nothing later.
     fn check_callback_target(&self, req: &SubmitRequest) -> Result<(), ApiError> {

@@ -1,4 +1,4 @@
-//! Usage roll-ups (API.md §12): `GET /v1/usage` over the caller's account and
+//! Usage roll-ups (docs/api.md §12): `GET /v1/usage` over the caller's account and
 //! `GET /admin/v1/usage` over all accounts.
 //!
 //! A row counts charged tasks (completed, or cancelled while running under `charge`) on the
@@ -6,7 +6,7 @@
 //! is exactly the ledger's captures; test-mode tasks show with `mode: "test"` and the
 //! credits they report. Live and test are never summed together: every row is of one
 //! mode and says which (rows are always split by mode, whatever `group_by` says),
-//! `totals` is live money only, and `test_totals` the test-mode rows'. `seconds` are billed seconds (API.md §7; a charged cancel bills the
+//! `totals` is live money only, and `test_totals` the test-mode rows'. `seconds` are billed seconds (docs/api.md §7; a charged cancel bills the
 //! requested length). The period is `[since, until)`; each is RFC 3339 or `YYYY-MM-DD`
 //! (midnight UTC). Defaults: `until` the end of today (UTC), `since` 30 days before
 //! `until`; a query spans at most [`MAX_USAGE_DAYS`] days.

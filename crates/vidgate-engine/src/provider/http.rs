@@ -6,7 +6,7 @@
 //! each redirect hop of a download is a request) and a submit that may have left is noted
 //! (`throttle::note_submit_left`), so only submits sent are counted.
 //!
-//! The one rule that matters for money (API.md §7): a submit whose request may have left
+//! The one rule that matters for money (docs/api.md §7): a submit whose request may have left
 //! (a timeout or a reset after connecting, a gateway timeout) is `OutcomeUnknown`, never
 //! `Unreachable`; only a failure to connect is safe to send again.
 //!

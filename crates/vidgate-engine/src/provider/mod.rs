@@ -84,7 +84,7 @@ pub enum PollOutcome {
     Succeeded,
     /// One job of a chain (Gemini extension) is done and the next is to be submitted on its
     /// output: the engine keeps `state` as the task's upstream state and goes back to the
-    /// submit phase, so the next submit is recorded before sending like the first (API.md §7).
+    /// submit phase, so the next submit is recorded before sending like the first (docs/api.md §7).
     Continue {
         state: serde_json::Value,
         progress: u8,

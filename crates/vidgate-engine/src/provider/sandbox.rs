@@ -4,7 +4,7 @@
 //! is when the clip is rendered. Its whole state is the time it was accepted, so it
 //! survives restarts, and submitting it again is harmless (idempotent).
 //!
-//! Tests script it through the task's metadata (API.md §14): `sandbox.fault` makes the job
+//! Tests script it through the task's metadata (docs/api.md §14): `sandbox.fault` makes the job
 //! fail as an upstream would (`upstream_error`, `content_filtered`), deliver a broken file
 //! (`invalid_result`), or never finish (`timeout`, caught by the engine's deadline);
 //! `sandbox.delay_ms` overrides the run delay: a whole number of milliseconds up to

@@ -1,4 +1,4 @@
-//! What Veo on Vertex AI and on the Gemini API share (UPSTREAMS.md §1, §2): the
+//! What Veo on Vertex AI and on the Gemini API share (docs/upstreams.md §1, §2): the
 //! `predictLongRunning` body (`instances[0]` with the prompt and a `bytesBase64Encoded`
 //! image, never `inlineData`; `parameters` with `durationSeconds` as an integer), the
 //! long-running operation, Google's error body, and the RAI-filter fields.
@@ -24,13 +24,13 @@ pub struct VeoImage {
 }
 
 /// `instances[0].video` of an extension (Gemini API only): the Files-API URI of an earlier
-/// Veo output; bytes are refused there (UPSTREAMS.md §1.2).
+/// Veo output; bytes are refused there (docs/upstreams.md §1.2).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 pub struct VeoVideo {
     pub uri: String,
 }
 
-/// `instances[0].referenceImages[i]` (UPSTREAMS.md §1.2, §2.2): `referenceType` `asset`
+/// `instances[0].referenceImages[i]` (docs/upstreams.md §1.2, §2.2): `referenceType` `asset`
 /// (the plan never sends `style` to Veo 3.1, which has none).
 #[derive(Clone, Debug, PartialEq, Serialize)]
 #[serde(rename_all = "camelCase")]
@@ -195,7 +195,7 @@ pub fn http_error(answer: &Answer, call: Call) -> ProviderError {
 }
 
 /// How a finished operation failed: an `error`, or results the RAI filter removed
-/// (`raiMediaFilteredCount`; those are not billed, UPSTREAMS.md §1.4).
+/// (`raiMediaFilteredCount`; those are not billed, docs/upstreams.md §1.4).
 pub fn finished_without_video(op: &Operation, videos: usize) -> Option<PollOutcome> {
     if let Some(e) = &op.error {
         // The upstream's own words go to the log; the client gets the code only.

@@ -1,4 +1,4 @@
-//! Webhook delivery (API.md §8): a loop that leases due messages from the durable outbox
+//! Webhook delivery (docs/api.md §8): a loop that leases due messages from the durable outbox
 //! (written by `Store::finish` with the terminal transition), POSTs each task's object to its
 //! `callback_url` signed per Standard Webhooks, and records every attempt with its outcome:
 //! delivered (2xx), retried on `webhooks.retry_schedule`, or given up (410, or the schedule

@@ -2,7 +2,7 @@
 //! job on the previous output): when a poll finds one job of the chain done and another is
 //! due, the task goes back to the submit phase with the provider's chain state, so the next
 //! submit is marked before sending and never sent twice blindly, exactly like the first
-//! (API.md §7). The task keeps its upstream job (so it never fails over to another route)
+//! (docs/api.md §7). The task keeps its upstream job (so it never fails over to another route)
 //! and its deadline (which covers the whole chain). Each job of the chain counts its own
 //! submit attempts.
 //!

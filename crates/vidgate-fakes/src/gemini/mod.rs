@@ -1,4 +1,4 @@
-//! The fake Gemini API Veo upstream (UPSTREAMS.md §1): `predictLongRunning`, operation
+//! The fake Gemini API Veo upstream (docs/upstreams.md §1): `predictLongRunning`, operation
 //! polling with `GET`, and Files-API downloads that redirect, all behind an API key.
 //!
 //! Layout: `request` (body rules) → `routes` → `response` (operation JSON); `state`.
@@ -32,7 +32,7 @@ impl Default for GeminiConfig {
     fn default() -> Self {
         Self {
             api_key: "fake-gemini-key".into(),
-            // Reportedly shut down 2026-10-22 (UNCONFIRMED, UPSTREAMS.md §0); served here.
+            // Reportedly shut down 2026-10-22 (UNCONFIRMED, docs/upstreams.md §0); served here.
             models: ["veo-3.1-generate-preview", "veo-3.1-fast-generate-preview", "veo-3.1-lite-generate-preview"]
                 .map(String::from)
                 .to_vec(),

@@ -1,4 +1,4 @@
-//! The body of Gemini API `predictLongRunning`, checked against UPSTREAMS.md §1.2 and the Veo
+//! The body of Gemini API `predictLongRunning`, checked against docs/upstreams.md §1.2 and the Veo
 //! 3.1 column of §1.3, and turned into what the fake will produce.
 //!
 //! Owns the Gemini rules: `instances[0]` holds `prompt`, `image`, `lastFrame`,
@@ -26,16 +26,16 @@ const PARAMETERS: &[&str] = &[
     "enhancePrompt",
     "seed",
 ];
-/// Fields the SDK refuses in Gemini API mode (UPSTREAMS.md §1.2); `seed` is listed there too
+/// Fields the SDK refuses in Gemini API mode (docs/upstreams.md §1.2); `seed` is listed there too
 /// but the docs say Veo 3 takes it, so it is accepted and noted.
 const VERTEX_ONLY: &[&str] =
     &["generateAudio", "storageUri", "fps", "pubsubTopic", "mask", "compressionQuality", "labels", "resizeMode"];
 
-/// Extension adds this much to the input video (UPSTREAMS.md §1.3).
+/// Extension adds this much to the input video (docs/upstreams.md §1.3).
 const EXTENSION_MS: u64 = 7000;
-/// The longest video that can be extended (UPSTREAMS.md §1.3).
+/// The longest video that can be extended (docs/upstreams.md §1.3).
 const MAX_EXTENSION_INPUT_MS: u64 = 141_000;
-/// Extensions one chain may have (UPSTREAMS.md §1.3: "up to 20 times").
+/// Extensions one chain may have (docs/upstreams.md §1.3: "up to 20 times").
 const MAX_EXTENSIONS: u32 = 20;
 
 /// An earlier output of this fake, as an extension finds it by its URI.
@@ -115,11 +115,11 @@ fn extension_rules(model: &str, source: Source, notes: &mut Vec<String>) -> Resu
         return Err(Refusal::bad(format!("video extension is supported by Veo 3.1 models only, not {model}")));
     }
     if source.extensions >= MAX_EXTENSIONS {
-        return Err(Refusal::bad(format!("a video can be extended up to {MAX_EXTENSIONS} times (UPSTREAMS.md §1.3)")));
+        return Err(Refusal::bad(format!("a video can be extended up to {MAX_EXTENSIONS} times (docs/upstreams.md §1.3)")));
     }
     if source.base_ms != 8000 {
         // "Must be 8 with extension" may bind the clip a chain starts from as well as the
-        // extension request; which one is not said (UPSTREAMS.md §1.3), so this is accepted.
+        // extension request; which one is not said (docs/upstreams.md §1.3), so this is accepted.
         notes.push(format!(
             "extending a chain whose first clip is {} ms, not 8 s: whether \"must be 8 with extension\" \
              binds the first clip is unclear (§1.3)",
@@ -141,7 +141,7 @@ fn webhook_config(value: &Value) -> Result<(), Refusal> {
 fn vertex_only(key: &str) -> Option<String> {
     VERTEX_ONLY
         .contains(&key)
-        .then(|| format!("`{key}` is a Vertex AI-only field; the Gemini API does not take it (UPSTREAMS.md §1.2)"))
+        .then(|| format!("`{key}` is a Vertex AI-only field; the Gemini API does not take it (docs/upstreams.md §1.2)"))
 }
 
 fn instance_fields(
@@ -194,7 +194,7 @@ fn reference_images(refs: &Value) -> Result<(), Refusal> {
     Ok(())
 }
 
-/// The earlier output an extension continues (UPSTREAMS.md §1.2: a Files-API `uri` only).
+/// The earlier output an extension continues (docs/upstreams.md §1.2: a Files-API `uri` only).
 fn extension_source(video: &Value, video_of: &impl Fn(&str) -> Option<Source>) -> Result<(String, Source), Refusal> {
     let obj = object(video, "instances[0].video")?;
     if obj.contains_key("bytesBase64Encoded") || obj.contains_key("encodedVideo") {
@@ -221,7 +221,7 @@ fn parameters(
 ) -> Result<ClipSpec, Refusal> {
     known_keys(params, PARAMETERS, "parameters", vertex_only)?;
     if integer(params, "seed", 0..=u64::from(u32::MAX), "parameters")?.is_some() {
-        notes.push("parameters.seed sent over REST to the Gemini API (UNCONFIRMED, UPSTREAMS.md §1.2)".into());
+        notes.push("parameters.seed sent over REST to the Gemini API (UNCONFIRMED, docs/upstreams.md §1.2)".into());
     }
     let seconds = match google::duration(params, true)? {
         Some((n, DurationForm::String)) => {
@@ -261,10 +261,10 @@ fn eight_second_rules(seconds: u32, resolution: &str, mode: Mode) -> Result<(), 
         Mode::Text | Mode::Image => None,
     };
     if let Some(why) = why.filter(|_| seconds != 8) {
-        return Err(Refusal::bad(format!("durationSeconds must be 8 with {why}, got {seconds} (UPSTREAMS.md §1.3)")));
+        return Err(Refusal::bad(format!("durationSeconds must be 8 with {why}, got {seconds} (docs/upstreams.md §1.3)")));
     }
     if matches!(mode, Mode::Extension(_)) && resolution != "720p" {
-        return Err(Refusal::bad("extension output is 720p only (UPSTREAMS.md §1.3)"));
+        return Err(Refusal::bad("extension output is 720p only (docs/upstreams.md §1.3)"));
     }
     Ok(())
 }
@@ -313,7 +313,7 @@ mod tests {
         let err = text(json!({"generateAudio": false})).unwrap_err();
         assert_eq!(
             err.reason,
-            "`generateAudio` is a Vertex AI-only field; the Gemini API does not take it (UPSTREAMS.md §1.2)"
+            "`generateAudio` is a Vertex AI-only field; the Gemini API does not take it (docs/upstreams.md §1.2)"
         );
         assert!(text(json!({"storageUri": "gs://b/p"})).is_err());
     }
@@ -372,9 +372,9 @@ mod tests {
         let source = Source { clip: HD, extensions: 0, base_ms: 8000 };
         assert!(extend(MODEL, source, json!({})).is_ok(), "durationSeconds defaults to 8");
         let err = extend(MODEL, source, json!({"durationSeconds": 6})).unwrap_err();
-        assert_eq!(err.reason, "durationSeconds must be 8 with extension, got 6 (UPSTREAMS.md §1.3)");
+        assert_eq!(err.reason, "durationSeconds must be 8 with extension, got 6 (docs/upstreams.md §1.3)");
         let err = extend(MODEL, source, json!({"durationSeconds": 8, "resolution": "1080p"})).unwrap_err();
-        assert_eq!(err.reason, "extension output is 720p only (UPSTREAMS.md §1.3)");
+        assert_eq!(err.reason, "extension output is 720p only (docs/upstreams.md §1.3)");
         let err = extend("veo-3.0-generate-preview", source, json!({})).unwrap_err();
         assert_eq!(err.reason, "video extension is supported by Veo 3.1 models only, not veo-3.0-generate-preview");
         let full_hd = Source { clip: ClipSpec { width: 1920, height: 1080, ..HD }, ..source };
@@ -388,7 +388,7 @@ mod tests {
         // A 20-times-extended 8 s clip is 148 s, already over 141 s; the count is checked anyway.
         let done = Source { clip: ClipSpec { duration_ms: 141_000, ..HD }, extensions: 20, base_ms: 8000 };
         let err = extend(MODEL, done, json!({})).unwrap_err();
-        assert_eq!(err.reason, "a video can be extended up to 20 times (UPSTREAMS.md §1.3)");
+        assert_eq!(err.reason, "a video can be extended up to 20 times (docs/upstreams.md §1.3)");
         let long = Source { clip: ClipSpec { duration_ms: 142_000, ..HD }, extensions: 0, base_ms: 142_000 };
         assert!(extend(MODEL, long, json!({})).is_err());
     }

@@ -1,4 +1,4 @@
-//! The operation JSON `GET /v1beta/{name}` answers (UPSTREAMS.md §1.4): `done: false` (or no
+//! The operation JSON `GET /v1beta/{name}` answers (docs/upstreams.md §1.4): `done: false` (or no
 //! `done`) while running; then `response.generateVideoResponse.generatedSamples[].video.uri`
 //! (a Files-API download URI), `generateVideoResponse` without samples but with
 //! `raiMediaFilteredCount`/`raiMediaFilteredReasons` for a safety block, or

@@ -1,7 +1,7 @@
 //! The Gemini fake's routes: `POST /v1beta/models/{model}:predictLongRunning`,
 //! `GET /v1beta/models/{model}/operations/{id}`, and the Files-API download
 //! `GET /v1beta/files/{id}:download?alt=media`, which by default answers with a redirect to
-//! the bytes (UPSTREAMS.md §1.5: clients must follow it). Every call needs the API key.
+//! the bytes (docs/upstreams.md §1.5: clients must follow it). Every call needs the API key.
 //!
 //! Owns routing and the order of checks (key, model, body). It must not hold protocol rules.
 
@@ -155,7 +155,7 @@ async fn download(
             return Err(Refusal::protocol(StatusCode::NOT_FOUND, "the fake serves only files/{id}:download"));
         };
         if query_value(&query, "alt") != Some("media") {
-            return Err(Refusal::bad("a download needs ?alt=media (UPSTREAMS.md §1.5)"));
+            return Err(Refusal::bad("a download needs ?alt=media (docs/upstreams.md §1.5)"));
         }
         state
             .file(id)

@@ -31,7 +31,7 @@ pub(crate) struct Operation {
 }
 
 /// Generated videos are deleted after 2 days; referencing one for extension resets its
-/// timer (UPSTREAMS.md §1.5).
+/// timer (docs/upstreams.md §1.5).
 const RETENTION: Duration = Duration::from_secs(2 * 24 * 3600);
 
 /// A generated video in the Files API.
@@ -72,7 +72,7 @@ impl GeminiState {
         Self { core, api_key, models, omit_done_while_running, operations: Mutex::default(), files: Mutex::default() }
     }
 
-    /// Requires the API key in `x-goog-api-key` or `?key=` (UPSTREAMS.md §1.1).
+    /// Requires the API key in `x-goog-api-key` or `?key=` (docs/upstreams.md §1.1).
     pub(crate) fn check_key(&self, headers: &HeaderMap, query_key: Option<&str>) -> Result<(), Refusal> {
         let header = headers.get("x-goog-api-key").and_then(|v| v.to_str().ok());
         match header.or(query_key) {
@@ -147,7 +147,7 @@ impl GeminiState {
         }
     }
 
-    /// Deletes every file (the 2-day retention of UPSTREAMS.md §1.5 ran out).
+    /// Deletes every file (the 2-day retention of docs/upstreams.md §1.5 ran out).
     pub(crate) fn expire_files(&self) {
         lock(&self.files).clear();
     }

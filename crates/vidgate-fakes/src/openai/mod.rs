@@ -1,4 +1,4 @@
-//! The fake OpenAI Videos API (UPSTREAMS.md §3; the real one shut down 2026-09-24, but its
+//! The fake OpenAI Videos API (docs/upstreams.md §3; the real one shut down 2026-09-24, but its
 //! shape lives on in gateways): create (JSON and multipart), retrieve, list, delete and
 //! content, behind a bearer key, with injectable statuses the client does not know.
 //!

@@ -1,4 +1,4 @@
-//! The body of `POST /v1/videos`, JSON or multipart (UPSTREAMS.md §3.2, §3.6), checked and
+//! The body of `POST /v1/videos`, JSON or multipart (docs/upstreams.md §3.2, §3.6), checked and
 //! turned into what the fake will produce.
 //!
 //! Owns the create rules: `prompt` 1–32000 chars; `model` one the fake serves (default
@@ -64,7 +64,7 @@ pub(crate) fn from_json(body: &Map<String, Value>, models: &[String]) -> Result<
         json_reference(reference, &create.size, &mut create.notes)?;
     }
     if body.contains_key("characters") {
-        create.notes.push("characters sent: in the guide, not in the SDK or spec types (UPSTREAMS.md §3.2)".into());
+        create.notes.push("characters sent: in the guide, not in the SDK or spec types (docs/upstreams.md §3.2)".into());
     }
     Ok(create)
 }
@@ -112,7 +112,7 @@ fn fields(
     let mut notes = Vec::new();
     let seconds = seconds.unwrap_or_else(|| "4".into());
     if GUIDE_SECONDS.contains(&seconds.as_str()) {
-        notes.push(format!("seconds \"{seconds}\" is in the guide but not in the spec enum (UPSTREAMS.md §3.2)"));
+        notes.push(format!("seconds \"{seconds}\" is in the guide but not in the spec enum (docs/upstreams.md §3.2)"));
     } else if !SPEC_SECONDS.contains(&seconds.as_str()) {
         return Err(invalid(
             "seconds",
@@ -156,7 +156,7 @@ fn json_reference(value: &Value, size: &str, notes: &mut Vec<String>) -> Result<
     }
 }
 
-/// The reference image must be jpeg/png/webp and exactly `size` (UPSTREAMS.md §3.2).
+/// The reference image must be jpeg/png/webp and exactly `size` (docs/upstreams.md §3.2).
 fn image_matches(content_type: &str, bytes: &[u8], size: &str) -> Result<(), Refusal> {
     if !["image/jpeg", "image/png", "image/webp"].contains(&content_type) {
         return Err(invalid(

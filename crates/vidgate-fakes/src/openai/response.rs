@@ -1,4 +1,4 @@
-//! The `Video` object (UPSTREAMS.md §3.3) and the list page (§3.1).
+//! The `Video` object (docs/upstreams.md §3.3) and the list page (§3.1).
 //!
 //! Owns the JSON shape: unix-second timestamps, `progress` 0–100, `expires_at` an hour after
 //! completion (§3.4), `error: {code, message}` when failed. A safety block fails with code

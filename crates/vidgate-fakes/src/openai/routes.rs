@@ -1,4 +1,4 @@
-//! The OpenAI Videos fake's routes (UPSTREAMS.md §3.1): `POST /v1/videos` (JSON or multipart),
+//! The OpenAI Videos fake's routes (docs/upstreams.md §3.1): `POST /v1/videos` (JSON or multipart),
 //! `GET /v1/videos`, `GET /v1/videos/{id}`, `DELETE /v1/videos/{id}` and
 //! `GET /v1/videos/{id}/content?variant=video|thumbnail|spritesheet`, all with bearer auth.
 //!

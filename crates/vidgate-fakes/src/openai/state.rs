@@ -74,7 +74,7 @@ impl OpenAiState {
         Self { core, api_key, models, poll_after_ms, videos: Mutex::default(), expired: Mutex::new(false) }
     }
 
-    /// Requires `Authorization: Bearer <key>` (UPSTREAMS.md §3).
+    /// Requires `Authorization: Bearer <key>` (docs/upstreams.md §3).
     pub(crate) fn check_key(&self, headers: &HeaderMap) -> Result<(), Refusal> {
         let value = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
         match value.and_then(|v| v.strip_prefix("Bearer ")) {

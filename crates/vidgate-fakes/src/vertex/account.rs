@@ -2,7 +2,7 @@
 //! its Google-format key file, and the RS256 check of the JWT assertion the token endpoint
 //! receives.
 //!
-//! Owns what a valid assertion is (UPSTREAMS.md §2.1 says only "service account (JWT assertion
+//! Owns what a valid assertion is (docs/upstreams.md §2.1 says only "service account (JWT assertion
 //! → token endpoint)", with scope `cloud-platform`; the rest is Google's documented
 //! service-account flow): header `alg: RS256` (`kid`, if sent, the key id), claims `iss` = the
 //! account's email, `scope` containing cloud-platform, `aud` = the token URI, integer `iat` and
@@ -20,7 +20,7 @@ use rsa::sha2::Sha256;
 use rsa::signature::{SignatureEncoding, Signer, Verifier};
 use serde_json::{Value, json};
 
-/// The OAuth scope Vertex AI needs (UPSTREAMS.md §2.1).
+/// The OAuth scope Vertex AI needs (docs/upstreams.md §2.1).
 pub const CLOUD_PLATFORM_SCOPE: &str = "https://www.googleapis.com/auth/cloud-platform";
 
 /// Keygen takes about half a second unoptimised; every fake in a process shares one key.

@@ -1,4 +1,4 @@
-//! The fake Vertex AI Veo upstream (UPSTREAMS.md §2): a service-account token endpoint, Veo's
+//! The fake Vertex AI Veo upstream (docs/upstreams.md §2): a service-account token endpoint, Veo's
 //! `predictLongRunning` and `fetchPredictOperation`, and a GCS for `storageUri` results, on one
 //! loopback base URL.
 //!

@@ -1,4 +1,4 @@
-//! The body of Vertex `predictLongRunning`, checked against UPSTREAMS.md §2.2 and turned into
+//! The body of Vertex `predictLongRunning`, checked against docs/upstreams.md §2.2 and turned into
 //! what the fake will produce.
 //!
 //! Owns the Vertex parameter rules: one instance with a `prompt`; image objects with
@@ -48,17 +48,17 @@ pub(crate) struct Predict {
 /// Checks the body and says what to produce.
 pub(crate) fn parse(body: &Map<String, Value>) -> Result<Predict, Refusal> {
     known_keys(body, TOP, "", |k| {
-        (k == "webhookConfig").then(|| "webhookConfig exists only on the Gemini API (UPSTREAMS.md §1.2)".to_owned())
+        (k == "webhookConfig").then(|| "webhookConfig exists only on the Gemini API (docs/upstreams.md §1.2)".to_owned())
     })?;
     let instance = single_instance(body)?;
     let prompt = instance_fields(instance)?;
     let params = object(body.get("parameters").unwrap_or(&Value::Null), "parameters")?;
     known_keys(params, PARAMETERS, "parameters", |_| None)?;
     let (seconds, _) = google::duration(params, false)?.ok_or_else(|| {
-        Refusal::bad("'parameters.durationSeconds' is required (UPSTREAMS.md §2.2: integer, documented as required)")
+        Refusal::bad("'parameters.durationSeconds' is required (docs/upstreams.md §2.2: integer, documented as required)")
     })?;
     let audio = boolean(params, "generateAudio", "parameters")?
-        .ok_or_else(|| Refusal::bad("'parameters.generateAudio' is required for Veo 3 models (UPSTREAMS.md §2.2)"))?;
+        .ok_or_else(|| Refusal::bad("'parameters.generateAudio' is required for Veo 3 models (docs/upstreams.md §2.2)"))?;
     let resolution = one_of(params, "resolution", &["720p", "1080p"], "parameters")?.unwrap_or("720p");
     let aspect = one_of(params, "aspectRatio", &["16:9", "9:16"], "parameters")?.unwrap_or("16:9");
     if resolution == "1080p" && seconds != 8 {
@@ -115,7 +115,7 @@ fn reference_images(refs: &Value) -> Result<(), Refusal> {
         let obj = object(item, &at)?;
         known_keys(obj, &["image", "referenceType"], &at, |_| None)?;
         google::image(obj.get("image").unwrap_or(&Value::Null), &format!("{at}.image"), true)?;
-        // Veo 3.1 has no style references on either platform (UPSTREAMS.md §1.2).
+        // Veo 3.1 has no style references on either platform (docs/upstreams.md §1.2).
         one_of(obj, "referenceType", &["asset"], &at)?;
     }
     Ok(())
@@ -185,7 +185,7 @@ mod tests {
         params["durationSeconds"] = json!("6");
         assert_eq!(
             reason(params),
-            "'parameters.durationSeconds' must be a JSON integer (UPSTREAMS.md §2.2), got the string \"6\""
+            "'parameters.durationSeconds' must be a JSON integer (docs/upstreams.md §2.2), got the string \"6\""
         );
     }
 
@@ -227,6 +227,6 @@ mod tests {
     fn webhook_config_is_gemini_only() {
         let mut b = body(valid());
         b.insert("webhookConfig".into(), json!({"uris": []}));
-        assert_eq!(parse(&b).unwrap_err().reason, "webhookConfig exists only on the Gemini API (UPSTREAMS.md §1.2)");
+        assert_eq!(parse(&b).unwrap_err().reason, "webhookConfig exists only on the Gemini API (docs/upstreams.md §1.2)");
     }
 }

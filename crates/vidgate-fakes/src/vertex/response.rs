@@ -1,4 +1,4 @@
-//! The operation JSON `fetchPredictOperation` answers (UPSTREAMS.md §2.3): `{name}` while
+//! The operation JSON `fetchPredictOperation` answers (docs/upstreams.md §2.3): `{name}` while
 //! running; then `response.videos[]` with `bytesBase64Encoded` or `gcsUri` (when `storageUri`
 //! was given, the objects are written to the fake GCS first), `raiMediaFilteredCount` and
 //! `raiMediaFilteredReasons` for a safety block, or `error: {code, message, status}`.

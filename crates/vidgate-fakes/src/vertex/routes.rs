@@ -1,6 +1,6 @@
 //! The Vertex fake's routes: `POST /token`, `POST …/models/{model}:predictLongRunning`,
 //! `POST …/models/{model}:fetchPredictOperation` (a `GET` there, or of the operation, is
-//! refused: UPSTREAMS.md §2.3 "NOT a plain GET"), and GCS downloads of `gs://` results through
+//! refused: docs/upstreams.md §2.3 "NOT a plain GET"), and GCS downloads of `gs://` results through
 //! the JSON API (`/storage/v1/b/{bucket}/o/{object}?alt=media`, also under `/download`) or the
 //! XML form `/{bucket}/{object}`, all with the bearer token.
 //!
@@ -98,7 +98,7 @@ fn model_resource(state: &VertexState, project: &str, location: &str, model: &st
     }
     let resource = format!("projects/{project}/locations/{location}/publishers/google/models/{model}");
     if !state.models.iter().any(|m| m == model) {
-        // UPSTREAMS.md §0: e.g. Gemini `-preview` ids on Vertex give this misleading 404.
+        // docs/upstreams.md §0: e.g. Gemini `-preview` ids on Vertex give this misleading 404.
         return Err(Refusal::protocol(
             StatusCode::NOT_FOUND,
             format!("Publisher Model `{resource}` not found or your project does not have access to it."),
@@ -128,7 +128,7 @@ async fn fetch(
 ) -> Result<Response, Refusal> {
     google::known_keys(body, &["operationName"], "", |_| None)?;
     let name = google::string(body, "operationName", "")?
-        .ok_or_else(|| Refusal::bad("'operationName' is required (UPSTREAMS.md §2.3)"))?;
+        .ok_or_else(|| Refusal::bad("'operationName' is required (docs/upstreams.md §2.3)"))?;
     if name.rsplit_once("/operations/").map(|(prefix, _)| prefix) != Some(resource) {
         return Err(Refusal::bad(format!("operationName {name:?} is not an operation of {resource}")));
     }
@@ -146,7 +146,7 @@ async fn fetch(
 async fn model_get(State(state): State<Arc<VertexState>>, Extension(ctx): Extension<Ctx>) -> Response {
     let refusal = Refusal::protocol(
         StatusCode::NOT_FOUND,
-        "Veo models take POST only; fetchPredictOperation is a POST with {\"operationName\"} (UPSTREAMS.md §2.3)",
+        "Veo models take POST only; fetchPredictOperation is a POST with {\"operationName\"} (docs/upstreams.md §2.3)",
     );
     state.core.refuse(&ctx, refusal)
 }
@@ -154,7 +154,7 @@ async fn model_get(State(state): State<Arc<VertexState>>, Extension(ctx): Extens
 async fn operation_get(State(state): State<Arc<VertexState>>, Extension(ctx): Extension<Ctx>) -> Response {
     let refusal = Refusal::protocol(
         StatusCode::NOT_FOUND,
-        "Veo operations are not read with a plain GET; POST {model}:fetchPredictOperation (UPSTREAMS.md §2.3)",
+        "Veo operations are not read with a plain GET; POST {model}:fetchPredictOperation (docs/upstreams.md §2.3)",
     );
     state.core.refuse(&ctx, refusal)
 }

@@ -92,7 +92,7 @@ impl VertexState {
     }
 
     /// Requires `Authorization: Bearer <token>` with a token this fake issued and that has not
-    /// expired (UPSTREAMS.md §2.1).
+    /// expired (docs/upstreams.md §2.1).
     pub(crate) fn check_bearer(&self, headers: &HeaderMap) -> Result<(), Refusal> {
         let unauthenticated = |why: &str| {
             Refusal::auth(
@@ -138,7 +138,7 @@ impl VertexState {
         lock(&self.objects).get(gs_uri).cloned()
     }
 
-    /// Deletes every stored object (bucket lifecycle rules, UPSTREAMS.md §2.3).
+    /// Deletes every stored object (bucket lifecycle rules, docs/upstreams.md §2.3).
     pub(crate) fn expire_objects(&self) {
         lock(&self.objects).clear();
     }

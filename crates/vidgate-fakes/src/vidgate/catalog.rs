@@ -1,4 +1,4 @@
-//! The models the vidgate fake serves: by default the shipped catalog of API.md §11 (ids,
+//! The models the vidgate fake serves: by default the shipped catalog of docs/api.md §11 (ids,
 //! aliases, durations, sizes, audio, image input, prices, prompt limits).
 //!
 //! Owns the default table. It must not validate requests.
@@ -50,7 +50,7 @@ fn model(id: &str, alias: &str, durations: &[u32], sizes: &[&str], audio: bool, 
     }
 }
 
-/// The shipped default catalog (API.md §11).
+/// The shipped default catalog (docs/api.md §11).
 pub fn default_models() -> Vec<Model> {
     let full = ["1280x720", "1920x1080", "720x1280", "1080x1920"];
     let hd = ["1280x720", "720x1280"];

@@ -1,4 +1,4 @@
-//! The fake vidgate-protocol upstream (API.md §4, §5, §6, §10): another gateway speaking this
+//! The fake vidgate-protocol upstream (docs/api.md §4, §5, §6, §10): another gateway speaking this
 //! very protocol, with idempotent submits by `out_task_id` / `Idempotency-Key`.
 //!
 //! Layout: `catalog` (the models) → `request` (submit rules, fingerprint) → `routes` →
@@ -25,7 +25,7 @@ use state::VidgateState;
 pub struct VidgateConfig {
     /// The API key every call must carry (`Authorization: Bearer` or `x-api-key`).
     pub api_key: String,
-    /// The catalog; by default the shipped one of API.md §11.
+    /// The catalog; by default the shipped one of docs/api.md §11.
     pub models: Vec<Model>,
 }
 

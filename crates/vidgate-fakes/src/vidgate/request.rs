@@ -1,4 +1,4 @@
-//! The body of `POST /v1/videos/generations` (API.md §4), checked with §10's codes and
+//! The body of `POST /v1/videos/generations` (docs/api.md §4), checked with §10's codes and
 //! normalised into the fields that make up the idempotency fingerprint.
 //!
 //! Owns the submit rules and the fingerprint (canonical model id, prompt, duration, size,

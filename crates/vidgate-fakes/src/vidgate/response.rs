@@ -1,4 +1,4 @@
-//! The task object (API.md §5) as the vidgate fake renders it, and the bytes of its files.
+//! The task object (docs/api.md §5) as the vidgate fake renders it, and the bytes of its files.
 //!
 //! Owns the shape: RFC 3339 times, USD as numbers from micro-dollars, `result_url`,
 //! `audio_url` (only with audio) and `thumbnail_url` served by the fake under

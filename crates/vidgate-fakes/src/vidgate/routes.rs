@@ -1,4 +1,4 @@
-//! The vidgate fake's routes (API.md §2): `POST /v1/videos/generations`,
+//! The vidgate fake's routes (docs/api.md §2): `POST /v1/videos/generations`,
 //! `GET /v1/videos/tasks/{task_id}`, `POST /v1/tasks/cancel/{task_id}`, and the result files
 //! under `/files/{task_id}/{video.mp4|audio.m4a|poster.png}` (no key, like signed URLs).
 //!

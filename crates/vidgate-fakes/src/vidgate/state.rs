@@ -1,7 +1,7 @@
 //! What the vidgate fake remembers: its API key, the catalog, and the tasks with their
 //! idempotency keys.
 //!
-//! Owns the idempotent submit (API.md §4: the key check and the insert happen under one
+//! Owns the idempotent submit (docs/api.md §4: the key check and the insert happen under one
 //! lock, so concurrent duplicates make one task) and how a task's status moves (only a poll
 //! moves it). It must not parse requests or render JSON.
 
@@ -81,7 +81,7 @@ impl VidgateState {
         Self { core, api_key, models, tasks: Mutex::default(), files_expired: Mutex::new(false) }
     }
 
-    /// `x-api-key: <key>` or `Authorization: Bearer <key>`; `x-api-key` wins (API.md §3).
+    /// `x-api-key: <key>` or `Authorization: Bearer <key>`; `x-api-key` wins (docs/api.md §3).
     pub(crate) fn check_key(&self, headers: &HeaderMap) -> Result<(), Refusal> {
         let x_api_key = headers.get("x-api-key").and_then(|v| v.to_str().ok());
         let bearer =
@@ -138,7 +138,7 @@ impl VidgateState {
         lock(&self.tasks).iter().find(|t| t.id == id).cloned()
     }
 
-    /// Cancels a task that is not terminal; a terminal one is returned unchanged (API.md §6).
+    /// Cancels a task that is not terminal; a terminal one is returned unchanged (docs/api.md §6).
     pub(crate) fn cancel(&self, id: &str) -> Option<Task> {
         let mut tasks = lock(&self.tasks);
         let task = tasks.iter_mut().find(|t| t.id == id)?;

@@ -1,4 +1,4 @@
-//! The Gemini API Veo fake against UPSTREAMS.md §1: key auth, predictLongRunning, GET polling,
+//! The Gemini API Veo fake against docs/upstreams.md §1: key auth, predictLongRunning, GET polling,
 //! redirecting downloads, safety blocks, error operations and the documented refusals.
 
 use serde_json::{Value, json};
@@ -112,7 +112,7 @@ async fn vertex_only_fields_are_refused() {
         assert_eq!(status, 400);
         assert_eq!(
             error["error"]["message"],
-            format!("`{field}` is a Vertex AI-only field; the Gemini API does not take it (UPSTREAMS.md §1.2)")
+            format!("`{field}` is a Vertex AI-only field; the Gemini API does not take it (docs/upstreams.md §1.2)")
         );
     }
     assert_eq!(fake.journal().violations().len(), 2);

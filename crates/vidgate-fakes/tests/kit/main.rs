@@ -1,4 +1,4 @@
-//! Tests of the fake upstreams themselves, written from UPSTREAMS.md and API.md: each test
+//! Tests of the fake upstreams themselves, written from docs/upstreams.md and docs/api.md: each test
 //! starts a fake on loopback and talks to it with reqwest as an adapter would.
 
 mod helpers;

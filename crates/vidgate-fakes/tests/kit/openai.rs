@@ -1,4 +1,4 @@
-//! The OpenAI Videos fake against UPSTREAMS.md §3: JSON and multipart create, polling through
+//! The OpenAI Videos fake against docs/upstreams.md §3: JSON and multipart create, polling through
 //! the statuses, content variants, delete, and injected statuses the client does not know.
 
 use serde_json::{Value, json};

@@ -1,4 +1,4 @@
-//! The Vertex AI Veo fake against UPSTREAMS.md §2: tokens, predictLongRunning,
+//! The Vertex AI Veo fake against docs/upstreams.md §2: tokens, predictLongRunning,
 //! fetchPredictOperation, inline and GCS results, and the documented refusals.
 
 use std::time::Duration;
@@ -99,7 +99,7 @@ async fn a_string_duration_is_refused_on_vertex() {
     assert_eq!((status, error["error"]["status"].as_str()), (400, Some("INVALID_ARGUMENT")));
     assert_eq!(
         fake.journal().violations()[0].reason,
-        "'parameters.durationSeconds' must be a JSON integer (UPSTREAMS.md §2.2), got the string \"4\""
+        "'parameters.durationSeconds' must be a JSON integer (docs/upstreams.md §2.2), got the string \"4\""
     );
 }
 

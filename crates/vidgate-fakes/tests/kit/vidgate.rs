@@ -1,4 +1,4 @@
-//! The vidgate-protocol fake against API.md §4, §5, §10: submit, poll, files, and idempotency
+//! The vidgate-protocol fake against docs/api.md §4, §5, §10: submit, poll, files, and idempotency
 //! by `out_task_id`.
 
 use serde_json::{Value, json};

@@ -1,4 +1,4 @@
-//! The management API (API.md §12), behind the admin token.
+//! The management API (docs/api.md §12), behind the admin token.
 
 use std::collections::HashMap;
 

@@ -1,4 +1,4 @@
-//! `GET /v1/tasks/stream/{task_id}`: the task as Server-Sent Events (API.md §9). With an API
+//! `GET /v1/tasks/stream/{task_id}`: the task as Server-Sent Events (docs/api.md §9). With an API
 //! key, or with the signed `stream_url` (no headers, for `EventSource`). One `task` event
 //! per change (`id:` the task's version), a comment heartbeat every 15 s, closed after the
 //! terminal event; a reconnect with `Last-Event-ID` gets the current state at once if it is

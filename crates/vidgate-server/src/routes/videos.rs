@@ -19,7 +19,7 @@ use crate::AppState;
 use crate::error::{ErrorBody, HttpError, HttpResult};
 use crate::extract::{ApiCaller, JsonObject, Path, Query, idempotency_key};
 
-/// The body of a submit (API.md §4). Unknown fields are refused.
+/// The body of a submit (docs/api.md §4). Unknown fields are refused.
 #[allow(dead_code)]
 #[derive(Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]

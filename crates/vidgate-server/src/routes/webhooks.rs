@@ -1,5 +1,5 @@
 //! `GET /v1/tasks/{task_id}/deliveries`: the webhook attempts of a task, oldest first, and
-//! the state of its message (API.md §8).
+//! the state of its message (docs/api.md §8).
 
 use axum::Json;
 use axum::extract::State;

@@ -1,4 +1,4 @@
-//! Idempotent submit through the API (API.md §4) under concurrent duplicates: one task, one
+//! Idempotent submit through the API (docs/api.md §4) under concurrent duplicates: one task, one
 //! hold and one upstream job, and a conflict for the same key with another request.
 //!
 //! The upstream job count is read per task (`upstream_submits` of the admin task object:

@@ -74,7 +74,7 @@ pub async fn submit_fault_is_retried(fake: &dyn Fake, entry: Value, body: Value,
     assert_no_violations(fake.journal());
 }
 
-/// The submit meets `fault` after it may have reached the upstream (API.md §7): the task fails
+/// The submit meets `fault` after it may have reached the upstream (docs/api.md §7): the task fails
 /// unbilled with `upstream_outcome_unknown`, flagged as a possible orphan, and the submit is
 /// never sent again. `jobs` is how many jobs the fault left upstream (0 for a reset before
 /// processing, 1 after it). The adapter's request timeout is 1 s, shorter than any `Slow`.
@@ -154,7 +154,7 @@ pub async fn unfinished_job_times_out(fake: &dyn Fake, entry: Value, body: Value
 }
 
 /// Every download of the result meets `Truncated`, up to the engine's retry budget: the task
-/// fails unbilled with `upstream_error`, after 5 downloads (API.md §7: a result that could not
+/// fails unbilled with `upstream_error`, after 5 downloads (docs/api.md §7: a result that could not
 /// be downloaded).
 pub async fn downloads_cut_every_time_fail_unbilled(fake: &dyn Fake, entry: Value, body: Value) {
     fake.faults().push_n(Endpoint::Download, 5, Fault::Truncated);

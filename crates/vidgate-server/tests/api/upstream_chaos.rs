@@ -4,7 +4,7 @@
 //! end badly. Every task must end within its deadline (a job that finished upstream may spend
 //! its download retries after it: it is delivered, not timed out), a failure must cost nothing, a completed
 //! task exactly its price, the account must hold nothing at the end with spent equal to the
-//! sum of the bills, and no upstream may have been given one task's job twice (API.md §7).
+//! sum of the bills, and no upstream may have been given one task's job twice (docs/api.md §7).
 //!
 //! Clips are as small as each upstream allows: Veo, Sora and Seedance make 1280x720 at their
 //! shortest native length (4 s, so nothing is trimmed), the vidgate upstream a 1 s 160x90 clip.

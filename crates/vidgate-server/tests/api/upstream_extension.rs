@@ -1,4 +1,4 @@
-//! Veo extension chains on the Gemini API end to end (UPSTREAMS.md §1.2, §1.3; API.md §7,
+//! Veo extension chains on the Gemini API end to end (docs/upstreams.md §1.2, §1.3; docs/api.md §7,
 //! §11) against `FakeGemini`: a length longer than a native clip is an 8 s clip plus
 //! extensions, each a new upstream job on the previous output's URI, submitted like the first
 //! (recorded before sending, never resent blindly, no failover once the base was accepted),

@@ -1,4 +1,4 @@
-//! Veo on the Gemini API end to end (UPSTREAMS.md §1) against `FakeGemini`, what only this
+//! Veo on the Gemini API end to end (docs/upstreams.md §1) against `FakeGemini`, what only this
 //! adapter does: Files API downloads that redirect (or not) or have expired. Extension
 //! chains (10 s as 8 s + 7 s, and the 1080p refusal) are in `upstream_extension.rs`. What every adapter does is table-driven
 //! in `upstream_cases.rs`.

@@ -1,4 +1,4 @@
-//! An OpenAI-Videos-compatible upstream end to end (UPSTREAMS.md §3) against `FakeOpenAi`, what
+//! An OpenAI-Videos-compatible upstream end to end (docs/upstreams.md §3) against `FakeOpenAi`, what
 //! only this adapter does: image-to-video from an image of another size, refusals at submit
 //! naming Sora 2's limits, failover when the first route refuses, a download cut every time,
 //! and downloads that redirect. What every adapter does is table-driven in

@@ -1,4 +1,4 @@
-//! Veo on Vertex AI end to end (UPSTREAMS.md §2) against `FakeVertex`, what only this adapter
+//! Veo on Vertex AI end to end (docs/upstreams.md §2) against `FakeVertex`, what only this adapter
 //! does: refusals at submit naming its limits, and service-account tokens that fail, run out
 //! or are revoked. What every adapter does (the plan, audio, image-to-video, each injected
 //! fault, results inline or in Cloud Storage, a restart) is table-driven in

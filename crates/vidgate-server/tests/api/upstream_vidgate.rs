@@ -1,4 +1,4 @@
-//! Another vidgate as the upstream end to end (API.md §4–§6, §10) against `FakeVidgate`, what
+//! Another vidgate as the upstream end to end (docs/api.md §4–§6, §10) against `FakeVidgate`, what
 //! only this adapter does: a route narrowed by config refused at submit, and a submit whose
 //! outcome is unknown sent again with the same `out_task_id` (its submit is idempotent), the
 //! upstream still making one job. What every adapter does is table-driven in

@@ -1,7 +1,7 @@
 //! Live keys on real upstream adapters, end to end over HTTP: a second vidgate as the
 //! upstream (chained gateways: its test key renders with its sandbox), the plan recorded on
 //! the task, refusals at submit, failover before acceptance, and a submit whose outcome is
-//! unknown failing unbilled as a possible orphan (API.md §7, §11).
+//! unknown failing unbilled as a possible orphan (docs/api.md §7, §11).
 
 use std::time::Duration;
 

@@ -1,4 +1,4 @@
-//! Every validation rule of API.md §4, sent over HTTP: the bad value, then the exact status,
+//! Every validation rule of docs/api.md §4, sent over HTTP: the bad value, then the exact status,
 //! `code` and `param`, and no task left behind.
 
 use reqwest::StatusCode;

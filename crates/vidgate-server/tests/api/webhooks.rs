@@ -1,4 +1,4 @@
-//! Webhooks through the API (API.md §8): signed deliveries of the terminal task object,
+//! Webhooks through the API (docs/api.md §8): signed deliveries of the terminal task object,
 //! retries on the configured schedule, `/deliveries`, the secret's rotation, the SSRF rule
 //! at submit and at connection, and delivery across a gateway restart. Every delivery is
 //! checked by the receiver's own Standard Webhooks verifier (`receiver.rs`).

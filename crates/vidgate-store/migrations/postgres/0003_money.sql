@@ -13,7 +13,7 @@ UPDATE api_keys SET
                    FROM ledger WHERE key_id = api_keys.id AND kind IN ('hold', 'capture', 'release'));
 
 -- Milliseconds billed, written by the terminal transition: the delivered length of a
--- completed task (API.md §7), the requested length of a cancel under `charge`, else 0.
+-- completed task (docs/api.md §7), the requested length of a cancel under `charge`, else 0.
 ALTER TABLE tasks ADD COLUMN billed_ms BIGINT NOT NULL DEFAULT 0;
 UPDATE tasks SET billed_ms = COALESCE((result->>'billed_ms')::BIGINT, 0)
     WHERE status = 'completed';

@@ -1,4 +1,4 @@
-//! Extension chains on the Gemini API (UPSTREAMS.md §1.2, §1.3): a task whose plan has
+//! Extension chains on the Gemini API (docs/upstreams.md §1.2, §1.3): a task whose plan has
 //! extensions runs its 8 s base clip, then each extension as a new `predictLongRunning` on
 //! the previous output's Files-API URI; only the last, stitched output is fetched.
 //!

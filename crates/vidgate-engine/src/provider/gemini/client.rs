@@ -124,7 +124,7 @@ impl Provider for GeminiProvider {
     }
 
     async fn cancel(&self, _upstream: &JobRef) -> Result<(), ProviderError> {
-        // No documented cancel for Veo operations (UPSTREAMS.md §1.4, UNCONFIRMED).
+        // No documented cancel for Veo operations (docs/upstreams.md §1.4, UNCONFIRMED).
         Ok(())
     }
 }

@@ -1,4 +1,4 @@
-//! Veo on the Gemini API (UPSTREAMS.md §1): request and URL building (`request`),
+//! Veo on the Gemini API (docs/upstreams.md §1): request and URL building (`request`),
 //! reading operations (`response`), extension chains (`chain`) and the provider (`client`). Built from an
 //! `[[upstreams]]` entry of kind `gemini`. Audio is always generated there; a silent
 //! request gets the track stripped at delivery.

@@ -1,4 +1,4 @@
-//! Building Gemini API requests (UPSTREAMS.md §1.2, §1.4, §1.5): the `predictLongRunning`
+//! Building Gemini API requests (docs/upstreams.md §1.2, §1.4, §1.5): the `predictLongRunning`
 //! URL and body (no `seed`, `generateAudio` or `storageUri`: the SDK refuses them there and
 //! sending them over REST is UNCONFIRMED), the operation GET, and the Files API download
 //! URL built from the file id as the SDK does, so the API key only ever goes to the
@@ -39,7 +39,7 @@ impl GeminiTarget {
         base_request(job, &self.person_generation)
     }
 
-    /// The body of an extension of the output at `video_uri` (UPSTREAMS.md §1.2, §1.3): the
+    /// The body of an extension of the output at `video_uri` (docs/upstreams.md §1.2, §1.3): the
     /// prompt and the `uri` only (no image, no bytes), 720p (extension output is 720p only),
     /// `durationSeconds: 8` (the docs' "must be 8 with extension" may mean this request, so it
     /// always says 8) and `personGeneration` `allow_all` unless configured.

@@ -1,4 +1,4 @@
-//! Reading Gemini API answers (UPSTREAMS.md §1.4): a finished operation's video is at
+//! Reading Gemini API answers (docs/upstreams.md §1.4): a finished operation's video is at
 //! `response.generateVideoResponse.generatedSamples[i].video.uri`; `done` without samples
 //! and with `raiMediaFilteredCount` is a safety block (a failure, never billed).
 

@@ -2,7 +2,7 @@
 //! `POST {base}/contents/generations/tasks` with the `content` array (the text, then the
 //! task's source image as an `image_url` item with role `first_frame`, its last frame with
 //! role `last_frame` and its reference images with role `reference_image`, each a `data:`
-//! URL; the modelark digest §3 `content[]` items),
+//! URL; docs/upstreams.md §8.2),
 //! `resolution` (`720p`/`1080p`), `ratio` (`16:9`/`9:16`), an integer `duration`, `seed`
 //! (-1 for random), and `watermark` and `generate_audio` always sent, `false` included
 //! (audio defaults to on upstream; a dropped `false` is a silent default).

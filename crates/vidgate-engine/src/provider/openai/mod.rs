@@ -1,4 +1,4 @@
-//! An OpenAI-Videos-compatible upstream (UPSTREAMS.md §3): request and URL building
+//! An OpenAI-Videos-compatible upstream (docs/upstreams.md §3): request and URL building
 //! (`request`), reading `Video` objects (`response`) and the provider (`client`). Built
 //! from an `[[upstreams]]` entry of kind `openai`. Audio is always generated there.
 

@@ -1,4 +1,4 @@
-//! Building OpenAI-Videos requests (UPSTREAMS.md §3.1, §3.2): `POST {base}/videos` as JSON
+//! Building OpenAI-Videos requests (docs/upstreams.md §3.1, §3.2): `POST {base}/videos` as JSON
 //! (`seconds` a string, `size` `WxH`, the image as `input_reference.image_url`, a `data:`
 //! URL, at exactly the frame size), `GET {base}/videos/{id}`, `GET {base}/videos/{id}/content?variant=video`. `base`
 //! is the SDK's base URL, e.g. `https://api.example.com/v1`.
@@ -45,7 +45,7 @@ pub fn create_body(job: &JobSpec, model: &str) -> CreateVideo {
     }
 }
 
-/// The job with a source image OpenAI takes: `input_reference` must match `size` (UPSTREAMS.md
+/// The job with a source image OpenAI takes: `input_reference` must match `size` (docs/upstreams.md
 /// §3.2), so an image of another size is cover-fitted to the frame (as the sandbox fits its
 /// first frame) and sent as a PNG. `None` when the job has no image or it already fits. CPU
 /// work: call it off the async threads.

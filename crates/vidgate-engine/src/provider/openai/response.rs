@@ -1,4 +1,4 @@
-//! Reading OpenAI-Videos answers (UPSTREAMS.md §3.3, §3.4): the `Video` object's status
+//! Reading OpenAI-Videos answers (docs/upstreams.md §3.3, §3.4): the `Video` object's status
 //! (`queued`, `in_progress`, `completed`, `failed`; anything else keeps the task polling
 //! until its deadline and is logged once per value), its `progress`, its `error`, and the
 //! standard error envelope.

@@ -1,7 +1,7 @@
 //! Vertex AI credentials: a service-account JSON key turned into an RS256-signed JWT
 //! assertion and exchanged for an OAuth access token (scope `cloud-platform`), cached and
 //! refreshed a few minutes before it expires, one refresh at a time however many tasks
-//! ask at once (UPSTREAMS.md §2.1). Tokens last about an hour, so long polls and
+//! ask at once (docs/upstreams.md §2.1). Tokens last about an hour, so long polls and
 //! downloads simply ask again and get a fresh one when it is due.
 //!
 //! RSA signing is ring's (already in the build for TLS, constant-time). Must not: print

@@ -1,4 +1,4 @@
-//! Veo on Vertex AI (UPSTREAMS.md §2): service-account OAuth (`auth`), the request and
+//! Veo on Vertex AI (docs/upstreams.md §2): service-account OAuth (`auth`), the request and
 //! URL building (`request`), reading operations (`response`), and the provider
 //! (`client`). Built from an `[[upstreams]]` entry of kind `vertex`.
 

@@ -1,4 +1,4 @@
-//! Building Vertex AI requests (UPSTREAMS.md §2.2, §2.3): the `predictLongRunning` URL and
+//! Building Vertex AI requests (docs/upstreams.md §2.2, §2.3): the `predictLongRunning` URL and
 //! body (with the Vertex-only `generateAudio`, `seed`, `storageUri`), the
 //! `fetchPredictOperation` URL derived from the operation name as the SDK does, and the
 //! Cloud Storage URL of a `gs://` result.

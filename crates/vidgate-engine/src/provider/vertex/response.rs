@@ -1,4 +1,4 @@
-//! Reading Vertex AI answers (UPSTREAMS.md §2.3): the operation that `predictLongRunning`
+//! Reading Vertex AI answers (docs/upstreams.md §2.3): the operation that `predictLongRunning`
 //! returns, and `fetchPredictOperation`'s, whose finished `response.videos[]` carries each
 //! result inline (`bytesBase64Encoded`) or in the caller's bucket (`gcsUri`), and whose
 //! RAI fields say the filter removed it.

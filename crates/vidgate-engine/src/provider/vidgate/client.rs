@@ -43,7 +43,7 @@ impl VidgateProvider {
 fn error(answer: &http::Answer, call: Call) -> ProviderError {
     let body = serde_json::from_slice::<serde_json::Value>(&answer.body).ok();
     let code = body.as_ref().and_then(|v| v.pointer("/error/code")).and_then(|c| c.as_str()).unwrap_or("");
-    // A 503 `model_unavailable` there may be temporary ("all of them down", API.md §10), so it
+    // A 503 `model_unavailable` there may be temporary ("all of them down", docs/api.md §10), so it
     // is busy like any 5xx: the next route is tried, or the same one again later.
     http::status_error(answer.status, answer.retry_after_ms(), code, call)
 }

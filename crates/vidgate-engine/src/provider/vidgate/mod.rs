@@ -1,4 +1,4 @@
-//! Another vidgate as an upstream (API.md §4–§6), so gateways can be chained: request
+//! Another vidgate as an upstream (docs/api.md §4–§6), so gateways can be chained: request
 //! building (`request`), reading its task object (`response`) and the provider
 //! (`client`). Built from an `[[upstreams]]` entry of kind `vidgate`. Its submit is
 //! idempotent through `out_task_id`.

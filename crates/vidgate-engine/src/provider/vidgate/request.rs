@@ -1,4 +1,4 @@
-//! Building requests to another vidgate (API.md §4, §5, §6): `POST
+//! Building requests to another vidgate (docs/api.md §4, §5, §6): `POST
 //! {base}/v1/videos/generations` with the task's own id as `out_task_id`, so sending it
 //! again returns the same upstream task instead of a second one; `GET
 //! {base}/v1/videos/tasks/{id}`; `POST {base}/v1/tasks/cancel/{id}`.

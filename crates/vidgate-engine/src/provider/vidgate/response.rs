@@ -1,4 +1,4 @@
-//! Reading another vidgate's task object (API.md §5): `status` (`queued`, `running`,
+//! Reading another vidgate's task object (docs/api.md §5): `status` (`queued`, `running`,
 //! `completed`, `failed`, `cancelled`; anything else keeps polling), `progress`,
 //! `result_url` (a signed URL, fetched without credentials) and `error.code`.
 

@@ -1,5 +1,5 @@
 //! The OpenAI Videos compatibility surface (`/v1/videos`), so that the official `openai`
-//! SDKs work with their `base_url` pointed at vidgate (UPSTREAMS.md §3, docs/openai-compat.md).
+//! SDKs work with their `base_url` pointed at vidgate (docs/upstreams.md §3, docs/openai-compat.md).
 //! Thin handlers over the gateway's OpenAI operations; the tasks are the same tasks every
 //! other surface reads.
 //!

@@ -1,4 +1,4 @@
-//! The OpenAI video object (UPSTREAMS.md §3.3) rendered from a task, and the list and
+//! The OpenAI video object (docs/upstreams.md §3.3) rendered from a task, and the list and
 //! delete answers. Statuses map onto OpenAI's four: `running` is `in_progress`, and a
 //! cancelled task is `failed` with `error.code` `cancelled` (the SDK's poller stops on it).
 //! Times are unix seconds.
