@@ -7,7 +7,7 @@
 //! - [`provider`]: the `Provider` trait and the providers (the sandbox, Veo on Vertex AI and the
 //!   Gemini API, OpenAI-Videos-compatible gateways, other vidgates).
 //! - [`upstreams`]: building the configured upstreams and the start-up plan report.
-//! - [`deliver`]: validating, trimming and splitting a result into the delivered files.
+//! - [`postprocess`]: validating, trimming and splitting a result into the files a client gets.
 //! - [`files`], [`signer`], [`view`]: stored files, signed URLs and the task object.
 //! - [`notify`], [`sweeper`]: change notifications, retention and gauges.
 //! - [`listen`]: wake-ups from the changes other replicas commit to the database.
@@ -19,7 +19,7 @@
 
 pub mod app;
 pub mod clock;
-pub mod deliver;
+pub mod postprocess;
 pub mod files;
 pub mod gateway;
 pub mod ipnet;

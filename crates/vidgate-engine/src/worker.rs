@@ -21,7 +21,7 @@ use vidgate_media::MediaPool;
 use vidgate_store::{Claimed, Millis, Phase, ProviderCaps, StepUpdate, Store, StoreError, Task, Terminal};
 
 use crate::clock::now_ms;
-use crate::deliver;
+use crate::postprocess;
 use crate::files::MediaStore;
 use crate::notify::Notifier;
 use crate::provider::{JobRef, JobSpec, PollOutcome, PolledResult, Provider, ProviderError, Providers, throttle};
@@ -32,6 +32,7 @@ mod chain;
 mod deadline_tests;
 mod routes;
 mod slots;
+mod terminal;
 
 /// How often a submit that could not reach its upstream is tried before the task fails.
 pub const MAX_SUBMIT_ATTEMPTS: u32 = 5;
@@ -74,7 +75,7 @@ pub struct Engine {
 pub use at_cap::AtCap;
 
 type StepResult = Result<(), StoreError>;
-type Processed = Result<deliver::Delivered, deliver::InvalidResult>;
+type Processed = Result<postprocess::Delivered, postprocess::InvalidResult>;
 
 impl Engine {
     /// Runs until `shutdown` resolves, then waits up to `grace` for steps in progress and
@@ -392,11 +393,11 @@ impl Engine {
         let (raw, dir, t, max) = (raw.to_owned(), scratch.to_owned(), task.clone(), self.settings.max_result_bytes);
         self.media
             .run(move || {
-                if let Some(first) = kept.filter(|first| deliver::same_bytes(first, &raw)) {
+                if let Some(first) = kept.filter(|first| postprocess::same_bytes(first, &raw)) {
                     let _ = std::fs::remove_file(first);
-                    return Err(deliver::InvalidResult("the upstream sent the same invalid bytes twice".into()));
+                    return Err(postprocess::InvalidResult("the upstream sent the same invalid bytes twice".into()));
                 }
-                deliver::process(&raw, &dir, &t, max)
+                postprocess::process(&raw, &dir, &t, max)
             })
             .await
     }
@@ -453,11 +454,8 @@ impl Engine {
             files_expire_at: now + self.settings.retention_ms,
             upstream_cost: measured,
         };
-        match self.store.finish(&task.id, Some(c.token), end, now).await? {
-            Some(done) => {
-                transition(&done, TaskStatus::Completed);
-                self.webhook_enqueued(&done);
-            }
+        match self.finish(&task.id, Some(c.token), end, now).await? {
+            Some(_) => {}
             None => {
                 // Another path ended the task (a cancel); keep no files for it unless it completed.
                 // A task still open means this step lost its lease: the worker that took the
@@ -484,7 +482,7 @@ impl Engine {
         job: &JobRef,
         raw: &Path,
         scratch: &Path,
-    ) -> Result<Option<deliver::Delivered>, String> {
+    ) -> Result<Option<postprocess::Delivered>, String> {
         let kept = scratch.join("raw-first.mp4");
         std::fs::rename(raw, &kept).map_err(|e| e.to_string())?;
         metrics::counter!("vidgate_result_redownloads_total", "provider" => c.task.provider.clone()).increment(1);
@@ -518,10 +516,7 @@ impl Engine {
 
     async fn fail(&self, c: &Claimed, code: TaskErrorCode, message: &str, possible_orphan: bool) -> StepResult {
         let end = Terminal::Failed { code, message: message.to_owned(), possible_orphan };
-        if let Some(done) = self.store.finish(&c.task.id, Some(c.token), end, now_ms()).await? {
-            transition(&done, TaskStatus::Failed);
-            self.webhook_enqueued(&done);
-        }
+        self.finish(&c.task.id, Some(c.token), end, now_ms()).await?;
         Ok(())
     }
 }

@@ -78,12 +78,8 @@ impl Gateway {
             .resolve(&task.model)
             .is_some_and(|m| m.cancel_policy == vidgate_domain::catalog::CancelPolicy::Charge);
         let end = Terminal::Cancelled { charge_if_running: charge };
-        match self.store.finish(&task.id, None, end, now_ms()).await? {
+        match self.engine.finish(&task.id, None, end, now_ms()).await? {
             Some(done) => {
-                crate::worker::transition(&done, vidgate_domain::task::TaskStatus::Cancelled);
-                self.engine.webhook_enqueued(&done);
-                self.notifier.changed(&done.id);
-                self.engine.slot_may_have_freed(&done.provider);
                 if let (Some(job), Some(provider)) = (&task.upstream_job, self.engine.providers.get(&task.provider)) {
                     let job = JobRef { job_id: job.clone(), state: task.upstream_state.clone() };
                     if let Err(e) = provider.cancel(&job).await {
