@@ -12,6 +12,7 @@ mod deliveries;
 pub mod management;
 mod openai;
 mod plan;
+mod reads;
 mod submit;
 mod tasks;
 pub mod usage;
@@ -71,7 +72,8 @@ impl From<vidgate_store::StoreError> for ApiError {
 pub struct Gateway {
     pub config: Config,
     pub catalog: Catalog,
-    pub store: Arc<dyn Store>,
+    /// Private: the HTTP layer reaches the store only through the gateway's operations.
+    pub(crate) store: Arc<dyn Store>,
     pub engine: Arc<Engine>,
     pub notifier: Notifier,
     pub urls: UrlMinter,

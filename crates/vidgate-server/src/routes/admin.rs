@@ -7,14 +7,13 @@ use axum::routing::{delete, get, post};
 use axum::{Json, Router};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
-use vidgate_domain::task::TaskStatus;
-use vidgate_domain::{ErrorCode, TaskId, Usd};
+use vidgate_domain::{ErrorCode, Usd};
 use vidgate_engine::clock::{now_ms, rfc3339};
 use vidgate_engine::gateway::NewKeyRequest;
 use vidgate_engine::gateway::{AccountPatch, KeyPatch};
 use vidgate_engine::view::{AdminTaskObject, admin_task_object};
 use vidgate_store::AuditEntry;
-use vidgate_store::{Account, ApiKey, TaskFilter};
+use vidgate_store::{Account, ApiKey};
 
 use crate::AppState;
 use crate::error::{ErrorBody, HttpError, HttpResult};
@@ -269,7 +268,7 @@ pub async fn list_keys(
         }
         None => None,
     };
-    let keys = s.gateway.store.keys(account.as_ref()).await.map_err(vidgate_engine::gateway::ApiError::from)?;
+    let keys = s.gateway.keys(account.as_ref()).await?;
     let last_id = keys.last().map(|k| k.id.to_string());
     Ok(Json(ListPage {
         object: "list",
@@ -299,35 +298,8 @@ pub async fn search_tasks(
     _: Admin,
     Query(q): Query<HashMap<String, String>>,
 ) -> HttpResult<Json<ListPage<AdminTaskObject>>> {
-    let bad = |p: &str, m: &str| HttpError::param(ErrorCode::InvalidParam, p, m.to_owned());
-    let mut f = TaskFilter { limit: 20, ..Default::default() };
-    for (k, v) in &q {
-        match k.as_str() {
-            "account_id" => f.account_id = Some(v.parse().map_err(|_| bad("account_id", "not an account id"))?),
-            "status" => f.status = Some(TaskStatus::parse(v).ok_or_else(|| bad("status", "not a task status"))?),
-            "model" => f.model = Some(s.gateway.catalog.resolve(v).map_or_else(|| v.clone(), |m| m.id.clone())),
-            "limit" => {
-                f.limit = v
-                    .parse()
-                    .ok()
-                    .filter(|n| (1..=100).contains(n))
-                    .ok_or_else(|| bad("limit", "limit must be 1 to 100"))?
-            }
-            "after" => f.after = Some(v.parse::<TaskId>().map_err(|_| bad("after", "after must be a task id"))?),
-            other => match other.strip_prefix("metadata.") {
-                Some(key) if !key.is_empty() => f.metadata.push((key.to_owned(), v.clone())),
-                _ => {
-                    return Err(HttpError::param(ErrorCode::UnknownParam, other, format!("unknown parameter {other}")));
-                }
-            },
-        }
-    }
-    f.metadata.sort();
-    let limit = f.limit;
-    f.limit = limit + 1;
-    let mut tasks = s.gateway.store.tasks(&f).await.map_err(vidgate_engine::gateway::ApiError::from)?;
-    let has_more = tasks.len() > limit as usize;
-    tasks.truncate(limit as usize);
+    let page = s.gateway.search_tasks(&q).await?;
+    let (tasks, has_more) = (page.tasks, page.has_more);
     let now = now_ms();
     let last_id = tasks.last().map(|t| t.id.to_string());
     let data = tasks.iter().map(|t| admin_task_object(t, &s.gateway.urls, now)).collect();

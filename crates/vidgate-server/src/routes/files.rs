@@ -59,7 +59,7 @@ pub async fn serve_file(
         return Err(not_found());
     }
     let id: TaskId = task_id.parse().map_err(|_| not_found())?;
-    let task = gw.store.task(&id).await.map_err(vidgate_engine::gateway::ApiError::from)?.ok_or_else(not_found)?;
+    let task = gw.task_behind_signed_link(&id).await?.ok_or_else(not_found)?;
     send_file(&state, &task, &name, &method, &headers).await
 }
 

@@ -16,9 +16,10 @@ pub async fn healthz() -> impl IntoResponse {
 /// Readiness: the database answers.
 #[utoipa::path(get, path = "/readyz", tag = "operations", responses((status = 200, description = "ready"), (status = 503, description = "not ready")))]
 pub async fn readyz(State(state): State<AppState>) -> impl IntoResponse {
-    match state.gateway.store.setting("bootstrapped").await {
-        Ok(Some(_)) => (StatusCode::OK, Json(serde_json::json!({"status": "ready"}))),
-        _ => (StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({"status": "not ready"}))),
+    if state.gateway.ready().await {
+        (StatusCode::OK, Json(serde_json::json!({"status": "ready"})))
+    } else {
+        (StatusCode::SERVICE_UNAVAILABLE, Json(serde_json::json!({"status": "not ready"})))
     }
 }
 

@@ -49,10 +49,8 @@ pub async fn stream(
             .verify(&path, q.exp.as_deref(), q.sig.as_deref(), now_ms() / 1000)
             .map_err(|_| HttpError::new(ErrorCode::PermissionDenied, "this stream link is not valid or has expired"))?;
         let id: TaskId = task_id.parse().map_err(|_| HttpError::new(ErrorCode::TaskNotFound, "no such task"))?;
-        gw.store
-            .task(&id)
-            .await
-            .map_err(vidgate_engine::gateway::ApiError::from)?
+        gw.task_behind_signed_link(&id)
+            .await?
             .ok_or_else(|| HttpError::new(ErrorCode::TaskNotFound, "no such task"))?
     } else {
         // The key path checks what every keyed request does (expiry, revocation, IP list).

@@ -163,7 +163,7 @@ async fn a_json_create_takes_the_model_defaults_and_an_image_url() {
         (Some("tiny"), Some("1"), Some("160x90"))
     );
     let id = video["id"].as_str().unwrap();
-    let stored = app.app.gateway.store.source_image(&id.parse().unwrap()).await.unwrap().unwrap();
+    let stored = app.app.gateway.store_for_tests().source_image(&id.parse().unwrap()).await.unwrap().unwrap();
     assert_eq!(stored.bytes, png);
     let (done, _) = finished(&app, &app.test_key, id).await;
     assert_eq!(done["status"], "completed", "{done}");
@@ -182,7 +182,7 @@ async fn a_multipart_upload_is_limited_by_the_image_limit_and_the_multipart_body
     assert!(big.len() > 1024 * 1024 && big.len() < 2 * 1024 * 1024, "{}", big.len());
     let (s, video, _) = create_form(&app, &texts, Some(("image/png", &big))).await;
     assert_eq!(s, StatusCode::OK, "an image over the JSON body limit is fine in multipart: {video}");
-    let stored = app.app.gateway.store.source_image(&video["id"].as_str().unwrap().parse().unwrap()).await.unwrap();
+    let stored = app.app.gateway.store_for_tests().source_image(&video["id"].as_str().unwrap().parse().unwrap()).await.unwrap();
     assert_eq!(stored.unwrap().bytes, big);
     let too_big = noise_png(1000, 1000);
     let (s, e, _) = create_form(&app, &texts, Some(("image/png", &too_big))).await;
@@ -417,7 +417,7 @@ async fn a_remix_is_a_new_billed_task_with_the_originals_parameters_and_image() 
         (remix["prompt"].as_str(), remix["seconds"].as_str(), remix["size"].as_str()),
         (Some("a green field at dusk"), Some("2"), Some("90x160"))
     );
-    let stored = app.app.gateway.store.source_image(&remix_id.parse().unwrap()).await.unwrap().unwrap();
+    let stored = app.app.gateway.store_for_tests().source_image(&remix_id.parse().unwrap()).await.unwrap().unwrap();
     assert_eq!(stored.bytes, png, "the remix starts from the original's image");
     let (done, _) = finished(&app, &live_key, &remix_id).await;
     assert_eq!(done["status"], "completed", "{done}");

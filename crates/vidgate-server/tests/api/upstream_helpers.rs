@@ -19,7 +19,7 @@ use crate::helpers::{TestApp, probe_bytes, solid_png, spawn_app_with, test_confi
 use crate::restart::Run;
 
 /// How long a single task may take in these tests.
-pub const WAIT: Duration = Duration::from_secs(90);
+pub const WAIT: Duration = Duration::from_secs(180);
 /// What each test account is funded with, micro-dollars.
 pub const FUNDS: i64 = 100_000_000;
 
