@@ -145,9 +145,15 @@ pub async fn page(State(state): State<AppState>, signed: Signed) -> PageResult {
     let mut body = format!(
         "<h1>Usage</h1><p class=\"hint\">The last {DAYS} days (UTC), live and test apart. <a href=\"/console/usage.csv?mode=live\" download>Live as CSV</a> · <a href=\"/console/usage.csv?mode=test\" download>Test as CSV</a></p>"
     );
-    for mode in ["live", "test"] {
-        let by_model = rows(&state, &signed, mode, "model").await?;
-        let by_key = rows(&state, &signed, mode, "key").await?;
+    // The four roll-ups read side by side (the store's read connections run them in
+    // parallel): the page costs the slowest one, not their sum.
+    let (live_model, live_key, test_model, test_key) = futures::try_join!(
+        rows(&state, &signed, "live", "model"),
+        rows(&state, &signed, "live", "key"),
+        rows(&state, &signed, "test", "model"),
+        rows(&state, &signed, "test", "key"),
+    )?;
+    for (mode, by_model, by_key) in [("live", live_model, live_key), ("test", test_model, test_key)] {
         let today_usd = by_model.iter().filter(|i| i.bucket == today).fold(Usd::ZERO, |a, i| a.plus(i.usd));
         let total = by_model.iter().fold(Usd::ZERO, |a, i| a.plus(i.usd));
         body.push_str(&format!(

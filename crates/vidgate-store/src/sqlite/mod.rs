@@ -49,6 +49,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (41, include_str!("../../migrations/sqlite/0041_key_announcements.sql")),
     (50, include_str!("../../migrations/sqlite/0050_management.sql")),
     (51, include_str!("../../migrations/sqlite/0051_key_cache_announcements.sql")),
+    (52, include_str!("../../migrations/sqlite/0052_usage_index.sql")),
     (80, include_str!("../../migrations/sqlite/0080_guide_images.sql")),
 ];
 

@@ -1,0 +1,5 @@
+-- The usage roll-ups (GET /v1/usage, /admin/v1/usage, the console's usage page) group the
+-- charged tasks of a period: this index holds every column they read, so a roll-up can be an
+-- index-only scan. Mirrors ../sqlite/0052_usage_index.sql.
+CREATE INDEX tasks_usage ON tasks(completed_at) INCLUDE (mode, model, account_id, key_id, status, billed_ms, used_micros)
+    WHERE completed_at IS NOT NULL;
