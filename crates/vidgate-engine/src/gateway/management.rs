@@ -27,12 +27,13 @@ fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Resul
 #[derive(Clone, Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct AccountPatch {
+    /// 1 to 200 characters, not blank; never null.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = String, min_length = 1, max_length = 200, pattern = r"\S")]
     pub name: Option<Option<String>>,
-    /// `active` or `suspended`.
+    /// `active` or `suspended`; never null.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = String, pattern = "^(active|suspended)$")]
     pub status: Option<Option<String>>,
 }
 
@@ -41,11 +42,13 @@ pub struct AccountPatch {
 #[derive(Clone, Debug, Default, Deserialize, ToSchema)]
 #[serde(deny_unknown_fields)]
 pub struct KeyPatch {
+    /// 1 to 200 characters, not blank; never null.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<String>)]
+    #[schema(value_type = String, min_length = 1, max_length = 200, pattern = r"\S")]
     pub name: Option<Option<String>>,
+    /// Never null.
     #[serde(default, deserialize_with = "present")]
-    #[schema(value_type = Option<bool>)]
+    #[schema(value_type = bool)]
     pub disabled: Option<Option<bool>>,
     #[serde(default, deserialize_with = "present")]
     #[schema(value_type = Option<f64>)]
