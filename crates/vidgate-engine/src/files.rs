@@ -1,11 +1,12 @@
 //! Media storage: where a task's delivered files live and how they are read back.
 //! [`MediaStore`] is a closed set of backends picked from config (today the local
 //! directory, [`LocalDir`], or an S3-compatible bucket, [`S3Dir`]); every backend keeps the same contract, checked by the
-//! [`conformance`] suite: a file appears under `(task, name)` only once it is complete,
+//! `conformance` suite (the `testkit` feature): a file appears under `(task, name)` only once it is complete,
 //! reads give its size and any byte range as a stream, and deleting a task's files is
 //! idempotent. Scratch work (downloads, trims, posters) always stays on local disk under
 //! `<scratch root>/<task>-<ulid>`, whatever the backend.
 
+#[cfg(feature = "testkit")]
 pub mod conformance;
 mod local;
 mod s3;

@@ -74,7 +74,17 @@ pub struct Engine {
 
 pub use at_cap::AtCap;
 
-type StepResult = Result<(), StoreError>;
+/// Why a step stopped short; it is taken up again when its lease expires.
+#[derive(Debug, thiserror::Error)]
+pub enum StepError {
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    /// Local scratch space or the media store (a file could not be written or published).
+    #[error("files: {0}")]
+    Files(String),
+}
+
+type StepResult = Result<(), StepError>;
 type Processed = Result<postprocess::Delivered, postprocess::InvalidResult>;
 
 impl Engine {
@@ -185,7 +195,7 @@ impl Engine {
         throttle::scope(provider.throttle(), async {
             match task.phase {
                 Phase::Submit => self.submit_step(c, provider, &spec).await,
-                Phase::Poll | Phase::Fetch => self.poll_step(c, provider, &spec).await,
+                Phase::Poll => self.poll_step(c, provider, &spec).await,
                 Phase::Done => Ok(()),
             }
         })
@@ -358,7 +368,7 @@ impl Engine {
         let task = &c.task;
         let scratch = match self.files.scratch(&task.id) {
             Ok(s) => s,
-            Err(e) => return Err(StoreError::Database(format!("scratch dir: {e}"))),
+            Err(e) => return Err(StepError::Files(format!("scratch dir: {e}"))),
         };
         let result = self.deliver_into(c, provider, spec, job, polled, &scratch).await;
         let _ = std::fs::remove_dir_all(&scratch);
@@ -443,7 +453,7 @@ impl Engine {
             return Ok(());
         }
         if let Err(e) = self.files.put(&task.id, &files).await {
-            return Err(StoreError::Database(format!("publishing files: {e}")));
+            return Err(StepError::Files(format!("publishing: {e}")));
         }
         let rate = rate_per_second(task);
         let credits_used = billing::price_for_ms(rate, delivered.result.billed_ms);

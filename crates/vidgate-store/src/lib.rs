@@ -5,11 +5,13 @@
 //! compare-and-set: steps carry the fencing token of their lease, and the one call that
 //! moves a task to a terminal state ([`Store::finish`]) also settles its money in the same
 //! transaction, so a task is settled exactly once whoever gets there first.
-//! [`conformance`] holds the suite every backend must pass.
+//! `conformance` (the `testkit` feature, for tests only) holds the suite every backend must
+//! pass.
 //!
 //! The store must not know about HTTP, providers or files on disk.
 
 pub mod changes;
+#[cfg(feature = "testkit")]
 pub mod conformance;
 pub mod fair;
 pub mod model;

@@ -168,10 +168,9 @@ pub struct TaskResult {
 pub enum Phase {
     /// No upstream job yet.
     Submit,
-    /// An upstream job exists; ask it how it is doing.
+    /// An upstream job exists; ask it how it is doing (and, once it finished, download,
+    /// check and store the result in the same step).
     Poll,
-    /// The upstream finished; download, check and store the result.
-    Fetch,
     /// Terminal.
     Done,
 }
@@ -182,14 +181,13 @@ impl Phase {
         match self {
             Phase::Submit => "submit",
             Phase::Poll => "poll",
-            Phase::Fetch => "fetch",
             Phase::Done => "done",
         }
     }
 
     /// Parses the stored spelling.
     pub fn parse(s: &str) -> Option<Phase> {
-        [Phase::Submit, Phase::Poll, Phase::Fetch, Phase::Done].into_iter().find(|p| p.as_str() == s)
+        [Phase::Submit, Phase::Poll, Phase::Done].into_iter().find(|p| p.as_str() == s)
     }
 }
 

@@ -5,6 +5,7 @@
 pub mod fingerprint;
 pub mod openai;
 pub mod parse;
+#[cfg(any(test, feature = "testkit"))]
 pub mod parse_cases;
 
 use std::collections::BTreeMap;

@@ -42,7 +42,7 @@ impl Gateway {
         let deadline = tokio::time::Instant::now() + timeout;
         loop {
             let task = self.store.task(id).await?.ok_or_else(not_found)?;
-            if task.version != seen || task.status.is_terminal() && seen == -1 {
+            if task.version != seen {
                 return Ok(task);
             }
             let recheck = (tokio::time::Instant::now() + WAIT_RECHECK).min(deadline);
