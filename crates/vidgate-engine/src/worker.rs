@@ -229,7 +229,7 @@ impl Engine {
                 if s.running {
                     transition(task, TaskStatus::Running);
                 }
-                self.store.save_step(&task.id, c.token, update, now).await.map(drop)
+                self.store.save_step(&task.id, c.token, update, now).await.map(drop).map_err(Into::into)
             }
             Err(e) => {
                 // A submit that never left is not counted as sent (`upstream_submits`).
@@ -263,7 +263,7 @@ impl Engine {
                 next_run_at: now_ms() + backoff_ms(attempts, &e),
                 ..Default::default()
             };
-            return self.store.save_step(&task.id, c.token, update, now_ms()).await.map(drop);
+            return self.store.save_step(&task.id, c.token, update, now_ms()).await.map(drop).map_err(Into::into);
         }
         match e {
             ProviderError::OutcomeUnknown(_) => {
@@ -336,7 +336,7 @@ impl Engine {
             }
         };
         update.next_run_at = routes::by_deadline(task, update.next_run_at);
-        self.store.save_step(&task.id, c.token, update, now).await.map(drop)
+        self.store.save_step(&task.id, c.token, update, now).await.map(drop).map_err(Into::into)
     }
 
     async fn fetch_step(
@@ -390,7 +390,7 @@ impl Engine {
                 next_run_at: now_ms() + backoff_ms(failures, &e),
                 ..Default::default()
             };
-            return self.store.save_step(&task.id, c.token, update, now_ms()).await.map(drop);
+            return self.store.save_step(&task.id, c.token, update, now_ms()).await.map(drop).map_err(Into::into);
         }
         tracing::info!(task = %task.id, error = %e, "result download failed for good");
         self.fail(c, TaskErrorCode::UpstreamError, "the result could not be downloaded from the upstream", false).await

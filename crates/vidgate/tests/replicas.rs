@@ -294,6 +294,7 @@ impl Cluster {
 
     /// The ledger identities of docs/billing.md, per task and for the account; returns the
     /// total captured, micro-dollars.
+    #[allow(clippy::type_complexity)] // one row of a query, read once
     async fn check_ledger(&self, done: &BTreeMap<String, Value>) -> i64 {
         let rows: Vec<(String, String, i64, i64, i64, i64, i64, i64, i64)> = sqlx::query_as(
             "SELECT t.id, t.status, t.estimated_micros, t.used_micros, \
@@ -386,7 +387,7 @@ async fn on_the_sandbox_every_task_completes_exactly_once_when_a_replica_is_kill
     let hook_url = hooks.start().await;
     let body = |i: usize| {
         json!({"model": "tiny", "prompt": format!("replica clip {i}"), "duration_seconds": 1 + i % 2,
-               "audio": i % 3 == 0, "callback_url": hook_url})
+               "audio": i.is_multiple_of(3), "callback_url": hook_url})
     };
     let mut ids = c.submit(0, TASKS / 2, body).await;
     // Mid-run: some tasks finished, and the victim holds several (submits, polls, fetches).

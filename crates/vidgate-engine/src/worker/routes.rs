@@ -56,14 +56,14 @@ impl Engine {
             upstream_cost: route.upstream_cost,
             next_run_at: now,
         };
-        self.store.reroute(&task.id, c.token, change, now).await.map(drop)
+        self.store.reroute(&task.id, c.token, change, now).await.map(drop).map_err(Into::into)
     }
 
     /// Puts a step back for `wait` without doing anything (the upstream's throttle).
     pub(super) async fn defer(&self, c: &Claimed, wait: Duration) -> StepResult {
         let now = now_ms();
         let update = StepUpdate { next_run_at: now + wait.as_millis() as i64, ..Default::default() };
-        self.store.save_step(&c.task.id, c.token, update, now).await.map(drop)
+        self.store.save_step(&c.task.id, c.token, update, now).await.map(drop).map_err(Into::into)
     }
 }
 
