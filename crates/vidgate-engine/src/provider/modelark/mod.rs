@@ -23,7 +23,7 @@ impl ModelarkProvider {
             return Err(format!("upstream {}: credentials (the ModelArk API key) are not set", u.name));
         }
         Ok(ModelarkProvider {
-            base: base_url(u.effective_base_url())?,
+            base: base_url(&u.effective_base_url())?,
             model: u.model.clone(),
             key: api_key(u)?,
             client: super::http::api_client(std::time::Duration::from_secs(10)).map_err(|e| e.to_string())?,
