@@ -35,7 +35,7 @@ impl ModelarkProvider {
 
 /// The API key: `credentials` itself, or the trimmed contents of the file it names when it
 /// is an absolute path (a key never starts with `/`). The error names the entry, never the key.
-fn api_key(u: &UpstreamConfig) -> Result<Secret, String> {
+pub(crate) fn api_key(u: &UpstreamConfig) -> Result<Secret, String> {
     let creds = u.credentials.expose();
     if !creds.starts_with('/') {
         return Ok(u.credentials.clone());
