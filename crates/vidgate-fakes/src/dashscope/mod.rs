@@ -9,7 +9,8 @@
 //! `IPInfringementSuspect` or `Arrearage` refuses the create with 400 and creates nothing;
 //! any other `Outcome::Error` fails the task with that code (an empty code: a `FAILED`
 //! without a reason, trap 7); `Outcome::Status("UNKNOWN")` reports the task as expired.
-//! [`FakeDashscope::expire_results`] makes every URL handed out so far answer 403.
+//! [`FakeDashscope::expire_results`] makes every URL handed out so far answer 403, and
+//! [`FakeDashscope::hand_out_expired_urls`] the next ones expired already.
 //!
 //! Layout: `models` (ids and shapes) → `request` (create rules) → `routes`; `state`.
 
@@ -108,6 +109,12 @@ impl FakeDashscope {
     /// Every result URL handed out so far now answers 403 (the 24 h validity ran out).
     pub fn expire_results(&self) {
         self.state.expire();
+    }
+
+    /// The next `n` result URLs handed out are already expired (403), as if the 24 h ran
+    /// out between the poll and the download.
+    pub fn hand_out_expired_urls(&self, n: u32) {
+        self.state.stale_urls(n);
     }
 
     /// `(task_id, task_status)` of every task the fake holds, oldest first.

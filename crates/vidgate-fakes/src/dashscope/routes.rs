@@ -184,7 +184,7 @@ fn task_json(state: &WanState, task: &WanTask) -> Value {
                 "{}{OSS}{}.mp4?Expires={expires}&OSSAccessKeyId=LTAI-fake&Signature={}-{}",
                 state.core.base_url,
                 task.id,
-                state.epoch(),
+                state.signing_epoch(),
                 &task.id[..8]
             ));
             output["actual_prompt"] = json!(c.prompt);

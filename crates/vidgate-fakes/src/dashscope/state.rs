@@ -57,6 +57,7 @@ pub(crate) struct WanState {
     tasks: Mutex<Vec<WanTask>>,
     bodies: Mutex<Vec<Value>>,
     epoch: Mutex<u64>,
+    stale: Mutex<u32>,
 }
 
 impl HasCore for Arc<WanState> {
@@ -71,7 +72,15 @@ fn lock<T>(m: &Mutex<T>) -> MutexGuard<'_, T> {
 
 impl WanState {
     pub(crate) fn new(core: Arc<Core>, api_key: String, models: Vec<WanModel>) -> Self {
-        Self { core, api_key, models, tasks: Mutex::default(), bodies: Mutex::default(), epoch: Mutex::new(1) }
+        Self {
+            core,
+            api_key,
+            models,
+            tasks: Mutex::default(),
+            bodies: Mutex::default(),
+            epoch: Mutex::new(1),
+            stale: Mutex::new(0),
+        }
     }
 
     /// Requires `Authorization: Bearer <key>` (digest §2); a wrong key is 401 `InvalidApiKey`.
@@ -136,6 +145,22 @@ impl WanState {
     /// The current signing epoch of result URLs.
     pub(crate) fn epoch(&self) -> u64 {
         *lock(&self.epoch)
+    }
+
+    /// The epoch to sign the next handed-out URL with: an already expired one while
+    /// [`WanState::stale_urls`] are owed.
+    pub(crate) fn signing_epoch(&self) -> u64 {
+        let mut stale = lock(&self.stale);
+        if *stale > 0 {
+            *stale -= 1;
+            return self.epoch() - 1;
+        }
+        self.epoch()
+    }
+
+    /// The next `n` URLs handed out are already expired.
+    pub(crate) fn stale_urls(&self, n: u32) {
+        *lock(&self.stale) = n;
     }
 
     /// Every result URL handed out so far stops working (their 24 h ran out).

@@ -1,4 +1,4 @@
-//! Fault scenarios every adapter goes through, written once over [`Fake`] (any of the four
+//! Fault scenarios every adapter goes through, written once over [`Fake`] (any of the
 //! fakes): a fault on submit that is retried, a submit whose outcome is unknown, a fault on a
 //! poll or a download that is retried, jobs that end badly, a job that never ends, and a
 //! restart during a poll. Each scenario starts its own gateway, checks the task's terminal

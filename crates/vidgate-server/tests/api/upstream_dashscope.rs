@@ -2,7 +2,8 @@
 //! `FakeDashscope`, what only this adapter does: the exact create body of each request shape
 //! (2.6 text `size` as `W*H`, 2.6 image `img_url` + `resolution`, 2.7 `resolution` + `ratio`),
 //! the upstream cost from `usage.duration`, moderation at create and after running, an
-//! unpaid account, a task the upstream no longer knows, and cancel while queued. What every
+//! unpaid account, a task the upstream no longer knows, a result URL that expired before its
+//! download, and cancel while queued. What every
 //! adapter does is table-driven in `upstream_cases.rs`.
 
 use serde_json::{Value, json};
@@ -123,6 +124,22 @@ async fn moderation_at_create_or_after_running_an_unpaid_account_and_an_unknown_
         assert_no_violations(fake.journal());
     })
     .await;
+}
+
+#[tokio::test]
+async fn a_result_url_that_expired_before_its_download_is_fetched_again_from_a_new_poll() {
+    let (fake, entry) = start().await;
+    fake.hand_out_expired_urls(1);
+    let live = Live::start(vec![entry]).await;
+    let done = live.run(task("a slow download", json!({}))).await;
+    let spent = assert_billed(&done, WAN26_RATE, 5);
+    let counters = fake.journal().counters();
+    assert_eq!(counters.downloads(), 2, "the expired URL, then the one the task names now");
+    assert_eq!(counters.polls(), 2, "the poll that found it done, then one for the URL");
+    let refused: Vec<u16> = fake.journal().rejections().iter().map(|r| r.status).collect();
+    assert_eq!(refused, [403], "the storage host refused the expired URL once");
+    live.assert_settled(spent).await;
+    assert_no_violations(fake.journal());
 }
 
 #[tokio::test]
