@@ -298,7 +298,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_shipped_catalog_has_the_five_models_of_the_contract_and_the_seedance_line() {
+    fn the_shipped_catalog_has_the_five_models_of_the_contract_the_seedance_line_and_wan() {
         let c = Catalog::shipped();
         let ids: Vec<_> = c.models().iter().map(|m| m.id.as_str()).collect();
         assert_eq!(
@@ -312,7 +312,8 @@ mod tests {
                 "seedance2",
                 "seedance2-fast",
                 "seedance-2.0-pro-fast",
-                "seedance-1.5-pro"
+                "seedance-1.5-pro",
+                "wan2.6"
             ]
         );
         assert_eq!(c.resolve("veo-3.1").unwrap().id, "veo3.1");
@@ -337,6 +338,16 @@ mod tests {
         assert_eq!(pro.rate_for(Size::new(1280, 720)), Usd(84_000));
         assert_eq!(pro.rate_for(Size::new(1080, 1920)), Usd(150_000));
         assert!(c.models().iter().filter(|m| m.owned_by == "bytedance").all(|m| m.native_audio && m.image_to_video));
+    }
+
+    #[test]
+    fn wan_2_6_makes_two_to_fifteen_whole_seconds_with_audio_above_its_upstream_price() {
+        let wan = Catalog::shipped().resolve("wan-2.6").unwrap().clone();
+        assert_eq!((wan.id.as_str(), wan.native_audio, wan.image_to_video), ("wan2.6", true, true));
+        assert_eq!((wan.durations[0], *wan.durations.last().unwrap()), (2, 15));
+        // Upstream $0.10 and $0.15 per second (docs/upstreams.md §9.7).
+        assert_eq!(wan.rate_for(Size::new(1280, 720)), Usd(140_000));
+        assert_eq!(wan.rate_for(Size::new(1080, 1920)), Usd(210_000));
     }
 
     #[test]

@@ -29,6 +29,38 @@ pub enum UpstreamKind {
     /// Seedance on BytePlus ModelArk or Volcengine Ark (`/contents/generations/tasks`):
     /// one protocol, the flavour picks the public host (docs/upstreams.md §8).
     Modelark,
+    /// Wan on Alibaba Cloud Model Studio (DashScope async tasks,
+    /// `/services/aigc/video-generation/video-synthesis`, `/tasks/{id}`): the region picks
+    /// the public host (docs/upstreams.md §9).
+    Dashscope,
+}
+
+/// Which Model Studio region a `dashscope` upstream calls: model, host and API key must all
+/// belong to it (docs/upstreams.md §9.1).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum DashscopeRegion {
+    /// China (Beijing), the SDK's default.
+    #[default]
+    Beijing,
+    /// Singapore: the workspace host when `workspace` is set, else the legacy shared host.
+    Singapore,
+    /// US (Virginia).
+    Us,
+}
+
+impl DashscopeRegion {
+    /// The public API base of the region (`workspace`: the Singapore workspace id).
+    pub fn base_url(self, workspace: &str) -> String {
+        match self {
+            DashscopeRegion::Beijing => "https://dashscope.aliyuncs.com/api/v1".into(),
+            DashscopeRegion::Singapore if !workspace.is_empty() => {
+                format!("https://{workspace}.ap-southeast-1.maas.aliyuncs.com/api/v1")
+            }
+            DashscopeRegion::Singapore => "https://dashscope-intl.aliyuncs.com/api/v1".into(),
+            DashscopeRegion::Us => "https://dashscope-us.aliyuncs.com/api/v1".into(),
+        }
+    }
 }
 
 /// Which ModelArk deployment a `modelark` upstream is: the same protocol on two hosts with
@@ -63,6 +95,7 @@ impl UpstreamKind {
             UpstreamKind::Openai => "openai",
             UpstreamKind::Vidgate => "vidgate",
             UpstreamKind::Modelark => "modelark",
+            UpstreamKind::Dashscope => "dashscope",
         }
     }
 }
@@ -240,6 +273,18 @@ pub struct UpstreamConfig {
     /// 1.5 pro: double); empty: as above.
     #[serde(default)]
     pub usd_per_million_tokens_with_audio: BTreeMap<String, Usd>,
+    /// DashScope: `beijing` (default), `singapore` or `us`; picks the public host when
+    /// `base_url` is empty.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub region: Option<DashscopeRegion>,
+    /// DashScope, Singapore: the workspace id of the workspace host
+    /// (`{workspace}.ap-southeast-1.maas.aliyuncs.com`); empty: the legacy shared host.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub workspace: String,
+    /// DashScope: the image-to-video model id (`wan2.6-i2v`) used when a task has a first
+    /// frame; `model` is the text-to-video one. Empty: the entry takes no image.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub image_model: String,
 }
 
 fn default_max_in_flight() -> u32 {
@@ -321,6 +366,31 @@ fn seedance_guides(model: &str) -> GuideCaps {
     }
 }
 
+const P1080: [Size; 2] = [Size::new(1920, 1080), Size::new(1080, 1920)];
+
+/// What a Wan model id makes (docs/upstreams.md §9.1): 2.6 and 2.7 whole seconds 2–15,
+/// 2.5 only 5 or 10, 2.2 and 2.1 exactly 5; 720p and 1080p (2.2 plus 1080p only, 2.2
+/// flash and 2.1 720p only; 480p is not in the catalog's vocabulary); audio switched per
+/// job from 2.5 on, none on 2.2 and 2.1. An unknown id gets 2.6's menu.
+fn wan_caps(model: &str) -> (Vec<u32>, Vec<Size>, AudioSupport) {
+    let all = VEO_SIZES.to_vec();
+    if model.starts_with("wan2.5") {
+        (vec![5, 10], all, AudioSupport::Switchable)
+    } else if model.starts_with("wan2.2") && model.contains("-plus") {
+        (vec![5], P1080.to_vec(), AudioSupport::None)
+    } else if model.starts_with("wan2.2") || model.starts_with("wanx2.1") || model.starts_with("wan2.1") {
+        (vec![5], P720.to_vec(), AudioSupport::None)
+    } else {
+        ((2..=15).collect(), all, AudioSupport::Switchable)
+    }
+}
+
+/// Whether a Wan model id is an image-to-video one (`-i2v`, `-kf2v`), which a DashScope
+/// entry names in `image_model`, never in `model` (docs/upstreams.md §9.1).
+pub fn wan_takes_image(model: &str) -> bool {
+    model.contains("-i2v") || model.contains("-kf2v")
+}
+
 /// A price table's entry for `size`: the exact size, then its resolution name, then
 /// `default`; zero when none is configured.
 fn lookup(table: &BTreeMap<String, Usd>, size: Size) -> Usd {
@@ -377,6 +447,18 @@ impl UpstreamConfig {
                     image_input: true,
                     extension: None,
                     guides: seedance_guides(&self.model),
+                }
+            }
+            UpstreamKind::Dashscope => {
+                let (durations, sizes, audio) = wan_caps(&self.model);
+                RouteCaps {
+                    durations,
+                    sizes,
+                    durations_by_size: BTreeMap::new(),
+                    audio,
+                    image_input: !self.image_model.is_empty(),
+                    extension: None,
+                    guides: GuideCaps::default(),
                 }
             }
             UpstreamKind::Vidgate => RouteCaps {
@@ -450,12 +532,16 @@ impl UpstreamConfig {
         lookup(table, size)
     }
 
-    /// The public base URL when `base_url` is empty (ModelArk: the flavour's host).
-    pub fn effective_base_url(&self) -> &str {
+    /// The public base URL when `base_url` is empty (ModelArk: the flavour's host;
+    /// DashScope: the region's).
+    pub fn effective_base_url(&self) -> std::borrow::Cow<'_, str> {
         if self.base_url.is_empty() && self.kind == UpstreamKind::Modelark {
-            return self.flavor.unwrap_or_default().default_base_url();
+            return self.flavor.unwrap_or_default().default_base_url().into();
         }
-        &self.base_url
+        if self.base_url.is_empty() && self.kind == UpstreamKind::Dashscope {
+            return self.region.unwrap_or_default().base_url(&self.workspace).into();
+        }
+        self.base_url.as_str().into()
     }
 
     /// Whether any price is configured.
@@ -523,6 +609,7 @@ impl UpstreamConfig {
         {
             return Err(format!("upstream {n}: flavor and usd_per_million_tokens apply to kind modelark only"));
         }
+        self.check_dashscope()?;
         if self.deadline_secs < self.expected_latency_secs {
             return Err(format!("upstream {n}: deadline_secs must be at least expected_latency_secs"));
         }
@@ -538,6 +625,37 @@ impl UpstreamConfig {
         let mut tokens = self.usd_per_million_tokens.values().chain(self.usd_per_million_tokens_with_audio.values());
         if prices.any(|p| p.micros() < 0) || tokens.any(|p| p.micros() < 0) {
             return Err(format!("upstream {n}: prices must not be negative"));
+        }
+        Ok(())
+    }
+}
+
+impl UpstreamConfig {
+    /// The keys only a `dashscope` entry takes, and its model ids in the right places.
+    fn check_dashscope(&self) -> Result<(), String> {
+        let n = &self.name;
+        if self.kind != UpstreamKind::Dashscope {
+            if self.region.is_some() || !self.workspace.is_empty() || !self.image_model.is_empty() {
+                return Err(format!("upstream {n}: region, workspace and image_model apply to kind dashscope only"));
+            }
+            return Ok(());
+        }
+        if wan_takes_image(&self.model) {
+            return Err(format!(
+                "upstream {n}: model {:?} is an image-to-video id; name it in image_model and a \
+                 text-to-video id in model (docs/upstreams.md §9.1)",
+                self.model
+            ));
+        }
+        if !self.image_model.is_empty() && !wan_takes_image(&self.image_model) {
+            return Err(format!("upstream {n}: image_model {:?} is not an image-to-video id", self.image_model));
+        }
+        let ws = &self.workspace;
+        if !ws.is_empty() && !ws.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-') {
+            return Err(format!("upstream {n}: workspace must be the workspace id ([A-Za-z0-9-])"));
+        }
+        if !ws.is_empty() && self.region != Some(DashscopeRegion::Singapore) {
+            return Err(format!("upstream {n}: workspace applies to region singapore only"));
         }
         Ok(())
     }
@@ -698,6 +816,49 @@ mod tests {
         assert!(err.contains("model"), "{err}");
         let err = entry("name = \"v\"\nkind = \"vertex\"\nmodel = \"m\"\nflavor = \"byteplus\"\n").check().unwrap_err();
         assert!(err.contains("kind modelark only"), "{err}");
+    }
+
+    #[test]
+    fn a_dashscope_upstream_makes_two_to_fifteen_seconds_with_switchable_audio_on_its_regions_host() {
+        let u = entry(
+            "name = \"wan\"\nkind = \"dashscope\"\nmodel = \"wan2.6-t2v\"\nimage_model = \"wan2.6-i2v\"\n\
+             usd_per_second = { \"720p\" = \"0.10\", \"1080p\" = \"0.15\" }\n",
+        );
+        u.check().unwrap();
+        let caps = u.caps();
+        assert_eq!(caps.durations, (2..=15).collect::<Vec<_>>());
+        assert_eq!((caps.audio, caps.image_input, caps.sizes.len()), (AudioSupport::Switchable, true, 4));
+        assert_eq!(u.effective_base_url(), "https://dashscope.aliyuncs.com/api/v1");
+        assert_eq!(u.price(Size::new(1080, 1920), true), Usd(150_000));
+        let text_only = entry("name = \"w\"\nkind = \"dashscope\"\nmodel = \"wan2.7-t2v\"\nregion = \"us\"\n");
+        assert!(!text_only.caps().image_input);
+        assert_eq!(text_only.effective_base_url(), "https://dashscope-us.aliyuncs.com/api/v1");
+        let sg = "name = \"w\"\nkind = \"dashscope\"\nmodel = \"wan2.5-t2v-preview\"\nregion = \"singapore\"\n";
+        assert_eq!(entry(sg).effective_base_url(), "https://dashscope-intl.aliyuncs.com/api/v1");
+        let ws = entry(&format!("{sg}workspace = \"ws-123\"\n"));
+        assert_eq!(ws.effective_base_url(), "https://ws-123.ap-southeast-1.maas.aliyuncs.com/api/v1");
+        assert_eq!(ws.caps().durations, [5, 10]);
+        let old = entry("name = \"w\"\nkind = \"dashscope\"\nmodel = \"wan2.2-t2v-plus\"\n").caps();
+        assert_eq!(
+            (old.durations.as_slice(), old.audio, old.sizes[0]),
+            ([5].as_slice(), AudioSupport::None, Size::new(1920, 1080))
+        );
+    }
+
+    #[test]
+    fn a_dashscope_entry_names_its_image_model_apart_and_its_keys_belong_to_it() {
+        let swapped = entry("name = \"w\"\nkind = \"dashscope\"\nmodel = \"wan2.6-i2v\"\n");
+        assert!(swapped.check().unwrap_err().contains("name it in image_model"));
+        let wrong = entry("name = \"w\"\nkind = \"dashscope\"\nmodel = \"wan2.6-t2v\"\nimage_model = \"wan2.6-t2v\"\n");
+        assert!(wrong.check().unwrap_err().contains("not an image-to-video id"));
+        let ws = entry("name = \"w\"\nkind = \"dashscope\"\nmodel = \"wan2.6-t2v\"\nworkspace = \"ws\"\n");
+        assert!(ws.check().unwrap_err().contains("region singapore only"));
+        let bad = entry(
+            "name = \"w\"\nkind = \"dashscope\"\nmodel = \"wan2.6-t2v\"\nregion = \"singapore\"\nworkspace = \"a.b/c\"\n",
+        );
+        assert!(bad.check().unwrap_err().contains("workspace id"));
+        let vertex = entry("name = \"v\"\nkind = \"vertex\"\nmodel = \"m\"\nregion = \"us\"\n");
+        assert!(vertex.check().unwrap_err().contains("kind dashscope only"));
     }
 
     #[test]

@@ -3,7 +3,8 @@
 //! Owns the documented envelopes: Google `{"error": {"code", "message", "status"}}`
 //! (docs/upstreams.md §1.7, §2.3), OAuth 2 `{"error", "error_description"}` (RFC 6749 §5.2, for the
 //! token endpoint, which docs/upstreams.md does not detail), OpenAI `{"error": {"message", "type",
-//! "param", "code"}}` (§3.4) and vidgate's same-looking envelope (docs/api.md §10). It must not
+//! "param", "code"}}` (§3.4), vidgate's same-looking envelope (docs/api.md §10) and DashScope's flat
+//! `{"request_id", "code", "message"}` (§9.4). It must not
 //! decide what is refused.
 
 use axum::Json;
@@ -20,6 +21,8 @@ pub(crate) enum Shape {
     OAuth,
     OpenAi,
     Vidgate,
+    /// DashScope's flat `{"request_id", "code", "message"}` (docs/upstreams.md §9.4).
+    DashScope,
 }
 
 /// A request the fake refuses: what to answer and how to record it.
@@ -76,6 +79,11 @@ impl Refusal {
                 "param": self.param,
                 "code": self.code,
             }}),
+            Shape::DashScope => json!({
+                "request_id": crate::google::new_id(),
+                "code": self.code.unwrap_or("InvalidParameter"),
+                "message": self.reason,
+            }),
         };
         let mut response = (self.status, Json(body)).into_response();
         if shape == Shape::Vidgate && matches!(self.status.as_u16(), 402 | 409) {
@@ -130,6 +138,11 @@ pub(crate) fn fault_status(shape: Shape, status: StatusCode) -> Response {
     let code = match shape {
         Shape::OAuth if status.is_server_error() || status.as_u16() == 429 => "temporarily_unavailable",
         Shape::OAuth => "invalid_grant",
+        Shape::DashScope => match status.as_u16() {
+            429 => "Throttling.RateQuota",
+            503 => "ModelUnavailable",
+            _ => "InternalError",
+        },
         _ => code,
     };
     let refusal = Refusal::protocol(status, message).code(code);

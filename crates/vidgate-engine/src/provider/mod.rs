@@ -6,10 +6,11 @@
 //! status: it reports what the upstream said and the engine decides.
 //!
 //! Layout: [`sandbox`]; the real upstreams [`vertex`], [`gemini`] (sharing [`veo`]),
-//! [`openai`], [`vidgate`], [`modelark`], each split into request building, response reading and the
+//! [`openai`], [`vidgate`], [`modelark`], [`dashscope`], each split into request building, response reading and the
 //! client; what they share: [`http`] (error mapping, downloads), [`settings`],
 //! [`schedule`] (when to poll), [`throttle`] (rate and concurrency per upstream).
 
+pub mod dashscope;
 pub mod failure;
 pub mod gemini;
 pub mod http;
@@ -33,6 +34,7 @@ use vidgate_domain::task::TaskErrorCode;
 use vidgate_domain::upstream::{UpstreamConfig, UpstreamKind};
 use vidgate_store::{Millis, Task};
 
+pub use dashscope::DashscopeProvider;
 pub use gemini::GeminiProvider;
 pub use modelark::ModelarkProvider;
 pub use openai::OpenAiProvider;
@@ -198,6 +200,7 @@ pub enum Upstream {
     OpenAi(Arc<OpenAiProvider>),
     Vidgate(Arc<VidgateProvider>),
     Modelark(Arc<ModelarkProvider>),
+    Dashscope(Arc<DashscopeProvider>),
 }
 
 impl Upstream {
@@ -210,6 +213,7 @@ impl Upstream {
             Upstream::OpenAi(p) => p.as_ref(),
             Upstream::Vidgate(p) => p.as_ref(),
             Upstream::Modelark(p) => p.as_ref(),
+            Upstream::Dashscope(p) => p.as_ref(),
         }
     }
 
@@ -222,6 +226,9 @@ impl Upstream {
             UpstreamKind::Openai => Upstream::OpenAi(Arc::new(OpenAiProvider::from_config(u, max_result_bytes)?)),
             UpstreamKind::Vidgate => Upstream::Vidgate(Arc::new(VidgateProvider::from_config(u, max_result_bytes)?)),
             UpstreamKind::Modelark => Upstream::Modelark(Arc::new(ModelarkProvider::from_config(u, max_result_bytes)?)),
+            UpstreamKind::Dashscope => {
+                Upstream::Dashscope(Arc::new(DashscopeProvider::from_config(u, max_result_bytes)?))
+            }
         })
     }
 }

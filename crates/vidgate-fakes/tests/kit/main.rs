@@ -3,6 +3,7 @@
 
 mod helpers;
 
+mod dashscope;
 mod faults;
 mod gemini;
 mod modelark;

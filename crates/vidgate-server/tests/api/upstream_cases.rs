@@ -1,4 +1,4 @@
-//! Fault scenarios every adapter goes through, written once over [`Fake`] (any of the four
+//! Fault scenarios every adapter goes through, written once over [`Fake`] (any of the
 //! fakes): a fault on submit that is retried, a submit whose outcome is unknown, a fault on a
 //! poll or a download that is retried, jobs that end badly, a job that never ends, and a
 //! restart during a poll. Each scenario starts its own gateway, checks the task's terminal
@@ -8,7 +8,7 @@
 //! The tests at the end run them table-driven: one test per scenario, one row per adapter
 //! (and fault), every row on its own fake and gateway at the same time ([`each`]); a failing
 //! row is named in the test's failure. The per-adapter files
-//! (`upstream_{vertex,gemini,openai,vidgate}.rs`) keep what only their adapter does.
+//! (`upstream_{vertex,gemini,openai,vidgate,modelark,dashscope}.rs`) keep what only their adapter does.
 
 use std::fmt::Debug;
 use std::future::Future;
@@ -16,13 +16,14 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use vidgate_fakes::{
-    Endpoint, FakeGemini, FakeModelark, FakeOpenAi, FakeVertex, FakeVidgate, Fault, Faults, Journal, Latency, Outcome,
+    Endpoint, FakeDashscope, FakeGemini, FakeModelark, FakeOpenAi, FakeVertex, FakeVidgate, Fault, Faults, Journal,
+    Latency, Outcome,
 };
 
 use crate::upstream_helpers::{
-    Live, SEEDANCE2_RATE, SORA2_RATE, VEO31_RATE, assert_billed, assert_delivered, assert_failed_unbilled,
-    assert_no_violations, config_with, gemini_entry, modelark_entry, openai_entry, png_data_url, restart_during_a_poll,
-    vertex_entry, vidgate_entry, with,
+    Live, SEEDANCE2_RATE, SORA2_RATE, VEO31_RATE, WAN26_RATE, assert_billed, assert_delivered, assert_failed_unbilled,
+    assert_no_violations, config_with, dashscope_entry, gemini_entry, modelark_entry, openai_entry, png_data_url,
+    restart_during_a_poll, vertex_entry, vidgate_entry, with,
 };
 
 /// Any fake: its fault control and its journal.
@@ -50,6 +51,7 @@ fake!(FakeGemini);
 fake!(FakeOpenAi);
 fake!(FakeVidgate);
 fake!(FakeModelark);
+fake!(FakeDashscope);
 
 /// What a task costs when it completes: the catalog rate (micro-dollars per second) and the
 /// requested seconds.
@@ -180,7 +182,7 @@ pub async fn restart_resumes_the_same_job(fake: &dyn Fake, entry: Value, body: V
     assert_no_violations(fake.journal());
 }
 
-/// The five adapters.
+/// The six adapters.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
     Vertex,
@@ -188,10 +190,11 @@ pub enum Kind {
     OpenAi,
     Vidgate,
     Modelark,
+    Dashscope,
 }
 
 /// Every adapter, in the order rows are listed.
-pub const ALL: [Kind; 5] = [Kind::Vertex, Kind::Gemini, Kind::OpenAi, Kind::Vidgate, Kind::Modelark];
+pub const ALL: [Kind; 6] = [Kind::Vertex, Kind::Gemini, Kind::OpenAi, Kind::Vidgate, Kind::Modelark, Kind::Dashscope];
 
 /// One adapter under test: a fresh fake and the `[[upstreams]]` entry pointing at it.
 pub struct Adapter {
@@ -230,6 +233,11 @@ impl Kind {
                 let entry = modelark_entry("modelark", &fake);
                 (Box::new(fake), entry)
             }
+            Kind::Dashscope => {
+                let fake = FakeDashscope::start().await;
+                let entry = dashscope_entry(&fake);
+                (Box::new(fake), entry)
+            }
         };
         // Done at the first poll rather than the fakes' default second: one poll interval (2 s)
         // less per task. A scenario that needs a job running for a while sets its own latency.
@@ -242,6 +250,7 @@ impl Kind {
         match self {
             Kind::OpenAi => "sora2",
             Kind::Modelark => "seedance2",
+            Kind::Dashscope => "wan2.6",
             _ => "veo3.1",
         }
     }
@@ -251,6 +260,7 @@ impl Kind {
         let rate = match self {
             Kind::OpenAi => SORA2_RATE,
             Kind::Modelark => SEEDANCE2_RATE,
+            Kind::Dashscope => WAN26_RATE,
             _ => VEO31_RATE,
         };
         Price { rate, seconds: 5 }
@@ -343,6 +353,10 @@ async fn every_adapter_delivers_audio_silence_and_image_to_video_trimmed_and_bil
         Row { kind: Kind::Modelark, prompt: "a market at noon, voices", extra: on.clone(), size: wide, track: true, seconds: 5, audio: Some(true), cost: Some(json!(0.26136)) },
         Row { kind: Kind::Modelark, prompt: "a silent lake", extra: off.clone(), size: tall, track: false, seconds: 5, audio: Some(false), cost: Some(json!(0.26136)) },
         Row { kind: Kind::Modelark, prompt: "the picture comes alive", extra: image(), size: wide, track: false, seconds: 5, audio: None, cost: None },
+        // DashScope makes whole seconds too; its cost is `usage.duration` × $0.10/s at 720p.
+        Row { kind: Kind::Dashscope, prompt: "a market at noon, voices", extra: on.clone(), size: wide, track: true, seconds: 5, audio: Some(true), cost: Some(json!(0.5)) },
+        Row { kind: Kind::Dashscope, prompt: "a silent lake", extra: off.clone(), size: tall, track: false, seconds: 5, audio: Some(false), cost: Some(json!(0.5)) },
+        Row { kind: Kind::Dashscope, prompt: "the picture comes alive", extra: image(), size: wide, track: false, seconds: 5, audio: None, cost: Some(json!(0.5)) },
     ];
     each(rows, |row| async move {
         let a = row.kind.start().await;
@@ -382,8 +396,15 @@ async fn a_429_or_a_5xx_on_submit_is_retried_with_one_job_on_every_adapter() {
     let limited = Fault::RateLimited { retry_after_secs: 1 };
     let mut rows: Vec<(Kind, Fault)> = ALL.iter().map(|k| (*k, limited.clone())).collect();
     rows.extend(
-        [(Kind::Vertex, 503), (Kind::Gemini, 500), (Kind::OpenAi, 502), (Kind::Vidgate, 503), (Kind::Modelark, 503)]
-            .map(|(k, s)| (k, Fault::Status(s))),
+        [
+            (Kind::Vertex, 503),
+            (Kind::Gemini, 500),
+            (Kind::OpenAi, 502),
+            (Kind::Vidgate, 503),
+            (Kind::Modelark, 503),
+            (Kind::Dashscope, 503),
+        ]
+        .map(|(k, s)| (k, Fault::Status(s))),
     );
     each(rows, |(kind, fault)| async move {
         let a = kind.start().await;
@@ -398,13 +419,15 @@ async fn a_submit_whose_outcome_is_unknown_fails_unbilled_as_a_possible_orphan_n
     // (adapter, fault, jobs it leaves upstream); the vidgate adapter resends by its key instead
     // (upstream_vidgate.rs).
     let mut rows = Vec::new();
-    for kind in [Kind::Vertex, Kind::Gemini, Kind::OpenAi, Kind::Modelark] {
+    for kind in [Kind::Vertex, Kind::Gemini, Kind::OpenAi, Kind::Modelark, Kind::Dashscope] {
         let unreadable = if kind == Kind::Gemini { Fault::Truncated } else { Fault::MalformedJson };
         let slow = Fault::Slow(Duration::from_secs(3));
         rows.extend([(kind, Fault::Reset, 0), (kind, Fault::ResetAfter, 1), (kind, slow, 1), (kind, unreadable, 1)]);
     }
     // ModelArk has no idempotency key and a 500 on a create may have made a task.
     rows.push((Kind::Modelark, Fault::Status(500), 0));
+    // Nor has DashScope (docs/upstreams.md §9.8 trap 12).
+    rows.push((Kind::Dashscope, Fault::Status(500), 0));
     each(rows, |(kind, fault, jobs)| async move {
         let a = kind.start().await;
         let body = a.task(&format!("an unknown outcome: {fault:?}"), json!({}));
@@ -476,6 +499,19 @@ async fn failed_jobs_end_as_upstream_error_content_filtered_and_invalid_result_u
                 corrupt,
                 (Outcome::Status("expired".into()), "upstream_error"),
                 (Outcome::Status("cancelled".into()), "upstream_error"),
+            ],
+        ),
+        (
+            Kind::Dashscope,
+            vec![
+                (error("InternalError", "boom"), "upstream_error"),
+                // A failure without a reason (docs/upstreams.md §9.8 trap 7).
+                (error("", ""), "upstream_error"),
+                (Outcome::SafetyBlock, "content_filtered"),
+                (Outcome::CorruptMedia, "invalid_result"),
+                // Expired or never known upstream (trap 6), and cancelled there.
+                (Outcome::Status("UNKNOWN".into()), "upstream_error"),
+                (Outcome::Status("CANCELED".into()), "upstream_error"),
             ],
         ),
     ];

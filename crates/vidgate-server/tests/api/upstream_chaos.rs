@@ -1,12 +1,12 @@
-//! Chaos across the five adapters: 300 live tasks round-robin over `FakeVertex`, `FakeGemini`,
-//! `FakeOpenAi`, `FakeVidgate` and `FakeModelark`, each fake failing 30% of every kind of request at random
+//! Chaos across the six adapters: 300 live tasks round-robin over `FakeVertex`, `FakeGemini`,
+//! `FakeOpenAi`, `FakeVidgate`, `FakeModelark` and `FakeDashscope`, each fake failing 30% of every kind of request at random
 //! (seeded; the seed is printed, and `VIDGATE_CHAOS_SEED` replays it) and some jobs scripted to
 //! end badly. Every task must end within its deadline (a job that finished upstream may spend
 //! its download retries after it: it is delivered, not timed out), a failure must cost nothing, a completed
 //! task exactly its price, the account must hold nothing at the end with spent equal to the
 //! sum of the bills, and no upstream may have been given one task's job twice (docs/api.md §7).
 //!
-//! Clips are as small as each upstream allows: Veo, Sora and Seedance make 1280x720 at their
+//! Clips are as small as each upstream allows: Veo, Sora, Seedance and Wan make 1280x720 at their
 //! shortest native length (4 s, so nothing is trimmed), the vidgate upstream a 1 s 160x90 clip.
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -19,13 +19,14 @@ use vidgate_domain::catalog::ModelSpec;
 use vidgate_domain::config::Config;
 use vidgate_fakes::vidgate::catalog::{Model, default_models};
 use vidgate_fakes::{
-    Counters, Endpoint, FakeGemini, FakeModelark, FakeOpenAi, FakeVertex, FakeVidgate, Fault, Outcome, VidgateConfig,
+    Counters, Endpoint, FakeDashscope, FakeGemini, FakeModelark, FakeOpenAi, FakeVertex, FakeVidgate, Fault, Outcome,
+    VidgateConfig,
 };
 
 use crate::upstream_cases::Fake;
 use crate::upstream_helpers::{
-    Live, assert_no_violations, config_with, gemini_entry, micros, modelark_entry, openai_entry, vertex_entry,
-    vidgate_entry, with,
+    Live, assert_no_violations, config_with, dashscope_entry, gemini_entry, micros, modelark_entry, openai_entry,
+    vertex_entry, vidgate_entry, with,
 };
 
 const TASKS: usize = 300;
@@ -62,8 +63,8 @@ fn faults() -> Vec<Fault> {
     ]
 }
 
-/// The five upstreams, in round-robin order.
-const UPSTREAMS: [&str; 5] = ["vertex", "gemini", "openai", "chained", "modelark"];
+/// The six upstreams, in round-robin order.
+const UPSTREAMS: [&str; 6] = ["vertex", "gemini", "openai", "chained", "modelark", "dashscope"];
 
 struct Fakes {
     vertex: FakeVertex,
@@ -71,6 +72,7 @@ struct Fakes {
     openai: FakeOpenAi,
     vidgate: FakeVidgate,
     modelark: FakeModelark,
+    dashscope: FakeDashscope,
 }
 
 impl Fakes {
@@ -94,11 +96,12 @@ impl Fakes {
             openai: FakeOpenAi::start().await,
             vidgate: FakeVidgate::start_with(vidgate_config).await,
             modelark: FakeModelark::start().await,
+            dashscope: FakeDashscope::start().await,
         }
     }
 
     fn by_index(&self, i: usize) -> &dyn Fake {
-        [&self.vertex as &dyn Fake, &self.gemini, &self.openai, &self.vidgate, &self.modelark][i]
+        [&self.vertex as &dyn Fake, &self.gemini, &self.openai, &self.vidgate, &self.modelark, &self.dashscope][i]
     }
 }
 
@@ -122,6 +125,7 @@ fn config(fakes: &Fakes) -> Config {
         openai_entry("openai", &fakes.openai),
         vidgate_entry(&fakes.vidgate),
         modelark_entry("modelark", &fakes.modelark),
+        dashscope_entry(&fakes.dashscope),
     ];
     let entries = entries
         .into_iter()
@@ -129,7 +133,7 @@ fn config(fakes: &Fakes) -> Config {
         .map(|(entry, name)| with(with(entry, limits.clone()), json!({"serves": [format!("chaos-{name}")]})))
         .collect();
     let mut c = config_with(entries);
-    for name in ["vertex", "gemini", "openai", "modelark"] {
+    for name in ["vertex", "gemini", "openai", "modelark", "dashscope"] {
         c.models.push(model(&format!("chaos-{name}"), "1280x720", 4));
     }
     c.models.push(model("chaos-chained", "160x90", 1));
@@ -159,6 +163,7 @@ fn scripted(seed: u64, i: usize, upstream: &str) -> Outcome {
         "vertex" | "gemini" => "13",
         "openai" => "internal_error",
         "modelark" => "InternalServiceError",
+        "dashscope" => "InternalError",
         _ => "upstream_error",
     };
     match splitmix(seed ^ (i as u64).wrapping_mul(0x1000_0001)) % 100 {

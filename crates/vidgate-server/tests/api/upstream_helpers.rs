@@ -13,7 +13,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use vidgate_domain::config::Config;
 use vidgate_domain::upstream::UpstreamConfig;
-use vidgate_fakes::{FakeGemini, FakeModelark, FakeOpenAi, FakeVertex, FakeVidgate, Journal};
+use vidgate_fakes::{FakeDashscope, FakeGemini, FakeModelark, FakeOpenAi, FakeVertex, FakeVidgate, Journal};
 
 use crate::helpers::{TestApp, probe_bytes, solid_png, spawn_app_with, test_config};
 use crate::restart::Run;
@@ -27,6 +27,7 @@ pub const FUNDS: i64 = 100_000_000;
 pub const VEO31_RATE: i64 = 400_000;
 pub const SORA2_RATE: i64 = 100_000;
 pub const SEEDANCE2_RATE: i64 = 200_000;
+pub const WAN26_RATE: i64 = 140_000;
 
 /// Settings every fake entry shares: a short expected latency (so the first poll is 2 s after
 /// the submit), no request rate limit, short request timeouts.
@@ -81,6 +82,16 @@ pub fn modelark_entry(name: &str, fake: &FakeModelark) -> Value {
         "name": name, "kind": "modelark", "flavor": "byteplus", "model": "dreamina-seedance-2-0-260128",
         "serves": ["seedance2"], "base_url": fake.api_base(), "credentials": fake.api_key(),
         "usd_per_second": {"720p": "0.12", "1080p": "0.30"}, "usd_per_million_tokens": {"default": "2.4"},
+    }))
+}
+
+/// A DashScope entry serving `wan2.6` with Wan 2.6 (text and image models) at the fake,
+/// priced per second as docs/upstreams.md §9.7 lists.
+pub fn dashscope_entry(fake: &FakeDashscope) -> Value {
+    common(json!({
+        "name": "dashscope", "kind": "dashscope", "model": "wan2.6-t2v", "image_model": "wan2.6-i2v",
+        "serves": ["wan2.6"], "base_url": fake.api_base(), "credentials": fake.api_key(),
+        "usd_per_second": {"720p": "0.10", "1080p": "0.15"},
     }))
 }
 

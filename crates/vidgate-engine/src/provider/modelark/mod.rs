@@ -23,7 +23,7 @@ impl ModelarkProvider {
             return Err(format!("upstream {}: credentials (the ModelArk API key) are not set", u.name));
         }
         Ok(ModelarkProvider {
-            base: base_url(u.effective_base_url())?,
+            base: base_url(&u.effective_base_url())?,
             model: u.model.clone(),
             key: api_key(u)?,
             client: super::http::api_client(std::time::Duration::from_secs(10)).map_err(|e| e.to_string())?,
@@ -35,7 +35,7 @@ impl ModelarkProvider {
 
 /// The API key: `credentials` itself, or the trimmed contents of the file it names when it
 /// is an absolute path (a key never starts with `/`). The error names the entry, never the key.
-fn api_key(u: &UpstreamConfig) -> Result<Secret, String> {
+pub(crate) fn api_key(u: &UpstreamConfig) -> Result<Secret, String> {
     let creds = u.credentials.expose();
     if !creds.starts_with('/') {
         return Ok(u.credentials.clone());
