@@ -187,9 +187,9 @@ impl fmt::Display for Unfit {
             Unfit::References { max: 0 } => f.write_str("it takes no reference images"),
             Unfit::References { max } => write!(f, "it takes at most {max} reference images"),
             Unfit::StyleReference => f.write_str("it takes only asset reference images, not style ones"),
-            Unfit::ReferencesWithFrames => {
-                f.write_str("it takes reference images only without a first or last frame (the modes exclude each other)")
-            }
+            Unfit::ReferencesWithFrames => f.write_str(
+                "it takes reference images only without a first or last frame (the modes exclude each other)",
+            ),
             Unfit::ReferenceSize { sizes } => {
                 let sizes = sizes.iter().map(Size::to_string).collect::<Vec<_>>().join(", ");
                 write!(f, "it makes reference-image videos only at {sizes} (16:9)")

@@ -19,13 +19,13 @@
 
 pub mod app;
 pub mod clock;
-pub mod postprocess;
 pub mod files;
 pub mod gateway;
 pub mod ipnet;
 pub mod listen;
 pub mod net;
 pub mod notify;
+pub mod postprocess;
 pub mod provider;
 pub mod signer;
 pub mod sweeper;

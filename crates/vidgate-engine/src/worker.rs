@@ -21,9 +21,9 @@ use vidgate_media::MediaPool;
 use vidgate_store::{Claimed, Millis, Phase, ProviderCaps, StepUpdate, Store, StoreError, Task, Terminal};
 
 use crate::clock::now_ms;
-use crate::postprocess;
 use crate::files::MediaStore;
 use crate::notify::Notifier;
+use crate::postprocess;
 use crate::provider::{JobRef, JobSpec, PollOutcome, PolledResult, Provider, ProviderError, Providers, throttle};
 
 mod at_cap;

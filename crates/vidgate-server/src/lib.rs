@@ -17,11 +17,11 @@
 //! port 0.
 
 pub mod conn;
+pub mod console;
 pub mod error;
 pub mod extract;
 pub mod limits;
 pub mod openapi;
-pub mod console;
 pub mod routes;
 pub mod telemetry;
 

@@ -188,7 +188,8 @@ impl World {
             Op::Abandon => {
                 if let Some(c) = self.claim().await {
                     // the lease is still held: nobody else may claim the task right now
-                    let caps = ProviderCaps { default: 1000, per_provider: Default::default(), account_share_percent: 100 };
+                    let caps =
+                        ProviderCaps { default: 1000, per_provider: Default::default(), account_share_percent: 100 };
                     let others = self.store.claim("w2", self.now, LEASE, 1000, &caps).await.unwrap();
                     assert!(others.iter().all(|o| o.task.id != c.task.id), "a held lease is not claimed twice");
                     for o in others {

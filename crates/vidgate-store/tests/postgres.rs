@@ -194,7 +194,8 @@ async fn a_starting_replica_never_takes_back_another_replicas_leases() {
     let key_id = key.id.clone();
     running.create_key(key, 1).await.unwrap();
     running.submit(new_task(&acct, &key_id), Default::default()).await.unwrap();
-    let caps = vidgate_store::ProviderCaps { default: 10, per_provider: Default::default(), account_share_percent: 100 };
+    let caps =
+        vidgate_store::ProviderCaps { default: 10, per_provider: Default::default(), account_share_percent: 100 };
     let held = running.claim("running", 10, 60_000, 1, &caps).await.unwrap().remove(0);
     assert_eq!(starting.reclaim_stale_leases_at_startup().await.unwrap(), None);
     assert!(starting.claim("starting", 1_000, 60_000, 1, &caps).await.unwrap().is_empty());

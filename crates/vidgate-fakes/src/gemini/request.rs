@@ -115,7 +115,9 @@ fn extension_rules(model: &str, source: Source, notes: &mut Vec<String>) -> Resu
         return Err(Refusal::bad(format!("video extension is supported by Veo 3.1 models only, not {model}")));
     }
     if source.extensions >= MAX_EXTENSIONS {
-        return Err(Refusal::bad(format!("a video can be extended up to {MAX_EXTENSIONS} times (docs/upstreams.md §1.3)")));
+        return Err(Refusal::bad(format!(
+            "a video can be extended up to {MAX_EXTENSIONS} times (docs/upstreams.md §1.3)"
+        )));
     }
     if source.base_ms != 8000 {
         // "Must be 8 with extension" may bind the clip a chain starts from as well as the
@@ -261,7 +263,9 @@ fn eight_second_rules(seconds: u32, resolution: &str, mode: Mode) -> Result<(), 
         Mode::Text | Mode::Image => None,
     };
     if let Some(why) = why.filter(|_| seconds != 8) {
-        return Err(Refusal::bad(format!("durationSeconds must be 8 with {why}, got {seconds} (docs/upstreams.md §1.3)")));
+        return Err(Refusal::bad(format!(
+            "durationSeconds must be 8 with {why}, got {seconds} (docs/upstreams.md §1.3)"
+        )));
     }
     if matches!(mode, Mode::Extension(_)) && resolution != "720p" {
         return Err(Refusal::bad("extension output is 720p only (docs/upstreams.md §1.3)"));

@@ -64,7 +64,9 @@ pub(crate) fn from_json(body: &Map<String, Value>, models: &[String]) -> Result<
         json_reference(reference, &create.size, &mut create.notes)?;
     }
     if body.contains_key("characters") {
-        create.notes.push("characters sent: in the guide, not in the SDK or spec types (docs/upstreams.md §3.2)".into());
+        create
+            .notes
+            .push("characters sent: in the guide, not in the SDK or spec types (docs/upstreams.md §3.2)".into());
     }
     Ok(create)
 }

@@ -48,17 +48,21 @@ pub(crate) struct Predict {
 /// Checks the body and says what to produce.
 pub(crate) fn parse(body: &Map<String, Value>) -> Result<Predict, Refusal> {
     known_keys(body, TOP, "", |k| {
-        (k == "webhookConfig").then(|| "webhookConfig exists only on the Gemini API (docs/upstreams.md §1.2)".to_owned())
+        (k == "webhookConfig")
+            .then(|| "webhookConfig exists only on the Gemini API (docs/upstreams.md §1.2)".to_owned())
     })?;
     let instance = single_instance(body)?;
     let prompt = instance_fields(instance)?;
     let params = object(body.get("parameters").unwrap_or(&Value::Null), "parameters")?;
     known_keys(params, PARAMETERS, "parameters", |_| None)?;
     let (seconds, _) = google::duration(params, false)?.ok_or_else(|| {
-        Refusal::bad("'parameters.durationSeconds' is required (docs/upstreams.md §2.2: integer, documented as required)")
+        Refusal::bad(
+            "'parameters.durationSeconds' is required (docs/upstreams.md §2.2: integer, documented as required)",
+        )
     })?;
-    let audio = boolean(params, "generateAudio", "parameters")?
-        .ok_or_else(|| Refusal::bad("'parameters.generateAudio' is required for Veo 3 models (docs/upstreams.md §2.2)"))?;
+    let audio = boolean(params, "generateAudio", "parameters")?.ok_or_else(|| {
+        Refusal::bad("'parameters.generateAudio' is required for Veo 3 models (docs/upstreams.md §2.2)")
+    })?;
     let resolution = one_of(params, "resolution", &["720p", "1080p"], "parameters")?.unwrap_or("720p");
     let aspect = one_of(params, "aspectRatio", &["16:9", "9:16"], "parameters")?.unwrap_or("16:9");
     if resolution == "1080p" && seconds != 8 {
@@ -227,6 +231,9 @@ mod tests {
     fn webhook_config_is_gemini_only() {
         let mut b = body(valid());
         b.insert("webhookConfig".into(), json!({"uris": []}));
-        assert_eq!(parse(&b).unwrap_err().reason, "webhookConfig exists only on the Gemini API (docs/upstreams.md §1.2)");
+        assert_eq!(
+            parse(&b).unwrap_err().reason,
+            "webhookConfig exists only on the Gemini API (docs/upstreams.md §1.2)"
+        );
     }
 }

@@ -49,9 +49,7 @@ pub async fn stream(
             .verify(&path, q.exp.as_deref(), q.sig.as_deref(), now_ms() / 1000)
             .map_err(|_| HttpError::new(ErrorCode::PermissionDenied, "this stream link is not valid or has expired"))?;
         let id: TaskId = task_id.parse().map_err(|_| HttpError::new(ErrorCode::TaskNotFound, "no such task"))?;
-        gw.task_behind_signed_link(&id)
-            .await?
-            .ok_or_else(|| HttpError::new(ErrorCode::TaskNotFound, "no such task"))?
+        gw.task_behind_signed_link(&id).await?.ok_or_else(|| HttpError::new(ErrorCode::TaskNotFound, "no such task"))?
     } else {
         // The key path checks what every keyed request does (expiry, revocation, IP list).
         let ApiCaller(caller) =

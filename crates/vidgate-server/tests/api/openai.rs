@@ -182,7 +182,8 @@ async fn a_multipart_upload_is_limited_by_the_image_limit_and_the_multipart_body
     assert!(big.len() > 1024 * 1024 && big.len() < 2 * 1024 * 1024, "{}", big.len());
     let (s, video, _) = create_form(&app, &texts, Some(("image/png", &big))).await;
     assert_eq!(s, StatusCode::OK, "an image over the JSON body limit is fine in multipart: {video}");
-    let stored = app.app.gateway.store_for_tests().source_image(&video["id"].as_str().unwrap().parse().unwrap()).await.unwrap();
+    let stored =
+        app.app.gateway.store_for_tests().source_image(&video["id"].as_str().unwrap().parse().unwrap()).await.unwrap();
     assert_eq!(stored.unwrap().bytes, big);
     let too_big = noise_png(1000, 1000);
     let (s, e, _) = create_form(&app, &texts, Some(("image/png", &too_big))).await;

@@ -155,7 +155,10 @@ mod tests {
         };
         assert_eq!(
             roles(create_body(&j, "seedance-1-5-pro-251215").unwrap()),
-            [("first_frame".into(), "data:image/png;base64,AQ==".into()), ("last_frame".into(), "data:image/png;base64,Ag==".into())]
+            [
+                ("first_frame".into(), "data:image/png;base64,AQ==".into()),
+                ("last_frame".into(), "data:image/png;base64,Ag==".into())
+            ]
         );
         let mut r = job(5, "1280x720", false, Some(5));
         r.guide_images = vec![guide(GuideRole::Asset, 3), guide(GuideRole::Asset, 4)];
