@@ -12,6 +12,7 @@
 
 pub mod dashscope;
 pub mod failure;
+pub mod fit;
 pub mod gemini;
 pub mod http;
 pub mod modelark;

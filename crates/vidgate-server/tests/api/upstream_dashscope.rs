@@ -57,16 +57,20 @@ async fn a_wan_5_s_720p_task_with_audio_completes_billed_per_second_with_the_cos
 }
 
 #[tokio::test]
-async fn the_source_image_goes_to_the_image_model_as_img_url_with_a_resolution_and_wobbly_usage_is_read() {
+async fn the_source_image_goes_to_the_image_model_fitted_to_the_frame_with_a_resolution_and_wobbly_usage_is_read() {
     let (fake, entry) = start().await;
     let live = Live::start(vec![entry]).await;
-    let id = live.submit(task("the picture comes alive", json!({"source_image": png_data_url(1280, 720)}))).await;
+    // A square image for a 16:9 task: Wan would keep the square, so it is sent cover-fitted.
+    let id = live.submit(task("the picture comes alive", json!({"source_image": png_data_url(640, 640)}))).await;
     let done = live.wait(&id).await;
     let spent = assert_billed(&done, WAN26_RATE, 5);
     assert_delivered(&live.probe_result(&done).await, 1280, 720, 5000, false);
     let body = &fake.create_bodies()[0];
     assert_eq!(body["model"], "wan2.6-i2v");
-    assert!(body["input"]["img_url"].as_str().unwrap().starts_with("data:image/png;base64,"), "{body}");
+    let sent = body["input"]["img_url"].as_str().unwrap();
+    let png = sent.strip_prefix("data:image/png;base64,").unwrap_or_else(|| panic!("{body}"));
+    let png = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, png).unwrap();
+    assert_eq!(vidgate_media::decode_image_dimensions(&png).unwrap(), (1280, 720), "fitted to the frame");
     assert_eq!((body["parameters"]["resolution"].clone(), body["parameters"].get("size")), (json!("720P"), None));
     // The fake answers image jobs with `"duration": 5.0` and `"SR": "720"` (trap 8).
     assert_eq!(live.admin_task(&id).await["upstream_cost_usd"], json!(0.5));

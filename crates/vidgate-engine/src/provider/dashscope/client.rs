@@ -14,6 +14,7 @@ use vidgate_store::Millis;
 
 use super::request::{cancel_url, create_body, create_url, task_url};
 use super::response::{WanTask, error, outcome};
+use crate::provider::fit::fitted_image;
 use crate::provider::http::{self, Call, MAX_API_BODY};
 use crate::provider::settings::Settings;
 use crate::provider::throttle::Throttle;
@@ -82,6 +83,10 @@ impl Provider for DashscopeProvider {
     }
 
     async fn submit(&self, job: &JobSpec, now: Millis) -> Result<Submitted, ProviderError> {
+        // Wan's image-to-video keeps the image's aspect (docs/upstreams.md §9.3): fitted to
+        // the planned frame first, the delivered clip is the size held for.
+        let fitted = fitted_image(job).await?;
+        let job = fitted.as_ref().unwrap_or(job);
         let body = create_body(job, &self.config)
             .ok_or_else(|| ProviderError::Refused(format!("size {} has no DashScope name", job.task.params.size)))?;
         let request = self.client.post(create_url(&self.base)).header("X-DashScope-Async", "enable").json(&body);

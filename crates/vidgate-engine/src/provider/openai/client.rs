@@ -10,8 +10,9 @@ use url::Url;
 use vidgate_domain::secret::Secret;
 use vidgate_store::Millis;
 
-use super::request::{content_url, create_body, create_url, fit_source_image, video_url};
+use super::request::{content_url, create_body, create_url, video_url};
 use super::response::{UnknownStatuses, Video, outcome};
+use crate::provider::fit::fitted_image;
 use crate::provider::http::{self, Call, Credential, MAX_API_BODY};
 use crate::provider::settings::Settings;
 use crate::provider::throttle::Throttle;
@@ -40,20 +41,6 @@ impl OpenAiProvider {
         }
         answer.json(call)
     }
-}
-
-/// The job with its source image fitted to the frame size, when it needs fitting (on a
-/// blocking thread: decoding and scaling an image is CPU work). Nothing has been sent yet, so
-/// a failure is a refusal the next route may not share.
-async fn fitted_image(job: &JobSpec) -> Result<Option<JobSpec>, ProviderError> {
-    if job.source_image.is_none() {
-        return Ok(None);
-    }
-    let job = job.clone();
-    let fitted = tokio::task::spawn_blocking(move || fit_source_image(&job))
-        .await
-        .map_err(|e| ProviderError::Refused(format!("fitting the source image: {e}")))?;
-    fitted.map_err(|e| ProviderError::Refused(format!("the source image cannot be fitted to the frame: {e}")))
 }
 
 fn error(answer: &http::Answer, call: Call) -> ProviderError {

@@ -5,8 +5,6 @@
 
 use serde::Serialize;
 use url::Url;
-use vidgate_media::MediaError;
-use vidgate_store::SourceImageRef;
 
 use crate::provider::JobSpec;
 use crate::provider::http::data_url;
@@ -43,22 +41,6 @@ pub fn create_body(job: &JobSpec, model: &str) -> CreateVideo {
         size: p.size.to_string(),
         input_reference,
     }
-}
-
-/// The job with a source image OpenAI takes: `input_reference` must match `size` (docs/upstreams.md
-/// §3.2), so an image of another size is cover-fitted to the frame (as the sandbox fits its
-/// first frame) and sent as a PNG. `None` when the job has no image or it already fits. CPU
-/// work: call it off the async threads.
-pub fn fit_source_image(job: &JobSpec) -> Result<Option<JobSpec>, MediaError> {
-    let (Some(bytes), Some(meta)) = (&job.source_image, &job.task.params.source_image) else { return Ok(None) };
-    let size = job.task.params.size;
-    if vidgate_media::decode_image_dimensions(bytes)? == (size.width, size.height) {
-        return Ok(None);
-    }
-    let mut fitted = job.clone();
-    fitted.source_image = Some(vidgate_media::cover_png(bytes, size.width, size.height)?);
-    fitted.task.params.source_image = Some(SourceImageRef { mime: "image/png".into(), ..meta.clone() });
-    Ok(Some(fitted))
 }
 
 /// `{base}/videos`.
@@ -100,36 +82,6 @@ mod tests {
             serde_json::json!({"model": "sora-2", "prompt": "a red fox", "seconds": "8", "size": "1280x720",
                 "input_reference": {"image_url": "data:image/png;base64,AQID"}})
         );
-    }
-
-    /// A PNG of `width` x `height`, scaled up from a one-pixel PNG.
-    fn png(width: u32, height: u32) -> Vec<u8> {
-        use base64::Engine as _;
-        let one_pixel =
-            "iVBORw0KGgoAAAANSUhEUgAAAAEAAAABCAYAAAAfFcSJAAAADUlEQVR42mNkYPhfDwAChwGA60e6kgAAAABJRU5ErkJggg==";
-        let bytes = base64::engine::general_purpose::STANDARD.decode(one_pixel).unwrap();
-        vidgate_media::cover_png(&bytes, width, height).unwrap()
-    }
-
-    fn with_image(mut j: JobSpec, bytes: Vec<u8>, mime: &str) -> JobSpec {
-        j.source_image = Some(bytes);
-        j.task.params.source_image = Some(SourceImageRef { sha256: "x".into(), mime: mime.into() });
-        j
-    }
-
-    #[test]
-    fn a_source_image_of_another_size_is_fitted_to_the_frame_as_a_png() {
-        let j = with_image(job(5, "1280x720", false, Some(8)), png(640, 480), "image/png");
-        let fitted = fit_source_image(&j).unwrap().expect("refitted");
-        assert_eq!(vidgate_media::decode_image_dimensions(fitted.source_image.as_ref().unwrap()).unwrap(), (1280, 720));
-        assert_eq!(fitted.task.params.source_image.unwrap().mime, "image/png");
-    }
-
-    #[test]
-    fn a_source_image_of_the_frame_size_or_none_is_sent_as_it_is() {
-        let j = with_image(job(5, "720x1280", false, Some(8)), png(720, 1280), "image/png");
-        assert!(fit_source_image(&j).unwrap().is_none());
-        assert!(fit_source_image(&job(5, "720x1280", false, Some(8))).unwrap().is_none());
     }
 
     #[test]
