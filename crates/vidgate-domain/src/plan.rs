@@ -68,7 +68,9 @@ pub struct RoutePlan {
 
 /// The plan recorded on a task: every route that can deliver it, in preference order,
 /// and the one in use (failover moves `current` on before an upstream accepted the job).
-#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
+/// A sandbox task has a one-route plan like any other; a plan with no route is only read
+/// back from a row that held none.
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct TaskPlan {
     pub current: usize,
     pub routes: Vec<RoutePlan>,
@@ -98,9 +100,32 @@ impl TaskPlan {
             .then(|| TaskPlan { current: self.current + 1, routes: self.routes.clone() })
     }
 
-    /// Reads a task's stored plan (`None` for plans of other shapes, e.g. the sandbox's).
-    pub fn from_json(value: &serde_json::Value) -> Option<TaskPlan> {
-        serde_json::from_value(value.clone()).ok()
+    /// A plan of one route.
+    pub fn single(route: RoutePlan) -> TaskPlan {
+        TaskPlan { current: 0, routes: vec![route] }
+    }
+
+    /// Reads a task's stored plan. Rows written before sandbox plans were typed hold
+    /// `{"provider", "upstream_seconds", "trim_to_ms"}`: that is read as a one-route plan
+    /// (`upstream_audio` taken from `audio`, the task's own flag, as the sandbox always did).
+    /// Anything else unreadable is a plan with no route.
+    pub fn from_stored(value: &serde_json::Value, audio: bool) -> TaskPlan {
+        if let Ok(plan) = serde_json::from_value::<TaskPlan>(value.clone()) {
+            return plan;
+        }
+        let legacy = || -> Option<RoutePlan> {
+            Some(RoutePlan {
+                route: value.get("provider")?.as_str()?.to_owned(),
+                upstream_seconds: u32::try_from(value.get("upstream_seconds")?.as_u64()?).ok()?,
+                extensions: 0,
+                extension_seconds: 0,
+                upstream_audio: audio,
+                trim_to_ms: value.get("trim_to_ms")?.as_u64()?,
+                upstream_cost: Usd::ZERO,
+                margin: Usd::ZERO,
+            })
+        };
+        legacy().map(TaskPlan::single).unwrap_or_default()
     }
 
     /// The stored form.
@@ -648,7 +673,7 @@ mod tests {
     fn plans_stored_before_chaining_read_as_native_jobs() {
         let old = serde_json::json!({"current": 0, "routes": [{"route": "gemini", "upstream_seconds": 6,
             "upstream_audio": true, "trim_to_ms": 5000, "upstream_cost": "2.4", "margin": "-0.4"}]});
-        let plan = TaskPlan::from_json(&old).expect("an old plan reads");
+        let plan = TaskPlan::from_stored(&old, false);
         let route = plan.route().unwrap();
         assert_eq!((route.upstream_seconds, route.extensions, route.output_seconds(), route.jobs()), (6, 0, 6, 1));
     }
@@ -668,7 +693,7 @@ mod tests {
         let next = plan.next().unwrap();
         assert_eq!((next.current, next.route().unwrap().route.as_str()), (1, "vertex"));
         assert_eq!(next.next(), None);
-        assert_eq!(TaskPlan::from_json(&plan.to_json()), Some(plan));
+        assert_eq!(TaskPlan::from_stored(&plan.to_json(), false), plan);
     }
 
     #[test]
@@ -705,6 +730,18 @@ mod tests {
         assert_eq!(refused, 12 + 4, "every 10 s combination, and 4K at 5 s: Vertex makes no 4K");
         let negative = lines.iter().filter(|l| l.negative_margin()).count();
         assert_eq!(negative, 4, "5 s with audio costs 6 s at 0.40 on every size: 2.4 (or 3.2) > 2");
+    }
+
+    #[test]
+    fn a_stored_plan_is_read_typed_and_an_old_sandbox_plan_as_one_route() {
+        let plan = TaskPlan::single(plan_route(&vertex(), &req(5, HD, false), Usd(2_000_000)).unwrap());
+        assert_eq!(TaskPlan::from_stored(&plan.to_json(), false), plan);
+        let old = serde_json::json!({"provider": "sandbox", "upstream_seconds": 5, "trim_to_ms": 5000});
+        let read = TaskPlan::from_stored(&old, true);
+        let route = read.route().expect("one route");
+        assert_eq!((route.route.as_str(), route.upstream_seconds, route.trim_to_ms), ("sandbox", 5, 5000));
+        assert!(route.upstream_audio, "the task's own audio flag");
+        assert_eq!(TaskPlan::from_stored(&serde_json::Value::Null, false), TaskPlan::default());
     }
 
     #[test]

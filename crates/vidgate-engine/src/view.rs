@@ -187,7 +187,7 @@ pub fn admin_task_object(t: &Task, urls: &UrlMinter, now_ms: i64) -> AdminTaskOb
         task: task_object(t, urls, now_ms),
         account_id: t.account_id.to_string(),
         key_id: t.key_id.to_string(),
-        plan: t.plan.clone(),
+        plan: t.plan.to_json(),
         upstream: t.provider.clone(),
         upstream_job: t.upstream_job.clone(),
         upstream_cost_usd: t.upstream_cost,

@@ -116,7 +116,7 @@ fn new_task(acct: &AccountId, key: &KeyId, est: i64, out: Option<&str>) -> NewTa
         fingerprint: "fp-1".into(),
         estimated: Usd(est),
         provider: "sandbox".into(),
-        plan: serde_json::Value::Null,
+        plan: Default::default(),
         upstream_cost: Usd::ZERO,
         created_at: NOW,
     }
@@ -967,7 +967,7 @@ pub async fn a_reroute_moves_a_submit_to_the_next_route_and_only_before_acceptan
     assert!(store.mark_submitting(&t.id, c.token).await.unwrap());
     let to = |provider: &str| Reroute {
         provider: provider.into(),
-        plan: serde_json::json!({"current": 1}),
+        plan: vidgate_domain::plan::TaskPlan { current: 1, routes: Vec::new() },
         upstream_cost: Usd(1_200_000),
         next_run_at: NOW + 5,
     };
@@ -975,7 +975,7 @@ pub async fn a_reroute_moves_a_submit_to_the_next_route_and_only_before_acceptan
     assert!(store.reroute(&t.id, c.token, to("second"), NOW).await.unwrap());
     let moved = store.task(&t.id).await.unwrap().unwrap();
     assert_eq!(moved.provider, "second");
-    assert_eq!(moved.plan, serde_json::json!({"current": 1}));
+    assert_eq!(moved.plan, vidgate_domain::plan::TaskPlan { current: 1, routes: Vec::new() });
     assert_eq!(moved.upstream_cost, Usd(1_200_000));
     assert_eq!((moved.submitting, moved.submit_attempts, moved.phase), (false, 0, Phase::Submit));
     assert_eq!(moved.estimated, Usd(2_000_000), "the hold is untouched");

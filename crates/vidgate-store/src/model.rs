@@ -230,8 +230,8 @@ pub struct Task {
     /// The engine gives up at this time (the task fails with `timeout`).
     pub deadline_at: Option<Millis>,
     pub possible_orphan: bool,
-    /// The route's plan (admin view), JSON.
-    pub plan: serde_json::Value,
+    /// Every route that can deliver it and the one in use (also the admin view's `plan`).
+    pub plan: vidgate_domain::plan::TaskPlan,
     pub upstream_cost: Usd,
     /// Step claims so far.
     pub attempts: u32,
@@ -260,7 +260,7 @@ pub struct NewTask {
     pub fingerprint: String,
     pub estimated: Usd,
     pub provider: String,
-    pub plan: serde_json::Value,
+    pub plan: vidgate_domain::plan::TaskPlan,
     pub upstream_cost: Usd,
     pub created_at: Millis,
 }

@@ -10,7 +10,7 @@ use crate::model::Millis;
 #[derive(Clone, Debug, PartialEq)]
 pub struct Reroute {
     pub provider: String,
-    pub plan: serde_json::Value,
+    pub plan: vidgate_domain::plan::TaskPlan,
     pub upstream_cost: Usd,
     pub next_run_at: Millis,
 }

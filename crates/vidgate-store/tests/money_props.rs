@@ -403,7 +403,7 @@ fn new_task(acct: &AccountId, key: &KeyId, live: bool, seconds: u32, estimated: 
         fingerprint: "fp".into(),
         estimated,
         provider: "sandbox".into(),
-        plan: serde_json::Value::Null,
+        plan: Default::default(),
         upstream_cost: Usd::ZERO,
         created_at: now,
     }

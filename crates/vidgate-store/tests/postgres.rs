@@ -151,7 +151,7 @@ fn new_task(acct: &AccountId, key: &KeyId) -> NewTask {
         fingerprint: "fp".into(),
         estimated: Usd(1),
         provider: "sandbox".into(),
-        plan: serde_json::Value::Null,
+        plan: Default::default(),
         upstream_cost: Usd::ZERO,
         created_at: 1,
     }

@@ -77,7 +77,7 @@ mod start_up {
             fingerprint: "fp".into(),
             estimated: Usd(1),
             provider: "sandbox".into(),
-            plan: serde_json::Value::Null,
+            plan: Default::default(),
             upstream_cost: Usd::ZERO,
             created_at: NOW,
         };

@@ -4,7 +4,7 @@
 //! upstream cost. A combination no route can deliver is refused with 400
 //! `unsupported_value` naming why; a model without any configured route is 503.
 
-use vidgate_domain::plan::{PlanRequest, Refusal, plan_request};
+use vidgate_domain::plan::{PlanRequest, Refusal, RoutePlan, TaskPlan, plan_request};
 use vidgate_domain::request::{GuideRole, SubmitRequest};
 use vidgate_domain::upstream::UpstreamConfig;
 use vidgate_domain::{ErrorCode, RequestError, Usd};
@@ -12,10 +12,10 @@ use vidgate_store::ApiKey;
 
 use super::{ApiError, Gateway};
 
-/// Where a task runs: its provider, its plan (JSON, as stored) and the upstream cost.
+/// Where a task runs: its provider, its plan and the upstream cost.
 pub(super) struct Routed {
     pub provider: String,
-    pub plan: serde_json::Value,
+    pub plan: TaskPlan,
     pub upstream_cost: Usd,
 }
 
@@ -31,8 +31,17 @@ impl Gateway {
         let sandbox = crate::provider::sandbox::SANDBOX;
         if key.mode == vidgate_domain::task::Mode::Test || self.config.sandbox.serve_live_keys {
             crate::provider::sandbox::check_hooks(&req.metadata, self.config.sandbox.max_delay_ms)?;
-            let trim_to_ms = u64::from(req.duration_seconds) * 1000;
-            let plan = serde_json::json!({"provider": sandbox, "upstream_seconds": req.duration_seconds, "trim_to_ms": trim_to_ms});
+            // The sandbox renders exactly what was asked, at no upstream cost.
+            let plan = TaskPlan::single(RoutePlan {
+                route: sandbox.to_owned(),
+                upstream_seconds: req.duration_seconds,
+                extensions: 0,
+                extension_seconds: 0,
+                upstream_audio: req.audio,
+                trim_to_ms: u64::from(req.duration_seconds) * 1000,
+                upstream_cost: Usd::ZERO,
+                margin: Usd::ZERO,
+            });
             return Ok(Routed { provider: sandbox.to_owned(), plan, upstream_cost: Usd::ZERO });
         }
         let spec =
@@ -49,7 +58,7 @@ impl Gateway {
         match plan_request(spec, &ask, &self.live_upstreams()) {
             Ok(plan) => {
                 let first = plan.route().expect("a plan has a route").clone();
-                Ok(Routed { provider: first.route, plan: plan.to_json(), upstream_cost: first.upstream_cost })
+                Ok(Routed { provider: first.route, plan, upstream_cost: first.upstream_cost })
             }
             Err(Refusal::NoRoute) => Err(ApiError::new(
                 ErrorCode::ModelUnavailable,

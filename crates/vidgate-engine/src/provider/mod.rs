@@ -54,6 +54,30 @@ pub struct JobSpec {
     pub guide_images: Vec<vidgate_store::GuideImage>,
 }
 
+impl JobSpec {
+    /// The route plan the job runs (the task's plan at its current route); `None` only for
+    /// a task whose stored plan had no route.
+    pub fn route(&self) -> Option<&vidgate_domain::plan::RoutePlan> {
+        self.task.plan.route()
+    }
+
+    /// The native length the plan asks of the upstream (the request's own length without a
+    /// route).
+    pub fn upstream_seconds(&self) -> u32 {
+        self.route().map_or(self.task.params.duration_seconds, |r| r.upstream_seconds)
+    }
+
+    /// Whether the plan asks the upstream for audio (the request's own flag without a route).
+    pub fn upstream_audio(&self) -> bool {
+        self.route().map_or(self.task.params.audio, |r| r.upstream_audio)
+    }
+
+    /// Extension jobs the plan chains after the base clip (0 without a route).
+    pub fn extensions(&self) -> u32 {
+        self.route().map_or(0, |r| r.extensions)
+    }
+}
+
 /// An upstream job, as remembered on the task.
 #[derive(Clone, Debug)]
 pub struct JobRef {

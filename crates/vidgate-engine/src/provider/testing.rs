@@ -24,7 +24,6 @@ pub fn job(seconds: u32, size: &str, audio: bool, planned: Option<u32>) -> JobSp
                 margin: Usd::ZERO,
             }],
         }
-        .to_json()
     });
     let task = Task {
         id: TaskId::generate(),
@@ -60,7 +59,7 @@ pub fn job(seconds: u32, size: &str, audio: bool, planned: Option<u32>) -> JobSp
         submit_attempts: 0,
         deadline_at: None,
         possible_orphan: false,
-        plan: plan.unwrap_or(serde_json::Value::Null),
+        plan: plan.unwrap_or_default(),
         upstream_cost: Usd::ZERO,
         attempts: 0,
     };

@@ -8,7 +8,6 @@
 
 use base64::Engine as _;
 use serde::{Deserialize, Serialize};
-use vidgate_domain::plan::TaskPlan;
 use vidgate_domain::request::GuideRole;
 use vidgate_domain::task::TaskErrorCode;
 
@@ -117,7 +116,7 @@ pub fn base_request(job: &JobSpec, person_generation: &str) -> Option<PredictReq
         parameters: VeoParameters {
             aspect_ratio: aspect.as_str(),
             resolution: resolution.as_str(),
-            duration_seconds: upstream_seconds(job),
+            duration_seconds: job.upstream_seconds(),
             sample_count: 1,
             person_generation: person,
             negative_prompt: p.negative_prompt.clone(),
@@ -126,26 +125,6 @@ pub fn base_request(job: &JobSpec, person_generation: &str) -> Option<PredictReq
             storage_uri: None,
         },
     })
-}
-
-/// The native length the task's plan asks of the upstream (the request's own length for
-/// tasks without a plan).
-pub fn upstream_seconds(job: &JobSpec) -> u32 {
-    plan_of(job).map(|p| p.upstream_seconds).unwrap_or(job.task.params.duration_seconds)
-}
-
-/// Whether the plan asks the upstream for audio (the request's own flag without a plan).
-pub fn upstream_audio(job: &JobSpec) -> bool {
-    plan_of(job).map(|p| p.upstream_audio).unwrap_or(job.task.params.audio)
-}
-
-/// Extensions the task's plan chains after the base clip (0 without a plan).
-pub fn extensions(job: &JobSpec) -> u32 {
-    plan_of(job).map(|p| p.extensions).unwrap_or(0)
-}
-
-fn plan_of(job: &JobSpec) -> Option<vidgate_domain::plan::RoutePlan> {
-    TaskPlan::from_json(&job.task.plan).and_then(|p| p.route().cloned())
 }
 
 /// `google.rpc.Status`.

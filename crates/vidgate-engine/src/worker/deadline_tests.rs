@@ -99,7 +99,10 @@ async fn past_its_deadline(engine: &Engine, account: &AccountId, key: &KeyId, ac
         fingerprint: "fp".into(),
         estimated: PRICE,
         provider: "sandbox".into(),
-        plan: serde_json::json!({"provider": "sandbox", "upstream_seconds": 1, "trim_to_ms": 1000}),
+        plan: vidgate_domain::plan::TaskPlan::from_stored(
+            &serde_json::json!({"provider": "sandbox", "upstream_seconds": 1, "trim_to_ms": 1000}),
+            false,
+        ),
         upstream_cost: Usd::ZERO,
         created_at: accepted_at,
     };

@@ -32,7 +32,7 @@ impl Engine {
         if !not_taken || task.upstream_job.is_some() {
             return None;
         }
-        let mut plan = TaskPlan::from_json(&task.plan)?;
+        let mut plan = task.plan.clone();
         while let Some(next) = plan.next() {
             if next.route().is_some_and(|r| self.providers.get(&r.route).is_some()) {
                 return Some(next);
@@ -52,7 +52,7 @@ impl Engine {
         let now = now_ms();
         let change = Reroute {
             provider: route.route,
-            plan: plan.to_json(),
+            plan,
             upstream_cost: route.upstream_cost,
             next_run_at: now,
         };

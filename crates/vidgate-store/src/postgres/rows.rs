@@ -9,6 +9,7 @@ use serde::de::DeserializeOwned;
 use sqlx::Row;
 use sqlx::postgres::PgRow;
 use sqlx::types::Json;
+use vidgate_domain::plan::TaskPlan;
 use vidgate_domain::task::{Mode, TaskErrorCode, TaskStatus};
 use vidgate_domain::{AccountId, KeyId, Usd};
 
@@ -51,7 +52,8 @@ pub fn task(row: &PgRow) -> Result<Task> {
         None => None,
     };
     let result: Option<serde_json::Value> = row.try_get("result")?;
-    Ok(Task {
+    let plan: serde_json::Value = row.try_get("plan")?;
+    let mut task = Task {
         id: parse_id(row.try_get("id")?)?,
         account_id: parse_id::<AccountId>(row.try_get("account_id")?)?,
         key_id: parse_id::<KeyId>(row.try_get("key_id")?)?,
@@ -80,10 +82,12 @@ pub fn task(row: &PgRow) -> Result<Task> {
         submit_attempts: row.try_get::<i64, _>("submit_attempts")? as u32,
         deadline_at: row.try_get("deadline_at")?,
         possible_orphan: row.try_get("possible_orphan")?,
-        plan: row.try_get("plan")?,
+        plan: TaskPlan::default(),
         upstream_cost: Usd(row.try_get("upstream_cost_micros")?),
         attempts: row.try_get::<i64, _>("attempts")? as u32,
-    })
+    };
+    task.plan = TaskPlan::from_stored(&plan, task.params.audio);
+    Ok(task)
 }
 
 pub fn account(row: &PgRow) -> Result<Account> {

@@ -16,7 +16,7 @@ impl SqliteStore {
              WHERE id = ? AND lease_token = ? AND phase = 'submit'",
         )
         .bind(&r.provider)
-        .bind(r.plan.to_string())
+        .bind(r.plan.to_json().to_string())
         .bind(r.upstream_cost.micros())
         .bind(r.next_run_at)
         .bind(id.as_str())

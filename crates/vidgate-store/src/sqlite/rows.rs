@@ -5,6 +5,7 @@ use std::str::FromStr;
 
 use sqlx::Row;
 use sqlx::sqlite::SqliteRow;
+use vidgate_domain::plan::TaskPlan;
 use vidgate_domain::task::{Mode, TaskErrorCode, TaskStatus};
 use vidgate_domain::{AccountId, KeyId, Usd};
 
@@ -45,7 +46,8 @@ pub fn task(row: &SqliteRow) -> Result<Task> {
         None => None,
     };
     let result: Option<String> = row.try_get("result")?;
-    Ok(Task {
+    let plan: serde_json::Value = json(row.try_get("plan")?, "plan")?;
+    let mut task = Task {
         id: parse_id(row.try_get("id")?)?,
         account_id: parse_id::<AccountId>(row.try_get("account_id")?)?,
         key_id: parse_id::<KeyId>(row.try_get("key_id")?)?,
@@ -74,10 +76,12 @@ pub fn task(row: &SqliteRow) -> Result<Task> {
         submit_attempts: row.try_get::<i64, _>("submit_attempts")? as u32,
         deadline_at: row.try_get("deadline_at")?,
         possible_orphan: row.try_get::<i64, _>("possible_orphan")? != 0,
-        plan: json(row.try_get("plan")?, "plan")?,
+        plan: TaskPlan::default(),
         upstream_cost: Usd(row.try_get("upstream_cost_micros")?),
         attempts: row.try_get::<i64, _>("attempts")? as u32,
-    })
+    };
+    task.plan = TaskPlan::from_stored(&plan, task.params.audio);
+    Ok(task)
 }
 
 pub fn account(row: &SqliteRow) -> Result<Account> {

@@ -395,7 +395,7 @@ async fn insert_task(tx: &mut Transaction<'static, Sqlite>, t: &NewTask) -> Resu
     .bind(t.estimated.micros())
     .bind(t.created_at)
     .bind(&t.provider)
-    .bind(t.plan.to_string())
+    .bind(t.plan.to_json().to_string())
     .bind(t.upstream_cost.micros())
     .bind(t.created_at)
     .execute(&mut **tx)

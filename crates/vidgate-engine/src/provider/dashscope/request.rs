@@ -15,7 +15,6 @@ use vidgate_domain::upstream::{AudioSupport, UpstreamConfig};
 
 use crate::provider::JobSpec;
 use crate::provider::http::data_url;
-use crate::provider::veo::{upstream_audio, upstream_seconds};
 
 /// The largest `seed` DashScope takes (§9.3).
 const MAX_SEED: u32 = 2_147_483_647;
@@ -36,7 +35,7 @@ pub fn create_body(job: &JobSpec, u: &UpstreamConfig) -> Option<Value> {
     if let Some(negative) = p.negative_prompt.as_deref().filter(|n| !n.is_empty()) {
         input["negative_prompt"] = json!(negative);
     }
-    let mut parameters = json!({"duration": upstream_seconds(job), "prompt_extend": false, "watermark": false});
+    let mut parameters = json!({"duration": job.upstream_seconds(), "prompt_extend": false, "watermark": false});
     let image = job.source_image.as_ref().zip(p.source_image.as_ref());
     let model = match image {
         Some((bytes, meta)) => {
@@ -60,7 +59,7 @@ pub fn create_body(job: &JobSpec, u: &UpstreamConfig) -> Option<Value> {
         }
     };
     if u.caps().audio != AudioSupport::None {
-        parameters["audio"] = json!(upstream_audio(job));
+        parameters["audio"] = json!(job.upstream_audio());
     }
     if let Some(seed) = p.seed {
         parameters["seed"] = json!(seed.min(MAX_SEED));

@@ -80,7 +80,7 @@ impl Provider for GeminiProvider {
         }
         metrics::counter!("vidgate_provider_jobs_total", "provider" => self.settings.name.clone()).increment(1);
         let mut submitted = self.settings.submitted(op.name, now);
-        let jobs = 1 + veo::extensions(job);
+        let jobs = 1 + job.extensions();
         if jobs > 1 {
             let step = pending.map_or(0, |c| c.step);
             submitted.job.state = Chain { step, video_uri: None }.put(submitted.job.state);
@@ -93,7 +93,7 @@ impl Provider for GeminiProvider {
 
     async fn poll(&self, job: &JobSpec, upstream: &JobRef, now: Millis) -> Result<PollOutcome, ProviderError> {
         let op = self.operation(upstream).await?;
-        let jobs = 1 + veo::extensions(job);
+        let jobs = 1 + job.extensions();
         let chain = Chain::of(&upstream.state);
         if let Some(chain) = chain.as_ref().filter(|c| c.step + 1 < jobs)
             && let Some(uri) = video_uris(&op).into_iter().next().filter(|_| op.done && op.error.is_none())

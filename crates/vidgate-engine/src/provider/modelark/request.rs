@@ -17,7 +17,6 @@ use vidgate_domain::request::GuideRole;
 
 use crate::provider::JobSpec;
 use crate::provider::http::data_url;
-use crate::provider::veo::{upstream_audio, upstream_seconds};
 
 /// The text flags ModelArk reads from a prompt (short and long forms).
 pub const PROMPT_FLAGS: &[&str] = &[
@@ -84,10 +83,10 @@ pub fn create_body(job: &JobSpec, model: &str) -> Option<Value> {
         "content": content,
         "resolution": resolution.as_str(),
         "ratio": aspect.as_str(),
-        "duration": upstream_seconds(job),
+        "duration": job.upstream_seconds(),
         "seed": p.seed.map_or(-1, i64::from),
         "watermark": false,
-        "generate_audio": upstream_audio(job),
+        "generate_audio": job.upstream_audio(),
     }))
 }
 

@@ -8,7 +8,6 @@ use url::Url;
 
 use crate::provider::JobSpec;
 use crate::provider::http::data_url;
-use crate::provider::veo::upstream_seconds;
 
 /// `input_reference` in the JSON body.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -37,7 +36,7 @@ pub fn create_body(job: &JobSpec, model: &str) -> CreateVideo {
     CreateVideo {
         model: model.to_owned(),
         prompt: p.prompt.clone(),
-        seconds: upstream_seconds(job).to_string(),
+        seconds: job.upstream_seconds().to_string(),
         size: p.size.to_string(),
         input_reference,
     }

@@ -6,7 +6,7 @@
 use url::Url;
 
 use crate::provider::JobSpec;
-use crate::provider::veo::{PredictRequest, base_request, upstream_audio};
+use crate::provider::veo::{PredictRequest, base_request};
 
 /// Where a Vertex upstream lives.
 #[derive(Clone, Debug)]
@@ -44,7 +44,7 @@ impl VertexTarget {
     /// `seed` and `storageUri`.
     pub fn predict_body(&self, job: &JobSpec) -> Option<PredictRequest> {
         let mut body = base_request(job, &self.person_generation)?;
-        body.parameters.generate_audio = Some(upstream_audio(job));
+        body.parameters.generate_audio = Some(job.upstream_audio());
         body.parameters.seed = job.task.params.seed;
         if !self.storage_uri.is_empty() {
             body.parameters.storage_uri = Some(self.storage_uri.clone());

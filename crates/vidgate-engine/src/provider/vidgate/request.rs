@@ -10,7 +10,6 @@ use url::Url;
 
 use crate::provider::JobSpec;
 use crate::provider::http::data_url;
-use crate::provider::veo::{upstream_audio, upstream_seconds};
 
 /// The submit body.
 #[derive(Clone, Debug, PartialEq, Serialize)]
@@ -42,9 +41,9 @@ pub fn generation(job: &JobSpec, model: &str) -> Generation {
     Generation {
         model: if model.is_empty() { t.model.clone() } else { model.to_owned() },
         prompt: p.prompt.clone(),
-        duration_seconds: upstream_seconds(job),
+        duration_seconds: job.upstream_seconds(),
         size: p.size.to_string(),
-        audio: upstream_audio(job),
+        audio: job.upstream_audio(),
         seed: p.seed,
         negative_prompt: p.negative_prompt.clone(),
         source_image,
