@@ -224,6 +224,25 @@ async fn stream_to(mut response: reqwest::Response, dst: &Path, max_bytes: u64) 
     Ok(written)
 }
 
+/// Downloads a result from a pre-signed URL the upstream handed out, sending no credential
+/// (the key is never sent to a storage host), within the upstream's size and time limits.
+pub async fn download_signed(
+    client: &reqwest::Client,
+    settings: &crate::provider::settings::Settings,
+    url: &str,
+    dst: &Path,
+) -> Result<(), ProviderError> {
+    let url = url::Url::parse(url).map_err(|_| ProviderError::Result("the result URL does not parse".into()))?;
+    download(client, url, None, dst, settings.max_result_bytes, settings.download_timeout).await.map(drop)
+}
+
+/// Whether a download error is a storage host refusing an expired signed URL (403 or 404):
+/// the job is asked for a freshly signed one.
+pub fn expired_signed_url(e: &ProviderError) -> bool {
+    let gone = |m: &str| ["download answered 403", "download answered 404"].iter().any(|p| m.starts_with(p));
+    matches!(e, ProviderError::Refused(m) if gone(m))
+}
+
 /// Writes bytes the upstream returned inline (base64 already decoded) to `dst`.
 pub async fn write_inline(bytes: &[u8], dst: &Path, max_bytes: u64) -> Result<u64, ProviderError> {
     if bytes.len() as u64 > max_bytes {

@@ -18,7 +18,6 @@ use crate::provider::fit::fitted_image;
 use crate::provider::http::{self, Call, MAX_API_BODY};
 use crate::provider::settings::Settings;
 use crate::provider::throttle::Throttle;
-use crate::provider::veo::upstream_audio;
 use crate::provider::{JobRef, JobSpec, PollOutcome, PolledResult, Provider, ProviderError, Submitted};
 
 /// An Alibaba Cloud Model Studio (DashScope) upstream.
@@ -46,9 +45,7 @@ impl DashscopeProvider {
 
     /// Downloads the result at `url` with no credential.
     async fn download(&self, url: &str, dst: &Path) -> Result<(), ProviderError> {
-        let url = Url::parse(url).map_err(|_| ProviderError::Result("the result URL does not parse".into()))?;
-        let (max, timeout) = (self.settings.max_result_bytes, self.settings.download_timeout);
-        http::download(&self.client, url, None, dst, max, timeout).await.map(drop)
+        http::download_signed(&self.client, &self.settings, url, dst).await
     }
 
     /// Asks the task for its URL again and downloads it.
@@ -58,12 +55,6 @@ impl DashscopeProvider {
             task.video_url().ok_or_else(|| ProviderError::Result("the finished task names no video URL".into()))?;
         self.download(url, dst).await
     }
-}
-
-/// Whether a download error is the storage host refusing an expired signed URL.
-fn expired_url(e: &ProviderError) -> bool {
-    let gone = |m: &str| ["download answered 403", "download answered 404"].iter().any(|p| m.starts_with(p));
-    matches!(e, ProviderError::Refused(m) if gone(m))
 }
 
 #[async_trait]
@@ -127,7 +118,7 @@ impl Provider for DashscopeProvider {
         let task: WanTask = serde_json::from_slice(&polled.0).map_err(|e| ProviderError::Result(e.to_string()))?;
         let Some(url) = task.video_url() else { return self.fetch_fresh(upstream, dst).await };
         match self.download(url, dst).await {
-            Err(e) if expired_url(&e) => {
+            Err(e) if http::expired_signed_url(&e) => {
                 let (name, job) = (&self.settings.name, &upstream.job_id);
                 tracing::info!(upstream = %name, job = %job, "result URL expired; asking the task again");
                 self.fetch_fresh(upstream, dst).await
@@ -141,7 +132,7 @@ impl Provider for DashscopeProvider {
     fn measured_cost(&self, job: &JobSpec, polled: &PolledResult) -> Option<Usd> {
         let task: WanTask = serde_json::from_slice(&polled.0).ok()?;
         let millis = task.billed_millis()?;
-        let price = self.config.price(job.task.params.size, upstream_audio(job));
+        let price = self.config.price(job.task.params.size, job.upstream_audio());
         if price == Usd::ZERO {
             return None;
         }

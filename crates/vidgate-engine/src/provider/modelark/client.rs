@@ -17,7 +17,6 @@ use super::response::{ArkTask, error, outcome};
 use crate::provider::http::{self, Call, MAX_API_BODY};
 use crate::provider::settings::Settings;
 use crate::provider::throttle::Throttle;
-use crate::provider::veo::upstream_audio;
 use crate::provider::{JobRef, JobSpec, PollOutcome, PolledResult, Provider, ProviderError, Submitted};
 
 /// A BytePlus ModelArk or Volcengine Ark upstream.
@@ -46,9 +45,7 @@ impl ModelarkProvider {
 
     /// Downloads the result at `url` with no credential.
     async fn download(&self, url: &str, dst: &Path) -> Result<(), ProviderError> {
-        let url = Url::parse(url).map_err(|_| ProviderError::Result("the result URL does not parse".into()))?;
-        let (max, timeout) = (self.settings.max_result_bytes, self.settings.download_timeout);
-        http::download(&self.client, url, None, dst, max, timeout).await.map(drop)
+        http::download_signed(&self.client, &self.settings, url, dst).await
     }
 
     /// Asks the task for its (freshly signed) URL and downloads it.
@@ -58,12 +55,6 @@ impl ModelarkProvider {
             task.video_url().ok_or_else(|| ProviderError::Result("the finished task names no video URL".into()))?;
         self.download(url, dst).await
     }
-}
-
-/// Whether a download error is the storage host refusing an expired signed URL.
-fn expired_url(e: &ProviderError) -> bool {
-    let gone = |m: &str| ["download answered 403", "download answered 404"].iter().any(|p| m.starts_with(p));
-    matches!(e, ProviderError::Refused(m) if gone(m))
 }
 
 #[async_trait]
@@ -123,7 +114,7 @@ impl Provider for ModelarkProvider {
         let task: ArkTask = serde_json::from_slice(&polled.0).map_err(|e| ProviderError::Result(e.to_string()))?;
         let Some(url) = task.video_url() else { return self.fetch_fresh(upstream, dst).await };
         match self.download(url, dst).await {
-            Err(e) if expired_url(&e) => {
+            Err(e) if http::expired_signed_url(&e) => {
                 let (name, job) = (&self.settings.name, &upstream.job_id);
                 tracing::info!(upstream = %name, job = %job, "result URL expired; asking for a fresh one");
                 self.fetch_fresh(upstream, dst).await
@@ -138,7 +129,7 @@ impl Provider for ModelarkProvider {
     fn measured_cost(&self, job: &JobSpec, polled: &PolledResult) -> Option<Usd> {
         let task: ArkTask = serde_json::from_slice(&polled.0).ok()?;
         let tokens = task.usage?.completion_tokens;
-        let price = self.config.token_price(job.task.params.size, upstream_audio(job));
+        let price = self.config.token_price(job.task.params.size, job.upstream_audio());
         if price == Usd::ZERO {
             return None;
         }
