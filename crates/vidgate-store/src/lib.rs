@@ -14,6 +14,7 @@ pub mod changes;
 #[cfg(feature = "testkit")]
 pub mod conformance;
 pub mod fair;
+mod limits;
 pub mod model;
 pub mod money;
 pub mod postgres;

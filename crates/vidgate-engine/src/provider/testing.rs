@@ -10,20 +10,18 @@ use super::JobSpec;
 /// A `veo3.1` job for "a red fox" of `seconds` at `size`, planned as an upstream job of
 /// `planned` seconds (no plan when `None`).
 pub fn job(seconds: u32, size: &str, audio: bool, planned: Option<u32>) -> JobSpec {
-    let plan = planned.map(|upstream_seconds| {
-        TaskPlan {
-            current: 0,
-            routes: vec![RoutePlan {
-                route: "up".into(),
-                upstream_seconds,
-                extensions: 0,
-                extension_seconds: 0,
-                upstream_audio: audio,
-                trim_to_ms: u64::from(seconds) * 1000,
-                upstream_cost: Usd::ZERO,
-                margin: Usd::ZERO,
-            }],
-        }
+    let plan = planned.map(|upstream_seconds| TaskPlan {
+        current: 0,
+        routes: vec![RoutePlan {
+            route: "up".into(),
+            upstream_seconds,
+            extensions: 0,
+            extension_seconds: 0,
+            upstream_audio: audio,
+            trim_to_ms: u64::from(seconds) * 1000,
+            upstream_cost: Usd::ZERO,
+            margin: Usd::ZERO,
+        }],
     });
     let task = Task {
         id: TaskId::generate(),

@@ -50,12 +50,7 @@ impl Engine {
         metrics::counter!("vidgate_failovers_total", "from" => task.provider.clone(), "to" => route.route.clone())
             .increment(1);
         let now = now_ms();
-        let change = Reroute {
-            provider: route.route,
-            plan,
-            upstream_cost: route.upstream_cost,
-            next_run_at: now,
-        };
+        let change = Reroute { provider: route.route, plan, upstream_cost: route.upstream_cost, next_run_at: now };
         self.store.reroute(&task.id, c.token, change, now).await.map(drop).map_err(Into::into)
     }
 

@@ -5,12 +5,12 @@
 use sqlx::postgres::PgRow;
 use sqlx::{Postgres, Transaction};
 use vidgate_domain::task::{Mode, TaskStatus};
-use vidgate_domain::{AccountId, TaskId, Usd};
+use vidgate_domain::{AccountId, KeyId, TaskId, Usd};
 
 use super::PgStore;
 use super::accounts::ledger;
-use super::money::COMMITTED_MICROS;
 use super::rows::{self, TASK_COLUMNS};
+use crate::limits::{COMMITTED_MICROS, LimitReads, check_limits, numbered, replay_or_conflict, sql};
 use crate::model::*;
 use crate::settlement::Settlement;
 
@@ -31,7 +31,7 @@ impl PgStore {
         {
             return Ok(replay_or_conflict(existing, &new));
         }
-        if let Some(refusal) = check_limits(&mut tx, &new, &checks).await? {
+        if let Some(refusal) = check_limits(&mut Reads(&mut tx), &new, &checks).await? {
             return Ok(refusal);
         }
         if !insert_task(&mut tx, &new).await? {
@@ -197,11 +197,6 @@ impl PgStore {
     }
 }
 
-fn replay_or_conflict(existing: Task, new: &NewTask) -> SubmitOutcome {
-    let same = existing.fingerprint == new.fingerprint && existing.model == new.model;
-    if same { SubmitOutcome::Replayed(existing) } else { SubmitOutcome::Conflict }
-}
-
 /// Takes one row lock; an absent row is NotFound.
 async fn lock(tx: &mut Transaction<'static, Postgres>, sql: &'static str, id: &str) -> Result<()> {
     let found: Option<String> = sqlx::query_scalar(sql).bind(id).fetch_optional(&mut **tx).await?;
@@ -332,87 +327,35 @@ async fn select_by_out_id(
     row.as_ref().map(rows::task).transpose()
 }
 
-/// The first limit a new task would break, checked inside the submit transaction (under the
-/// account's and key's row locks, so no other submit of theirs runs meanwhile).
-async fn check_limits(
-    tx: &mut Transaction<'static, Postgres>,
-    new: &NewTask,
-    checks: &SubmitChecks,
-) -> Result<Option<SubmitOutcome>> {
-    if let Some(limit) = checks.concurrency {
-        let open: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tasks WHERE key_id = $1 AND phase <> 'done'")
-            .bind(new.key_id.as_str())
-            .fetch_one(&mut **tx)
-            .await?;
-        if open >= i64::from(limit) {
-            return Ok(Some(SubmitOutcome::ConcurrencyLimit { limit }));
-        }
-    }
-    if new.mode == Mode::Test {
-        return Ok(None);
-    }
-    let (credited, held, spent): (i64, i64, i64) =
-        sqlx::query_as("SELECT credited_micros, held_micros, spent_micros FROM accounts WHERE id = $1")
-            .bind(new.account_id.as_str())
-            .fetch_one(&mut **tx)
-            .await?;
-    let available = Usd(credited - held - spent);
-    if available < new.estimated {
-        return Ok(Some(SubmitOutcome::InsufficientBalance { needed: new.estimated, available }));
-    }
-    if let Some(quota) = checks.key_quota {
-        let (held, spent): (i64, i64) = sqlx::query_as("SELECT held_micros, spent_micros FROM api_keys WHERE id = $1")
-            .bind(new.key_id.as_str())
-            .fetch_one(&mut **tx)
-            .await?;
-        let used = Usd(held).plus(Usd(spent));
-        if used.plus(new.estimated) > quota {
-            return Ok(Some(SubmitOutcome::QuotaExceeded { remaining: quota.minus(used).max(Usd::ZERO) }));
-        }
-    }
-    for (window, length, cap) in checks.spend.windows() {
-        if let Some(resets_at) = window_refusal(tx, new, length, cap).await? {
-            return Ok(Some(SubmitOutcome::SpendWindowExceeded { window, resets_at }));
-        }
-    }
-    Ok(None)
-}
+/// The submit rules' reads (`limits.rs`) inside this backend's submit transaction.
+struct Reads<'a>(&'a mut Transaction<'static, Postgres>);
 
-/// Whether the new task's hold would take a key's spend window over `cap`, and if so, when
-/// enough of it frees up (the rule of `sqlite/tasks.rs::window_refusal`, same SQL but for
-/// placeholders and the cast of the sum).
-async fn window_refusal(
-    tx: &mut Transaction<'static, Postgres>,
-    new: &NewTask,
-    length: Millis,
-    cap: Usd,
-) -> Result<Option<Millis>> {
-    let since = new.created_at - length;
-    const FROM: &str = "FROM tasks WHERE key_id = $1 AND mode = 'live' AND created_at > $2";
-    let used: i64 =
-        sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT COALESCE(SUM({COMMITTED_MICROS}), 0)::BIGINT {FROM}")))
-            .bind(new.key_id.as_str())
-            .bind(since)
-            .fetch_one(&mut **tx)
-            .await?;
-    let mut over = used.saturating_add(new.estimated.micros()).saturating_sub(cap.micros());
-    if over <= 0 {
-        return Ok(None);
+#[async_trait::async_trait]
+impl LimitReads for Reads<'_> {
+    async fn open_tasks_of_key(&mut self, key: &KeyId) -> Result<i64> {
+        let q = sqlx::query_scalar(sqlx::AssertSqlSafe(numbered(sql::OPEN_TASKS_OF_KEY)));
+        Ok(q.bind(key.as_str()).fetch_one(&mut **self.0).await?)
     }
-    let counted: Vec<(i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT created_at, {COMMITTED_MICROS} {FROM} ORDER BY created_at, id"
-    )))
-    .bind(new.key_id.as_str())
-    .bind(since)
-    .fetch_all(&mut **tx)
-    .await?;
-    for (created_at, amount) in counted {
-        over -= amount;
-        if over <= 0 {
-            return Ok(Some(created_at + length));
-        }
+
+    async fn account_money(&mut self, account: &AccountId) -> Result<(i64, i64, i64)> {
+        let q = sqlx::query_as(sqlx::AssertSqlSafe(numbered(sql::ACCOUNT_MONEY)));
+        Ok(q.bind(account.as_str()).fetch_one(&mut **self.0).await?)
     }
-    Ok(Some(new.created_at + length))
+
+    async fn key_money(&mut self, key: &KeyId) -> Result<(i64, i64)> {
+        let q = sqlx::query_as(sqlx::AssertSqlSafe(numbered(sql::KEY_MONEY)));
+        Ok(q.bind(key.as_str()).fetch_one(&mut **self.0).await?)
+    }
+
+    async fn window_used(&mut self, key: &KeyId, since: i64) -> Result<i64> {
+        let q = format!("SELECT COALESCE(SUM({COMMITTED_MICROS}), 0)::BIGINT {}", numbered(sql::WINDOW_FROM));
+        Ok(sqlx::query_scalar(sqlx::AssertSqlSafe(q)).bind(key.as_str()).bind(since).fetch_one(&mut **self.0).await?)
+    }
+
+    async fn window_rows(&mut self, key: &KeyId, since: i64) -> Result<Vec<(i64, i64)>> {
+        let q = format!("SELECT created_at, {COMMITTED_MICROS} {} ORDER BY created_at, id", numbered(sql::WINDOW_FROM));
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(q)).bind(key.as_str()).bind(since).fetch_all(&mut **self.0).await?)
+    }
 }
 
 /// Inserts the task (and its source image); false when its idempotency key is taken.

@@ -8,12 +8,12 @@ use vidgate_domain::{AccountId, KeyId, Usd};
 
 use super::SqliteStore;
 use super::rows::parse_id;
+use crate::limits::COMMITTED_MICROS;
 use crate::model::{LedgerKind, Millis};
 use crate::money::*;
 use crate::{Result, StoreError};
 
 /// What a live task commits: its capture once settled, its hold while open.
-pub(super) const COMMITTED_MICROS: &str = "CASE WHEN phase = 'done' THEN used_micros ELSE estimated_micros END";
 
 /// A task that was charged: completed, or cancelled under `charge` (which bills its length).
 const CHARGED: &str = "(status = 'completed' OR (status = 'cancelled' AND billed_ms > 0))";

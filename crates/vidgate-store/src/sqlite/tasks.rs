@@ -3,13 +3,13 @@
 
 use sqlx::{Row, Sqlite, Transaction};
 use vidgate_domain::task::{Mode, TaskStatus};
-use vidgate_domain::{AccountId, TaskId, Usd};
+use vidgate_domain::{AccountId, KeyId, TaskId, Usd};
 
 use super::SqliteStore;
 use super::accounts::ledger;
-use super::money::COMMITTED_MICROS;
 use super::rows::{self, TASK_COLUMNS};
 use crate::Result;
+use crate::limits::{COMMITTED_MICROS, LimitReads, check_limits, replay_or_conflict, sql};
 use crate::model::*;
 use crate::settlement::Settlement;
 
@@ -23,10 +23,9 @@ impl SqliteStore {
         if let Some(out) = &new.out_task_id
             && let Some(existing) = select_by_out_id(&mut tx, &new.account_id, new.mode, out).await?
         {
-            let same = existing.fingerprint == new.fingerprint && existing.model == new.model;
-            return Ok(if same { SubmitOutcome::Replayed(existing) } else { SubmitOutcome::Conflict });
+            return Ok(replay_or_conflict(existing, &new));
         }
-        if let Some(refusal) = check_limits(&mut tx, &new, &checks).await? {
+        if let Some(refusal) = check_limits(&mut Reads(&mut tx), &new, &checks).await? {
             return Ok(refusal);
         }
         insert_task(&mut tx, &new).await?;
@@ -294,88 +293,35 @@ async fn select_by_out_id(
     row.as_ref().map(rows::task).transpose()
 }
 
-/// The first limit a new task would break, checked inside the submit transaction.
-async fn check_limits(
-    tx: &mut Transaction<'static, Sqlite>,
-    new: &NewTask,
-    checks: &SubmitChecks,
-) -> Result<Option<SubmitOutcome>> {
-    if let Some(limit) = checks.concurrency {
-        let open: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tasks WHERE key_id = ? AND phase <> 'done'")
-            .bind(new.key_id.as_str())
-            .fetch_one(&mut **tx)
-            .await?;
-        if open >= i64::from(limit) {
-            return Ok(Some(SubmitOutcome::ConcurrencyLimit { limit }));
-        }
-    }
-    if new.mode == Mode::Test {
-        return Ok(None);
-    }
-    let (credited, held, spent): (i64, i64, i64) =
-        sqlx::query_as("SELECT credited_micros, held_micros, spent_micros FROM accounts WHERE id = ?")
-            .bind(new.account_id.as_str())
-            .fetch_one(&mut **tx)
-            .await?;
-    let available = Usd(credited - held - spent);
-    if available < new.estimated {
-        return Ok(Some(SubmitOutcome::InsufficientBalance { needed: new.estimated, available }));
-    }
-    if let Some(quota) = checks.key_quota {
-        let (held, spent): (i64, i64) = sqlx::query_as("SELECT held_micros, spent_micros FROM api_keys WHERE id = ?")
-            .bind(new.key_id.as_str())
-            .fetch_one(&mut **tx)
-            .await?;
-        let used = Usd(held).plus(Usd(spent));
-        if used.plus(new.estimated) > quota {
-            return Ok(Some(SubmitOutcome::QuotaExceeded { remaining: quota.minus(used).max(Usd::ZERO) }));
-        }
-    }
-    for (window, length, cap) in checks.spend.windows() {
-        if let Some(resets_at) = window_refusal(tx, new, length, cap).await? {
-            return Ok(Some(SubmitOutcome::SpendWindowExceeded { window, resets_at }));
-        }
-    }
-    Ok(None)
-}
+/// The submit rules' reads (`limits.rs`) inside this backend's submit transaction.
+struct Reads<'a>(&'a mut Transaction<'static, Sqlite>);
 
-/// Whether the new task's hold would take a key's spend window over `cap`, and if so, when
-/// enough of it frees up: the window counts what live tasks created in the last `length`
-/// commit (captures of settled tasks, holds of open ones), and a task leaves it at
-/// `created_at + length`. A task that alone exceeds the cap never fits; its answer is a
-/// whole window from now.
-async fn window_refusal(
-    tx: &mut Transaction<'static, Sqlite>,
-    new: &NewTask,
-    length: Millis,
-    cap: Usd,
-) -> Result<Option<Millis>> {
-    let since = new.created_at - length;
-    const FROM: &str = "FROM tasks WHERE key_id = ? AND mode = 'live' AND created_at > ?";
-    let used: i64 =
-        sqlx::query_scalar(sqlx::AssertSqlSafe(format!("SELECT COALESCE(SUM({COMMITTED_MICROS}), 0) {FROM}")))
-            .bind(new.key_id.as_str())
-            .bind(since)
-            .fetch_one(&mut **tx)
-            .await?;
-    let mut over = used.saturating_add(new.estimated.micros()).saturating_sub(cap.micros());
-    if over <= 0 {
-        return Ok(None);
+#[async_trait::async_trait]
+impl LimitReads for Reads<'_> {
+    async fn open_tasks_of_key(&mut self, key: &KeyId) -> Result<i64> {
+        let q = sqlx::query_scalar(sql::OPEN_TASKS_OF_KEY);
+        Ok(q.bind(key.as_str()).fetch_one(&mut **self.0).await?)
     }
-    let counted: Vec<(i64, i64)> = sqlx::query_as(sqlx::AssertSqlSafe(format!(
-        "SELECT created_at, {COMMITTED_MICROS} {FROM} ORDER BY created_at, id"
-    )))
-    .bind(new.key_id.as_str())
-    .bind(since)
-    .fetch_all(&mut **tx)
-    .await?;
-    for (created_at, amount) in counted {
-        over -= amount;
-        if over <= 0 {
-            return Ok(Some(created_at + length));
-        }
+
+    async fn account_money(&mut self, account: &AccountId) -> Result<(i64, i64, i64)> {
+        let q = sqlx::query_as(sql::ACCOUNT_MONEY);
+        Ok(q.bind(account.as_str()).fetch_one(&mut **self.0).await?)
     }
-    Ok(Some(new.created_at + length))
+
+    async fn key_money(&mut self, key: &KeyId) -> Result<(i64, i64)> {
+        let q = sqlx::query_as(sql::KEY_MONEY);
+        Ok(q.bind(key.as_str()).fetch_one(&mut **self.0).await?)
+    }
+
+    async fn window_used(&mut self, key: &KeyId, since: i64) -> Result<i64> {
+        let q = format!("SELECT COALESCE(SUM({COMMITTED_MICROS}), 0) {}", sql::WINDOW_FROM);
+        Ok(sqlx::query_scalar(sqlx::AssertSqlSafe(q)).bind(key.as_str()).bind(since).fetch_one(&mut **self.0).await?)
+    }
+
+    async fn window_rows(&mut self, key: &KeyId, since: i64) -> Result<Vec<(i64, i64)>> {
+        let q = format!("SELECT created_at, {COMMITTED_MICROS} {} ORDER BY created_at, id", sql::WINDOW_FROM);
+        Ok(sqlx::query_as(sqlx::AssertSqlSafe(q)).bind(key.as_str()).bind(since).fetch_all(&mut **self.0).await?)
+    }
 }
 
 async fn insert_task(tx: &mut Transaction<'static, Sqlite>, t: &NewTask) -> Result<()> {
