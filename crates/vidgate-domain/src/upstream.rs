@@ -623,6 +623,15 @@ impl UpstreamConfig {
         self.base_url.as_str().into()
     }
 
+    /// What a job of `seconds` really delivers, in ms, where that is longer than asked
+    /// (MiniMax-H3's 17n + 5 frames, docs/upstreams.md §11.1); 0: the length asked.
+    pub fn delivered_ms(&self, seconds: u32) -> u64 {
+        match self.kind {
+            UpstreamKind::Minimax if self.model.starts_with("MiniMax-H3") => minimax_delivered_ms(seconds),
+            _ => 0,
+        }
+    }
+
     /// Whether any price is configured.
     pub fn has_prices(&self) -> bool {
         !self.usd_per_second.is_empty() || !self.usd_per_second_with_audio.is_empty()

@@ -39,8 +39,14 @@ async fn a_5_s_task_delivered_as_5_167_s_is_trimmed_to_exactly_5_s_and_billed_5_
     let spent = assert_billed(&done, MINIMAX_H3_RATE, 5);
     assert!(done["audio_url"].is_string(), "{done}");
     assert_delivered(&live.probe_result(&done).await, 1344, 768, 5000, true);
-    // usage.output_seconds 5 × $0.08, not the 5.167 s delivered.
-    assert_eq!(live.admin_task(&id).await["upstream_cost_usd"], json!(0.4));
+    // usage.output_seconds 5 × $0.08, not the 5.167 s delivered; the plan knew the clip's length.
+    let admin = live.admin_task(&id).await;
+    assert_eq!(admin["upstream_cost_usd"], json!(0.4));
+    let route = &admin["plan"]["routes"][0];
+    assert_eq!(
+        (route["upstream_seconds"].clone(), route["delivered_ms"].clone(), route["trim_to_ms"].clone()),
+        (json!(5), json!(5167), json!(5000))
+    );
     assert_eq!(
         fake.create_bodies()[0],
         json!({"model": "MiniMax-H3", "content": [{"type": "text", "text": "a red fox walks through snow"}],
