@@ -313,7 +313,8 @@ mod tests {
                 "seedance2-fast",
                 "seedance-2.0-pro-fast",
                 "seedance-1.5-pro",
-                "wan2.6"
+                "wan2.6",
+                "minimax-h3"
             ]
         );
         assert_eq!(c.resolve("veo-3.1").unwrap().id, "veo3.1");

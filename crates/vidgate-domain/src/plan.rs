@@ -60,6 +60,11 @@ pub struct RoutePlan {
     pub upstream_audio: bool,
     /// The delivered file is cut to this length without re-encoding.
     pub trim_to_ms: u64,
+    /// What the upstream's clip really lasts where that is longer than asked (MiniMax-H3:
+    /// 5 s → 5167 ms, docs/upstreams.md §11.1); 0: the length asked. The extra is trimmed
+    /// off and never billed.
+    #[serde(default, skip_serializing_if = "is_zero")]
+    pub delivered_ms: u64,
     /// What the upstream charges for the job.
     pub upstream_cost: Usd,
     /// Catalog price of the request minus the upstream cost.
@@ -74,6 +79,10 @@ pub struct RoutePlan {
 pub struct TaskPlan {
     pub current: usize,
     pub routes: Vec<RoutePlan>,
+}
+
+fn is_zero(n: &u64) -> bool {
+    *n == 0
 }
 
 impl RoutePlan {
@@ -121,6 +130,7 @@ impl TaskPlan {
                 extension_seconds: 0,
                 upstream_audio: audio,
                 trim_to_ms: value.get("trim_to_ms")?.as_u64()?,
+                delivered_ms: 0,
                 upstream_cost: Usd::ZERO,
                 margin: Usd::ZERO,
             })
@@ -312,6 +322,7 @@ pub fn plan_route(upstream: &UpstreamConfig, req: &PlanRequest, catalog_price: U
             extension_seconds: 0,
             upstream_audio,
             trim_to_ms: u64::from(req.duration_seconds) * 1000,
+            delivered_ms: upstream.delivered_ms(seconds),
             upstream_cost,
             margin: catalog_price.minus(upstream_cost),
         });
@@ -341,6 +352,7 @@ pub fn plan_route(upstream: &UpstreamConfig, req: &PlanRequest, catalog_price: U
         extension_seconds,
         upstream_audio,
         trim_to_ms: u64::from(req.duration_seconds) * 1000,
+        delivered_ms: if extensions == 0 { upstream.delivered_ms(upstream_seconds) } else { 0 },
         upstream_cost,
         margin: catalog_price.minus(upstream_cost),
     })
@@ -444,9 +456,13 @@ impl fmt::Display for ReportLine {
         match &self.outcome {
             Ok(p) => write!(
                 f,
-                "{} makes {} s{}{}, trimmed to {} ms; upstream cost {} USD, margin {} USD",
+                "{} makes {} s{}{}{}, trimmed to {} ms; upstream cost {} USD, margin {} USD",
                 p.route,
                 p.upstream_seconds,
+                match p.delivered_ms {
+                    0 => String::new(),
+                    ms => format!(" (delivered as {ms} ms)"),
+                },
                 match p.extensions {
                     0 => String::new(),
                     n => format!(
@@ -774,6 +790,21 @@ mod tests {
         assert_eq!(p.upstream_cost, Usd(1_600_000), "8 s at 0.20 silent");
         let four_k = plan_route(&gemini(), &guided(5, Size::new(3840, 2160), false, 1), Usd(0)).unwrap();
         assert_eq!(four_k.upstream_seconds, 8);
+    }
+
+    #[test]
+    fn a_minimax_h3_plan_asks_the_requested_seconds_knows_the_longer_clip_and_trims_it() {
+        let h3 = upstream(
+            "name = \"mm\"\nkind = \"minimax\"\nmodel = \"MiniMax-H3\"\nusd_per_second = { default = \"0.08\" }\n",
+        );
+        let p = plan_route(&h3, &req(5, Size::new(1344, 768), true), Usd(550_000)).unwrap();
+        assert_eq!((p.upstream_seconds, p.delivered_ms, p.trim_to_ms), (5, 5167, 5000));
+        assert_eq!((p.upstream_cost, p.margin), (Usd(400_000), Usd(150_000)), "5 s billed, not 5.167");
+        let json = TaskPlan { current: 0, routes: vec![p.clone()] }.to_json();
+        assert_eq!(json["routes"][0]["delivered_ms"], 5167);
+        assert_eq!(TaskPlan::from_stored(&json, false).routes[0], p);
+        let veo = plan_route(&upstream("name = \"g\"\nkind = \"gemini\"\nmodel = \"m\"\n"), &req(5, HD, true), Usd(0));
+        assert_eq!(veo.unwrap().delivered_ms, 0, "as asked");
     }
 
     fn seedance(model: &str) -> UpstreamConfig {

@@ -33,6 +33,32 @@ pub enum UpstreamKind {
     /// `/services/aigc/video-generation/video-synthesis`, `/tasks/{id}`): the region picks
     /// the public host (docs/upstreams.md §9).
     Dashscope,
+    /// MiniMax video on the MiniMax Open Platform, the v2 API (`/v2/video_generation`,
+    /// `/v2/query/video_generation/{id}`): the platform picks the public host
+    /// (docs/upstreams.md §11).
+    Minimax,
+}
+
+/// Which MiniMax Open Platform a `minimax` upstream calls: keys are per platform, and a key
+/// on the other platform's host is refused as an auth error (docs/upstreams.md §11.1).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum MinimaxPlatform {
+    /// platform.minimax.io, `https://api.minimax.io`.
+    #[default]
+    International,
+    /// platform.minimaxi.com, `https://api.minimaxi.com`.
+    Mainland,
+}
+
+impl MinimaxPlatform {
+    /// The public API base of the platform (paths carry their own `/v2`).
+    pub fn base_url(self) -> &'static str {
+        match self {
+            MinimaxPlatform::International => "https://api.minimax.io",
+            MinimaxPlatform::Mainland => "https://api.minimaxi.com",
+        }
+    }
 }
 
 /// Which Model Studio region a `dashscope` upstream calls: model, host and API key must all
@@ -96,6 +122,7 @@ impl UpstreamKind {
             UpstreamKind::Vidgate => "vidgate",
             UpstreamKind::Modelark => "modelark",
             UpstreamKind::Dashscope => "dashscope",
+            UpstreamKind::Minimax => "minimax",
         }
     }
 }
@@ -285,6 +312,10 @@ pub struct UpstreamConfig {
     /// frame; `model` is the text-to-video one. Empty: the entry takes no image.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub image_model: String,
+    /// MiniMax: `international` (default) or `mainland`; picks the public host when
+    /// `base_url` is empty.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub platform: Option<MinimaxPlatform>,
 }
 
 fn default_max_in_flight() -> u32 {
@@ -391,6 +422,36 @@ pub fn wan_takes_image(model: &str) -> bool {
     model.contains("-i2v") || model.contains("-kf2v")
 }
 
+/// MiniMax-H3's 768P and 2K frames (docs/upstreams.md §11.1: 1344×768 measured on the open
+/// weights, the API's own 768P size unconfirmed, so `sizes` may override it; 2K 2560×1440
+/// measured); H3-Max's 480P (832×480) and 768P.
+const H3_768P: [Size; 2] = [Size::new(1344, 768), Size::new(768, 1344)];
+const H3_2K: [Size; 2] = [Size::new(2560, 1440), Size::new(1440, 2560)];
+const H3_480P: [Size; 2] = [Size::new(832, 480), Size::new(480, 832)];
+
+/// What a MiniMax v2 model id makes (docs/upstreams.md §11.1): `MiniMax-H3` whole seconds
+/// 4–15 at 768P and 2K; the `-Max` ids 5–15 at 480P and 768P; `-Fast` 5–15 at 480P.
+/// Every H3 id switches its native audio per job (`generate_audio`, on by default
+/// upstream). An unknown id gets H3's menu.
+fn minimax_caps(model: &str) -> (Vec<u32>, Vec<Size>) {
+    if model.starts_with("MiniMax-H3-Max") {
+        ((5..=15).collect(), [H3_480P, H3_768P].concat())
+    } else if model.starts_with("MiniMax-H3-Fast") {
+        ((5..=15).collect(), H3_480P.to_vec())
+    } else {
+        ((4..=15).collect(), [H3_768P, H3_2K].concat())
+    }
+}
+
+/// The length MiniMax-H3 really delivers for a request of `seconds`: frames come in 17n + 5
+/// at 24 fps, the first such count covering the request (docs/upstreams.md §11.7: 5 s gives
+/// 124 frames, 5.167 s). The upstream bills the requested seconds; vidgate trims to them.
+pub fn minimax_delivered_ms(seconds: u32) -> u64 {
+    let wanted = u64::from(seconds) * 24;
+    let frames = if wanted <= 5 { 5 } else { 5 + (wanted - 5).div_ceil(17) * 17 };
+    (frames * 1000).div_ceil(24)
+}
+
 /// A price table's entry for `size`: the exact size, then its resolution name, then
 /// `default`; zero when none is configured.
 fn lookup(table: &BTreeMap<String, Usd>, size: Size) -> Usd {
@@ -458,6 +519,21 @@ impl UpstreamConfig {
                     audio,
                     image_input: !self.image_model.is_empty(),
                     extension: None,
+                    guides: GuideCaps::default(),
+                }
+            }
+            UpstreamKind::Minimax => {
+                let (durations, sizes) = minimax_caps(&self.model);
+                RouteCaps {
+                    durations,
+                    sizes,
+                    durations_by_size: BTreeMap::new(),
+                    audio: AudioSupport::Switchable,
+                    image_input: true,
+                    extension: None,
+                    // A last frame is documented (first+last, last only), but the clip runs
+                    // past the requested length and the trim would cut that frame off: not
+                    // offered until vidgate can deliver the clip untrimmed.
                     guides: GuideCaps::default(),
                 }
             }
@@ -538,10 +614,22 @@ impl UpstreamConfig {
         if self.base_url.is_empty() && self.kind == UpstreamKind::Modelark {
             return self.flavor.unwrap_or_default().default_base_url().into();
         }
+        if self.base_url.is_empty() && self.kind == UpstreamKind::Minimax {
+            return self.platform.unwrap_or_default().base_url().into();
+        }
         if self.base_url.is_empty() && self.kind == UpstreamKind::Dashscope {
             return self.region.unwrap_or_default().base_url(&self.workspace).into();
         }
         self.base_url.as_str().into()
+    }
+
+    /// What a job of `seconds` really delivers, in ms, where that is longer than asked
+    /// (MiniMax-H3's 17n + 5 frames, docs/upstreams.md §11.1); 0: the length asked.
+    pub fn delivered_ms(&self, seconds: u32) -> u64 {
+        match self.kind {
+            UpstreamKind::Minimax if self.model.starts_with("MiniMax-H3") => minimax_delivered_ms(seconds),
+            _ => 0,
+        }
     }
 
     /// Whether any price is configured.
@@ -610,6 +698,9 @@ impl UpstreamConfig {
             return Err(format!("upstream {n}: flavor and usd_per_million_tokens apply to kind modelark only"));
         }
         self.check_dashscope()?;
+        if self.platform.is_some() && self.kind != UpstreamKind::Minimax {
+            return Err(format!("upstream {n}: platform applies to kind minimax only"));
+        }
         if self.deadline_secs < self.expected_latency_secs {
             return Err(format!("upstream {n}: deadline_secs must be at least expected_latency_secs"));
         }
@@ -843,6 +934,38 @@ mod tests {
             (old.durations.as_slice(), old.audio, old.sizes[0]),
             ([5].as_slice(), AudioSupport::None, Size::new(1920, 1080))
         );
+    }
+
+    #[test]
+    fn a_minimax_upstream_makes_h3_lengths_and_sizes_with_switchable_audio_on_its_platforms_host() {
+        let u = entry(
+            "name = \"mm\"\nkind = \"minimax\"\nmodel = \"MiniMax-H3\"\n\
+             usd_per_second = { default = \"0.08\", \"2560x1440\" = \"0.13\" }\n",
+        );
+        u.check().unwrap();
+        let caps = u.caps();
+        assert_eq!(caps.durations, (4..=15).collect::<Vec<_>>());
+        assert_eq!(
+            caps.sizes,
+            [Size::new(1344, 768), Size::new(768, 1344), Size::new(2560, 1440), Size::new(1440, 2560)]
+        );
+        assert_eq!((caps.audio, caps.image_input, caps.guides.last_frame), (AudioSupport::Switchable, true, false));
+        assert_eq!(u.effective_base_url(), "https://api.minimax.io");
+        assert_eq!(u.price(Size::new(2560, 1440), true), Usd(130_000));
+        assert_eq!(u.price(Size::new(1344, 768), false), Usd(80_000));
+        let cn = entry("name = \"mm\"\nkind = \"minimax\"\nmodel = \"MiniMax-H3-Max\"\nplatform = \"mainland\"\n");
+        assert_eq!(cn.effective_base_url(), "https://api.minimaxi.com");
+        assert_eq!((cn.caps().durations[0], cn.caps().sizes[0]), (5, Size::new(832, 480)));
+        let vertex = entry("name = \"v\"\nkind = \"vertex\"\nmodel = \"m\"\nplatform = \"mainland\"\n");
+        assert!(vertex.check().unwrap_err().contains("kind minimax only"));
+    }
+
+    #[test]
+    fn minimax_h3_delivers_17n_plus_5_frames_at_24_fps() {
+        assert_eq!(minimax_delivered_ms(5), 5167, "124 frames, as measured");
+        assert_eq!(minimax_delivered_ms(4), 4459, "107 frames");
+        assert_eq!(minimax_delivered_ms(10), 10_125, "243 frames");
+        assert!((4..=15).all(|s| minimax_delivered_ms(s) >= u64::from(s) * 1000));
     }
 
     #[test]

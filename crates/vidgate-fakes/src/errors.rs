@@ -23,6 +23,8 @@ pub(crate) enum Shape {
     Vidgate,
     /// DashScope's flat `{"request_id", "code", "message"}` (docs/upstreams.md §9.4).
     DashScope,
+    /// MiniMax v2's `{"error": {"type", "message": "… (<code>)"}}` (docs/upstreams.md §11.4).
+    Minimax,
 }
 
 /// A request the fake refuses: what to answer and how to record it.
@@ -84,6 +86,10 @@ impl Refusal {
                 "code": self.code.unwrap_or("InvalidParameter"),
                 "message": self.reason,
             }),
+            Shape::Minimax => json!({"error": {
+                "type": minimax_type(self.status),
+                "message": format!("{} ({})", self.reason, self.code.unwrap_or("2013")),
+            }}),
         };
         let mut response = (self.status, Json(body)).into_response();
         if shape == Shape::Vidgate && matches!(self.status.as_u16(), 402 | 409) {
@@ -116,6 +122,18 @@ pub(crate) fn google_status(status: StatusCode) -> &'static str {
     }
 }
 
+/// The v2 error `type` of an HTTP status (docs/upstreams.md §11.4).
+fn minimax_type(status: StatusCode) -> &'static str {
+    match status.as_u16() {
+        401 | 403 => "authorized_error",
+        402 => "insufficient_balance_error",
+        422 => "unprocessable_entity_error",
+        429 => "rate_limit_error",
+        500.. => "server_error",
+        _ => "bad_request_error",
+    }
+}
+
 fn error_type(shape: Shape, status: StatusCode) -> &'static str {
     match (shape, status.as_u16()) {
         (Shape::Vidgate, 401) => "authentication_error",
@@ -142,6 +160,10 @@ pub(crate) fn fault_status(shape: Shape, status: StatusCode) -> Response {
             429 => "Throttling.RateQuota",
             503 => "ModelUnavailable",
             _ => "InternalError",
+        },
+        Shape::Minimax => match status.as_u16() {
+            429 => "1002",
+            _ => "1000",
         },
         _ => code,
     };

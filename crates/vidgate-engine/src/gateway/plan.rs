@@ -39,6 +39,7 @@ impl Gateway {
                 extension_seconds: 0,
                 upstream_audio: req.audio,
                 trim_to_ms: u64::from(req.duration_seconds) * 1000,
+                delivered_ms: 0,
                 upstream_cost: Usd::ZERO,
                 margin: Usd::ZERO,
             });

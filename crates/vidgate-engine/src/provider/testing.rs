@@ -19,6 +19,7 @@ pub fn job(seconds: u32, size: &str, audio: bool, planned: Option<u32>) -> JobSp
             extension_seconds: 0,
             upstream_audio: audio,
             trim_to_ms: u64::from(seconds) * 1000,
+            delivered_ms: 0,
             upstream_cost: Usd::ZERO,
             margin: Usd::ZERO,
         }],

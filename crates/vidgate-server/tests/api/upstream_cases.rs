@@ -8,7 +8,7 @@
 //! The tests at the end run them table-driven: one test per scenario, one row per adapter
 //! (and fault), every row on its own fake and gateway at the same time ([`each`]); a failing
 //! row is named in the test's failure. The per-adapter files
-//! (`upstream_{vertex,gemini,openai,vidgate,modelark,dashscope}.rs`) keep what only their adapter does.
+//! (`upstream_{vertex,gemini,openai,vidgate,modelark,dashscope,minimax}.rs`) keep what only their adapter does.
 
 use std::fmt::Debug;
 use std::future::Future;
@@ -16,14 +16,14 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use vidgate_fakes::{
-    Endpoint, FakeDashscope, FakeGemini, FakeModelark, FakeOpenAi, FakeVertex, FakeVidgate, Fault, Faults, Journal,
-    Latency, Outcome,
+    Endpoint, FakeDashscope, FakeGemini, FakeMinimax, FakeModelark, FakeOpenAi, FakeVertex, FakeVidgate, Fault, Faults,
+    Journal, Latency, Outcome,
 };
 
 use crate::upstream_helpers::{
-    Live, SEEDANCE2_RATE, SORA2_RATE, VEO31_RATE, WAN26_RATE, assert_billed, assert_delivered, assert_failed_unbilled,
-    assert_no_violations, config_with, dashscope_entry, gemini_entry, modelark_entry, openai_entry, png_data_url,
-    restart_during_a_poll, vertex_entry, vidgate_entry, with,
+    Live, MINIMAX_H3_RATE, SEEDANCE2_RATE, SORA2_RATE, VEO31_RATE, WAN26_RATE, assert_billed, assert_delivered,
+    assert_failed_unbilled, assert_no_violations, config_with, dashscope_entry, gemini_entry, minimax_entry,
+    modelark_entry, openai_entry, png_data_url, restart_during_a_poll, vertex_entry, vidgate_entry, with,
 };
 
 /// Any fake: its fault control and its journal.
@@ -52,6 +52,7 @@ fake!(FakeOpenAi);
 fake!(FakeVidgate);
 fake!(FakeModelark);
 fake!(FakeDashscope);
+fake!(FakeMinimax);
 
 /// What a task costs when it completes: the catalog rate (micro-dollars per second) and the
 /// requested seconds.
@@ -182,7 +183,7 @@ pub async fn restart_resumes_the_same_job(fake: &dyn Fake, entry: Value, body: V
     assert_no_violations(fake.journal());
 }
 
-/// The six adapters.
+/// The seven adapters.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
     Vertex,
@@ -191,10 +192,12 @@ pub enum Kind {
     Vidgate,
     Modelark,
     Dashscope,
+    Minimax,
 }
 
 /// Every adapter, in the order rows are listed.
-pub const ALL: [Kind; 6] = [Kind::Vertex, Kind::Gemini, Kind::OpenAi, Kind::Vidgate, Kind::Modelark, Kind::Dashscope];
+pub const ALL: [Kind; 7] =
+    [Kind::Vertex, Kind::Gemini, Kind::OpenAi, Kind::Vidgate, Kind::Modelark, Kind::Dashscope, Kind::Minimax];
 
 /// One adapter under test: a fresh fake and the `[[upstreams]]` entry pointing at it.
 pub struct Adapter {
@@ -238,6 +241,11 @@ impl Kind {
                 let entry = dashscope_entry(&fake);
                 (Box::new(fake), entry)
             }
+            Kind::Minimax => {
+                let fake = FakeMinimax::start().await;
+                let entry = minimax_entry(&fake);
+                (Box::new(fake), entry)
+            }
         };
         // Done at the first poll rather than the fakes' default second: one poll interval (2 s)
         // less per task. A scenario that needs a job running for a while sets its own latency.
@@ -251,6 +259,7 @@ impl Kind {
             Kind::OpenAi => "sora2",
             Kind::Modelark => "seedance2",
             Kind::Dashscope => "wan2.6",
+            Kind::Minimax => "minimax-h3",
             _ => "veo3.1",
         }
     }
@@ -261,6 +270,7 @@ impl Kind {
             Kind::OpenAi => SORA2_RATE,
             Kind::Modelark => SEEDANCE2_RATE,
             Kind::Dashscope => WAN26_RATE,
+            Kind::Minimax => MINIMAX_H3_RATE,
             _ => VEO31_RATE,
         };
         Price { rate, seconds: 5 }
@@ -357,6 +367,11 @@ async fn every_adapter_delivers_audio_silence_and_image_to_video_trimmed_and_bil
         Row { kind: Kind::Dashscope, prompt: "a market at noon, voices", extra: on.clone(), size: wide, track: true, seconds: 5, audio: Some(true), cost: Some(json!(0.5)) },
         Row { kind: Kind::Dashscope, prompt: "a silent lake", extra: off.clone(), size: tall, track: false, seconds: 5, audio: Some(false), cost: Some(json!(0.5)) },
         Row { kind: Kind::Dashscope, prompt: "the picture comes alive", extra: image(), size: wide, track: false, seconds: 5, audio: None, cost: Some(json!(0.5)) },
+        // MiniMax-H3 delivers 5.167 s for 5 s (docs/upstreams.md §11.7): trimmed to 5 s; its
+        // cost is `usage.output_seconds` × $0.08/s at 768P.
+        Row { kind: Kind::Minimax, prompt: "a market at noon, voices", extra: on.clone(), size: (1344, 768), track: true, seconds: 5, audio: Some(true), cost: Some(json!(0.4)) },
+        Row { kind: Kind::Minimax, prompt: "a silent lake", extra: json!({"audio": false, "size": "768x1344"}), size: (768, 1344), track: false, seconds: 5, audio: Some(false), cost: Some(json!(0.4)) },
+        Row { kind: Kind::Minimax, prompt: "the picture comes alive", extra: image(), size: (1344, 768), track: false, seconds: 5, audio: None, cost: Some(json!(0.4)) },
     ];
     each(rows, |row| async move {
         let a = row.kind.start().await;
@@ -403,6 +418,7 @@ async fn a_429_or_a_5xx_on_submit_is_retried_with_one_job_on_every_adapter() {
             (Kind::Vidgate, 503),
             (Kind::Modelark, 503),
             (Kind::Dashscope, 503),
+            (Kind::Minimax, 500),
         ]
         .map(|(k, s)| (k, Fault::Status(s))),
     );
@@ -419,7 +435,7 @@ async fn a_submit_whose_outcome_is_unknown_fails_unbilled_as_a_possible_orphan_n
     // (adapter, fault, jobs it leaves upstream); the vidgate adapter resends by its key instead
     // (upstream_vidgate.rs).
     let mut rows = Vec::new();
-    for kind in [Kind::Vertex, Kind::Gemini, Kind::OpenAi, Kind::Modelark, Kind::Dashscope] {
+    for kind in [Kind::Vertex, Kind::Gemini, Kind::OpenAi, Kind::Modelark, Kind::Dashscope, Kind::Minimax] {
         let unreadable = if kind == Kind::Gemini { Fault::Truncated } else { Fault::MalformedJson };
         let slow = Fault::Slow(Duration::from_secs(3));
         rows.extend([(kind, Fault::Reset, 0), (kind, Fault::ResetAfter, 1), (kind, slow, 1), (kind, unreadable, 1)]);
@@ -512,6 +528,19 @@ async fn failed_jobs_end_as_upstream_error_content_filtered_and_invalid_result_u
                 // Expired or never known upstream (trap 6), and cancelled there.
                 (Outcome::Status("UNKNOWN".into()), "upstream_error"),
                 (Outcome::Status("CANCELED".into()), "upstream_error"),
+            ],
+        ),
+        (
+            Kind::Minimax,
+            vec![
+                (error("1000", "unknown error"), "upstream_error"),
+                // Output flagged sensitive (1027, docs/upstreams.md §11.4).
+                (Outcome::SafetyBlock, "content_filtered"),
+                (Outcome::CorruptMedia, "invalid_result"),
+                // Expired and cancelled upstream, and a status vidgate does not know (trap 18).
+                (Outcome::Status("expired".into()), "upstream_error"),
+                (Outcome::Status("cancelled".into()), "upstream_error"),
+                (Outcome::Status("Success".into()), "upstream_error"),
             ],
         ),
     ];

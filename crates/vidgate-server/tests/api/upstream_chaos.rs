@@ -1,5 +1,5 @@
-//! Chaos across the six adapters: 300 live tasks round-robin over `FakeVertex`, `FakeGemini`,
-//! `FakeOpenAi`, `FakeVidgate`, `FakeModelark` and `FakeDashscope`, each fake failing 30% of every kind of request at random
+//! Chaos across the seven adapters: 300 live tasks round-robin over `FakeVertex`, `FakeGemini`,
+//! `FakeOpenAi`, `FakeVidgate`, `FakeModelark`, `FakeDashscope` and `FakeMinimax`, each fake failing 30% of every kind of request at random
 //! (seeded; the seed is printed, and `VIDGATE_CHAOS_SEED` replays it) and some jobs scripted to
 //! end badly. Every task must end within its deadline (a job that finished upstream may spend
 //! its download retries after it: it is delivered, not timed out), a failure must cost nothing, a completed
@@ -7,7 +7,8 @@
 //! sum of the bills, and no upstream may have been given one task's job twice (docs/api.md §7).
 //!
 //! Clips are as small as each upstream allows: Veo, Sora, Seedance and Wan make 1280x720 at their
-//! shortest native length (4 s, so nothing is trimmed), the vidgate upstream a 1 s 160x90 clip.
+//! shortest native length (4 s, so nothing is trimmed), MiniMax-H3 1344x768 at 4 s (delivered
+//! as 4.458 s and trimmed), the vidgate upstream a 1 s 160x90 clip.
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
@@ -19,14 +20,14 @@ use vidgate_domain::catalog::ModelSpec;
 use vidgate_domain::config::Config;
 use vidgate_fakes::vidgate::catalog::{Model, default_models};
 use vidgate_fakes::{
-    Counters, Endpoint, FakeDashscope, FakeGemini, FakeModelark, FakeOpenAi, FakeVertex, FakeVidgate, Fault, Outcome,
-    VidgateConfig,
+    Counters, Endpoint, FakeDashscope, FakeGemini, FakeMinimax, FakeModelark, FakeOpenAi, FakeVertex, FakeVidgate,
+    Fault, Outcome, VidgateConfig,
 };
 
 use crate::upstream_cases::Fake;
 use crate::upstream_helpers::{
-    Live, assert_no_violations, config_with, dashscope_entry, gemini_entry, micros, modelark_entry, openai_entry,
-    vertex_entry, vidgate_entry, with,
+    Live, assert_no_violations, config_with, dashscope_entry, gemini_entry, micros, minimax_entry, modelark_entry,
+    openai_entry, vertex_entry, vidgate_entry, with,
 };
 
 const TASKS: usize = 300;
@@ -63,8 +64,8 @@ fn faults() -> Vec<Fault> {
     ]
 }
 
-/// The six upstreams, in round-robin order.
-const UPSTREAMS: [&str; 6] = ["vertex", "gemini", "openai", "chained", "modelark", "dashscope"];
+/// The seven upstreams, in round-robin order.
+const UPSTREAMS: [&str; 7] = ["vertex", "gemini", "openai", "chained", "modelark", "dashscope", "minimax"];
 
 struct Fakes {
     vertex: FakeVertex,
@@ -73,6 +74,7 @@ struct Fakes {
     vidgate: FakeVidgate,
     modelark: FakeModelark,
     dashscope: FakeDashscope,
+    minimax: FakeMinimax,
 }
 
 impl Fakes {
@@ -97,11 +99,20 @@ impl Fakes {
             vidgate: FakeVidgate::start_with(vidgate_config).await,
             modelark: FakeModelark::start().await,
             dashscope: FakeDashscope::start().await,
+            minimax: FakeMinimax::start().await,
         }
     }
 
     fn by_index(&self, i: usize) -> &dyn Fake {
-        [&self.vertex as &dyn Fake, &self.gemini, &self.openai, &self.vidgate, &self.modelark, &self.dashscope][i]
+        [
+            &self.vertex as &dyn Fake,
+            &self.gemini,
+            &self.openai,
+            &self.vidgate,
+            &self.modelark,
+            &self.dashscope,
+            &self.minimax,
+        ][i]
     }
 }
 
@@ -126,6 +137,7 @@ fn config(fakes: &Fakes) -> Config {
         vidgate_entry(&fakes.vidgate),
         modelark_entry("modelark", &fakes.modelark),
         dashscope_entry(&fakes.dashscope),
+        minimax_entry(&fakes.minimax),
     ];
     let entries = entries
         .into_iter()
@@ -136,6 +148,7 @@ fn config(fakes: &Fakes) -> Config {
     for name in ["vertex", "gemini", "openai", "modelark", "dashscope"] {
         c.models.push(model(&format!("chaos-{name}"), "1280x720", 4));
     }
+    c.models.push(model("chaos-minimax", "1344x768", 4));
     c.models.push(model("chaos-chained", "160x90", 1));
     c.engine.max_in_flight_per_provider = 200;
     c.engine.workers = 32;
@@ -164,6 +177,7 @@ fn scripted(seed: u64, i: usize, upstream: &str) -> Outcome {
         "openai" => "internal_error",
         "modelark" => "InternalServiceError",
         "dashscope" => "InternalError",
+        "minimax" => "1000",
         _ => "upstream_error",
     };
     match splitmix(seed ^ (i as u64).wrapping_mul(0x1000_0001)) % 100 {

@@ -13,7 +13,9 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use vidgate_domain::config::Config;
 use vidgate_domain::upstream::UpstreamConfig;
-use vidgate_fakes::{FakeDashscope, FakeGemini, FakeModelark, FakeOpenAi, FakeVertex, FakeVidgate, Journal};
+use vidgate_fakes::{
+    FakeDashscope, FakeGemini, FakeMinimax, FakeModelark, FakeOpenAi, FakeVertex, FakeVidgate, Journal,
+};
 
 use crate::helpers::{TestApp, probe_bytes, solid_png, spawn_app_with, test_config};
 use crate::restart::Run;
@@ -28,6 +30,7 @@ pub const VEO31_RATE: i64 = 400_000;
 pub const SORA2_RATE: i64 = 100_000;
 pub const SEEDANCE2_RATE: i64 = 200_000;
 pub const WAN26_RATE: i64 = 140_000;
+pub const MINIMAX_H3_RATE: i64 = 110_000;
 
 /// Settings every fake entry shares: a short expected latency (so the first poll is 2 s after
 /// the submit), no request rate limit, short request timeouts.
@@ -92,6 +95,16 @@ pub fn dashscope_entry(fake: &FakeDashscope) -> Value {
         "name": "dashscope", "kind": "dashscope", "model": "wan2.6-t2v", "image_model": "wan2.6-i2v",
         "serves": ["wan2.6"], "base_url": fake.api_base(), "credentials": fake.api_key(),
         "usd_per_second": {"720p": "0.10", "1080p": "0.15"},
+    }))
+}
+
+/// A MiniMax entry serving `minimax-h3` with MiniMax-H3 on the v2 API at the fake, priced
+/// per second as docs/upstreams.md §11.7 lists.
+pub fn minimax_entry(fake: &FakeMinimax) -> Value {
+    common(json!({
+        "name": "minimax", "kind": "minimax", "model": "MiniMax-H3", "serves": ["minimax-h3"],
+        "base_url": fake.base_url(), "credentials": fake.api_key(),
+        "usd_per_second": {"default": "0.08", "2560x1440": "0.13", "1440x2560": "0.13"},
     }))
 }
 

@@ -1,0 +1,174 @@
+//! The MiniMax provider (docs/upstreams.md §11): Bearer key on every API call; the create
+//! is never sent twice (no idempotency key, §11.8 trap 14); the task queried with its id in
+//! the path; the result downloaded at once from the time-limited `content.url` of the poll
+//! that found the task done (trap 15), without credentials; a 403 or 404 there means the URL
+//! expired, so the task is queried again for a fresh one. The clip runs a little longer than
+//! asked (5 s → 5.167 s, §11.7); the post-process trims it to the requested length, which
+//! is what MiniMax bills (`usage.output_seconds`) and what the client is billed.
+
+use std::path::Path;
+
+use async_trait::async_trait;
+use url::Url;
+use vidgate_domain::Usd;
+use vidgate_domain::upstream::UpstreamConfig;
+use vidgate_store::Millis;
+
+use super::request::{create_body, create_url, delete_url, query_url};
+use super::response::{H3Task, Query, error, error_code, outcome};
+use crate::provider::fit::fitted_image;
+use crate::provider::http::{self, Call, MAX_API_BODY};
+use crate::provider::settings::Settings;
+use crate::provider::throttle::Throttle;
+use crate::provider::{JobRef, JobSpec, PollOutcome, PolledResult, Provider, ProviderError, Submitted};
+
+/// A MiniMax Open Platform upstream (v2 API).
+pub struct MinimaxProvider {
+    pub(super) settings: Settings,
+    pub(super) base: Url,
+    pub(super) key: vidgate_domain::secret::Secret,
+    pub(super) client: reqwest::Client,
+    pub(super) config: UpstreamConfig,
+}
+
+/// `{"task_id": "..."}` of an accepted create.
+#[derive(serde::Deserialize)]
+struct Created {
+    #[serde(default)]
+    task_id: String,
+}
+
+impl MinimaxProvider {
+    fn authorized(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+        request.bearer_auth(self.key.expose()).timeout(self.settings.timeout)
+    }
+
+    async fn task(&self, id: &str) -> Result<(H3Task, http::Answer), ProviderError> {
+        let url = query_url(&self.base, id).ok_or_else(|| ProviderError::Refused("not a task id".into()))?;
+        let answer = http::send(self.authorized(self.client.get(url)), Call::Read, MAX_API_BODY).await?;
+        if !answer.status.is_success() || error_code(&answer.body).is_some() {
+            return Err(error(&answer, Call::Read));
+        }
+        Ok((answer.json::<Query>(Call::Read)?.task, answer))
+    }
+
+    /// Downloads the result at `url` with no credential.
+    async fn download(&self, url: &str, dst: &Path) -> Result<(), ProviderError> {
+        let url = Url::parse(url).map_err(|_| ProviderError::Result("the result URL does not parse".into()))?;
+        let (max, timeout) = (self.settings.max_result_bytes, self.settings.download_timeout);
+        http::download(&self.client, url, None, dst, max, timeout).await.map(drop)
+    }
+
+    /// Queries the task for a fresh URL and downloads it.
+    async fn fetch_fresh(&self, upstream: &JobRef, dst: &Path) -> Result<(), ProviderError> {
+        let (task, _) = self.task(&upstream.job_id).await?;
+        let url =
+            task.video_url().ok_or_else(|| ProviderError::Result("the finished task names no video URL".into()))?;
+        self.download(url, dst).await
+    }
+}
+
+/// Whether a download error is the storage host refusing an expired URL.
+fn expired_url(e: &ProviderError) -> bool {
+    let gone = |m: &str| ["download answered 403", "download answered 404"].iter().any(|p| m.starts_with(p));
+    matches!(e, ProviderError::Refused(m) if gone(m))
+}
+
+#[async_trait]
+impl Provider for MinimaxProvider {
+    fn name(&self) -> &str {
+        &self.settings.name
+    }
+
+    /// Neither MiniMax API takes an idempotency key or a client request id (§11.8 trap 14):
+    /// a create whose outcome is unknown is never sent again.
+    fn submit_is_idempotent(&self) -> bool {
+        false
+    }
+
+    fn throttle(&self) -> Option<&Throttle> {
+        Some(&self.settings.throttle)
+    }
+
+    async fn submit(&self, job: &JobSpec, now: Millis) -> Result<Submitted, ProviderError> {
+        // With a first frame the video follows the image's aspect (§11.3): fitted to the
+        // planned frame first, the delivered clip is the size held for.
+        let fitted = fitted_image(job).await?;
+        let job = fitted.as_ref().unwrap_or(job);
+        let body = create_body(job, &self.config.model)
+            .ok_or_else(|| ProviderError::Refused(format!("size {} has no MiniMax name", job.task.params.size)))?;
+        let request = self.client.post(create_url(&self.base)).json(&body);
+        let answer = http::send(self.authorized(request), Call::Submit, MAX_API_BODY).await?;
+        // Trap 2: an error may come inside an HTTP 200 (`base_resp.status_code != 0`).
+        if !answer.status.is_success() || error_code(&answer.body).is_some() {
+            return Err(error(&answer, Call::Submit));
+        }
+        let created: Created = answer.json(Call::Submit)?;
+        if created.task_id.is_empty() {
+            return Err(ProviderError::OutcomeUnknown("the accepted create named no task id".into()));
+        }
+        metrics::counter!("vidgate_provider_jobs_total", "provider" => self.settings.name.clone()).increment(1);
+        Ok(self.settings.submitted(created.task_id, now))
+    }
+
+    async fn poll(&self, _job: &JobSpec, upstream: &JobRef, now: Millis) -> Result<PollOutcome, ProviderError> {
+        let (task, answer) = self.task(&upstream.job_id).await?;
+        let (poll_at, guess) = self.settings.next_poll(upstream, now);
+        Ok(match outcome(&task, &answer, &self.settings.name) {
+            PollOutcome::Queued { .. } => PollOutcome::Queued { poll_at },
+            // No progress field upstream (§11.5): a guess from the time elapsed.
+            PollOutcome::Running { .. } => PollOutcome::Running { progress: guess, poll_at },
+            other => other,
+        })
+    }
+
+    async fn fetch(&self, _job: &JobSpec, upstream: &JobRef, dst: &Path) -> Result<(), ProviderError> {
+        self.fetch_fresh(upstream, dst).await
+    }
+
+    async fn fetch_polled(
+        &self,
+        _job: &JobSpec,
+        upstream: &JobRef,
+        polled: PolledResult,
+        dst: &Path,
+    ) -> Result<(), ProviderError> {
+        let query: Query = serde_json::from_slice(&polled.0).map_err(|e| ProviderError::Result(e.to_string()))?;
+        let Some(url) = query.task.video_url() else { return self.fetch_fresh(upstream, dst).await };
+        match self.download(url, dst).await {
+            Err(e) if expired_url(&e) => {
+                let (name, job) = (&self.settings.name, &upstream.job_id);
+                tracing::info!(upstream = %name, job = %job, "result URL expired; querying the task again");
+                self.fetch_fresh(upstream, dst).await
+            }
+            other => other,
+        }
+    }
+
+    /// The measured cost: the billed `usage.output_seconds` (§11.5, the requested seconds,
+    /// never the longer delivered length) × the configured price per second at the task's
+    /// size.
+    fn measured_cost(&self, job: &JobSpec, polled: &PolledResult) -> Option<Usd> {
+        let query: Query = serde_json::from_slice(&polled.0).ok()?;
+        let seconds = query.task.output_seconds()?;
+        let price = self.config.price(job.task.params.size, job.upstream_audio());
+        if price == Usd::ZERO {
+            return None;
+        }
+        let micros = i128::from(price.micros()) * i128::from(seconds);
+        Some(Usd(i64::try_from(micros).unwrap_or(i64::MAX)))
+    }
+
+    /// `DELETE /v2/video_generation/{id}` (§11.6). Whether it stops a running task and what
+    /// it refunds are unconfirmed; it is sent as the best effort the trait asks for, and the
+    /// client is not billed for a cancelled task either way.
+    async fn cancel(&self, upstream: &JobRef) -> Result<(), ProviderError> {
+        let url =
+            delete_url(&self.base, &upstream.job_id).ok_or_else(|| ProviderError::Refused("not a task id".into()))?;
+        let answer = http::send(self.authorized(self.client.delete(url)), Call::Read, MAX_API_BODY).await?;
+        if !answer.status.is_success() {
+            return Err(error(&answer, Call::Read));
+        }
+        Ok(())
+    }
+}

@@ -1,0 +1,168 @@
+//! MiniMax-H3 on the MiniMax v2 API end to end (docs/upstreams.md §11) against `FakeMinimax`,
+//! what only this adapter does: the exact create body (an integer `duration`, a concrete
+//! `ratio` on text only, `generate_audio` always sent), the clip that runs longer than asked
+//! (5 s → 5.167 s) delivered and billed as exactly the requested seconds, the upstream cost
+//! from `usage.output_seconds`, image-to-video with a `first_frame` item, refusals at create
+//! (input moderation, no balance), failures after running (output moderation, a failed
+//! task, an expired one), a failing query retried, a result URL that expired before its
+//! download, and cancel while queued. What every adapter does is table-driven in
+//! `upstream_cases.rs`.
+
+use serde_json::{Value, json};
+use vidgate_fakes::{Endpoint, FakeMinimax, Fault, Latency, Outcome};
+
+use crate::upstream_cases::each;
+use crate::upstream_helpers::{
+    Live, MINIMAX_H3_RATE, assert_billed, assert_delivered, assert_failed_unbilled, assert_no_violations,
+    minimax_entry, png_data_url, until, with,
+};
+
+fn task(prompt: &str, extra: Value) -> Value {
+    with(json!({"model": "minimax-h3", "prompt": prompt, "duration_seconds": 5, "size": "1344x768"}), extra)
+}
+
+/// A fake whose jobs are done at the first poll, and the entry pointing at it.
+async fn start() -> (FakeMinimax, Value) {
+    let fake = FakeMinimax::start().await;
+    fake.faults().set_latency(Latency::polls(0));
+    let entry = minimax_entry(&fake);
+    (fake, entry)
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_5_s_task_delivered_as_5_167_s_is_trimmed_to_exactly_5_s_and_billed_5_s_with_the_cost_of_5_s() {
+    let (fake, entry) = start().await;
+    fake.set_delivered_ms(Some(5167));
+    let live = Live::start(vec![entry]).await;
+    let id = live.submit(task("a red fox walks through snow", json!({"audio": true}))).await;
+    let done = live.wait(&id).await;
+    let spent = assert_billed(&done, MINIMAX_H3_RATE, 5);
+    assert!(done["audio_url"].is_string(), "{done}");
+    assert_delivered(&live.probe_result(&done).await, 1344, 768, 5000, true);
+    // usage.output_seconds 5 × $0.08, not the 5.167 s delivered; the plan knew the clip's length.
+    let admin = live.admin_task(&id).await;
+    assert_eq!(admin["upstream_cost_usd"], json!(0.4));
+    let route = &admin["plan"]["routes"][0];
+    assert_eq!(
+        (route["upstream_seconds"].clone(), route["delivered_ms"].clone(), route["trim_to_ms"].clone()),
+        (json!(5), json!(5167), json!(5000))
+    );
+    assert_eq!(
+        fake.create_bodies()[0],
+        json!({"model": "MiniMax-H3", "content": [{"type": "text", "text": "a red fox walks through snow"}],
+            "resolution": "768P", "duration": 5, "ratio": "16:9", "generate_audio": true})
+    );
+    let counters = fake.journal().counters();
+    assert_eq!((counters.submits(), counters.jobs_created, counters.downloads()), (1, 1, 1));
+    live.assert_settled(spent).await;
+    assert_no_violations(fake.journal());
+    assert_eq!(fake.journal().notes(), Vec::new(), "generate_audio sent, the key kept off the result host");
+}
+
+#[tokio::test]
+async fn a_silent_portrait_2k_task_asks_for_no_audio_and_bills_the_2k_rate() {
+    let (fake, entry) = start().await;
+    let live = Live::start(vec![entry]).await;
+    let id = live.submit(task("a lighthouse at night", json!({"size": "1440x2560", "audio": false}))).await;
+    let done = live.wait(&id).await;
+    let spent = assert_billed(&done, 180_000, 5);
+    assert_delivered(&live.probe_result(&done).await, 1440, 2560, 5000, false);
+    let body = &fake.create_bodies()[0];
+    assert_eq!(
+        (body["resolution"].clone(), body["ratio"].clone(), body["generate_audio"].clone()),
+        (json!("2K"), json!("9:16"), json!(false))
+    );
+    assert_eq!(live.admin_task(&id).await["upstream_cost_usd"], json!(0.65));
+    live.assert_settled(spent).await;
+    assert_no_violations(fake.journal());
+}
+
+#[tokio::test]
+async fn the_source_image_goes_as_a_first_frame_fitted_to_the_frame_without_a_ratio() {
+    let (fake, entry) = start().await;
+    let live = Live::start(vec![entry]).await;
+    // A square image for a 16:9 task: the video would follow the square, so it is fitted.
+    let id = live.submit(task("the picture comes alive", json!({"source_image": png_data_url(640, 640)}))).await;
+    let done = live.wait(&id).await;
+    let spent = assert_billed(&done, MINIMAX_H3_RATE, 5);
+    assert_delivered(&live.probe_result(&done).await, 1344, 768, 5000, false);
+    let body = &fake.create_bodies()[0];
+    assert_eq!((body["content"][1]["role"].clone(), body.get("ratio")), (json!("first_frame"), None), "{body}");
+    let sent = body["content"][1]["image_url"]["url"].as_str().unwrap();
+    let png = sent.strip_prefix("data:image/png;base64,").unwrap_or_else(|| panic!("{body}"));
+    let png = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, png).unwrap();
+    assert_eq!(vidgate_media::decode_image_dimensions(&png).unwrap(), (1344, 768), "fitted to the frame");
+    live.assert_settled(spent).await;
+    assert_no_violations(fake.journal());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn moderation_no_balance_a_failed_task_and_an_expired_one_end_unbilled_never_resent() {
+    let error = |code: &str| Outcome::Error { code: code.into(), message: "m".into() };
+    let rows = vec![
+        // Input flagged at create (1026), output flagged after running (1027).
+        (error("1026"), "content_filtered", 0),
+        (Outcome::SafetyBlock, "content_filtered", 1),
+        // No balance (1008) is a refusal, not a bad request of the client's.
+        (error("1008"), "upstream_error", 0),
+        (error("1000"), "upstream_error", 1),
+        (Outcome::Status("expired".into()), "upstream_error", 1),
+    ];
+    each(rows, |(outcome, code, jobs)| async move {
+        let (fake, entry) = start().await;
+        fake.faults().push_outcome(outcome);
+        let live = Live::start(vec![entry]).await;
+        let id = live.submit(task("a scene the upstream will not make", json!({}))).await;
+        let done = live.wait(&id).await;
+        assert_failed_unbilled(&done, code);
+        assert_eq!(live.admin_task(&id).await["possible_orphan"], false);
+        let counters = fake.journal().counters();
+        assert_eq!((counters.submits(), counters.jobs_created, counters.downloads()), (1, jobs, 0), "never resent");
+        live.assert_settled(0).await;
+        assert_no_violations(fake.journal());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_rate_limited_create_is_sent_again_and_a_failing_query_is_asked_again() {
+    let (fake, entry) = start().await;
+    fake.faults().push(Endpoint::Submit, Fault::RateLimited { retry_after_secs: 1 });
+    fake.faults().push_n(Endpoint::Poll, 2, Fault::Status(500));
+    let live = Live::start(vec![entry]).await;
+    let done = live.run(task("busy today", json!({}))).await;
+    let spent = assert_billed(&done, MINIMAX_H3_RATE, 5);
+    let counters = fake.journal().counters();
+    assert_eq!((counters.submits(), counters.jobs_created), (2, 1), "the 429 created nothing");
+    assert!(counters.polls() >= 3, "two failed queries, then the one that found it done");
+    live.assert_settled(spent).await;
+    assert_no_violations(fake.journal());
+}
+
+#[tokio::test]
+async fn a_result_url_that_expired_before_its_download_is_fetched_again_from_a_new_query() {
+    let (fake, entry) = start().await;
+    fake.hand_out_expired_urls(1);
+    let live = Live::start(vec![entry]).await;
+    let done = live.run(task("a slow download", json!({}))).await;
+    let spent = assert_billed(&done, MINIMAX_H3_RATE, 5);
+    let counters = fake.journal().counters();
+    assert_eq!((counters.downloads(), counters.polls()), (2, 2), "the expired URL, then a fresh one");
+    live.assert_settled(spent).await;
+    assert_no_violations(fake.journal());
+}
+
+#[tokio::test]
+async fn a_task_cancelled_while_queued_upstream_is_deleted_there_and_costs_nothing() {
+    let (fake, entry) = start().await;
+    let live = Live::start(vec![with(entry, json!({"expected_latency_secs": 30, "deadline_secs": 60}))]).await;
+    let id = live.submit(task("changed my mind", json!({}))).await;
+    until("the upstream task exists", || fake.journal().counters().jobs_created == 1).await;
+    let (status, body, _) = live.app.post(&format!("/v1/tasks/cancel/{id}"), &live.key, &json!({})).await;
+    assert_eq!(status, reqwest::StatusCode::OK, "{body}");
+    assert_eq!(body["status"], "cancelled", "{body}");
+    until("the upstream task is cancelled", || fake.statuses().iter().any(|(_, s)| s == "cancelled")).await;
+    assert_eq!(fake.journal().counters().received(Endpoint::Delete), 1);
+    live.assert_settled(0).await;
+    assert_no_violations(fake.journal());
+}
