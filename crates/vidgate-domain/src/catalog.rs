@@ -298,7 +298,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_shipped_catalog_has_the_five_models_of_the_contract_the_seedance_line_and_wan() {
+    fn the_shipped_catalog_has_the_five_models_of_the_contract_the_seedance_line_wan_and_kling() {
         let c = Catalog::shipped();
         let ids: Vec<_> = c.models().iter().map(|m| m.id.as_str()).collect();
         assert_eq!(
@@ -313,7 +313,8 @@ mod tests {
                 "seedance2-fast",
                 "seedance-2.0-pro-fast",
                 "seedance-1.5-pro",
-                "wan2.6"
+                "wan2.6",
+                "kling2.6"
             ]
         );
         assert_eq!(c.resolve("veo-3.1").unwrap().id, "veo3.1");
@@ -348,6 +349,15 @@ mod tests {
         // Upstream $0.10 and $0.15 per second (docs/upstreams.md §9.7).
         assert_eq!(wan.rate_for(Size::new(1280, 720)), Usd(140_000));
         assert_eq!(wan.rate_for(Size::new(1080, 1920)), Usd(210_000));
+    }
+
+    #[test]
+    fn kling_2_6_makes_five_or_ten_seconds_at_1080p_with_audio_above_its_upstream_price() {
+        let kling = Catalog::shipped().resolve("kling-2.6").unwrap().clone();
+        assert_eq!((kling.id.as_str(), kling.native_audio, kling.image_to_video), ("kling2.6", true, true));
+        assert_eq!(kling.durations, [5, 10]);
+        // Upstream about $0.14 per second with audio (docs/upstreams.md §10.7).
+        assert_eq!(kling.rate_for(Size::new(1080, 1920)), Usd(200_000));
     }
 
     #[test]
