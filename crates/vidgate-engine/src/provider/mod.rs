@@ -6,7 +6,7 @@
 //! status: it reports what the upstream said and the engine decides.
 //!
 //! Layout: [`sandbox`]; the real upstreams [`vertex`], [`gemini`] (sharing [`veo`]),
-//! [`openai`], [`vidgate`], [`modelark`], [`dashscope`], each split into request building, response reading and the
+//! [`openai`], [`vidgate`], [`modelark`], [`dashscope`], [`kling`], each split into request building, response reading and the
 //! client; what they share: [`http`] (error mapping, downloads), [`settings`],
 //! [`schedule`] (when to poll), [`throttle`] (rate and concurrency per upstream).
 
@@ -15,6 +15,7 @@ pub mod failure;
 pub mod fit;
 pub mod gemini;
 pub mod http;
+pub mod kling;
 pub mod modelark;
 pub mod openai;
 pub mod sandbox;
@@ -37,6 +38,7 @@ use vidgate_store::{Millis, Task};
 
 pub use dashscope::DashscopeProvider;
 pub use gemini::GeminiProvider;
+pub use kling::KlingProvider;
 pub use modelark::ModelarkProvider;
 pub use openai::OpenAiProvider;
 pub use sandbox::SandboxProvider;
@@ -202,6 +204,7 @@ pub enum Upstream {
     Vidgate(Arc<VidgateProvider>),
     Modelark(Arc<ModelarkProvider>),
     Dashscope(Arc<DashscopeProvider>),
+    Kling(Arc<KlingProvider>),
 }
 
 impl Upstream {
@@ -215,6 +218,7 @@ impl Upstream {
             Upstream::Vidgate(p) => p.as_ref(),
             Upstream::Modelark(p) => p.as_ref(),
             Upstream::Dashscope(p) => p.as_ref(),
+            Upstream::Kling(p) => p.as_ref(),
         }
     }
 
@@ -230,6 +234,7 @@ impl Upstream {
             UpstreamKind::Dashscope => {
                 Upstream::Dashscope(Arc::new(DashscopeProvider::from_config(u, max_result_bytes)?))
             }
+            UpstreamKind::Kling => Upstream::Kling(Arc::new(KlingProvider::from_config(u, max_result_bytes)?)),
         })
     }
 }
