@@ -1,6 +1,6 @@
 //! Fake upstream servers for vidgate's tests, written from the protocol documentation
 //! (the upstream protocol notes, summarised for operators in `docs/upstreams.md`: Vertex AI
-//! Veo, Gemini API Veo, OpenAI Videos, BytePlus ModelArk, Alibaba DashScope; `docs/api.md` for the vidgate
+//! Veo, Gemini API Veo, OpenAI Videos, BytePlus ModelArk, Alibaba DashScope, Kuaishou Kling; `docs/api.md` for the vidgate
 //! protocol), never from the gateway's adapters, so that the adapters are tested against the
 //! documents.
 //!
@@ -11,12 +11,12 @@
 //!
 //! # Layout
 //!
-//! - [`vertex`], [`gemini`], [`openai`], [`vidgate`], [`modelark`], [`dashscope`]: one module per fake (`routes`,
+//! - [`vertex`], [`gemini`], [`openai`], [`vidgate`], [`modelark`], [`dashscope`], [`kling`]: one module per fake (`routes`,
 //!   `request`, `response`, `state`).
 //! - `faults` (what goes wrong) and `journal` (what was seen): the test's controls.
 //! - `core`: the parts every fake shares, and the middleware that counts requests and carries
 //!   out transport faults; `conn`: sockets a fault can cut; `server`: the loopback listener.
-//! - `errors`: the four error envelopes; `google`: checks the two Veo fakes share;
+//! - `errors`: the error envelopes; `google`: checks the two Veo fakes share;
 //!   `jobs`: latency; `media`: the clips; `blobs`: download redirect targets.
 
 mod blobs;
@@ -29,6 +29,7 @@ pub mod gemini;
 mod google;
 mod jobs;
 mod journal;
+pub mod kling;
 pub mod media;
 pub mod modelark;
 pub mod openai;
@@ -40,6 +41,7 @@ pub use dashscope::{DashscopeConfig, FakeDashscope};
 pub use faults::{Endpoint, Fault, Faults, Latency, Outcome};
 pub use gemini::{FakeGemini, GeminiConfig};
 pub use journal::{Counters, ExtensionJob, JobGuides, Journal, Note, Rejection, RejectionKind};
+pub use kling::{FakeKling, KlingConfig};
 pub use modelark::{FakeModelark, ModelarkConfig};
 pub use openai::{FakeOpenAi, OpenAiConfig};
 pub use vertex::{FakeVertex, VertexConfig};

@@ -6,6 +6,7 @@ mod helpers;
 mod dashscope;
 mod faults;
 mod gemini;
+mod kling;
 mod modelark;
 mod openai;
 mod vertex;
