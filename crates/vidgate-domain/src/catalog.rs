@@ -314,7 +314,8 @@ mod tests {
                 "seedance-2.0-pro-fast",
                 "seedance-1.5-pro",
                 "wan2.6",
-                "kling2.6"
+                "kling2.6",
+                "kling3.0"
             ]
         );
         assert_eq!(c.resolve("veo-3.1").unwrap().id, "veo3.1");
@@ -358,6 +359,16 @@ mod tests {
         assert_eq!(kling.durations, [5, 10]);
         // Upstream about $0.14 per second with audio (docs/upstreams.md §10.7).
         assert_eq!(kling.rate_for(Size::new(1080, 1920)), Usd(200_000));
+        let v3 = Catalog::shipped().resolve("kling-v3").unwrap().clone();
+        assert_eq!(
+            (v3.id.as_str(), v3.last_frame, v3.durations[0], *v3.durations.last().unwrap()),
+            ("kling3.0", true, 3, 15)
+        );
+        // Upstream about $0.126 and $0.168 per second with audio (§10.7).
+        assert_eq!(
+            (v3.rate_for(Size::new(1280, 720)), v3.rate_for(Size::new(1920, 1080))),
+            (Usd(180_000), Usd(240_000))
+        );
     }
 
     #[test]

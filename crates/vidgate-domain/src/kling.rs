@@ -13,8 +13,8 @@ use crate::upstream::{AudioSupport, P1080, UpstreamConfig, UpstreamKind, VEO_SIZ
 pub const DEFAULT_BASE_URL: &str = "https://api-singapore.klingai.com";
 
 /// The shortest token lifetime an entry may set: tokens are signed again a minute before
-/// they run out, so a shorter one would be re-signed at every call.
-pub const MIN_TOKEN_TTL_SECS: u64 = 120;
+/// they run out, so the lifetime must be longer than that minute.
+pub const MIN_TOKEN_TTL_SECS: u64 = 61;
 
 /// How a `kling` entry proves who it is (docs/upstreams.md §10.2).
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
@@ -140,7 +140,7 @@ mod tests {
         assert!(check("kling-v3-omni").unwrap_err().contains("Omni"));
         assert!(check("kling-video-o1").unwrap_err().contains("Omni"));
         let short = entry("name = \"k\"\nkind = \"kling\"\nmodel = \"kling-v3\"\ntoken_ttl_secs = 60\n");
-        assert!(short.check().unwrap_err().contains("at least 120"));
+        assert!(short.check().unwrap_err().contains("at least 61"));
         let vertex = entry("name = \"v\"\nkind = \"vertex\"\nmodel = \"m\"\nauth = \"api_key\"\n");
         assert!(vertex.check().unwrap_err().contains("kind kling only"));
     }
