@@ -34,6 +34,7 @@ mod upstream_extension;
 mod upstream_gemini;
 mod upstream_guides;
 mod upstream_helpers;
+mod upstream_kling;
 mod upstream_modelark;
 mod upstream_openai;
 mod upstream_retries;

@@ -8,7 +8,7 @@
 //! The tests at the end run them table-driven: one test per scenario, one row per adapter
 //! (and fault), every row on its own fake and gateway at the same time ([`each`]); a failing
 //! row is named in the test's failure. The per-adapter files
-//! (`upstream_{vertex,gemini,openai,vidgate,modelark,dashscope}.rs`) keep what only their adapter does.
+//! (`upstream_{vertex,gemini,openai,vidgate,modelark,dashscope,kling}.rs`) keep what only their adapter does.
 
 use std::fmt::Debug;
 use std::future::Future;
@@ -16,14 +16,14 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use vidgate_fakes::{
-    Endpoint, FakeDashscope, FakeGemini, FakeModelark, FakeOpenAi, FakeVertex, FakeVidgate, Fault, Faults, Journal,
-    Latency, Outcome,
+    Endpoint, FakeDashscope, FakeGemini, FakeKling, FakeModelark, FakeOpenAi, FakeVertex, FakeVidgate, Fault, Faults,
+    Journal, Latency, Outcome,
 };
 
 use crate::upstream_helpers::{
-    Live, SEEDANCE2_RATE, SORA2_RATE, VEO31_RATE, WAN26_RATE, assert_billed, assert_delivered, assert_failed_unbilled,
-    assert_no_violations, config_with, dashscope_entry, gemini_entry, modelark_entry, openai_entry, png_data_url,
-    restart_during_a_poll, vertex_entry, vidgate_entry, with,
+    KLING26_RATE, Live, SEEDANCE2_RATE, SORA2_RATE, VEO31_RATE, WAN26_RATE, assert_billed, assert_delivered,
+    assert_failed_unbilled, assert_no_violations, config_with, dashscope_entry, gemini_entry, kling_entry,
+    modelark_entry, openai_entry, png_data_url, restart_during_a_poll, vertex_entry, vidgate_entry, with,
 };
 
 /// Any fake: its fault control and its journal.
@@ -52,6 +52,7 @@ fake!(FakeOpenAi);
 fake!(FakeVidgate);
 fake!(FakeModelark);
 fake!(FakeDashscope);
+fake!(FakeKling);
 
 /// What a task costs when it completes: the catalog rate (micro-dollars per second) and the
 /// requested seconds.
@@ -182,7 +183,7 @@ pub async fn restart_resumes_the_same_job(fake: &dyn Fake, entry: Value, body: V
     assert_no_violations(fake.journal());
 }
 
-/// The six adapters.
+/// The seven adapters.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Kind {
     Vertex,
@@ -191,10 +192,12 @@ pub enum Kind {
     Vidgate,
     Modelark,
     Dashscope,
+    Kling,
 }
 
 /// Every adapter, in the order rows are listed.
-pub const ALL: [Kind; 6] = [Kind::Vertex, Kind::Gemini, Kind::OpenAi, Kind::Vidgate, Kind::Modelark, Kind::Dashscope];
+pub const ALL: [Kind; 7] =
+    [Kind::Vertex, Kind::Gemini, Kind::OpenAi, Kind::Vidgate, Kind::Modelark, Kind::Dashscope, Kind::Kling];
 
 /// One adapter under test: a fresh fake and the `[[upstreams]]` entry pointing at it.
 pub struct Adapter {
@@ -238,6 +241,11 @@ impl Kind {
                 let entry = dashscope_entry(&fake);
                 (Box::new(fake), entry)
             }
+            Kind::Kling => {
+                let fake = FakeKling::start().await;
+                let entry = kling_entry(&fake);
+                (Box::new(fake), entry)
+            }
         };
         // Done at the first poll rather than the fakes' default second: one poll interval (2 s)
         // less per task. A scenario that needs a job running for a while sets its own latency.
@@ -251,6 +259,7 @@ impl Kind {
             Kind::OpenAi => "sora2",
             Kind::Modelark => "seedance2",
             Kind::Dashscope => "wan2.6",
+            Kind::Kling => "kling2.6",
             _ => "veo3.1",
         }
     }
@@ -261,6 +270,7 @@ impl Kind {
             Kind::OpenAi => SORA2_RATE,
             Kind::Modelark => SEEDANCE2_RATE,
             Kind::Dashscope => WAN26_RATE,
+            Kind::Kling => KLING26_RATE,
             _ => VEO31_RATE,
         };
         Price { rate, seconds: 5 }
@@ -357,6 +367,12 @@ async fn every_adapter_delivers_audio_silence_and_image_to_video_trimmed_and_bil
         Row { kind: Kind::Dashscope, prompt: "a market at noon, voices", extra: on.clone(), size: wide, track: true, seconds: 5, audio: Some(true), cost: Some(json!(0.5)) },
         Row { kind: Kind::Dashscope, prompt: "a silent lake", extra: off.clone(), size: tall, track: false, seconds: 5, audio: Some(false), cost: Some(json!(0.5)) },
         Row { kind: Kind::Dashscope, prompt: "the picture comes alive", extra: image(), size: wide, track: false, seconds: 5, audio: None, cost: Some(json!(0.5)) },
+        // Kling 2.6 makes its audio at 1080p only; a little over 5 s is delivered ("5.041",
+        // docs/upstreams.md §10.8 trap 4) and trimmed; its cost is the units billed × $0.14
+        // (1.0 unit/s with audio, 0.5 silent).
+        Row { kind: Kind::Kling, prompt: "a market at noon, voices", extra: on.clone(), size: (1920, 1080), track: true, seconds: 5, audio: Some(true), cost: Some(json!(0.7)) },
+        Row { kind: Kind::Kling, prompt: "a silent lake", extra: json!({"audio": false, "size": "1080x1920"}), size: (1080, 1920), track: false, seconds: 5, audio: Some(false), cost: Some(json!(0.35)) },
+        Row { kind: Kind::Kling, prompt: "the picture comes alive", extra: image(), size: (1920, 1080), track: false, seconds: 5, audio: None, cost: Some(json!(0.35)) },
     ];
     each(rows, |row| async move {
         let a = row.kind.start().await;
@@ -403,6 +419,7 @@ async fn a_429_or_a_5xx_on_submit_is_retried_with_one_job_on_every_adapter() {
             (Kind::Vidgate, 503),
             (Kind::Modelark, 503),
             (Kind::Dashscope, 503),
+            (Kind::Kling, 503),
         ]
         .map(|(k, s)| (k, Fault::Status(s))),
     );
@@ -419,7 +436,7 @@ async fn a_submit_whose_outcome_is_unknown_fails_unbilled_as_a_possible_orphan_n
     // (adapter, fault, jobs it leaves upstream); the vidgate adapter resends by its key instead
     // (upstream_vidgate.rs).
     let mut rows = Vec::new();
-    for kind in [Kind::Vertex, Kind::Gemini, Kind::OpenAi, Kind::Modelark, Kind::Dashscope] {
+    for kind in [Kind::Vertex, Kind::Gemini, Kind::OpenAi, Kind::Modelark, Kind::Dashscope, Kind::Kling] {
         let unreadable = if kind == Kind::Gemini { Fault::Truncated } else { Fault::MalformedJson };
         let slow = Fault::Slow(Duration::from_secs(3));
         rows.extend([(kind, Fault::Reset, 0), (kind, Fault::ResetAfter, 1), (kind, slow, 1), (kind, unreadable, 1)]);
@@ -428,6 +445,8 @@ async fn a_submit_whose_outcome_is_unknown_fails_unbilled_as_a_possible_orphan_n
     rows.push((Kind::Modelark, Fault::Status(500), 0));
     // Nor has DashScope (docs/upstreams.md §9.8 trap 12).
     rows.push((Kind::Dashscope, Fault::Status(500), 0));
+    // Nor has Kling; 5000 may have made a task (docs/upstreams.md §10.4).
+    rows.push((Kind::Kling, Fault::Status(500), 0));
     each(rows, |(kind, fault, jobs)| async move {
         let a = kind.start().await;
         let body = a.task(&format!("an unknown outcome: {fault:?}"), json!({}));
@@ -512,6 +531,17 @@ async fn failed_jobs_end_as_upstream_error_content_filtered_and_invalid_result_u
                 // Expired or never known upstream (trap 6), and cancelled there.
                 (Outcome::Status("UNKNOWN".into()), "upstream_error"),
                 (Outcome::Status("CANCELED".into()), "upstream_error"),
+            ],
+        ),
+        (
+            Kind::Kling,
+            vec![
+                (error("5000", "generation failed"), "upstream_error"),
+                // The content risk control after `processing` (docs/upstreams.md §10.5).
+                (Outcome::SafetyBlock, "content_filtered"),
+                (Outcome::CorruptMedia, "invalid_result"),
+                // A status the digest does not list is an alarm, not "running".
+                (Outcome::Status("cancelled".into()), "upstream_error"),
             ],
         ),
     ];

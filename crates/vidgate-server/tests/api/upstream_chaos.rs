@@ -1,5 +1,5 @@
 //! Chaos across the six adapters: 300 live tasks round-robin over `FakeVertex`, `FakeGemini`,
-//! `FakeOpenAi`, `FakeVidgate`, `FakeModelark` and `FakeDashscope`, each fake failing 30% of every kind of request at random
+//! `FakeOpenAi`, `FakeVidgate`, `FakeModelark`, `FakeDashscope` and `FakeKling`, each fake failing 30% of every kind of request at random
 //! (seeded; the seed is printed, and `VIDGATE_CHAOS_SEED` replays it) and some jobs scripted to
 //! end badly. Every task must end within its deadline (a job that finished upstream may spend
 //! its download retries after it: it is delivered, not timed out), a failure must cost nothing, a completed
@@ -19,14 +19,14 @@ use vidgate_domain::catalog::ModelSpec;
 use vidgate_domain::config::Config;
 use vidgate_fakes::vidgate::catalog::{Model, default_models};
 use vidgate_fakes::{
-    Counters, Endpoint, FakeDashscope, FakeGemini, FakeModelark, FakeOpenAi, FakeVertex, FakeVidgate, Fault, Outcome,
-    VidgateConfig,
+    Counters, Endpoint, FakeDashscope, FakeGemini, FakeKling, FakeModelark, FakeOpenAi, FakeVertex, FakeVidgate, Fault,
+    Outcome, VidgateConfig,
 };
 
 use crate::upstream_cases::Fake;
 use crate::upstream_helpers::{
-    Live, assert_no_violations, config_with, dashscope_entry, gemini_entry, micros, modelark_entry, openai_entry,
-    vertex_entry, vidgate_entry, with,
+    Live, assert_no_violations, config_with, dashscope_entry, gemini_entry, kling_entry, micros, modelark_entry,
+    openai_entry, vertex_entry, vidgate_entry, with,
 };
 
 const TASKS: usize = 300;
@@ -63,8 +63,8 @@ fn faults() -> Vec<Fault> {
     ]
 }
 
-/// The six upstreams, in round-robin order.
-const UPSTREAMS: [&str; 6] = ["vertex", "gemini", "openai", "chained", "modelark", "dashscope"];
+/// The seven upstreams, in round-robin order.
+const UPSTREAMS: [&str; 7] = ["vertex", "gemini", "openai", "chained", "modelark", "dashscope", "kling"];
 
 struct Fakes {
     vertex: FakeVertex,
@@ -73,6 +73,7 @@ struct Fakes {
     vidgate: FakeVidgate,
     modelark: FakeModelark,
     dashscope: FakeDashscope,
+    kling: FakeKling,
 }
 
 impl Fakes {
@@ -97,11 +98,20 @@ impl Fakes {
             vidgate: FakeVidgate::start_with(vidgate_config).await,
             modelark: FakeModelark::start().await,
             dashscope: FakeDashscope::start().await,
+            kling: FakeKling::start().await,
         }
     }
 
     fn by_index(&self, i: usize) -> &dyn Fake {
-        [&self.vertex as &dyn Fake, &self.gemini, &self.openai, &self.vidgate, &self.modelark, &self.dashscope][i]
+        [
+            &self.vertex as &dyn Fake,
+            &self.gemini,
+            &self.openai,
+            &self.vidgate,
+            &self.modelark,
+            &self.dashscope,
+            &self.kling,
+        ][i]
     }
 }
 
@@ -126,6 +136,7 @@ fn config(fakes: &Fakes) -> Config {
         vidgate_entry(&fakes.vidgate),
         modelark_entry("modelark", &fakes.modelark),
         dashscope_entry(&fakes.dashscope),
+        kling_entry(&fakes.kling),
     ];
     let entries = entries
         .into_iter()
@@ -136,6 +147,8 @@ fn config(fakes: &Fakes) -> Config {
     for name in ["vertex", "gemini", "openai", "modelark", "dashscope"] {
         c.models.push(model(&format!("chaos-{name}"), "1280x720", 4));
     }
+    // Kling 2.6 makes 5 or 10 s at 1080p only.
+    c.models.push(model("chaos-kling", "1920x1080", 5));
     c.models.push(model("chaos-chained", "160x90", 1));
     c.engine.max_in_flight_per_provider = 200;
     c.engine.workers = 32;
@@ -164,6 +177,7 @@ fn scripted(seed: u64, i: usize, upstream: &str) -> Outcome {
         "openai" => "internal_error",
         "modelark" => "InternalServiceError",
         "dashscope" => "InternalError",
+        "kling" => "5000",
         _ => "upstream_error",
     };
     match splitmix(seed ^ (i as u64).wrapping_mul(0x1000_0001)) % 100 {

@@ -13,7 +13,7 @@ use reqwest::StatusCode;
 use serde_json::{Value, json};
 use vidgate_domain::config::Config;
 use vidgate_domain::upstream::UpstreamConfig;
-use vidgate_fakes::{FakeDashscope, FakeGemini, FakeModelark, FakeOpenAi, FakeVertex, FakeVidgate, Journal};
+use vidgate_fakes::{FakeDashscope, FakeGemini, FakeKling, FakeModelark, FakeOpenAi, FakeVertex, FakeVidgate, Journal};
 
 use crate::helpers::{TestApp, probe_bytes, solid_png, spawn_app_with, test_config};
 use crate::restart::Run;
@@ -28,6 +28,7 @@ pub const VEO31_RATE: i64 = 400_000;
 pub const SORA2_RATE: i64 = 100_000;
 pub const SEEDANCE2_RATE: i64 = 200_000;
 pub const WAN26_RATE: i64 = 140_000;
+pub const KLING26_RATE: i64 = 200_000;
 
 /// Settings every fake entry shares: a short expected latency (so the first poll is 2 s after
 /// the submit), no request rate limit, short request timeouts.
@@ -92,6 +93,18 @@ pub fn dashscope_entry(fake: &FakeDashscope) -> Value {
         "name": "dashscope", "kind": "dashscope", "model": "wan2.6-t2v", "image_model": "wan2.6-i2v",
         "serves": ["wan2.6"], "base_url": fake.api_base(), "credentials": fake.api_key(),
         "usd_per_second": {"720p": "0.10", "1080p": "0.15"},
+    }))
+}
+
+/// A Kling entry serving `kling2.6` with `kling-v2-6` at the fake, signing JWTs with the
+/// fake's access and secret keys, priced per second and per unit as docs/upstreams.md §10.7
+/// lists.
+pub fn kling_entry(fake: &FakeKling) -> Value {
+    common(json!({
+        "name": "kling", "kind": "kling", "model": "kling-v2-6", "serves": ["kling2.6"],
+        "base_url": fake.base_url(), "credentials": fake.access_credentials(),
+        "usd_per_second": {"1080p": "0.07"}, "usd_per_second_with_audio": {"1080p": "0.14"},
+        "usd_per_unit": "0.14",
     }))
 }
 
