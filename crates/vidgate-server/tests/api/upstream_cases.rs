@@ -436,7 +436,7 @@ async fn a_submit_whose_outcome_is_unknown_fails_unbilled_as_a_possible_orphan_n
     // (adapter, fault, jobs it leaves upstream); the vidgate adapter resends by its key instead
     // (upstream_vidgate.rs).
     let mut rows = Vec::new();
-    for kind in [Kind::Vertex, Kind::Gemini, Kind::OpenAi, Kind::Modelark, Kind::Dashscope, Kind::Kling] {
+    for kind in [Kind::Vertex, Kind::Gemini, Kind::OpenAi, Kind::Modelark, Kind::Dashscope] {
         let unreadable = if kind == Kind::Gemini { Fault::Truncated } else { Fault::MalformedJson };
         let slow = Fault::Slow(Duration::from_secs(3));
         rows.extend([(kind, Fault::Reset, 0), (kind, Fault::ResetAfter, 1), (kind, slow, 1), (kind, unreadable, 1)]);
@@ -445,8 +445,9 @@ async fn a_submit_whose_outcome_is_unknown_fails_unbilled_as_a_possible_orphan_n
     rows.push((Kind::Modelark, Fault::Status(500), 0));
     // Nor has DashScope (docs/upstreams.md §9.8 trap 12).
     rows.push((Kind::Dashscope, Fault::Status(500), 0));
-    // Nor has Kling; 5000 may have made a task (docs/upstreams.md §10.4).
-    rows.push((Kind::Kling, Fault::Status(500), 0));
+    // Kling finds a lost create by its external_task_id and fails only when there is none
+    // (a reset before processing, a 5000 that made nothing): upstream_kling.rs.
+    rows.extend([(Kind::Kling, Fault::Reset, 0), (Kind::Kling, Fault::Status(500), 0)]);
     each(rows, |(kind, fault, jobs)| async move {
         let a = kind.start().await;
         let body = a.task(&format!("an unknown outcome: {fault:?}"), json!({}));

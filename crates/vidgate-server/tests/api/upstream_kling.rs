@@ -3,11 +3,14 @@
 //! `aspect_ratio`, `external_task_id`), a clip a little over the asked length trimmed and
 //! billed exactly, the upstream cost from `final_unit_deduction`, first and last frame as raw
 //! Base64, refusals at create (content security, no balance, also inside HTTP 200), a token
-//! near its expiry signed again before it is refused, and a result URL that expired. What
+//! near its expiry signed again before it is refused, a lost create found by its
+//! `external_task_id` instead of being sent again, and a result URL that expired. What
 //! every adapter does is table-driven in `upstream_cases.rs`.
 
 use serde_json::{Value, json};
-use vidgate_fakes::{FakeKling, Latency, Outcome};
+use std::time::Duration;
+
+use vidgate_fakes::{Endpoint, FakeKling, Fault, Latency, Outcome};
 
 use crate::upstream_cases::each;
 use crate::upstream_helpers::{
@@ -137,4 +140,26 @@ async fn a_result_url_that_expired_before_its_download_is_fetched_again_from_a_n
     assert_eq!(refused, [403]);
     live.assert_settled(spent).await;
     assert_no_violations(fake.journal());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_create_whose_answer_was_lost_is_found_by_its_external_task_id_and_never_sent_again() {
+    // Each fault lets the create make its job and loses the answer (docs/upstreams.md §10.8 trap 7).
+    let rows = vec![Fault::ResetAfter, Fault::MalformedJson, Fault::Slow(Duration::from_secs(3))];
+    each(rows, |fault| async move {
+        let (fake, entry) = start().await;
+        fake.faults().push(Endpoint::Submit, fault);
+        let live = Live::start(vec![with(entry, json!({"timeout_secs": 1}))]).await;
+        let id = live.submit(task("an answer lost on the way back", json!({}))).await;
+        let done = live.wait(&id).await;
+        let spent = assert_billed(&done, KLING26_RATE, 5);
+        let admin = live.admin_task(&id).await;
+        assert_eq!((admin["possible_orphan"].clone(), admin["upstream_submits"].clone()), (json!(false), json!(1)));
+        let counters = fake.journal().counters();
+        assert_eq!((counters.submits(), counters.jobs_created), (1, 1), "never sent twice");
+        assert_eq!(fake.create_bodies()[0]["external_task_id"], json!(id));
+        live.assert_settled(spent).await;
+        assert_no_violations(fake.journal());
+    })
+    .await;
 }

@@ -3,7 +3,8 @@
 //! expired or not yet valid (1004, 1003) is dropped so the retry signs a new one. Results
 //! are downloaded at once from the URL of the poll that found the task done, without
 //! credentials (the URLs are hotlink-protected CDN links, not API calls); a 403 or 404 there
-//! means the URL expired, so the task is asked again for the URL it names now. There is no
+//! means the URL expired, so the task is asked again for the URL it names now. A create whose
+//! answer was lost is looked up by its `external_task_id`, never sent again. There is no
 //! cancel (§10.6): a started job runs on.
 
 use std::path::Path;
@@ -62,6 +63,22 @@ impl KlingProvider {
         self.call(self.client.get(url), Call::Read).await
     }
 
+    /// After a create whose answer was lost: the task that carries the job's task id as
+    /// `external_task_id` (§10.5: a task is read by it too), or the outcome stays unknown.
+    /// Nothing is sent again; a create still in flight upstream may not be visible yet, and
+    /// then the task fails as any unknown outcome does.
+    async fn recover(&self, job: &JobSpec, why: String) -> Result<KlingTask, ProviderError> {
+        let external = job.task.id.to_string();
+        match self.task(job, &external).await {
+            Ok((task, _)) if !task.id.is_empty() => {
+                tracing::info!(upstream = %self.settings.name, job = %task.id, "lost create recovered by external_task_id");
+                Ok(task)
+            }
+            Ok(_) => Err(ProviderError::OutcomeUnknown(why)),
+            Err(e) => Err(ProviderError::OutcomeUnknown(format!("{why}; no task found by external_task_id ({e})"))),
+        }
+    }
+
     /// Downloads the result at `url` with no credential.
     async fn download(&self, url: &str, dst: &Path) -> Result<(), ProviderError> {
         let url = Url::parse(url).map_err(|_| ProviderError::Result("the result URL does not parse".into()))?;
@@ -97,7 +114,8 @@ impl Provider for KlingProvider {
 
     /// Kling documents no idempotency key, and whether a repeated `external_task_id` is
     /// refused is UNCONFIRMED (§10.8 trap 7), so a create whose outcome is unknown is never
-    /// sent again; the task id it carried lets an operator find the possible orphan.
+    /// sent again: it is looked up by the task id it carried as `external_task_id`, and
+    /// when none is found the task fails as a possible orphan.
     fn submit_is_idempotent(&self) -> bool {
         false
     }
@@ -114,7 +132,11 @@ impl Provider for KlingProvider {
         let body = create_body(job, &self.config)
             .ok_or_else(|| ProviderError::Refused(format!("size {} has no Kling mode", job.task.params.size)))?;
         let request = self.client.post(create_url(&self.base, Endpoint::of(job))).json(&body);
-        let (task, _) = self.call(request, Call::Submit).await?;
+        let task = match self.call(request, Call::Submit).await {
+            Ok((task, _)) => task,
+            Err(ProviderError::OutcomeUnknown(why)) => self.recover(job, why).await?,
+            Err(e) => return Err(e),
+        };
         if task.id.is_empty() {
             return Err(ProviderError::OutcomeUnknown("the accepted create named no task id".into()));
         }
