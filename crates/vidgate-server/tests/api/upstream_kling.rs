@@ -163,3 +163,15 @@ async fn a_create_whose_answer_was_lost_is_found_by_its_external_task_id_and_nev
     })
     .await;
 }
+
+#[tokio::test]
+async fn an_api_key_entry_sends_the_key_as_it_is() {
+    let (fake, entry) = start().await;
+    let entry = with(entry, json!({"auth": "api_key", "credentials": fake.api_key()}));
+    let live = Live::start(vec![entry]).await;
+    let done = live.run(task("with the console key", json!({}))).await;
+    let spent = assert_billed(&done, KLING26_RATE, 5);
+    assert_eq!(fake.tokens_seen(), [fake.api_key()]);
+    live.assert_settled(spent).await;
+    assert_no_violations(fake.journal());
+}
