@@ -298,7 +298,7 @@ mod tests {
     use super::*;
 
     #[test]
-    fn the_shipped_catalog_has_the_five_models_of_the_contract_the_seedance_line_and_wan() {
+    fn the_shipped_catalog_has_the_five_models_of_the_contract_the_seedance_line_wan_and_kling() {
         let c = Catalog::shipped();
         let ids: Vec<_> = c.models().iter().map(|m| m.id.as_str()).collect();
         assert_eq!(
@@ -314,7 +314,9 @@ mod tests {
                 "seedance-2.0-pro-fast",
                 "seedance-1.5-pro",
                 "wan2.6",
-                "minimax-h3"
+                "minimax-h3",
+                "kling2.6",
+                "kling3.0"
             ]
         );
         assert_eq!(c.resolve("veo-3.1").unwrap().id, "veo3.1");
@@ -349,6 +351,25 @@ mod tests {
         // Upstream $0.10 and $0.15 per second (docs/upstreams.md §9.7).
         assert_eq!(wan.rate_for(Size::new(1280, 720)), Usd(140_000));
         assert_eq!(wan.rate_for(Size::new(1080, 1920)), Usd(210_000));
+    }
+
+    #[test]
+    fn kling_2_6_makes_five_or_ten_seconds_at_1080p_with_audio_above_its_upstream_price() {
+        let kling = Catalog::shipped().resolve("kling-2.6").unwrap().clone();
+        assert_eq!((kling.id.as_str(), kling.native_audio, kling.image_to_video), ("kling2.6", true, true));
+        assert_eq!(kling.durations, [5, 10]);
+        // Upstream about $0.14 per second with audio (docs/upstreams.md §10.7).
+        assert_eq!(kling.rate_for(Size::new(1080, 1920)), Usd(200_000));
+        let v3 = Catalog::shipped().resolve("kling-v3").unwrap().clone();
+        assert_eq!(
+            (v3.id.as_str(), v3.last_frame, v3.durations[0], *v3.durations.last().unwrap()),
+            ("kling3.0", true, 3, 15)
+        );
+        // Upstream about $0.126 and $0.168 per second with audio (§10.7).
+        assert_eq!(
+            (v3.rate_for(Size::new(1280, 720)), v3.rate_for(Size::new(1920, 1080))),
+            (Usd(180_000), Usd(240_000))
+        );
     }
 
     #[test]

@@ -14,7 +14,8 @@
 //! - [`effective`]: the database URL, media directory and public URL derived when empty.
 //! - [`duration`]: durations as config writes them (`250ms`, `5s`, `30m`, `2h`).
 //! - [`error`]: the contract's error codes and their HTTP status mapping.
-//! - [`upstream`]: `[[upstreams]]`: kinds, credentials, limits, capabilities, prices.
+//! - [`upstream`]: `[[upstreams]]`: kinds, credentials, limits, capabilities, prices;
+//!   [`kling`]: what a Kling model id makes and the keys only a `kling` entry takes.
 //! - [`plan`]: the cheapest covering upstream job per route, and the start-up report.
 //!
 //! This crate performs no I/O: no files, no network, no clock reads except where a
@@ -28,6 +29,7 @@ pub mod duration;
 pub mod effective;
 pub mod error;
 pub mod ids;
+pub mod kling;
 pub mod model_overrides;
 pub mod money;
 pub mod plan;

@@ -11,6 +11,7 @@ use std::collections::BTreeMap;
 use serde::{Deserialize, Serialize};
 
 use crate::catalog::{Catalog, Resolution, Size};
+pub use crate::kling::KlingAuth;
 use crate::money::Usd;
 use crate::secret::Secret;
 
@@ -37,6 +38,9 @@ pub enum UpstreamKind {
     /// `/v2/query/video_generation/{id}`): the platform picks the public host
     /// (docs/upstreams.md §11).
     Minimax,
+    /// Kuaishou Kling, the legacy (`model_name`) endpoints `/v1/videos/text2video` and
+    /// `/v1/videos/image2video` with an access-key JWT or an API key (docs/upstreams.md §10).
+    Kling,
 }
 
 /// Which MiniMax Open Platform a `minimax` upstream calls: keys are per platform, and a key
@@ -123,6 +127,7 @@ impl UpstreamKind {
             UpstreamKind::Modelark => "modelark",
             UpstreamKind::Dashscope => "dashscope",
             UpstreamKind::Minimax => "minimax",
+            UpstreamKind::Kling => "kling",
         }
     }
 }
@@ -316,6 +321,19 @@ pub struct UpstreamConfig {
     /// `base_url` is empty.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub platform: Option<MinimaxPlatform>,
+    /// Kling: `jwt` (default: `credentials` is `ACCESS_KEY:SECRET_KEY`, signed into an HS256
+    /// token) or `api_key` (`credentials` is the console's API key).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth: Option<KlingAuth>,
+    /// Kling, `auth = "jwt"`: the lifetime of a signed token, seconds (default 1800, the
+    /// official sample's); it is signed again a minute before it runs out.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub token_ttl_secs: Option<u64>,
+    /// Kling: dollars per billed unit (`final_unit_deduction`), to record the measured
+    /// upstream cost; empty: the cost is `usd_per_second` × seconds. The rate is
+    /// UNCONFIRMED upstream (docs/upstreams.md §10.7).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usd_per_unit: Option<Usd>,
 }
 
 fn default_max_in_flight() -> u32 {
@@ -340,8 +358,9 @@ fn default_deadline_secs() -> u64 {
     1200
 }
 
-const P720: [Size; 2] = [Size::new(1280, 720), Size::new(720, 1280)];
-const VEO_SIZES: [Size; 4] = [Size::new(1280, 720), Size::new(720, 1280), Size::new(1920, 1080), Size::new(1080, 1920)];
+pub(crate) const P720: [Size; 2] = [Size::new(1280, 720), Size::new(720, 1280)];
+pub(crate) const VEO_SIZES: [Size; 4] =
+    [Size::new(1280, 720), Size::new(720, 1280), Size::new(1920, 1080), Size::new(1080, 1920)];
 /// `4k` (docs/upstreams.md §1.3): Gemini API Veo 3.1 and 3.1 Fast, not Lite; only at 8 s.
 const VEO_4K: [Size; 2] = [Size::new(3840, 2160), Size::new(2160, 3840)];
 
@@ -397,7 +416,7 @@ fn seedance_guides(model: &str) -> GuideCaps {
     }
 }
 
-const P1080: [Size; 2] = [Size::new(1920, 1080), Size::new(1080, 1920)];
+pub(crate) const P1080: [Size; 2] = [Size::new(1920, 1080), Size::new(1080, 1920)];
 
 /// What a Wan model id makes (docs/upstreams.md §9.1): 2.6 and 2.7 whole seconds 2–15,
 /// 2.5 only 5 or 10, 2.2 and 2.1 exactly 5; 720p and 1080p (2.2 plus 1080p only, 2.2
@@ -537,6 +556,21 @@ impl UpstreamConfig {
                     guides: GuideCaps::default(),
                 }
             }
+            UpstreamKind::Kling => {
+                let (durations, sizes, audio) = crate::kling::caps(&self.model);
+                RouteCaps {
+                    durations,
+                    sizes,
+                    durations_by_size: BTreeMap::new(),
+                    audio,
+                    image_input: true,
+                    extension: None,
+                    guides: GuideCaps {
+                        last_frame: crate::kling::takes_last_frame(&self.model),
+                        ..GuideCaps::default()
+                    },
+                }
+            }
             UpstreamKind::Vidgate => RouteCaps {
                 durations: Vec::new(),
                 sizes: Vec::new(),
@@ -616,6 +650,9 @@ impl UpstreamConfig {
         }
         if self.base_url.is_empty() && self.kind == UpstreamKind::Minimax {
             return self.platform.unwrap_or_default().base_url().into();
+        }
+        if self.base_url.is_empty() && self.kind == UpstreamKind::Kling {
+            return crate::kling::DEFAULT_BASE_URL.into();
         }
         if self.base_url.is_empty() && self.kind == UpstreamKind::Dashscope {
             return self.region.unwrap_or_default().base_url(&self.workspace).into();
@@ -701,6 +738,7 @@ impl UpstreamConfig {
         if self.platform.is_some() && self.kind != UpstreamKind::Minimax {
             return Err(format!("upstream {n}: platform applies to kind minimax only"));
         }
+        crate::kling::check(self)?;
         if self.deadline_secs < self.expected_latency_secs {
             return Err(format!("upstream {n}: deadline_secs must be at least expected_latency_secs"));
         }

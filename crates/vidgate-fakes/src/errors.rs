@@ -4,7 +4,7 @@
 //! (docs/upstreams.md §1.7, §2.3), OAuth 2 `{"error", "error_description"}` (RFC 6749 §5.2, for the
 //! token endpoint, which docs/upstreams.md does not detail), OpenAI `{"error": {"message", "type",
 //! "param", "code"}}` (§3.4), vidgate's same-looking envelope (docs/api.md §10) and DashScope's flat
-//! `{"request_id", "code", "message"}` (§9.4). It must not
+//! `{"request_id", "code", "message"}` (§9.4) and Kling's numeric `{"code", "message", "request_id"}` (§10.4). It must not
 //! decide what is refused.
 
 use axum::Json;
@@ -25,6 +25,9 @@ pub(crate) enum Shape {
     DashScope,
     /// MiniMax v2's `{"error": {"type", "message": "… (<code>)"}}` (docs/upstreams.md §11.4).
     Minimax,
+    /// Kling's `{"code": <number>, "message", "request_id"}` (docs/upstreams.md §10.4); the
+    /// refusal's `code` is the number as text.
+    Kling,
 }
 
 /// A request the fake refuses: what to answer and how to record it.
@@ -90,6 +93,11 @@ impl Refusal {
                 "type": minimax_type(self.status),
                 "message": format!("{} ({})", self.reason, self.code.unwrap_or("2013")),
             }}),
+            Shape::Kling => json!({
+                "code": self.code.and_then(|c| c.parse::<u32>().ok()).unwrap_or(1200),
+                "message": self.reason,
+                "request_id": crate::google::new_id(),
+            }),
         };
         let mut response = (self.status, Json(body)).into_response();
         if shape == Shape::Vidgate && matches!(self.status.as_u16(), 402 | 409) {
@@ -164,6 +172,13 @@ pub(crate) fn fault_status(shape: Shape, status: StatusCode) -> Response {
         Shape::Minimax => match status.as_u16() {
             429 => "1002",
             _ => "1000",
+        },
+        // Digest §4: 1302 rate, 5001 unavailable, 5002 timeout, 5000 server error.
+        Shape::Kling => match status.as_u16() {
+            429 => "1302",
+            503 => "5001",
+            504 => "5002",
+            _ => "5000",
         },
         _ => code,
     };

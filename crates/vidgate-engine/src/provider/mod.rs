@@ -6,7 +6,7 @@
 //! status: it reports what the upstream said and the engine decides.
 //!
 //! Layout: [`sandbox`]; the real upstreams [`vertex`], [`gemini`] (sharing [`veo`]),
-//! [`openai`], [`vidgate`], [`modelark`], [`dashscope`], [`minimax`], each split into request building, response reading and the
+//! [`openai`], [`vidgate`], [`modelark`], [`dashscope`], [`minimax`], [`kling`], each split into request building, response reading and the
 //! client; what they share: [`http`] (error mapping, downloads), [`settings`],
 //! [`schedule`] (when to poll), [`throttle`] (rate and concurrency per upstream).
 
@@ -16,6 +16,7 @@ pub mod fit;
 pub mod gemini;
 pub mod http;
 pub mod minimax;
+pub mod kling;
 pub mod modelark;
 pub mod openai;
 pub mod sandbox;
@@ -39,6 +40,7 @@ use vidgate_store::{Millis, Task};
 pub use dashscope::DashscopeProvider;
 pub use gemini::GeminiProvider;
 pub use minimax::MinimaxProvider;
+pub use kling::KlingProvider;
 pub use modelark::ModelarkProvider;
 pub use openai::OpenAiProvider;
 pub use sandbox::SandboxProvider;
@@ -229,6 +231,7 @@ pub enum Upstream {
     Modelark(Arc<ModelarkProvider>),
     Dashscope(Arc<DashscopeProvider>),
     Minimax(Arc<MinimaxProvider>),
+    Kling(Arc<KlingProvider>),
 }
 
 impl Upstream {
@@ -243,6 +246,7 @@ impl Upstream {
             Upstream::Modelark(p) => p.as_ref(),
             Upstream::Dashscope(p) => p.as_ref(),
             Upstream::Minimax(p) => p.as_ref(),
+            Upstream::Kling(p) => p.as_ref(),
         }
     }
 
@@ -259,6 +263,7 @@ impl Upstream {
                 Upstream::Dashscope(Arc::new(DashscopeProvider::from_config(u, max_result_bytes)?))
             }
             UpstreamKind::Minimax => Upstream::Minimax(Arc::new(MinimaxProvider::from_config(u, max_result_bytes)?)),
+            UpstreamKind::Kling => Upstream::Kling(Arc::new(KlingProvider::from_config(u, max_result_bytes)?)),
         })
     }
 }

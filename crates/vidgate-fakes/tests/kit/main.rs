@@ -7,6 +7,7 @@ mod dashscope;
 mod faults;
 mod gemini;
 mod minimax;
+mod kling;
 mod modelark;
 mod openai;
 mod vertex;

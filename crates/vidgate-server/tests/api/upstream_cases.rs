@@ -8,7 +8,7 @@
 //! The tests at the end run them table-driven: one test per scenario, one row per adapter
 //! (and fault), every row on its own fake and gateway at the same time ([`each`]); a failing
 //! row is named in the test's failure. The per-adapter files
-//! (`upstream_{vertex,gemini,openai,vidgate,modelark,dashscope,minimax}.rs`) keep what only their adapter does.
+//! (`upstream_{vertex,gemini,openai,vidgate,modelark,dashscope,minimax,kling}.rs`) keep what only their adapter does.
 
 use std::fmt::Debug;
 use std::future::Future;
@@ -16,13 +16,13 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use vidgate_fakes::{
-    Endpoint, FakeDashscope, FakeGemini, FakeMinimax, FakeModelark, FakeOpenAi, FakeVertex, FakeVidgate, Fault, Faults,
+    Endpoint, FakeDashscope, FakeGemini, FakeKling, FakeMinimax, FakeModelark, FakeOpenAi, FakeVertex, FakeVidgate, Fault, Faults,
     Journal, Latency, Outcome,
 };
 
 use crate::upstream_helpers::{
-    Live, MINIMAX_H3_RATE, SEEDANCE2_RATE, SORA2_RATE, VEO31_RATE, WAN26_RATE, assert_billed, assert_delivered,
-    assert_failed_unbilled, assert_no_violations, config_with, dashscope_entry, gemini_entry, minimax_entry,
+    KLING26_RATE, Live, MINIMAX_H3_RATE, SEEDANCE2_RATE, SORA2_RATE, VEO31_RATE, WAN26_RATE, assert_billed, assert_delivered,
+    assert_failed_unbilled, assert_no_violations, config_with, dashscope_entry, gemini_entry, kling_entry, minimax_entry,
     modelark_entry, openai_entry, png_data_url, restart_during_a_poll, vertex_entry, vidgate_entry, with,
 };
 
@@ -53,6 +53,7 @@ fake!(FakeVidgate);
 fake!(FakeModelark);
 fake!(FakeDashscope);
 fake!(FakeMinimax);
+fake!(FakeKling);
 
 /// What a task costs when it completes: the catalog rate (micro-dollars per second) and the
 /// requested seconds.
@@ -193,11 +194,12 @@ pub enum Kind {
     Modelark,
     Dashscope,
     Minimax,
+    Kling,
 }
 
 /// Every adapter, in the order rows are listed.
-pub const ALL: [Kind; 7] =
-    [Kind::Vertex, Kind::Gemini, Kind::OpenAi, Kind::Vidgate, Kind::Modelark, Kind::Dashscope, Kind::Minimax];
+pub const ALL: [Kind; 8] =
+    [Kind::Vertex, Kind::Gemini, Kind::OpenAi, Kind::Vidgate, Kind::Modelark, Kind::Dashscope, Kind::Minimax, Kind::Kling];
 
 /// One adapter under test: a fresh fake and the `[[upstreams]]` entry pointing at it.
 pub struct Adapter {
@@ -246,6 +248,11 @@ impl Kind {
                 let entry = minimax_entry(&fake);
                 (Box::new(fake), entry)
             }
+            Kind::Kling => {
+                let fake = FakeKling::start().await;
+                let entry = kling_entry(&fake);
+                (Box::new(fake), entry)
+            }
         };
         // Done at the first poll rather than the fakes' default second: one poll interval (2 s)
         // less per task. A scenario that needs a job running for a while sets its own latency.
@@ -260,6 +267,7 @@ impl Kind {
             Kind::Modelark => "seedance2",
             Kind::Dashscope => "wan2.6",
             Kind::Minimax => "minimax-h3",
+            Kind::Kling => "kling2.6",
             _ => "veo3.1",
         }
     }
@@ -271,6 +279,7 @@ impl Kind {
             Kind::Modelark => SEEDANCE2_RATE,
             Kind::Dashscope => WAN26_RATE,
             Kind::Minimax => MINIMAX_H3_RATE,
+            Kind::Kling => KLING26_RATE,
             _ => VEO31_RATE,
         };
         Price { rate, seconds: 5 }
@@ -372,6 +381,12 @@ async fn every_adapter_delivers_audio_silence_and_image_to_video_trimmed_and_bil
         Row { kind: Kind::Minimax, prompt: "a market at noon, voices", extra: on.clone(), size: (1344, 768), track: true, seconds: 5, audio: Some(true), cost: Some(json!(0.4)) },
         Row { kind: Kind::Minimax, prompt: "a silent lake", extra: json!({"audio": false, "size": "768x1344"}), size: (768, 1344), track: false, seconds: 5, audio: Some(false), cost: Some(json!(0.4)) },
         Row { kind: Kind::Minimax, prompt: "the picture comes alive", extra: image(), size: (1344, 768), track: false, seconds: 5, audio: None, cost: Some(json!(0.4)) },
+        // Kling 2.6 makes its audio at 1080p only; a little over 5 s is delivered ("5.041",
+        // docs/upstreams.md §10.8 trap 4) and trimmed; its cost is the units billed × $0.14
+        // (1.0 unit/s with audio, 0.5 silent).
+        Row { kind: Kind::Kling, prompt: "a market at noon, voices", extra: on.clone(), size: (1920, 1080), track: true, seconds: 5, audio: Some(true), cost: Some(json!(0.7)) },
+        Row { kind: Kind::Kling, prompt: "a silent lake", extra: json!({"audio": false, "size": "1080x1920"}), size: (1080, 1920), track: false, seconds: 5, audio: Some(false), cost: Some(json!(0.35)) },
+        Row { kind: Kind::Kling, prompt: "the picture comes alive", extra: image(), size: (1920, 1080), track: false, seconds: 5, audio: None, cost: Some(json!(0.35)) },
     ];
     each(rows, |row| async move {
         let a = row.kind.start().await;
@@ -419,6 +434,7 @@ async fn a_429_or_a_5xx_on_submit_is_retried_with_one_job_on_every_adapter() {
             (Kind::Modelark, 503),
             (Kind::Dashscope, 503),
             (Kind::Minimax, 500),
+            (Kind::Kling, 503),
         ]
         .map(|(k, s)| (k, Fault::Status(s))),
     );
@@ -444,6 +460,9 @@ async fn a_submit_whose_outcome_is_unknown_fails_unbilled_as_a_possible_orphan_n
     rows.push((Kind::Modelark, Fault::Status(500), 0));
     // Nor has DashScope (docs/upstreams.md §9.8 trap 12).
     rows.push((Kind::Dashscope, Fault::Status(500), 0));
+    // Kling finds a lost create by its external_task_id and fails only when there is none
+    // (a reset before processing, a 5000 that made nothing): upstream_kling.rs.
+    rows.extend([(Kind::Kling, Fault::Reset, 0), (Kind::Kling, Fault::Status(500), 0)]);
     each(rows, |(kind, fault, jobs)| async move {
         let a = kind.start().await;
         let body = a.task(&format!("an unknown outcome: {fault:?}"), json!({}));
@@ -541,6 +560,17 @@ async fn failed_jobs_end_as_upstream_error_content_filtered_and_invalid_result_u
                 (Outcome::Status("expired".into()), "upstream_error"),
                 (Outcome::Status("cancelled".into()), "upstream_error"),
                 (Outcome::Status("Success".into()), "upstream_error"),
+            ],
+        ),
+        (
+            Kind::Kling,
+            vec![
+                (error("5000", "generation failed"), "upstream_error"),
+                // The content risk control after `processing` (docs/upstreams.md §10.5).
+                (Outcome::SafetyBlock, "content_filtered"),
+                (Outcome::CorruptMedia, "invalid_result"),
+                // A status the digest does not list is an alarm, not "running".
+                (Outcome::Status("cancelled".into()), "upstream_error"),
             ],
         ),
     ];

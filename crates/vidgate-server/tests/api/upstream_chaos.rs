@@ -1,5 +1,5 @@
-//! Chaos across the seven adapters: 300 live tasks round-robin over `FakeVertex`, `FakeGemini`,
-//! `FakeOpenAi`, `FakeVidgate`, `FakeModelark`, `FakeDashscope` and `FakeMinimax`, each fake failing 30% of every kind of request at random
+//! Chaos across the eight adapters: 300 live tasks round-robin over `FakeVertex`, `FakeGemini`,
+//! `FakeOpenAi`, `FakeVidgate`, `FakeModelark`, `FakeDashscope`, `FakeMinimax` and `FakeKling`, each fake failing 30% of every kind of request at random
 //! (seeded; the seed is printed, and `VIDGATE_CHAOS_SEED` replays it) and some jobs scripted to
 //! end badly. Every task must end within its deadline (a job that finished upstream may spend
 //! its download retries after it: it is delivered, not timed out), a failure must cost nothing, a completed
@@ -20,13 +20,13 @@ use vidgate_domain::catalog::ModelSpec;
 use vidgate_domain::config::Config;
 use vidgate_fakes::vidgate::catalog::{Model, default_models};
 use vidgate_fakes::{
-    Counters, Endpoint, FakeDashscope, FakeGemini, FakeMinimax, FakeModelark, FakeOpenAi, FakeVertex, FakeVidgate,
+    Counters, Endpoint, FakeDashscope, FakeGemini, FakeKling, FakeMinimax, FakeModelark, FakeOpenAi, FakeVertex, FakeVidgate,
     Fault, Outcome, VidgateConfig,
 };
 
 use crate::upstream_cases::Fake;
 use crate::upstream_helpers::{
-    Live, assert_no_violations, config_with, dashscope_entry, gemini_entry, micros, minimax_entry, modelark_entry,
+    Live, assert_no_violations, config_with, dashscope_entry, gemini_entry, micros, kling_entry, minimax_entry, modelark_entry,
     openai_entry, vertex_entry, vidgate_entry, with,
 };
 
@@ -65,7 +65,7 @@ fn faults() -> Vec<Fault> {
 }
 
 /// The seven upstreams, in round-robin order.
-const UPSTREAMS: [&str; 7] = ["vertex", "gemini", "openai", "chained", "modelark", "dashscope", "minimax"];
+const UPSTREAMS: [&str; 8] = ["vertex", "gemini", "openai", "chained", "modelark", "dashscope", "minimax", "kling"];
 
 struct Fakes {
     vertex: FakeVertex,
@@ -75,6 +75,7 @@ struct Fakes {
     modelark: FakeModelark,
     dashscope: FakeDashscope,
     minimax: FakeMinimax,
+    kling: FakeKling,
 }
 
 impl Fakes {
@@ -100,6 +101,7 @@ impl Fakes {
             modelark: FakeModelark::start().await,
             dashscope: FakeDashscope::start().await,
             minimax: FakeMinimax::start().await,
+            kling: FakeKling::start().await,
         }
     }
 
@@ -112,6 +114,7 @@ impl Fakes {
             &self.modelark,
             &self.dashscope,
             &self.minimax,
+            &self.kling,
         ][i]
     }
 }
@@ -138,6 +141,7 @@ fn config(fakes: &Fakes) -> Config {
         modelark_entry("modelark", &fakes.modelark),
         dashscope_entry(&fakes.dashscope),
         minimax_entry(&fakes.minimax),
+        kling_entry(&fakes.kling),
     ];
     let entries = entries
         .into_iter()
@@ -149,6 +153,8 @@ fn config(fakes: &Fakes) -> Config {
         c.models.push(model(&format!("chaos-{name}"), "1280x720", 4));
     }
     c.models.push(model("chaos-minimax", "1344x768", 4));
+    // Kling 2.6 makes 5 or 10 s at 1080p only.
+    c.models.push(model("chaos-kling", "1920x1080", 5));
     c.models.push(model("chaos-chained", "160x90", 1));
     c.engine.max_in_flight_per_provider = 200;
     c.engine.workers = 32;
@@ -178,6 +184,7 @@ fn scripted(seed: u64, i: usize, upstream: &str) -> Outcome {
         "modelark" => "InternalServiceError",
         "dashscope" => "InternalError",
         "minimax" => "1000",
+        "kling" => "5000",
         _ => "upstream_error",
     };
     match splitmix(seed ^ (i as u64).wrapping_mul(0x1000_0001)) % 100 {

@@ -14,7 +14,7 @@ use serde_json::{Value, json};
 use vidgate_domain::config::Config;
 use vidgate_domain::upstream::UpstreamConfig;
 use vidgate_fakes::{
-    FakeDashscope, FakeGemini, FakeMinimax, FakeModelark, FakeOpenAi, FakeVertex, FakeVidgate, Journal,
+    FakeDashscope, FakeGemini, FakeKling, FakeMinimax, FakeModelark, FakeOpenAi, FakeVertex, FakeVidgate, Journal,
 };
 
 use crate::helpers::{TestApp, probe_bytes, solid_png, spawn_app_with, test_config};
@@ -31,6 +31,7 @@ pub const SORA2_RATE: i64 = 100_000;
 pub const SEEDANCE2_RATE: i64 = 200_000;
 pub const WAN26_RATE: i64 = 140_000;
 pub const MINIMAX_H3_RATE: i64 = 110_000;
+pub const KLING26_RATE: i64 = 200_000;
 
 /// Settings every fake entry shares: a short expected latency (so the first poll is 2 s after
 /// the submit), no request rate limit, short request timeouts.
@@ -105,6 +106,18 @@ pub fn minimax_entry(fake: &FakeMinimax) -> Value {
         "name": "minimax", "kind": "minimax", "model": "MiniMax-H3", "serves": ["minimax-h3"],
         "base_url": fake.base_url(), "credentials": fake.api_key(),
         "usd_per_second": {"default": "0.08", "2560x1440": "0.13", "1440x2560": "0.13"},
+    }))
+}
+
+/// A Kling entry serving `kling2.6` with `kling-v2-6` at the fake, signing JWTs with the
+/// fake's access and secret keys, priced per second and per unit as docs/upstreams.md §10.7
+/// lists.
+pub fn kling_entry(fake: &FakeKling) -> Value {
+    common(json!({
+        "name": "kling", "kind": "kling", "model": "kling-v2-6", "serves": ["kling2.6"],
+        "base_url": fake.base_url(), "credentials": fake.access_credentials(),
+        "usd_per_second": {"1080p": "0.07"}, "usd_per_second_with_audio": {"1080p": "0.14"},
+        "usd_per_unit": "0.14",
     }))
 }
 
