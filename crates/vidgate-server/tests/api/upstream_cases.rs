@@ -16,14 +16,15 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use vidgate_fakes::{
-    Endpoint, FakeDashscope, FakeGemini, FakeKling, FakeMinimax, FakeModelark, FakeOpenAi, FakeVertex, FakeVidgate, Fault, Faults,
-    Journal, Latency, Outcome,
+    Endpoint, FakeDashscope, FakeGemini, FakeKling, FakeMinimax, FakeModelark, FakeOpenAi, FakeVertex, FakeVidgate,
+    Fault, Faults, Journal, Latency, Outcome,
 };
 
 use crate::upstream_helpers::{
-    KLING26_RATE, Live, MINIMAX_H3_RATE, SEEDANCE2_RATE, SORA2_RATE, VEO31_RATE, WAN26_RATE, assert_billed, assert_delivered,
-    assert_failed_unbilled, assert_no_violations, config_with, dashscope_entry, gemini_entry, kling_entry, minimax_entry,
-    modelark_entry, openai_entry, png_data_url, restart_during_a_poll, vertex_entry, vidgate_entry, with,
+    KLING26_RATE, Live, MINIMAX_H3_RATE, SEEDANCE2_RATE, SORA2_RATE, VEO31_RATE, WAN26_RATE, assert_billed,
+    assert_delivered, assert_failed_unbilled, assert_no_violations, config_with, dashscope_entry, gemini_entry,
+    kling_entry, minimax_entry, modelark_entry, openai_entry, png_data_url, restart_during_a_poll, vertex_entry,
+    vidgate_entry, with,
 };
 
 /// Any fake: its fault control and its journal.
@@ -198,8 +199,16 @@ pub enum Kind {
 }
 
 /// Every adapter, in the order rows are listed.
-pub const ALL: [Kind; 8] =
-    [Kind::Vertex, Kind::Gemini, Kind::OpenAi, Kind::Vidgate, Kind::Modelark, Kind::Dashscope, Kind::Minimax, Kind::Kling];
+pub const ALL: [Kind; 8] = [
+    Kind::Vertex,
+    Kind::Gemini,
+    Kind::OpenAi,
+    Kind::Vidgate,
+    Kind::Modelark,
+    Kind::Dashscope,
+    Kind::Minimax,
+    Kind::Kling,
+];
 
 /// One adapter under test: a fresh fake and the `[[upstreams]]` entry pointing at it.
 pub struct Adapter {

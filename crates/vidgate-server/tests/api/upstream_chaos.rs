@@ -20,14 +20,14 @@ use vidgate_domain::catalog::ModelSpec;
 use vidgate_domain::config::Config;
 use vidgate_fakes::vidgate::catalog::{Model, default_models};
 use vidgate_fakes::{
-    Counters, Endpoint, FakeDashscope, FakeGemini, FakeKling, FakeMinimax, FakeModelark, FakeOpenAi, FakeVertex, FakeVidgate,
-    Fault, Outcome, VidgateConfig,
+    Counters, Endpoint, FakeDashscope, FakeGemini, FakeKling, FakeMinimax, FakeModelark, FakeOpenAi, FakeVertex,
+    FakeVidgate, Fault, Outcome, VidgateConfig,
 };
 
 use crate::upstream_cases::Fake;
 use crate::upstream_helpers::{
-    Live, assert_no_violations, config_with, dashscope_entry, gemini_entry, micros, kling_entry, minimax_entry, modelark_entry,
-    openai_entry, vertex_entry, vidgate_entry, with,
+    Live, assert_no_violations, config_with, dashscope_entry, gemini_entry, kling_entry, micros, minimax_entry,
+    modelark_entry, openai_entry, vertex_entry, vidgate_entry, with,
 };
 
 const TASKS: usize = 300;
