@@ -81,9 +81,7 @@ impl KlingProvider {
 
     /// Downloads the result at `url` with no credential.
     async fn download(&self, url: &str, dst: &Path) -> Result<(), ProviderError> {
-        let url = Url::parse(url).map_err(|_| ProviderError::Result("the result URL does not parse".into()))?;
-        let (max, timeout) = (self.settings.max_result_bytes, self.settings.download_timeout);
-        http::download(&self.client, url, None, dst, max, timeout).await.map(drop)
+        http::download_signed(&self.client, &self.settings, url, dst).await
     }
 
     /// Asks the task for its URL again and downloads it.
@@ -92,12 +90,6 @@ impl KlingProvider {
         let url = task.video_url.ok_or_else(|| ProviderError::Result("the finished task names no video URL".into()))?;
         self.download(&url, dst).await
     }
-}
-
-/// Whether a download error is the CDN refusing an expired URL.
-fn expired_url(e: &ProviderError) -> bool {
-    let gone = |m: &str| ["download answered 403", "download answered 404"].iter().any(|p| m.starts_with(p));
-    matches!(e, ProviderError::Refused(m) if gone(m))
 }
 
 /// The polled answer's task.
@@ -170,7 +162,7 @@ impl Provider for KlingProvider {
             return self.fetch_fresh(job, upstream, dst).await;
         };
         match self.download(&url, dst).await {
-            Err(e) if expired_url(&e) => {
+            Err(e) if http::expired_signed_url(&e) => {
                 let (name, id) = (&self.settings.name, &upstream.job_id);
                 tracing::info!(upstream = %name, job = %id, "result URL expired; asking the task again");
                 self.fetch_fresh(job, upstream, dst).await

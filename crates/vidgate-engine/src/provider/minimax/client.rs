@@ -54,9 +54,7 @@ impl MinimaxProvider {
 
     /// Downloads the result at `url` with no credential.
     async fn download(&self, url: &str, dst: &Path) -> Result<(), ProviderError> {
-        let url = Url::parse(url).map_err(|_| ProviderError::Result("the result URL does not parse".into()))?;
-        let (max, timeout) = (self.settings.max_result_bytes, self.settings.download_timeout);
-        http::download(&self.client, url, None, dst, max, timeout).await.map(drop)
+        http::download_signed(&self.client, &self.settings, url, dst).await
     }
 
     /// Queries the task for a fresh URL and downloads it.
@@ -66,12 +64,6 @@ impl MinimaxProvider {
             task.video_url().ok_or_else(|| ProviderError::Result("the finished task names no video URL".into()))?;
         self.download(url, dst).await
     }
-}
-
-/// Whether a download error is the storage host refusing an expired URL.
-fn expired_url(e: &ProviderError) -> bool {
-    let gone = |m: &str| ["download answered 403", "download answered 404"].iter().any(|p| m.starts_with(p));
-    matches!(e, ProviderError::Refused(m) if gone(m))
 }
 
 #[async_trait]
@@ -136,7 +128,7 @@ impl Provider for MinimaxProvider {
         let query: Query = serde_json::from_slice(&polled.0).map_err(|e| ProviderError::Result(e.to_string()))?;
         let Some(url) = query.task.video_url() else { return self.fetch_fresh(upstream, dst).await };
         match self.download(url, dst).await {
-            Err(e) if expired_url(&e) => {
+            Err(e) if http::expired_signed_url(&e) => {
                 let (name, job) = (&self.settings.name, &upstream.job_id);
                 tracing::info!(upstream = %name, job = %job, "result URL expired; querying the task again");
                 self.fetch_fresh(upstream, dst).await
