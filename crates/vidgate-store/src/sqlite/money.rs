@@ -13,8 +13,6 @@ use crate::model::{LedgerKind, Millis};
 use crate::money::*;
 use crate::{Result, StoreError};
 
-/// What a live task commits: its capture once settled, its hold while open.
-
 /// A task that was charged: completed, or cancelled under `charge` (which bills its length).
 const CHARGED: &str = "(status = 'completed' OR (status = 'cancelled' AND billed_ms > 0))";
 
