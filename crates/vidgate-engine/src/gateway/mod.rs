@@ -84,24 +84,16 @@ pub struct Gateway {
 }
 
 impl Gateway {
-    /// The provider that serves a model for a key: the sandbox for test keys (and live
-    /// keys with `sandbox.serve_live_keys`), otherwise the model's first configured route.
-    pub fn route(&self, key: &ApiKey, model: &str) -> Result<String, ApiError> {
-        let sandbox = crate::provider::sandbox::SANDBOX;
+    /// Whether a submit with this key can be routed for `model`: always for test keys (and
+    /// live keys with `sandbox.serve_live_keys`: the sandbox), otherwise when one of the
+    /// model's routes is a configured upstream this process built — the same upstreams the
+    /// submit plans over (`plan_submit`), which may still refuse a particular request.
+    pub fn model_available(&self, key: &ApiKey, model: &str) -> bool {
         if key.mode == vidgate_domain::task::Mode::Test || self.config.sandbox.serve_live_keys {
-            return Ok(sandbox.to_owned());
+            return true;
         }
-        let spec =
-            self.catalog.resolve(model).ok_or_else(|| ApiError::new(ErrorCode::ModelNotFound, "no such model"))?;
-        spec.routes
-            .iter()
-            .find(|r| self.engine.providers.get(r).is_some() && r.as_str() != sandbox)
-            .cloned()
-            .ok_or_else(|| {
-                ApiError::new(
-                    ErrorCode::ModelUnavailable,
-                    format!("no upstream is configured for model {model}; test keys use the sandbox"),
-                )
-            })
+        let Some(spec) = self.catalog.resolve(model) else { return false };
+        let live = self.live_upstreams();
+        spec.routes.iter().any(|r| live.iter().any(|u| &u.name == r))
     }
 }

@@ -1,6 +1,7 @@
 //! The routes of every surface, and the fallbacks (404 / 405 in the contract's shape).
 
 pub mod admin;
+pub mod common;
 pub mod files;
 pub mod models;
 pub mod money;

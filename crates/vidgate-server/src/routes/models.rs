@@ -7,7 +7,6 @@ use axum::extract::State;
 use serde::Serialize;
 use utoipa::ToSchema;
 use vidgate_domain::catalog::ModelSpec;
-use vidgate_domain::task::Mode;
 use vidgate_domain::{ErrorCode, Usd};
 use vidgate_engine::gateway::Caller;
 
@@ -67,7 +66,7 @@ fn model_object(state: &AppState, caller: &Caller, m: &ModelSpec) -> ModelObject
     if m.reference_images {
         capabilities.push("reference_images");
     }
-    let available = caller.key.mode == Mode::Test || state.gateway.route(&caller.key, &m.id).is_ok();
+    let available = state.gateway.model_available(&caller.key, &m.id);
     ModelObject {
         id: m.id.clone(),
         object: "model",

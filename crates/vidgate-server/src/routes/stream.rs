@@ -19,7 +19,7 @@ use vidgate_store::Task;
 use crate::AppState;
 use crate::error::{ErrorBody, HttpError, HttpResult};
 use crate::extract::{ApiCaller, Path, Query};
-use crate::routes::videos::render;
+use crate::routes::common::render;
 
 /// The signature of a `stream_url`.
 #[derive(Deserialize)]

@@ -18,7 +18,7 @@ use vidgate_store::Task;
 use crate::AppState;
 use crate::error::{ErrorBody, HttpError, HttpResult};
 use crate::extract::{ApiCaller, JsonObject, OptionalJsonObject, Path, Query, idempotency_key};
-use crate::routes::videos::{SubmitBody, read_with_wait, render, submitted};
+use crate::routes::common::{SubmitBody, read_with_wait, render, submitted};
 
 /// Which task: exactly one of the two.
 #[derive(Deserialize, IntoParams, ToSchema, Default)]
@@ -58,7 +58,7 @@ pub struct SubmitParams {
     #[schema(pattern = "^(https://|data:)")]
     last_frame: Option<String>,
     #[schema(min_items = 1, max_items = 3)]
-    reference_images: Option<Vec<super::videos::ReferenceImage>>,
+    reference_images: Option<Vec<super::common::ReferenceImage>>,
     #[schema(maximum = 4294967295_u64)]
     seed: Option<u32>,
     negative_prompt: Option<String>,

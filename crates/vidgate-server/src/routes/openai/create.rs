@@ -52,7 +52,7 @@ pub struct CreateVideoJson {
     last_frame: Option<String>,
     /// vidgate's: 1 to 3 reference images, as on `POST /v1/videos/generations`.
     #[schema(min_items = 1, max_items = 3)]
-    reference_images: Option<Vec<crate::routes::videos::ReferenceImage>>,
+    reference_images: Option<Vec<crate::routes::common::ReferenceImage>>,
     /// vidgate's: what the video should not show.
     negative_prompt: Option<String>,
 }
