@@ -34,9 +34,9 @@ pub enum UpstreamKind {
     /// `/services/aigc/video-generation/video-synthesis`, `/tasks/{id}`): the region picks
     /// the public host (docs/upstreams.md §9).
     Dashscope,
-    /// MiniMax video on the MiniMax Open Platform, the v2 API (`/v2/video_generation`,
-    /// `/v2/query/video_generation/{id}`): the platform picks the public host
-    /// (docs/upstreams.md §11).
+    /// MiniMax video on the MiniMax Open Platform: the v2 API (`/v2/video_generation`) for
+    /// MiniMax-H3, the v1 API (`/v1/video_generation`, [`minimax_is_v1`]) for a Hailuo model
+    /// id; the platform picks the public host (docs/upstreams.md §11).
     Minimax,
     /// Kuaishou Kling, the legacy (`model_name`) endpoints `/v1/videos/text2video` and
     /// `/v1/videos/image2video` with an access-key JWT or an API key (docs/upstreams.md §10).

@@ -268,3 +268,18 @@ async fn a_hailuo_fail_or_refusal_ends_unbilled_and_is_never_retrieved() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_hailuo_source_image_goes_as_a_first_frame_image_fitted_to_the_1366x768_frame() {
+    let (fake, entry) = start_v1().await;
+    let live = Live::start(vec![entry]).await;
+    let body = with(hailuo("the picture comes alive"), json!({"source_image": png_data_url(640, 640)}));
+    let done = live.run(body).await;
+    let spent = assert_billed(&done, HAILUO_RATE, 6);
+    let sent = fake.create_bodies()[0]["first_frame_image"].as_str().unwrap().to_owned();
+    let png = sent.strip_prefix("data:image/png;base64,").unwrap_or_else(|| panic!("{sent:.60}"));
+    let png = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, png).unwrap();
+    assert_eq!(vidgate_media::decode_image_dimensions(&png).unwrap(), (1366, 768), "fitted to the frame");
+    live.assert_settled(spent).await;
+    assert_no_violations(fake.journal());
+}
