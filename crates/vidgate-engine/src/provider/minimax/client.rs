@@ -47,10 +47,8 @@ struct Created {
     task_id: String,
 }
 
-/// Whether the job was created on the v1 API (its state says so; jobs without the record are
-/// v2 ones).
 fn is_v1(job: &JobRef) -> bool {
-    job.state.get("api").and_then(serde_json::Value::as_str) == Some("v1")
+    v1::created_on_v1(&job.state)
 }
 
 impl MinimaxProvider {
@@ -119,7 +117,7 @@ impl MinimaxProvider {
         let request = self.client.post(v1::create_url(&self.base)).json(&body);
         let mut submitted =
             self.created(http::send(self.authorized(request), Call::Submit, MAX_API_BODY).await?, now)?;
-        submitted.job.state["api"] = serde_json::json!("v1");
+        v1::record(&mut submitted.job.state);
         Ok(submitted)
     }
 

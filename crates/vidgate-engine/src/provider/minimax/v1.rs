@@ -17,6 +17,19 @@ use super::response::{Class, class};
 use crate::provider::http::data_url;
 use crate::provider::{JobSpec, PollOutcome, PolledResult};
 
+/// Records in a job's state that the v1 API created it (§11.5: every later call follows it).
+pub fn record(state: &mut Value) {
+    if let Value::Object(map) = state {
+        map.insert("api".into(), json!("v1"));
+    }
+}
+
+/// Whether a job's state says the v1 API created it; a state without the record (every job
+/// created before v1 was built) is a v2 one.
+pub fn created_on_v1(state: &Value) -> bool {
+    state.get("api").and_then(Value::as_str) == Some("v1")
+}
+
 /// The v1 resolution name of a frame (§11.5): 768 → `768P`, 1080 → `1080P`.
 pub fn resolution(size: Size) -> Option<&'static str> {
     match size.width.min(size.height) {
@@ -172,6 +185,16 @@ mod tests {
         let flagged = r#"{"task_id":"t","status":"Fail","base_resp":{"status_code":1027,"status_msg":"m"}}"#;
         assert_eq!(code(poll(flagged)), TaskErrorCode::ContentFiltered);
         assert_eq!(code(status("Fail")), TaskErrorCode::UpstreamError);
+    }
+
+    #[test]
+    fn the_protocol_is_read_from_the_job_state_and_a_state_without_it_is_v2() {
+        let mut state = json!({"submitted_at": 5});
+        assert!(!created_on_v1(&state));
+        record(&mut state);
+        assert_eq!(state, json!({"submitted_at": 5, "api": "v1"}));
+        assert!(created_on_v1(&state));
+        assert!(!created_on_v1(&json!({"submitted_at": 5, "api": "v2"})));
     }
 
     #[test]
