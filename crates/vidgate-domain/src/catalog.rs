@@ -315,6 +315,7 @@ mod tests {
                 "seedance-1.5-pro",
                 "wan2.6",
                 "minimax-h3",
+                "hailuo-2.3",
                 "kling2.6",
                 "kling3.0"
             ]

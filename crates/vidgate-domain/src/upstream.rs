@@ -34,9 +34,9 @@ pub enum UpstreamKind {
     /// `/services/aigc/video-generation/video-synthesis`, `/tasks/{id}`): the region picks
     /// the public host (docs/upstreams.md §9).
     Dashscope,
-    /// MiniMax video on the MiniMax Open Platform, the v2 API (`/v2/video_generation`,
-    /// `/v2/query/video_generation/{id}`): the platform picks the public host
-    /// (docs/upstreams.md §11).
+    /// MiniMax video on the MiniMax Open Platform: the v2 API (`/v2/video_generation`) for
+    /// MiniMax-H3, the v1 API (`/v1/video_generation`, [`minimax_is_v1`]) for a Hailuo model
+    /// id; the platform picks the public host (docs/upstreams.md §11).
     Minimax,
     /// Kuaishou Kling, the legacy (`model_name`) endpoints `/v1/videos/text2video` and
     /// `/v1/videos/image2video` with an access-key JWT or an API key (docs/upstreams.md §10).
@@ -462,6 +462,24 @@ fn minimax_caps(model: &str) -> (Vec<u32>, Vec<Size>) {
     }
 }
 
+/// Hailuo's v1 frames (docs/upstreams.md §11.5: a 768P result answers 1366×768; 1080P is
+/// 1920×1080). v1 takes no ratio, so text-to-video is landscape and a first frame is fitted
+/// to the landscape frame.
+const HAILUO_768P: Size = Size::new(1366, 768);
+const HAILUO_1080P: Size = Size::new(1920, 1080);
+
+/// Whether a MiniMax model id speaks the v1 API (`/v1/video_generation`, docs/upstreams.md
+/// §11.5): the Hailuo 2.3 and 02 ids. Every other id is a v2 (H3) one.
+pub fn minimax_is_v1(model: &str) -> bool {
+    model.starts_with("MiniMax-Hailuo-")
+}
+
+/// What a Hailuo v1 model id makes (docs/upstreams.md §11.1): 6 or 10 s, 10 s only at 768P;
+/// 768P and 1080P (Hailuo-02's 512P is not in the catalog's vocabulary). Silent.
+fn hailuo_caps() -> (Vec<u32>, Vec<Size>, BTreeMap<Size, Vec<u32>>) {
+    (vec![6, 10], vec![HAILUO_768P, HAILUO_1080P], BTreeMap::from([(HAILUO_1080P, vec![6])]))
+}
+
 /// The length MiniMax-H3 really delivers for a request of `seconds`: frames come in 17n + 5
 /// at 24 fps, the first such count covering the request (docs/upstreams.md §11.7: 5 s gives
 /// 124 frames, 5.167 s). The upstream bills the requested seconds; vidgate trims to them.
@@ -538,6 +556,19 @@ impl UpstreamConfig {
                     audio,
                     image_input: !self.image_model.is_empty(),
                     extension: None,
+                    guides: GuideCaps::default(),
+                }
+            }
+            UpstreamKind::Minimax if minimax_is_v1(&self.model) => {
+                let (durations, sizes, durations_by_size) = hailuo_caps();
+                RouteCaps {
+                    durations,
+                    sizes,
+                    durations_by_size,
+                    audio: AudioSupport::None,
+                    image_input: true,
+                    extension: None,
+                    // `last_frame_image` is Hailuo-02's only (§11.1); not offered.
                     guides: GuideCaps::default(),
                 }
             }
@@ -999,8 +1030,21 @@ mod tests {
     }
 
     #[test]
+    fn a_minimax_hailuo_upstream_speaks_v1_and_makes_silent_6_or_10_s_landscape_clips() {
+        let u = entry("name = \"mm\"\nkind = \"minimax\"\nmodel = \"MiniMax-Hailuo-2.3\"\n");
+        u.check().unwrap();
+        let caps = u.caps();
+        assert_eq!((caps.durations, caps.audio, caps.image_input), (vec![6, 10], AudioSupport::None, true));
+        assert_eq!(caps.sizes, [Size::new(1366, 768), Size::new(1920, 1080)]);
+        assert_eq!(caps.durations_by_size, BTreeMap::from([(Size::new(1920, 1080), vec![6])]));
+        assert!(minimax_is_v1("MiniMax-Hailuo-02") && !minimax_is_v1("MiniMax-H3-Max"));
+    }
+
+    #[test]
     fn minimax_h3_delivers_17n_plus_5_frames_at_24_fps() {
         assert_eq!(minimax_delivered_ms(5), 5167, "124 frames, as measured");
+        let v1 = entry("name = \"mm\"\nkind = \"minimax\"\nmodel = \"MiniMax-Hailuo-2.3\"\n");
+        assert_eq!(v1.delivered_ms(6), 0, "a v1 clip is the length asked");
         assert_eq!(minimax_delivered_ms(4), 4459, "107 frames");
         assert_eq!(minimax_delivered_ms(10), 10_125, "243 frames");
         assert!((4..=15).all(|s| minimax_delivered_ms(s) >= u64::from(s) * 1000));

@@ -17,11 +17,17 @@
 //! [`FakeMinimax::expire_results`] makes every URL handed out so far answer 403 and
 //! [`FakeMinimax::hand_out_expired_urls`] the next ones expired already.
 //!
-//! Layout: `request` (create rules, models) → `routes`; `state`.
+//! The v1 API of the Hailuo models (digest §3b, §5b) is served beside it (`v1`): create, the
+//! query with five statuses and `file_id`, `files/retrieve` with a 9 h `download_url`
+//! (fault injection on `Endpoint::Retrieve`); [`FakeMinimax::set_file_id_as_number`] sends
+//! the query's `file_id` as a number.
+//!
+//! Layout: `request` (create rules, models) → `routes`; `v1` (its own rules and routes); `state`.
 
 mod request;
 mod routes;
 mod state;
+mod v1;
 
 use std::sync::Arc;
 use std::time::{SystemTime, UNIX_EPOCH};
@@ -103,6 +109,11 @@ impl FakeMinimax {
     /// Every next job delivers `ms` of video (`None`: H3's 17n + 5 frames at 24 fps).
     pub fn set_delivered_ms(&self, ms: Option<u64>) {
         self.state.set_delivered(ms);
+    }
+
+    /// Whether the v1 query sends `file_id` as a JSON number instead of a string (trap 4).
+    pub fn set_file_id_as_number(&self, number: bool) {
+        self.state.set_file_id_number(number);
     }
 
     /// Every result URL handed out so far now answers 403.

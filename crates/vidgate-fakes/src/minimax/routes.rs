@@ -28,7 +28,7 @@ use crate::media;
 
 const CREATE: &str = "/v2/video_generation";
 const QUERY: &str = "/v2/query/video_generation";
-const CDN: &str = "/__fake/minimax-cdn/";
+pub(super) const CDN: &str = "/__fake/minimax-cdn/";
 /// `content.url` is time-limited (§5a; one integrator writes 24 h).
 const URL_TTL_SECS: u64 = 86_400;
 
@@ -40,6 +40,7 @@ pub(crate) fn router(state: Arc<H3State>) -> Router {
         .route(&format!("{QUERY}/{{id}}"), get(query).fallback(fallback))
         .route(&format!("{CREATE}/{{id}}"), delete(cancel).fallback(fallback))
         .route(&format!("{CDN}{{file}}"), get(content))
+        .merge(super::v1::routes())
         .merge(blobs::routes())
         .fallback(fallback)
         // The whole request body is at most 64 MB (§3a).
@@ -51,7 +52,9 @@ pub(crate) fn router(state: Arc<H3State>) -> Router {
 pub(crate) fn classify(method: &Method, path: &str, _redirecting: bool) -> Option<Endpoint> {
     match method.as_str() {
         "POST" if path == CREATE => Some(Endpoint::Submit),
-        "GET" if path.starts_with(QUERY) => Some(Endpoint::Poll),
+        "GET" if path.starts_with(QUERY) || path == super::v1::QUERY => Some(Endpoint::Poll),
+        "POST" if path == super::v1::CREATE => Some(Endpoint::Submit),
+        "GET" if path == super::v1::RETRIEVE => Some(Endpoint::Retrieve),
         "DELETE" if path.starts_with(CREATE) => Some(Endpoint::Delete),
         "GET" if path.starts_with(CDN) => Some(Endpoint::Download),
         _ => None,
@@ -60,7 +63,7 @@ pub(crate) fn classify(method: &Method, path: &str, _redirecting: bool) -> Optio
 
 /// Scripted `Outcome::Error` codes the create itself answers with, nothing created (§4):
 /// auth, balance, moderated input, invalid params, plan limits.
-const REFUSED_AT_CREATE: [&str; 8] = ["1004", "2049", "1008", "1026", "1042", "2013", "2056", "2061"];
+pub(super) const REFUSED_AT_CREATE: [&str; 8] = ["1004", "2049", "1008", "1026", "1042", "2013", "2056", "2061"];
 
 async fn create(
     State(state): State<Arc<H3State>>,
@@ -114,12 +117,13 @@ async fn create(
         polled: false,
         done: false,
         cancelled: false,
+        v1: false,
     });
     Json(json!({"task_id": id})).into_response()
 }
 
 /// A refusal with `code` and the HTTP status of its error type (§4).
-fn refusal_for(code: &'static str, message: &str) -> Refusal {
+pub(super) fn refusal_for(code: &'static str, message: &str) -> Refusal {
     let status = match code {
         "1004" | "2049" => StatusCode::UNAUTHORIZED,
         "1008" | "2056" => StatusCode::PAYMENT_REQUIRED,
@@ -133,7 +137,7 @@ fn refusal_for(code: &'static str, message: &str) -> Refusal {
 }
 
 /// A task id in MiniMax's numeric-string form (§4).
-fn numeric_id() -> String {
+pub(super) fn numeric_id() -> String {
     use std::sync::atomic::{AtomicU64, Ordering};
     static NEXT: AtomicU64 = AtomicU64::new(176_843_862_716_480);
     NEXT.fetch_add(1, Ordering::Relaxed).to_string()
@@ -148,7 +152,7 @@ async fn query(
     if let Err(refusal) = state.check_key(&headers) {
         return state.core.refuse(&ctx, refusal);
     }
-    match state.poll(&id) {
+    match state.poll(&id).filter(|t| !t.v1) {
         Some(task) => Json(json!({"task": task_json(&state, &task)})).into_response(),
         None => state.core.refuse(&ctx, Refusal::not_found(format!("task {id} not found")).code("2013")),
     }
@@ -166,7 +170,8 @@ async fn list(
     }
     let param = |k: &str, d: usize| q.iter().find(|(n, _)| n == k).and_then(|(_, v)| v.parse().ok()).unwrap_or(d);
     let (page, size) = (param("page_num", 1).max(1), param("page_size", 10).max(1));
-    let mut tasks = state.all();
+    // v1 has no list (digest §6): its tasks are not in the v2 one.
+    let mut tasks: Vec<H3Task> = state.all().into_iter().filter(|t| !t.v1).collect();
     tasks.reverse();
     let items: Vec<Value> = tasks.iter().skip((page - 1) * size).take(size).map(|t| task_json(&state, t)).collect();
     Json(json!({"items": items, "total": tasks.len()})).into_response()
@@ -260,7 +265,7 @@ async fn content(
     }
 }
 
-async fn fallback(
+pub(super) async fn fallback(
     State(state): State<Arc<H3State>>,
     Extension(ctx): Extension<Ctx>,
     method: Method,

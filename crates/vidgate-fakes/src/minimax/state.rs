@@ -30,6 +30,9 @@ pub(crate) struct H3Task {
     pub(crate) polled: bool,
     pub(crate) done: bool,
     pub(crate) cancelled: bool,
+    /// Created on the v1 API (digest §3b); only the v1 query sees it, only the v2 query the
+    /// others (trap 1: the two never mix).
+    pub(crate) v1: bool,
 }
 
 impl H3Task {
@@ -48,6 +51,25 @@ impl H3Task {
     }
 }
 
+impl H3Task {
+    /// The v1 `status` as of the last query (digest §5b): `Queueing` before the first query,
+    /// `Processing` until done, then `Success` or `Fail` (or a scripted status as it is).
+    pub(crate) fn v1_status(&self) -> &str {
+        match (self.done, &self.outcome) {
+            (false, _) if !self.polled => "Queueing",
+            (false, _) => "Processing",
+            (true, Outcome::SafetyBlock | Outcome::Error { .. }) => "Fail",
+            (true, Outcome::Status(status)) => status,
+            (true, _) => "Success",
+        }
+    }
+
+    /// The v1 result's file id (digest §5b: a number distinct from the task id).
+    pub(crate) fn file_id(&self) -> u64 {
+        self.id.parse::<u64>().unwrap_or(0) + 166_112
+    }
+}
+
 /// The fake's shared state.
 #[derive(Debug)]
 pub(crate) struct H3State {
@@ -58,6 +80,7 @@ pub(crate) struct H3State {
     delivered_ms: Mutex<Option<u64>>,
     epoch: Mutex<u64>,
     stale: Mutex<u32>,
+    file_id_number: Mutex<bool>,
 }
 
 impl HasCore for Arc<H3State> {
@@ -80,6 +103,7 @@ impl H3State {
             delivered_ms: Mutex::default(),
             epoch: Mutex::new(1),
             stale: Mutex::new(0),
+            file_id_number: Mutex::new(false),
         }
     }
 
@@ -165,6 +189,16 @@ impl H3State {
 
     pub(crate) fn stale_urls(&self, n: u32) {
         *lock(&self.stale) = n;
+    }
+
+    /// Whether the v1 query sends `file_id` as a JSON number (digest trap 4: a string as
+    /// documented, a number in the wild and in `files/retrieve`).
+    pub(crate) fn file_id_number(&self) -> bool {
+        *lock(&self.file_id_number)
+    }
+
+    pub(crate) fn set_file_id_number(&self, number: bool) {
+        *lock(&self.file_id_number) = number;
     }
 
     pub(crate) fn expire(&self) {

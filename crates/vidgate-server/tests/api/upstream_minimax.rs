@@ -166,3 +166,120 @@ async fn a_task_cancelled_while_queued_upstream_is_deleted_there_and_costs_nothi
     live.assert_settled(0).await;
     assert_no_violations(fake.journal());
 }
+
+// ---- Hailuo on the v1 API (docs/upstreams.md §11.5) ----
+
+/// `hailuo-2.3`'s catalog rate at 768P, micro-dollars per second.
+const HAILUO_RATE: i64 = 80_000;
+
+/// A fake whose jobs are done at the first poll, and an entry serving `hailuo-2.3` with
+/// `MiniMax-Hailuo-2.3` on the v1 API, priced per second from §11.7's per-clip prices.
+async fn start_v1() -> (FakeMinimax, Value) {
+    let fake = FakeMinimax::start().await;
+    fake.faults().set_latency(Latency::polls(0));
+    let entry = with(
+        minimax_entry(&fake),
+        json!({"name": "hailuo", "model": "MiniMax-Hailuo-2.3", "serves": ["hailuo-2.3"],
+            "usd_per_second": {"default": "0.056", "1920x1080": "0.082"}}),
+    );
+    (fake, entry)
+}
+
+fn hailuo(prompt: &str) -> Value {
+    json!({"model": "hailuo-2.3", "prompt": prompt, "duration_seconds": 6, "size": "1366x768"})
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hailuo_6_s_task_completes_through_query_retrieve_and_download_with_a_string_or_numeric_file_id() {
+    each(vec![false, true], |number| async move {
+        let (fake, entry) = start_v1().await;
+        fake.set_file_id_as_number(number);
+        let live = Live::start(vec![entry]).await;
+        let done = live.run(hailuo("[Push in] a cat running in a garden")).await;
+        let spent = assert_billed(&done, HAILUO_RATE, 6);
+        assert!(done["audio_url"].is_null(), "v1 clips are silent: {done}");
+        assert_delivered(&live.probe_result(&done).await, 1366, 768, 6000, false);
+        assert_eq!(
+            fake.create_bodies()[0],
+            json!({"model": "MiniMax-Hailuo-2.3", "prompt": "[Push in] a cat running in a garden", "duration": 6,
+                "resolution": "768P", "prompt_optimizer": false})
+        );
+        let counters = fake.journal().counters();
+        assert_eq!(
+            (counters.submits(), counters.polls(), counters.received(Endpoint::Retrieve), counters.downloads()),
+            (1, 1, 1, 1),
+            "one v1 query (a v2 query of a v1 task is refused by the fake), one retrieve, one download"
+        );
+        live.assert_settled(spent).await;
+        assert_no_violations(fake.journal());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_failing_file_retrieve_is_asked_again_and_the_task_completes() {
+    let (fake, entry) = start_v1().await;
+    fake.faults().push(Endpoint::Retrieve, Fault::Status(500));
+    let live = Live::start(vec![entry]).await;
+    let done = live.run(hailuo("a retrieve that fails once")).await;
+    let spent = assert_billed(&done, HAILUO_RATE, 6);
+    let counters = fake.journal().counters();
+    assert_eq!((counters.received(Endpoint::Retrieve), counters.downloads(), counters.jobs_created), (2, 1, 1));
+    live.assert_settled(spent).await;
+    assert_no_violations(fake.journal());
+}
+
+#[tokio::test]
+async fn an_expired_download_url_is_retrieved_again() {
+    let (fake, entry) = start_v1().await;
+    fake.hand_out_expired_urls(1);
+    let live = Live::start(vec![entry]).await;
+    let done = live.run(hailuo("a slow download")).await;
+    let spent = assert_billed(&done, HAILUO_RATE, 6);
+    let counters = fake.journal().counters();
+    assert_eq!(
+        (counters.polls(), counters.received(Endpoint::Retrieve), counters.downloads()),
+        (1, 2, 2),
+        "the expired URL, then a freshly retrieved one"
+    );
+    live.assert_settled(spent).await;
+    assert_no_violations(fake.journal());
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hailuo_fail_or_refusal_ends_unbilled_and_is_never_retrieved() {
+    let error = |code: &str| Outcome::Error { code: code.into(), message: "m".into() };
+    let rows = vec![
+        (Outcome::SafetyBlock, "content_filtered", 1),
+        (error("1000"), "upstream_error", 1),
+        // An HTTP 200 with base_resp 1008 (trap 2) creates nothing.
+        (error("1008"), "upstream_error", 0),
+    ];
+    each(rows, |(outcome, code, jobs)| async move {
+        let (fake, entry) = start_v1().await;
+        fake.faults().push_outcome(outcome);
+        let live = Live::start(vec![entry]).await;
+        let done = live.run(hailuo("a scene the upstream will not make")).await;
+        assert_failed_unbilled(&done, code);
+        let counters = fake.journal().counters();
+        assert_eq!((counters.submits(), counters.jobs_created, counters.received(Endpoint::Retrieve)), (1, jobs, 0));
+        live.assert_settled(0).await;
+        assert_no_violations(fake.journal());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_hailuo_source_image_goes_as_a_first_frame_image_fitted_to_the_1366x768_frame() {
+    let (fake, entry) = start_v1().await;
+    let live = Live::start(vec![entry]).await;
+    let body = with(hailuo("the picture comes alive"), json!({"source_image": png_data_url(640, 640)}));
+    let done = live.run(body).await;
+    let spent = assert_billed(&done, HAILUO_RATE, 6);
+    let sent = fake.create_bodies()[0]["first_frame_image"].as_str().unwrap().to_owned();
+    let png = sent.strip_prefix("data:image/png;base64,").unwrap_or_else(|| panic!("{sent:.60}"));
+    let png = base64::Engine::decode(&base64::engine::general_purpose::STANDARD, png).unwrap();
+    assert_eq!(vidgate_media::decode_image_dimensions(&png).unwrap(), (1366, 768), "fitted to the frame");
+    live.assert_settled(spent).await;
+    assert_no_violations(fake.journal());
+}

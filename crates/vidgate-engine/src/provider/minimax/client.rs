@@ -5,6 +5,14 @@
 //! expired, so the task is queried again for a fresh one. The clip runs a little longer than
 //! asked (5 s → 5.167 s, §11.7); the post-process trims it to the requested length, which
 //! is what MiniMax bills (`usage.output_seconds`) and what the client is billed.
+//!
+//! A Hailuo model id (`MiniMax-Hailuo-2.3`, `-02`) speaks the v1 API instead (§11.5, `v1`):
+//! the job's state records `"api": "v1"` at submit, and every later call of the job picks its
+//! endpoints from that record, never from the entry's model, so a v1 job is never queried on
+//! v2 (§11.8 trap 1). A v1 `Success` names only a `file_id`: the file is retrieved for its
+//! `download_url` (9 h), downloaded at once, and retrieved again when the URL has expired; a
+//! failed retrieve is a retryable fetch failure, so the task is never done without its video
+//! (trap 3). v1 has no cancel and returns no usage.
 
 use std::path::Path;
 
@@ -16,6 +24,7 @@ use vidgate_store::Millis;
 
 use super::request::{create_body, create_url, delete_url, query_url};
 use super::response::{H3Task, Query, error, error_code, outcome};
+use super::v1::{self, V1Query};
 use crate::provider::fit::fitted_image;
 use crate::provider::http::{self, Call, MAX_API_BODY};
 use crate::provider::settings::Settings;
@@ -38,6 +47,10 @@ struct Created {
     task_id: String,
 }
 
+fn is_v1(job: &JobRef) -> bool {
+    v1::created_on_v1(&job.state)
+}
+
 impl MinimaxProvider {
     fn authorized(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
         request.bearer_auth(self.key.expose()).timeout(self.settings.timeout)
@@ -50,6 +63,75 @@ impl MinimaxProvider {
             return Err(error(&answer, Call::Read));
         }
         Ok((answer.json::<Query>(Call::Read)?.task, answer))
+    }
+
+    /// A v1 query; a `base_resp` error without a status is an error of the call, a `Fail`
+    /// keeps its code for the outcome.
+    async fn v1_task(&self, id: &str) -> Result<(V1Query, http::Answer), ProviderError> {
+        let request = self.authorized(self.client.get(v1::query_url(&self.base, id)));
+        let answer = http::send(request, Call::Read, MAX_API_BODY).await?;
+        let query = answer.json::<V1Query>(Call::Read).ok().filter(|q| !q.status.is_empty());
+        match query {
+            Some(query) if answer.status.is_success() => Ok((query, answer)),
+            _ => Err(error(&answer, Call::Read)),
+        }
+    }
+
+    /// `files/retrieve` for the file's time-limited `download_url`; any failure is the
+    /// call's error (retryable when transient), so the fetch is tried again.
+    async fn v1_download_url(&self, file_id: &str) -> Result<String, ProviderError> {
+        let request = self.authorized(self.client.get(v1::retrieve_url(&self.base, file_id)));
+        let answer = http::send(request, Call::Read, MAX_API_BODY).await?;
+        if !answer.status.is_success() || error_code(&answer.body).is_some() {
+            return Err(error(&answer, Call::Read));
+        }
+        v1::download_url(&answer.body)
+            .ok_or_else(|| ProviderError::Result("the retrieved file names no download URL".into()))
+    }
+
+    /// Retrieves the file and downloads it; an expired URL is retrieved once more.
+    async fn v1_fetch_file(&self, upstream: &JobRef, file_id: &str, dst: &Path) -> Result<(), ProviderError> {
+        let url = self.v1_download_url(file_id).await?;
+        match self.download(&url, dst).await {
+            Err(e) if http::expired_signed_url(&e) => {
+                let (name, job) = (&self.settings.name, &upstream.job_id);
+                tracing::info!(upstream = %name, job = %job, "download URL expired; retrieving the file again");
+                self.download(&self.v1_download_url(file_id).await?, dst).await
+            }
+            other => other,
+        }
+    }
+
+    /// Queries a v1 task for its `file_id`, then fetches the file.
+    async fn v1_fetch(&self, upstream: &JobRef, dst: &Path) -> Result<(), ProviderError> {
+        let (query, _) = self.v1_task(&upstream.job_id).await?;
+        let file_id =
+            query.file_id().ok_or_else(|| ProviderError::Result("the finished task names no file id".into()))?;
+        self.v1_fetch_file(upstream, &file_id, dst).await
+    }
+
+    /// A v1 create (§11.5); the job's state records the protocol.
+    async fn v1_submit(&self, job: &JobSpec, now: Millis) -> Result<Submitted, ProviderError> {
+        let body = v1::create_body(job, &self.config.model)
+            .ok_or_else(|| ProviderError::Refused(format!("size {} has no MiniMax v1 name", job.task.params.size)))?;
+        let request = self.client.post(v1::create_url(&self.base)).json(&body);
+        let mut submitted =
+            self.created(http::send(self.authorized(request), Call::Submit, MAX_API_BODY).await?, now)?;
+        v1::record(&mut submitted.job.state);
+        Ok(submitted)
+    }
+
+    /// An accepted create's task id, or the error the answer holds (trap 2: maybe in a 200).
+    fn created(&self, answer: http::Answer, now: Millis) -> Result<Submitted, ProviderError> {
+        if !answer.status.is_success() || error_code(&answer.body).is_some() {
+            return Err(error(&answer, Call::Submit));
+        }
+        let created: Created = answer.json(Call::Submit)?;
+        if created.task_id.is_empty() {
+            return Err(ProviderError::OutcomeUnknown("the accepted create named no task id".into()));
+        }
+        metrics::counter!("vidgate_provider_jobs_total", "provider" => self.settings.name.clone()).increment(1);
+        Ok(self.settings.submitted(created.task_id, now))
     }
 
     /// Downloads the result at `url` with no credential.
@@ -87,26 +169,25 @@ impl Provider for MinimaxProvider {
         // planned frame first, the delivered clip is the size held for.
         let fitted = fitted_image(job).await?;
         let job = fitted.as_ref().unwrap_or(job);
+        if vidgate_domain::upstream::minimax_is_v1(&self.config.model) {
+            return self.v1_submit(job, now).await;
+        }
         let body = create_body(job, &self.config.model)
             .ok_or_else(|| ProviderError::Refused(format!("size {} has no MiniMax name", job.task.params.size)))?;
         let request = self.client.post(create_url(&self.base)).json(&body);
-        let answer = http::send(self.authorized(request), Call::Submit, MAX_API_BODY).await?;
-        // Trap 2: an error may come inside an HTTP 200 (`base_resp.status_code != 0`).
-        if !answer.status.is_success() || error_code(&answer.body).is_some() {
-            return Err(error(&answer, Call::Submit));
-        }
-        let created: Created = answer.json(Call::Submit)?;
-        if created.task_id.is_empty() {
-            return Err(ProviderError::OutcomeUnknown("the accepted create named no task id".into()));
-        }
-        metrics::counter!("vidgate_provider_jobs_total", "provider" => self.settings.name.clone()).increment(1);
-        Ok(self.settings.submitted(created.task_id, now))
+        self.created(http::send(self.authorized(request), Call::Submit, MAX_API_BODY).await?, now)
     }
 
     async fn poll(&self, _job: &JobSpec, upstream: &JobRef, now: Millis) -> Result<PollOutcome, ProviderError> {
-        let (task, answer) = self.task(&upstream.job_id).await?;
         let (poll_at, guess) = self.settings.next_poll(upstream, now);
-        Ok(match outcome(&task, &answer, &self.settings.name) {
+        let found = if is_v1(upstream) {
+            let (query, answer) = self.v1_task(&upstream.job_id).await?;
+            v1::outcome(&query, &answer.body, &self.settings.name)
+        } else {
+            let (task, answer) = self.task(&upstream.job_id).await?;
+            outcome(&task, &answer, &self.settings.name)
+        };
+        Ok(match found {
             PollOutcome::Queued { .. } => PollOutcome::Queued { poll_at },
             // No progress field upstream (§11.5): a guess from the time elapsed.
             PollOutcome::Running { .. } => PollOutcome::Running { progress: guess, poll_at },
@@ -115,6 +196,9 @@ impl Provider for MinimaxProvider {
     }
 
     async fn fetch(&self, _job: &JobSpec, upstream: &JobRef, dst: &Path) -> Result<(), ProviderError> {
+        if is_v1(upstream) {
+            return self.v1_fetch(upstream, dst).await;
+        }
         self.fetch_fresh(upstream, dst).await
     }
 
@@ -125,6 +209,13 @@ impl Provider for MinimaxProvider {
         polled: PolledResult,
         dst: &Path,
     ) -> Result<(), ProviderError> {
+        if is_v1(upstream) {
+            let query: V1Query = serde_json::from_slice(&polled.0).map_err(|e| ProviderError::Result(e.to_string()))?;
+            return match query.file_id() {
+                Some(file_id) => self.v1_fetch_file(upstream, &file_id, dst).await,
+                None => self.v1_fetch(upstream, dst).await,
+            };
+        }
         let query: Query = serde_json::from_slice(&polled.0).map_err(|e| ProviderError::Result(e.to_string()))?;
         let Some(url) = query.task.video_url() else { return self.fetch_fresh(upstream, dst).await };
         match self.download(url, dst).await {
@@ -155,6 +246,10 @@ impl Provider for MinimaxProvider {
     /// it refunds are unconfirmed; it is sent as the best effort the trait asks for, and the
     /// client is not billed for a cancelled task either way.
     async fn cancel(&self, upstream: &JobRef) -> Result<(), ProviderError> {
+        // v1 has no cancel (§11.6).
+        if is_v1(upstream) {
+            return Ok(());
+        }
         let url =
             delete_url(&self.base, &upstream.job_id).ok_or_else(|| ProviderError::Refused("not a task id".into()))?;
         let answer = http::send(self.authorized(self.client.delete(url)), Call::Read, MAX_API_BODY).await?;

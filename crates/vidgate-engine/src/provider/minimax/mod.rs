@@ -1,11 +1,13 @@
 //! MiniMax-H3 on the MiniMax Open Platform, the v2 video API (docs/upstreams.md §11): request
 //! building (`request`), reading task answers and errors (`response`) and the provider
 //! (`client`). Built from an `[[upstreams]]` entry of kind `minimax`: the platform (or
-//! `base_url`) picks the host, `model` is the v2 model id (`MiniMax-H3`).
+//! `base_url`) picks the host, `model` is the v2 model id (`MiniMax-H3`) or a v1 Hailuo id
+//! (`MiniMax-Hailuo-2.3`, `v1`).
 
 mod client;
 pub mod request;
 pub mod response;
+pub mod v1;
 
 use vidgate_domain::upstream::UpstreamConfig;
 
