@@ -114,7 +114,21 @@ impl SqliteStore {
             .await?;
         let migrating = SqliteStore { pool: writer.clone(), lock: lock.clone(), writer };
         migrating.migrate().await?;
-        let pool = SqlitePoolOptions::new().max_connections(READERS).connect_with(options).await?;
+        let pool = SqlitePoolOptions::new()
+            .max_connections(READERS)
+            .min_connections(READERS)
+            .idle_timeout(None)
+            .max_lifetime(None)
+            .connect_with(options)
+            .await?;
+        // Every read connection is opened now and kept: a request never needs a new file
+        // descriptor for the store, so reads go on when connections have used up the
+        // process's open-file limit.
+        let mut opened = Vec::with_capacity(READERS as usize);
+        for _ in 0..READERS {
+            opened.push(pool.acquire().await?);
+        }
+        drop(opened);
         Ok(SqliteStore { pool, lock, writer: migrating.writer })
     }
 
