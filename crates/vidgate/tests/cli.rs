@@ -460,7 +460,9 @@ async fn ctrl_c_on_a_terminal_asks_and_yes_cancels_the_task() {
     use std::io::Write;
     let s = setup().await;
     let bin = env!("CARGO_BIN_EXE_vidgate");
-    let line = format!("{bin} generate slow --model veo3.1-lite --metadata sandbox.delay_ms=60000");
+    // `exec`: script(1) runs the line with $SHELL or /bin/sh; a shell left waiting in the
+    // foreground would take the SIGINT too and end with 130 whatever vidgate does.
+    let line = format!("exec {bin} generate slow --model veo3.1-lite --metadata sandbox.delay_ms=60000");
     let mut child = Command::new("script")
         .current_dir(&s.work)
         .env("VIDGATE_URL", &s.gateway.base)
