@@ -13,6 +13,7 @@ use crate::files::{MediaStore, S3Settings};
 use crate::gateway::{Credentials, Gateway, bootstrap};
 use crate::notify::Notifier;
 use crate::signer::UrlSigner;
+use crate::start_error::StartError;
 use crate::view::UrlMinter;
 use crate::worker::{Engine, EngineSettings};
 
@@ -28,27 +29,30 @@ pub struct App {
 
 /// Builds everything: opens (and migrates) the database, bootstraps it if empty, opens the
 /// file store and the media pool, and configures the providers.
-pub async fn build(config: Config, data_dir: &Path, public_url: String) -> Result<App, String> {
+pub async fn build(config: Config, data_dir: &Path, public_url: String) -> Result<App, StartError> {
     // Everything that can be wrong with the configuration (the catalog, upstream key files
     // and URLs) is found before any state exists: no data dir, database or credentials.json.
-    let catalog = config.catalog()?;
+    let catalog = config.catalog().map_err(StartError::Config)?;
     let threads = if config.engine.media_threads == 0 {
         std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2)
     } else {
         config.engine.media_threads
     };
     let media = Arc::new(MediaPool::new(threads));
-    let (providers, per_provider) = crate::upstreams::providers(&config, media.clone())?;
-    std::fs::create_dir_all(data_dir).map_err(|e| format!("{}: {e}", data_dir.display()))?;
+    let (providers, per_provider) = crate::upstreams::providers(&config, media.clone()).map_err(StartError::Config)?;
+    std::fs::create_dir_all(data_dir).map_err(|source| StartError::Io { path: data_dir.to_owned(), source })?;
     let db_url = config.effective_database_url(data_dir);
     // `db_url` prints without its password.
-    let store: Arc<dyn Store> =
-        vidgate_store::open(db_url.expose()).await.map_err(|e| format!("database {db_url}: {e}"))?;
+    let store: Arc<dyn Store> = vidgate_store::open(db_url.expose())
+        .await
+        .map_err(|source| StartError::Database { url: db_url.to_string(), source })?;
     let booted = bootstrap(store.as_ref(), &config, data_dir).await?;
     reclaim_stale_leases(store.as_ref()).await;
     let files_dir = config.effective_files_dir(data_dir);
     let files = match config.storage.kind {
-        StorageKind::Local => MediaStore::local(&files_dir).map_err(|e| format!("{}: {e}", files_dir.display()))?,
+        StorageKind::Local => {
+            MediaStore::local(&files_dir).map_err(|source| StartError::Io { path: files_dir.clone(), source })?
+        }
         StorageKind::S3 => {
             let s = &config.storage;
             let settings = S3Settings {
@@ -61,10 +65,10 @@ pub async fn build(config: Config, data_dir: &Path, public_url: String) -> Resul
                 allow_http: s.s3_allow_http,
                 path_style: s.s3_path_style,
             };
-            MediaStore::s3(&settings, files_dir.join(".tmp")).map_err(|e| format!("storage: {e}"))?
+            MediaStore::s3(&settings, files_dir.join(".tmp")).map_err(|e| StartError::Storage(e.to_string()))?
         }
     };
-    files.clean_scratch().map_err(|e| format!("cleaning scratch files: {e}"))?;
+    files.clean_scratch().map_err(|source| StartError::Io { path: files_dir.join(".tmp"), source })?;
     let notifier = Notifier::default();
     let settings = EngineSettings {
         owner: format!("{}-{}", std::process::id(), ulid::Ulid::new()),
@@ -95,7 +99,7 @@ pub async fn build(config: Config, data_dir: &Path, public_url: String) -> Resul
     let fetch_policy = crate::net::Policy { allow_private: config.fetch.allow_private_targets };
     let timeout = Duration::from_secs(config.fetch.timeout_secs);
     let fetch_client = crate::net::outbound_client(fetch_policy, timeout.min(Duration::from_secs(5)), timeout)
-        .map_err(|e| format!("building the HTTP client: {e}"))?;
+        .map_err(|e| StartError::HttpClient { client: "HTTP client", reason: e.to_string() })?;
     let urls = UrlMinter {
         public_url,
         signer: UrlSigner::new(&booted.signing_key),

@@ -28,6 +28,7 @@ pub mod notify;
 pub mod postprocess;
 pub mod provider;
 pub mod signer;
+pub mod start_error;
 pub mod sweeper;
 pub mod upstreams;
 pub mod view;

@@ -15,6 +15,7 @@ use vidgate_store::{Bootstrap, BootstrapPlan, KeyLimits, NewKey, Store};
 use super::admin::new_webhook_secret;
 use super::auth::{generate_admin_token, generate_key, sha256_hex};
 use crate::clock::now_ms;
+use crate::start_error::StartError;
 
 /// What bootstrap created, shown once.
 #[derive(Clone, Debug, serde::Serialize)]
@@ -33,7 +34,7 @@ pub struct Booted {
 }
 
 /// Bootstraps the database if it is empty.
-pub async fn bootstrap(store: &dyn Store, config: &Config, data_dir: &Path) -> Result<Booted, String> {
+pub async fn bootstrap(store: &dyn Store, config: &Config, data_dir: &Path) -> Result<Booted, StartError> {
     let admin_token = if config.auth.admin_token.is_empty() {
         generate_admin_token()
     } else {
@@ -63,11 +64,9 @@ pub async fn bootstrap(store: &dyn Store, config: &Config, data_dir: &Path) -> R
         },
         now: now_ms(),
     };
-    let outcome = store.bootstrap(plan).await.map_err(|e| format!("bootstrap: {e}"))?;
-    let stored_key =
-        store.setting("signing_key").await.map_err(|e| e.to_string())?.ok_or("database has no signing key")?;
-    let stored_hash =
-        store.setting("admin_token_hash").await.map_err(|e| e.to_string())?.ok_or("database has no admin token")?;
+    let outcome = store.bootstrap(plan).await.map_err(|source| StartError::Bootstrap { step: "bootstrap", source })?;
+    let stored_key = setting(store, "signing_key", "signing key").await?;
+    let stored_hash = setting(store, "admin_token_hash", "admin token").await?;
     let signing = if config.auth.signing_key.is_empty() { stored_key } else { signing_key };
     let admin_hash = if config.auth.admin_token.is_empty() { stored_hash } else { sha256_hex(&admin_token) };
     let created = match outcome {
@@ -76,11 +75,18 @@ pub async fn bootstrap(store: &dyn Store, config: &Config, data_dir: &Path) -> R
             let creds = Credentials { admin_token, account_id: account.to_string(), test_api_key: test_key };
             let path = data_dir.join("credentials.json");
             write_private(&path, &serde_json::to_vec_pretty(&creds).expect("serializes"))
-                .map_err(|e| format!("{}: {e}", path.display()))?;
+                .map_err(|source| StartError::Io { path: path.clone(), source })?;
             Some((creds, path))
         }
     };
     Ok(Booted { signing_key: signing.into_bytes(), admin_token_hash: admin_hash, created })
+}
+
+/// A setting every bootstrapped database holds.
+async fn setting(store: &dyn Store, name: &'static str, what: &'static str) -> Result<String, StartError> {
+    let value =
+        store.setting(name).await.map_err(|source| StartError::Bootstrap { step: "reading settings", source })?;
+    value.ok_or(StartError::MissingSetting(what))
 }
 
 fn write_private(path: &Path, bytes: &[u8]) -> std::io::Result<()> {

@@ -77,13 +77,16 @@ impl Engine {
 
 impl Deliverer {
     /// A deliverer for the gateway's config, with its own guarded client (no redirects).
-    pub fn new(gateway: &Gateway) -> Result<Deliverer, String> {
+    pub fn new(gateway: &Gateway) -> Result<Deliverer, crate::start_error::StartError> {
         let config = &gateway.config;
         let policy = Policy { allow_private: config.webhooks.allow_private_targets };
         let timeout = Duration::from_secs(config.webhooks.timeout_secs);
         let client =
             crate::net::outbound_client_without_redirects(policy, timeout.min(Duration::from_secs(5)), timeout)
-                .map_err(|e| format!("building the webhook HTTP client: {e}"))?;
+                .map_err(|e| crate::start_error::StartError::HttpClient {
+                    client: "webhook HTTP client",
+                    reason: e.to_string(),
+                })?;
         let settings = WebhookSettings {
             owner: gateway.engine.settings.owner.clone(),
             // Room for the whole timeout plus the store writes around it.

@@ -115,7 +115,7 @@ async fn serve(config: Config, data_dir: &Path) -> anyhow::Result<()> {
         .with_context(|| format!("listening on {}", config.server.listen))?;
     let bound = listener.local_addr()?;
     let public = config.effective_public_url(bound).map_err(|e| anyhow::anyhow!(e))?;
-    let app = vidgate_engine::app::build(config, data_dir, public.clone()).await.map_err(|e| anyhow::anyhow!(e))?;
+    let app = vidgate_engine::app::build(config, data_dir, public.clone()).await?;
     announce(&app, &public);
     let (stop_tx, stop_rx) = tokio::sync::watch::channel(false);
     let background = {
