@@ -57,3 +57,26 @@ pub fn log_report(catalog: &Catalog, upstreams: &[UpstreamConfig]) {
         tracing::info!(models = %unrouted.join(", "), "no upstream route configured: live keys get 503 model_unavailable (test keys use the sandbox)");
     }
 }
+
+/// One `[[upstreams]]` entry's check (`vidgate upstreams check`).
+pub struct CheckedUpstream {
+    pub name: String,
+    pub kind: &'static str,
+    pub model: String,
+    pub check: crate::provider::check::Check,
+}
+
+/// Checks every configured upstream at once, without generating anything: its credentials
+/// and model id against the live API where the API allows (`Provider::check`). An entry
+/// that cannot be built is reported, not fatal, so one bad entry does not hide the others.
+pub async fn check_all(config: &Config) -> Vec<CheckedUpstream> {
+    use crate::provider::check::{Check, Verdict};
+    let checks = config.upstreams.iter().map(|u| async move {
+        let check = match Upstream::from_config(u, config.files.max_result_bytes) {
+            Ok(upstream) => upstream.provider().check().await,
+            Err(why) => Check { credentials: Verdict::Bad(why), model: Verdict::Unknown("not built".into()) },
+        };
+        CheckedUpstream { name: u.name.clone(), kind: u.kind.as_str(), model: u.model.clone(), check }
+    });
+    futures::future::join_all(checks).await
+}

@@ -10,6 +10,7 @@
 //! client; what they share: [`http`] (error mapping, downloads), [`settings`],
 //! [`schedule`] (when to poll), [`throttle`] (rate and concurrency per upstream).
 
+pub mod check;
 pub mod dashscope;
 pub mod failure;
 pub mod fit;
@@ -213,6 +214,11 @@ pub trait Provider: Send + Sync {
     }
     /// Asks the upstream to stop a job, where it can; best effort.
     async fn cancel(&self, upstream: &JobRef) -> Result<(), ProviderError>;
+    /// Whether the upstream takes the configured credentials and knows the model id, asked
+    /// without generating anything (`vidgate upstreams check`).
+    async fn check(&self) -> check::Check {
+        check::Check::unsupported("this kind has no check")
+    }
     /// The upstream's per-process rate and concurrency limits, applied to every HTTP
     /// request of a step (`throttle::scope`).
     fn throttle(&self) -> Option<&Throttle> {

@@ -32,7 +32,7 @@ type QueryPairs = Query<Vec<(String, String)>>;
 pub(crate) fn router(state: Arc<GeminiState>) -> Router {
     let core = state.core.clone();
     Router::new()
-        .route("/v1beta/models/{action}", post(model_action).fallback(fallback))
+        .route("/v1beta/models/{action}", post(model_action).get(model_get).fallback(fallback))
         .route("/v1beta/models/{model}/operations/{op}", get(operation).fallback(fallback))
         .route("/v1beta/files/{action}", get(download).fallback(fallback))
         .merge(blobs::routes())
@@ -83,6 +83,26 @@ async fn model_action(
         Ok(start(&state, &ctx, model, generate))
     })();
     result.unwrap_or_else(|refusal| state.core.refuse(&ctx, refusal))
+}
+
+/// `GET /v1beta/models/{model}` (the API's `models.get`): a served model's resource, 404 for
+/// another (docs/upstreams.md §1.9).
+async fn model_get(
+    State(state): State<Arc<GeminiState>>,
+    Extension(ctx): Extension<Ctx>,
+    Path(model): Path<String>,
+    Query(query): QueryPairs,
+    headers: HeaderMap,
+) -> Response {
+    match state.check_key(&headers, query_value(&query, "key")).and_then(|()| known_model(&state, &model)) {
+        Ok(()) => Json(json!({
+            "name": format!("models/{model}"),
+            "displayName": model,
+            "supportedGenerationMethods": ["predictLongRunning"],
+        }))
+        .into_response(),
+        Err(refusal) => state.core.refuse(&ctx, refusal),
+    }
 }
 
 fn known_model(state: &GeminiState, model: &str) -> Result<(), Refusal> {

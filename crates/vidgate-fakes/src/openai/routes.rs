@@ -32,6 +32,7 @@ pub(crate) fn router(state: Arc<OpenAiState>) -> Router {
         .route("/v1/videos", get(list).post(create).fallback(fallback))
         .route("/v1/videos/{id}", get(retrieve).delete(delete).fallback(fallback))
         .route("/v1/videos/{id}/content", get(content).fallback(fallback))
+        .route("/v1/models/{id}", get(model).fallback(fallback))
         .merge(blobs::routes())
         .fallback(fallback)
         .layer(DefaultBodyLimit::max(64 << 20))
@@ -121,6 +122,28 @@ fn start(state: &OpenAiState, create: Create) -> Response {
     let body = response::video(&video);
     state.insert(video);
     Json(body).into_response()
+}
+
+/// `GET /v1/models/{model}` (docs/upstreams.md §3.8): a served model, else 404
+/// `model_not_found`.
+async fn model(
+    State(state): State<Arc<OpenAiState>>,
+    Extension(ctx): Extension<Ctx>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let known = |()| {
+        if state.models.contains(&id) {
+            Ok(())
+        } else {
+            Err(Refusal::not_found(format!("The model '{id}' does not exist")).code("model_not_found"))
+        }
+    };
+    match state.check_key(&headers).and_then(known) {
+        Ok(()) => Json(json!({"id": id, "object": "model", "created": 1_727_740_800, "owned_by": "system"}))
+            .into_response(),
+        Err(refusal) => state.core.refuse(&ctx, refusal),
+    }
 }
 
 async fn retrieve(

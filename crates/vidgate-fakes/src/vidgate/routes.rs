@@ -28,6 +28,7 @@ pub(crate) fn router(state: Arc<VidgateState>) -> Router {
     Router::new()
         .route("/v1/videos/generations", post(submit).fallback(fallback))
         .route("/v1/videos/tasks/{task_id}", get(poll).fallback(fallback))
+        .route("/v1/models/{id}", get(model).fallback(fallback))
         .route("/v1/tasks/cancel/{task_id}", post(cancel).fallback(fallback))
         .route("/files/{task_id}/{name}", get(file).fallback(fallback))
         .merge(blobs::routes())
@@ -95,6 +96,32 @@ async fn submit(
                 .param("out_task_id");
             state.core.refuse(&ctx, refusal)
         }
+    }
+}
+
+/// `GET /v1/models/{id}` (docs/api.md §11): a model of the fake's catalog by id or alias,
+/// else 404 `not_found`.
+async fn model(
+    State(state): State<Arc<VidgateState>>,
+    Extension(ctx): Extension<Ctx>,
+    Path(id): Path<String>,
+    headers: HeaderMap,
+) -> Response {
+    let found = |()| {
+        let named = |m: &&super::catalog::Model| m.id == id || m.aliases.contains(&id);
+        state.models.iter().find(named).ok_or_else(|| Refusal::not_found(format!("no model {id}")).code("not_found"))
+    };
+    match state.check_key(&headers).and_then(found) {
+        Ok(m) => Json(serde_json::json!({
+            "id": m.id,
+            "object": "model",
+            "aliases": m.aliases,
+            "durations": m.durations,
+            "sizes": m.sizes,
+            "native_audio": m.native_audio,
+        }))
+        .into_response(),
+        Err(refusal) => state.core.refuse(&ctx, refusal),
     }
 }
 

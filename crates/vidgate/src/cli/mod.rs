@@ -13,6 +13,7 @@ mod own;
 mod profile;
 mod serve;
 mod tasks;
+mod upstreams;
 
 use clap::{CommandFactory, Parser, Subcommand};
 use std::time::Duration;
@@ -114,6 +115,11 @@ enum Command {
         #[command(subcommand)]
         action: keys::KeyAction,
     },
+    /// Check the configured upstreams' credentials and model ids (no gateway needed).
+    Upstreams {
+        #[command(subcommand)]
+        action: upstreams::UpstreamsAction,
+    },
     /// Look at every account's tasks (admin token).
     Admin {
         #[command(subcommand)]
@@ -152,6 +158,7 @@ pub async fn run(cli: Cli) -> anyhow::Result<()> {
     match cli.command {
         Command::Serve(args) => serve::run_serve(args).await,
         Command::Config { action } => serve::config(action),
+        Command::Upstreams { action } => upstreams::run(g, action).await,
         Command::Generate(args) => generate::run(g, args).await,
         Command::Tasks { action } => tasks::run(g, action).await,
         Command::Models => own::models(g).await,

@@ -49,7 +49,7 @@ pub enum ConfigAction {
     },
 }
 
-fn load_config(path: Option<&Path>) -> anyhow::Result<Config> {
+pub(super) fn load_config(path: Option<&Path>) -> anyhow::Result<Config> {
     let text = match path {
         Some(p) => std::fs::read_to_string(p).with_context(|| format!("reading the config file {}", p.display()))?,
         None => String::new(),

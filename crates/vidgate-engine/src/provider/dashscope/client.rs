@@ -30,7 +30,7 @@ pub struct DashscopeProvider {
 }
 
 impl DashscopeProvider {
-    fn authorized(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+    pub(super) fn authorized(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
         request.bearer_auth(self.key.expose()).timeout(self.settings.timeout)
     }
 
@@ -61,6 +61,10 @@ impl DashscopeProvider {
 impl Provider for DashscopeProvider {
     fn name(&self) -> &str {
         &self.settings.name
+    }
+
+    async fn check(&self) -> crate::provider::check::Check {
+        self.check_live().await
     }
 
     /// The API takes no idempotency key or client task id (§9.8 trap 12), so a create whose

@@ -4,6 +4,7 @@
 //! (or `base_url`) picks the host, `model` is the text-to-video id and `image_model` the
 //! image-to-video one.
 
+mod check;
 mod client;
 pub mod request;
 pub mod response;

@@ -34,7 +34,7 @@ pub struct GeminiProvider {
 }
 
 impl GeminiProvider {
-    fn with_key(&self, request: reqwest::RequestBuilder) -> Result<reqwest::RequestBuilder, ProviderError> {
+    pub(super) fn with_key(&self, request: reqwest::RequestBuilder) -> Result<reqwest::RequestBuilder, ProviderError> {
         let mut value = reqwest::header::HeaderValue::from_str(self.key.expose())
             .map_err(|_| ProviderError::Refused("the API key is not a valid header".into()))?;
         value.set_sensitive(true);
@@ -55,6 +55,10 @@ impl GeminiProvider {
 impl Provider for GeminiProvider {
     fn name(&self) -> &str {
         &self.settings.name
+    }
+
+    async fn check(&self) -> crate::provider::check::Check {
+        self.check_live().await
     }
 
     fn submit_is_idempotent(&self) -> bool {

@@ -4,6 +4,7 @@
 //! request gets the track stripped at delivery.
 
 pub mod chain;
+mod check;
 mod client;
 pub mod request;
 pub mod response;

@@ -33,7 +33,7 @@ pub struct KlingProvider {
     pub(super) config: UpstreamConfig,
 }
 
-fn unix_now() -> u64 {
+pub(super) fn unix_now() -> u64 {
     SystemTime::now().duration_since(UNIX_EPOCH).map_or(0, |d| d.as_secs())
 }
 
@@ -102,6 +102,10 @@ fn polled_task(polled: &PolledResult) -> Option<KlingTask> {
 impl Provider for KlingProvider {
     fn name(&self) -> &str {
         &self.settings.name
+    }
+
+    async fn check(&self) -> crate::provider::check::Check {
+        self.check_live().await
     }
 
     /// Kling documents no idempotency key, and whether a repeated `external_task_id` is

@@ -5,6 +5,7 @@
 //! secret key (`AK:SK`) or, with `auth = "api_key"`, the console's API key.
 
 pub mod auth;
+mod check;
 mod client;
 pub mod request;
 pub mod response;

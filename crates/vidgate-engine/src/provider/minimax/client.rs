@@ -52,7 +52,7 @@ fn is_v1(job: &JobRef) -> bool {
 }
 
 impl MinimaxProvider {
-    fn authorized(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+    pub(super) fn authorized(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
         request.bearer_auth(self.key.expose()).timeout(self.settings.timeout)
     }
 
@@ -152,6 +152,10 @@ impl MinimaxProvider {
 impl Provider for MinimaxProvider {
     fn name(&self) -> &str {
         &self.settings.name
+    }
+
+    async fn check(&self) -> crate::provider::check::Check {
+        self.check_live().await
     }
 
     /// Neither MiniMax API takes an idempotency key or a client request id (§11.8 trap 14):

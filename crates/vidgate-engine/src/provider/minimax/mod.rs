@@ -4,6 +4,7 @@
 //! `base_url`) picks the host, `model` is the v2 model id (`MiniMax-H3`) or a v1 Hailuo id
 //! (`MiniMax-Hailuo-2.3`, `v1`).
 
+mod check;
 mod client;
 pub mod request;
 pub mod response;

@@ -30,7 +30,7 @@ pub struct ModelarkProvider {
 }
 
 impl ModelarkProvider {
-    fn authorized(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+    pub(super) fn authorized(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
         request.bearer_auth(self.key.expose()).timeout(self.settings.timeout)
     }
 
@@ -61,6 +61,10 @@ impl ModelarkProvider {
 impl Provider for ModelarkProvider {
     fn name(&self) -> &str {
         &self.settings.name
+    }
+
+    async fn check(&self) -> crate::provider::check::Check {
+        self.check_live().await
     }
 
     /// The service takes no idempotency key (`X-Client-Request-Id` is a trace id only), so

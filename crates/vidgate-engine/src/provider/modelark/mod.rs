@@ -3,6 +3,7 @@
 //! (`client`). Built from an `[[upstreams]]` entry of kind `modelark`; the two flavours
 //! differ only in their public host and model ids.
 
+mod check;
 mod client;
 pub mod request;
 pub mod response;

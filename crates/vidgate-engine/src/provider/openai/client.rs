@@ -29,7 +29,7 @@ pub struct OpenAiProvider {
 }
 
 impl OpenAiProvider {
-    fn authorized(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+    pub(super) fn authorized(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
         request.bearer_auth(self.key.expose()).timeout(self.settings.timeout)
     }
 
@@ -55,6 +55,10 @@ fn error(answer: &http::Answer, call: Call) -> ProviderError {
 impl Provider for OpenAiProvider {
     fn name(&self) -> &str {
         &self.settings.name
+    }
+
+    async fn check(&self) -> crate::provider::check::Check {
+        self.check_live().await
     }
 
     fn submit_is_idempotent(&self) -> bool {

@@ -2,6 +2,7 @@
 //! (`request`), reading `Video` objects (`response`) and the provider (`client`). Built
 //! from an `[[upstreams]]` entry of kind `openai`. Audio is always generated there.
 
+mod check;
 mod client;
 pub mod request;
 pub mod response;

@@ -41,7 +41,7 @@ impl VertexProvider {
         Ok(token.value)
     }
 
-    async fn fetch_token(&self, now: Millis) -> Result<AccessToken, ProviderError> {
+    pub(super) async fn fetch_token(&self, now: Millis) -> Result<AccessToken, ProviderError> {
         let assertion = self.signer.assertion(self.token_url.as_str(), now / 1000)?;
         let form = url::form_urlencoded::Serializer::new(String::new())
             .append_pair("grant_type", "urn:ietf:params:oauth:grant-type:jwt-bearer")
@@ -117,6 +117,10 @@ impl VertexProvider {
 impl Provider for VertexProvider {
     fn name(&self) -> &str {
         &self.settings.name
+    }
+
+    async fn check(&self) -> crate::provider::check::Check {
+        self.check_live().await
     }
 
     fn submit_is_idempotent(&self) -> bool {

@@ -3,6 +3,7 @@
 //! (`client`). Built from an `[[upstreams]]` entry of kind `vertex`.
 
 pub mod auth;
+mod check;
 mod client;
 pub mod request;
 pub mod response;

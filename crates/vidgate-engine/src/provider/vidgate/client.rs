@@ -26,7 +26,7 @@ pub struct VidgateProvider {
 }
 
 impl VidgateProvider {
-    fn authorized(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+    pub(super) fn authorized(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
         request.bearer_auth(self.key.expose()).timeout(self.settings.timeout)
     }
 
@@ -52,6 +52,10 @@ fn error(answer: &http::Answer, call: Call) -> ProviderError {
 impl Provider for VidgateProvider {
     fn name(&self) -> &str {
         &self.settings.name
+    }
+
+    async fn check(&self) -> crate::provider::check::Check {
+        self.check_live().await
     }
 
     fn submit_is_idempotent(&self) -> bool {

@@ -3,6 +3,7 @@
 //! (`client`). Built from an `[[upstreams]]` entry of kind `vidgate`. Its submit is
 //! idempotent through `out_task_id`.
 
+mod check;
 mod client;
 pub mod request;
 pub mod response;
