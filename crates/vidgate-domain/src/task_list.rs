@@ -73,9 +73,7 @@ pub fn check(u: &UpstreamConfig) -> Result<(), String> {
     let n = &u.name;
     let listed = u.kind == UpstreamKind::Dashscope || (u.kind == UpstreamKind::Minimax && !minimax_is_v1(&u.model));
     if !listed {
-        return Err(format!(
-            "upstream {n}: task_list_lookup applies to kinds dashscope and minimax (v2 models) only"
-        ));
+        return Err(format!("upstream {n}: task_list_lookup applies to kinds dashscope and minimax (v2 models) only"));
     }
     if !(1..=100).contains(&t.page_size) || !(1..=100).contains(&t.max_pages) {
         return Err(format!("upstream {n}: task_list_lookup page_size and max_pages must be 1 to 100"));
@@ -101,7 +99,8 @@ mod tests {
         let wan = entry("name = \"w\"\nkind = \"dashscope\"\n[task_list_lookup]\nslack_secs = 5\n");
         assert_eq!(check(&wan), Ok(()));
         assert_eq!(TaskListLookup::of(&wan), TaskListLookup { slack_secs: 5, ..TaskListLookup::default() });
-        let h3 = entry("name = \"m\"\nkind = \"minimax\"\nmodel = \"MiniMax-H3\"\n[task_list_lookup]\nenabled = false\n");
+        let h3 =
+            entry("name = \"m\"\nkind = \"minimax\"\nmodel = \"MiniMax-H3\"\n[task_list_lookup]\nenabled = false\n");
         assert_eq!(check(&h3), Ok(()));
         let v1 = entry("name = \"m\"\nkind = \"minimax\"\nmodel = \"MiniMax-Hailuo-02\"\n[task_list_lookup]\n");
         assert!(check(&v1).unwrap_err().contains("v2 models"));

@@ -100,7 +100,8 @@ impl Sends {
     pub fn rivals(&self, send: SendId, window: Window) -> usize {
         let inner = self.lock();
         let Some(me) = inner.1.iter().find(|s| s.id == send.0) else { return 0 };
-        let rival = |s: &&Send| s.id != me.id && s.job.is_none() && s.signature == me.signature && window.contains(s.at);
+        let rival =
+            |s: &&Send| s.id != me.id && s.job.is_none() && s.signature == me.signature && window.contains(s.at);
         inner.1.iter().filter(rival).count()
     }
 }

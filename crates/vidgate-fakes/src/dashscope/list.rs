@@ -69,6 +69,7 @@ pub(super) async fn list(
     Query(q): Query<Vec<(String, String)>>,
     headers: HeaderMap,
 ) -> Response {
+    state.lists.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     let f = match state.check_key(&headers).and_then(|()| filter(&q)) {
         Ok(f) => f,
         Err(refusal) => return state.core.refuse(&ctx, refusal),

@@ -121,6 +121,11 @@ impl FakeDashscope {
         self.state.stale_urls(n);
     }
 
+    /// Task-list requests received (`GET /api/v1/tasks?…`), refused ones included.
+    pub fn list_requests(&self) -> u64 {
+        self.state.lists.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
     /// `(task_id, task_status)` of every task the fake holds, oldest first.
     pub fn statuses(&self) -> Vec<(String, String)> {
         self.state.all().iter().map(|t| (t.id.clone(), t.status().to_owned())).collect()

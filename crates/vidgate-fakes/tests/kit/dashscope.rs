@@ -174,7 +174,10 @@ async fn the_task_list_filters_by_time_model_and_status_and_pages_without_moving
     let listed = |p: &Value| -> Vec<String> {
         p["data"].as_array().unwrap().iter().map(|t| t["task_id"].as_str().unwrap().to_owned()).collect()
     };
-    assert_eq!((listed(&page), page["total"].clone(), page["total_page"].clone()), (ids[..2].to_vec(), json!(3), json!(2)));
+    assert_eq!(
+        (listed(&page), page["total"].clone(), page["total_page"].clone()),
+        (ids[..2].to_vec(), json!(3), json!(2))
+    );
     assert_eq!(page["data"][0]["status"], "PENDING");
     let (_, second) = list(&fake, &format!("{window}&model_name=wan2.6-t2v&page_no=2&page_size=2")).await;
     assert_eq!(listed(&second), ids[2..].to_vec());

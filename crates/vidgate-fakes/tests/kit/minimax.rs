@@ -99,7 +99,10 @@ async fn the_v2_task_list_pages_newest_first_with_the_task_fields_and_moves_no_t
     };
     assert_eq!(listed(&first), vec![ids[2].clone(), ids[1].clone()]);
     let item = &first["items"][0];
-    assert_eq!((item["model"].as_str(), item["resolution"].as_str(), item["ratio"].as_str()), (Some("MiniMax-H3"), Some("768P"), Some("16:9")));
+    assert_eq!(
+        (item["model"].as_str(), item["resolution"].as_str(), item["ratio"].as_str()),
+        (Some("MiniMax-H3"), Some("768P"), Some("16:9"))
+    );
     assert!(item["created_at"].as_u64().is_some(), "{item}");
     assert_eq!(item["status"], "queued");
     assert_eq!(listed(&list_page(&fake, 2).await.1), vec![ids[0].clone()]);

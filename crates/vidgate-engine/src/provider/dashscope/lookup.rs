@@ -124,7 +124,13 @@ impl DashscopeProvider {
     }
 
     /// Whether the listed task `id` was created with `prompt` inside `window` (§9.5).
-    async fn is_the_create(&self, id: &str, prompt: &str, window: Window, t: &TaskListLookup) -> Result<bool, ProviderError> {
+    async fn is_the_create(
+        &self,
+        id: &str,
+        prompt: &str,
+        window: Window,
+        t: &TaskListLookup,
+    ) -> Result<bool, ProviderError> {
         let (task, _) = self.task(id).await?;
         let at = submit_secs(&task.output.submit_time, offset(t));
         Ok(task.output.orig_prompt == prompt && at.is_some_and(|at| window.contains(at)))

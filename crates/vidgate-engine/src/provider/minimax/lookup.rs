@@ -49,7 +49,9 @@ pub(super) fn created_secs(value: &Value) -> Option<u64> {
         Value::Number(n) => n.as_u64().or_else(|| n.as_f64().filter(|f| *f >= 0.0).map(|f| f as u64)).map(seconds),
         Value::String(s) => match s.trim().parse::<u64>() {
             Ok(n) => Some(seconds(n)),
-            Err(_) => OffsetDateTime::parse(s.trim(), &Rfc3339).ok().and_then(|t| u64::try_from(t.unix_timestamp()).ok()),
+            Err(_) => {
+                OffsetDateTime::parse(s.trim(), &Rfc3339).ok().and_then(|t| u64::try_from(t.unix_timestamp()).ok())
+            }
         },
         _ => None,
     }
@@ -138,11 +140,17 @@ mod tests {
         let text = json!({"model": "MiniMax-H3", "resolution": "768P", "duration": 5, "ratio": "16:9"});
         let item = json!({"id": "1", "model": "MiniMax-H3", "resolution": "768P", "ratio": "16:9"});
         assert_eq!(item_signature(&item, true), signature(&text));
-        assert_ne!(item_signature(&json!({"model": "MiniMax-H3", "resolution": "2K", "ratio": "16:9"}), true), signature(&text));
+        assert_ne!(
+            item_signature(&json!({"model": "MiniMax-H3", "resolution": "2K", "ratio": "16:9"}), true),
+            signature(&text)
+        );
         let framed = json!({"model": "MiniMax-H3", "resolution": "768P", "duration": 5});
         let adaptive = json!({"id": "2", "model": "MiniMax-H3", "resolution": "768P", "ratio": "adaptive"});
         assert_eq!(item_signature(&adaptive, false), signature(&framed));
         let base = Url::parse("https://api.minimax.io/").unwrap();
-        assert_eq!(list_url(&base, 2, 50).as_str(), "https://api.minimax.io/v2/query/video_generation?page_num=2&page_size=50");
+        assert_eq!(
+            list_url(&base, 2, 50).as_str(),
+            "https://api.minimax.io/v2/query/video_generation?page_num=2&page_size=50"
+        );
     }
 }
