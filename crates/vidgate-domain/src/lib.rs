@@ -36,6 +36,7 @@ pub mod plan;
 pub mod request;
 pub mod secret;
 pub mod task;
+pub mod task_list;
 pub mod upstream;
 
 pub use error::{ErrorCode, RequestError};

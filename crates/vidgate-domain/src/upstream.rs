@@ -321,6 +321,10 @@ pub struct UpstreamConfig {
     /// `base_url` is empty.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub platform: Option<MinimaxPlatform>,
+    /// DashScope and MiniMax (v2): how a create whose answer was lost is looked up in the
+    /// upstream's task list (docs/upstreams.md §9.6, §11.6); absent: the defaults.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub task_list_lookup: Option<crate::task_list::TaskListLookup>,
     /// Kling: `jwt` (default: `credentials` is `ACCESS_KEY:SECRET_KEY`, signed into an HS256
     /// token) or `api_key` (`credentials` is the console's API key).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -770,6 +774,7 @@ impl UpstreamConfig {
             return Err(format!("upstream {n}: platform applies to kind minimax only"));
         }
         crate::kling::check(self)?;
+        crate::task_list::check(self)?;
         if self.deadline_secs < self.expected_latency_secs {
             return Err(format!("upstream {n}: deadline_secs must be at least expected_latency_secs"));
         }

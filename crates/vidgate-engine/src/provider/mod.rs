@@ -23,6 +23,7 @@ pub mod openai;
 pub mod sandbox;
 pub mod schedule;
 pub mod settings;
+pub mod task_list;
 #[cfg(test)]
 pub(crate) mod testing;
 pub mod throttle;

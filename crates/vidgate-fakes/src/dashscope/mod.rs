@@ -2,7 +2,7 @@
 //! the protocol digest (summarised in docs/upstreams.md §9, whose §9.N is the digest's §N),
 //! never from the adapter: async create with the mandatory `X-DashScope-Async: enable`, the
 //! three request shapes per model family, task polling with seven statuses, cancel while
-//! `PENDING`, per-second usage on success, results at signed OSS URLs that expire.
+//! `PENDING`, the task list with its filters and pages, per-second usage on success, results at signed OSS URLs that expire.
 //!
 //! Scripting with [`crate::Faults`]: `Outcome::SafetyBlock` fails the task after `RUNNING`
 //! with `DataInspectionFailed`; `Outcome::Error` with `DataInspectionFailed`,
@@ -12,8 +12,12 @@
 //! [`FakeDashscope::expire_results`] makes every URL handed out so far answer 403, and
 //! [`FakeDashscope::hand_out_expired_urls`] the next ones expired already.
 //!
-//! Layout: `models` (ids and shapes) → `request` (create rules) → `routes`; `state`.
+//! A create whose answer is lost after its task was made is `Fault::ResetAfter` (or
+//! `Fault::Slow`) on `Endpoint::Submit`; the task is then in the list.
+//!
+//! Layout: `models` (ids and shapes) → `request` (create rules) → `routes`, `list`; `state`.
 
+mod list;
 mod models;
 mod request;
 mod routes;
@@ -115,6 +119,11 @@ impl FakeDashscope {
     /// out between the poll and the download.
     pub fn hand_out_expired_urls(&self, n: u32) {
         self.state.stale_urls(n);
+    }
+
+    /// Task-list requests received (`GET /api/v1/tasks?…`), refused ones included.
+    pub fn list_requests(&self) -> u64 {
+        self.state.lists.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// `(task_id, task_status)` of every task the fake holds, oldest first.

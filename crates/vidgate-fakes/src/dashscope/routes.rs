@@ -1,7 +1,7 @@
 //! The DashScope fake's routes (digest §3–§6), under `/api/v1`:
 //! `POST /services/aigc/video-generation/video-synthesis` (bearer key, JSON, and the
 //! mandatory `X-DashScope-Async: enable`), `GET /tasks/{id}` and `POST /tasks/{id}/cancel`
-//! (bearer key, no async header); and the signed OSS result URLs
+//! (bearer key, no async header); the task list `GET /tasks?…` (`list`); and the signed OSS result URLs
 //! (`/__fake/dashscope-oss/…?Expires&OSSAccessKeyId&Signature`), which take no credentials.
 //!
 //! Owns routing, the order of checks (key, async header, then body) and the JSON of a task.
@@ -28,6 +28,7 @@ use crate::media;
 
 const CREATE: &str = "/api/v1/services/aigc/video-generation/video-synthesis";
 const TASKS: &str = "/api/v1/tasks/";
+const LIST: &str = "/api/v1/tasks";
 const OSS: &str = "/__fake/dashscope-oss/";
 /// Result URLs are valid 24 h (digest §5).
 const URL_TTL_SECS: u64 = 86_400;
@@ -36,6 +37,7 @@ pub(crate) fn router(state: Arc<WanState>) -> Router {
     let core = state.core.clone();
     Router::new()
         .route(CREATE, post(create).fallback(fallback))
+        .route(LIST, get(super::list::list).fallback(fallback))
         .route(&format!("{TASKS}{{id}}"), get(retrieve).fallback(fallback))
         .route(&format!("{TASKS}{{id}}/cancel"), post(cancel).fallback(fallback))
         .route(&format!("{OSS}{{file}}"), get(content))
@@ -50,6 +52,8 @@ pub(crate) fn classify(method: &Method, path: &str, _redirecting: bool) -> Optio
     let rest = path.strip_prefix(TASKS);
     match (method.as_str(), rest) {
         ("POST", None) if path == CREATE => Some(Endpoint::Submit),
+        // The list is a read like a poll (faults on `Endpoint::Poll` meet it too).
+        ("GET", None) if path == LIST => Some(Endpoint::Poll),
         ("GET", Some(id)) if !id.is_empty() && !id.contains('/') => Some(Endpoint::Poll),
         ("POST", Some(r)) if r.ends_with("/cancel") => Some(Endpoint::Delete),
         ("GET", None) if path.starts_with(OSS) => Some(Endpoint::Download),
@@ -128,7 +132,7 @@ fn refused_at_create(code: &str) -> Option<&'static str> {
 }
 
 /// A task id in DashScope's UUID form.
-fn uuid_like() -> String {
+pub(super) fn uuid_like() -> String {
     let hex: String =
         ulid::Ulid::new().to_string().to_ascii_lowercase().chars().chain("0123456789ab".chars()).take(32).collect();
     format!("{}-{}-{}-{}-{}", &hex[..8], &hex[8..12], &hex[12..16], &hex[16..20], &hex[20..])
@@ -155,7 +159,7 @@ async fn retrieve(
 }
 
 /// `YYYY-MM-DD HH:mm:ss.SSS` in UTC+8 without an offset (digest §5, trap 10).
-fn beijing_time(unix: u64) -> String {
+pub(super) fn beijing_time(unix: u64) -> String {
     let t =
         time::OffsetDateTime::from_unix_timestamp(unix as i64 + 8 * 3600).unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
     let (y, mo, d) = (t.year(), u8::from(t.month()), t.day());

@@ -58,6 +58,8 @@ pub(crate) struct WanState {
     bodies: Mutex<Vec<Value>>,
     epoch: Mutex<u64>,
     stale: Mutex<u32>,
+    /// Task-list requests received (`list`).
+    pub(crate) lists: std::sync::atomic::AtomicU64,
 }
 
 impl HasCore for Arc<WanState> {
@@ -80,6 +82,7 @@ impl WanState {
             bodies: Mutex::default(),
             epoch: Mutex::new(1),
             stale: Mutex::new(0),
+            lists: Default::default(),
         }
     }
 

@@ -17,6 +17,9 @@
 //! [`FakeMinimax::expire_results`] makes every URL handed out so far answer 403 and
 //! [`FakeMinimax::hand_out_expired_urls`] the next ones expired already.
 //!
+//! A create whose answer is lost after its task was made is `Fault::ResetAfter` (or
+//! `Fault::Slow`) on `Endpoint::Submit`; the task is then in the list.
+//!
 //! The v1 API of the Hailuo models (digest §3b, §5b) is served beside it (`v1`): create, the
 //! query with five statuses and `file_id`, `files/retrieve` with a 9 h `download_url`
 //! (fault injection on `Endpoint::Retrieve`); [`FakeMinimax::set_file_id_as_number`] sends
@@ -124,6 +127,12 @@ impl FakeMinimax {
     /// The next `n` result URLs handed out are already expired (403).
     pub fn hand_out_expired_urls(&self, n: u32) {
         self.state.stale_urls(n);
+    }
+
+    /// v2 task-list requests received (`GET /v2/query/video_generation?…`), refused ones
+    /// included.
+    pub fn list_requests(&self) -> u64 {
+        self.state.lists.load(std::sync::atomic::Ordering::Relaxed)
     }
 
     /// `(task_id, status)` of every task the fake holds, oldest first.

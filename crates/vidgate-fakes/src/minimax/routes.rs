@@ -165,6 +165,7 @@ async fn list(
     Query(q): Query<Vec<(String, String)>>,
     headers: HeaderMap,
 ) -> Response {
+    state.lists.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
     if let Err(refusal) = state.check_key(&headers) {
         return state.core.refuse(&ctx, refusal);
     }

@@ -81,6 +81,8 @@ pub(crate) struct H3State {
     epoch: Mutex<u64>,
     stale: Mutex<u32>,
     file_id_number: Mutex<bool>,
+    /// v2 task-list requests received.
+    pub(crate) lists: std::sync::atomic::AtomicU64,
 }
 
 impl HasCore for Arc<H3State> {
@@ -104,6 +106,7 @@ impl H3State {
             epoch: Mutex::new(1),
             stale: Mutex::new(0),
             file_id_number: Mutex::new(false),
+            lists: Default::default(),
         }
     }
 

@@ -148,3 +148,44 @@ async fn scripted_outcomes_give_moderation_at_create_failures_with_and_without_a
     }
     assert!(fake.journal().violations().is_empty());
 }
+
+async fn list(fake: &FakeDashscope, query: &str) -> (u16, Value) {
+    json(client().get(format!("{}/tasks?{query}", fake.api_base())).bearer_auth(fake.api_key()).send().await.unwrap())
+        .await
+}
+
+/// `YYYYMMDDhhmmss` at UTC+8 of `unix`.
+fn list_time(unix: i64) -> String {
+    let t = time::OffsetDateTime::from_unix_timestamp(unix + 8 * 3600).unwrap();
+    format!("{:04}{:02}{:02}{:02}{:02}{:02}", t.year(), u8::from(t.month()), t.day(), t.hour(), t.minute(), t.second())
+}
+
+#[tokio::test]
+async fn the_task_list_filters_by_time_model_and_status_and_pages_without_moving_a_task() {
+    let fake = FakeDashscope::start().await;
+    let mut ids = Vec::new();
+    for _ in 0..3 {
+        ids.push(task_id(&create(&fake, &t2v(json!({}))).await.1));
+    }
+    let now = time::OffsetDateTime::now_utc().unix_timestamp();
+    let window = format!("start_time={}&end_time={}", list_time(now - 60), list_time(now + 60));
+    let (status, page) = list(&fake, &format!("{window}&model_name=wan2.6-t2v&page_no=1&page_size=2")).await;
+    assert_eq!(status, 200, "{page}");
+    let listed = |p: &Value| -> Vec<String> {
+        p["data"].as_array().unwrap().iter().map(|t| t["task_id"].as_str().unwrap().to_owned()).collect()
+    };
+    assert_eq!(
+        (listed(&page), page["total"].clone(), page["total_page"].clone()),
+        (ids[..2].to_vec(), json!(3), json!(2))
+    );
+    assert_eq!(page["data"][0]["status"], "PENDING");
+    let (_, second) = list(&fake, &format!("{window}&model_name=wan2.6-t2v&page_no=2&page_size=2")).await;
+    assert_eq!(listed(&second), ids[2..].to_vec());
+    assert_eq!(get(&fake, &ids[0]).await.1["output"]["task_status"], "RUNNING", "listing moved nothing");
+    let earlier = format!("start_time={}&end_time={}", list_time(now - 3600), list_time(now - 600));
+    assert_eq!(list(&fake, &earlier).await.1["total"], 0);
+    assert_eq!(list(&fake, &format!("{window}&model_name=wan2.5-t2v-preview")).await.1["total"], 0);
+    assert_eq!(list(&fake, &format!("{window}&status=RUNNING")).await.1["total"], 1);
+    let (status, refused) = list(&fake, "start_time=2026-08-27").await;
+    assert_eq!((status, refused["code"].as_str()), (400, Some("InvalidParameter")), "{refused}");
+}

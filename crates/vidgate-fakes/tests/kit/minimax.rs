@@ -79,3 +79,32 @@ async fn scripted_outcomes_refuse_at_create_or_fail_the_task_with_their_code() {
     let (status, e) = json(wrong_key.json(&t2v("x")).send().await.unwrap()).await;
     assert_eq!((status, e["error"]["type"].as_str()), (401, Some("authorized_error")), "{e}");
 }
+
+async fn list_page(fake: &FakeMinimax, n: u32) -> (u16, Value) {
+    let url = format!("{}/v2/query/video_generation?page_num={n}&page_size=2", fake.base_url());
+    json(client().get(url).bearer_auth(fake.api_key()).send().await.unwrap()).await
+}
+
+#[tokio::test]
+async fn the_v2_task_list_pages_newest_first_with_the_task_fields_and_moves_no_task() {
+    let fake = FakeMinimax::start().await;
+    let mut ids = Vec::new();
+    for i in 0..3 {
+        ids.push(create(&fake, &t2v(&format!("listed {i}"))).await.1["task_id"].as_str().unwrap().to_owned());
+    }
+    let (status, first) = list_page(&fake, 1).await;
+    assert_eq!((status, first["total"].clone()), (200, json!(3)), "{first}");
+    let listed = |p: &Value| -> Vec<String> {
+        p["items"].as_array().unwrap().iter().map(|t| t["id"].as_str().unwrap().to_owned()).collect()
+    };
+    assert_eq!(listed(&first), vec![ids[2].clone(), ids[1].clone()]);
+    let item = &first["items"][0];
+    assert_eq!(
+        (item["model"].as_str(), item["resolution"].as_str(), item["ratio"].as_str()),
+        (Some("MiniMax-H3"), Some("768P"), Some("16:9"))
+    );
+    assert!(item["created_at"].as_u64().is_some(), "{item}");
+    assert_eq!(item["status"], "queued");
+    assert_eq!(listed(&list_page(&fake, 2).await.1), vec![ids[0].clone()]);
+    assert_eq!(query(&fake, &ids[0]).await["status"], "running", "listing moved nothing");
+}

@@ -3,11 +3,13 @@
 //! (2.6 text `size` as `W*H`, 2.6 image `img_url` + `resolution`, 2.7 `resolution` + `ratio`),
 //! the upstream cost from `usage.duration`, moderation at create and after running, an
 //! unpaid account, a task the upstream no longer knows, a result URL that expired before its
-//! download, and cancel while queued. What every
+//! download, cancel while queued, and a create whose answer was lost found in the task list
+//! (§9.6) when exactly one task of its prompt is there, unknown otherwise. What every
 //! adapter does is table-driven in `upstream_cases.rs`.
 
 use serde_json::{Value, json};
-use vidgate_fakes::{Endpoint, FakeDashscope, Latency, Outcome};
+use std::time::Duration;
+use vidgate_fakes::{Endpoint, FakeDashscope, Fault, Latency, Outcome};
 
 use crate::upstream_cases::each;
 use crate::upstream_helpers::{
@@ -160,4 +162,80 @@ async fn a_task_cancelled_while_queued_upstream_is_cancelled_there_and_costs_not
     assert_eq!(fake.journal().counters().received(Endpoint::Delete), 1);
     live.assert_settled(0).await;
     assert_no_violations(fake.journal());
+}
+
+/// A task made on the fake directly, as another client of the same key would: the body
+/// vidgate sends for `task(prompt, {})`.
+async fn create_elsewhere(fake: &FakeDashscope, prompt: &str) {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let body = json!({"model": "wan2.6-t2v", "input": {"prompt": prompt},
+        "parameters": {"size": "1280*720", "duration": 5, "audio": true, "prompt_extend": false, "watermark": false}});
+    let url = format!("{}/services/aigc/video-generation/video-synthesis", fake.api_base());
+    let request = reqwest::Client::new().post(url).bearer_auth(fake.api_key()).header("X-DashScope-Async", "enable");
+    assert_eq!(request.json(&body).send().await.unwrap().status().as_u16(), 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_create_whose_answer_was_lost_is_found_in_the_task_list_by_its_prompt_and_never_sent_again() {
+    // Each fault lets the create make its task and loses the answer (§9.8 trap 12). A task of
+    // another prompt made just before
+    // (a decoy) is in the list too in two rows, and is not taken.
+    let rows =
+        vec![(Fault::ResetAfter, false), (Fault::MalformedJson, true), (Fault::Slow(Duration::from_secs(3)), true)];
+    each(rows, |(fault, decoy)| async move {
+        let (fake, entry) = start().await;
+        if decoy {
+            create_elsewhere(&fake, "someone else's fox").await;
+        }
+        fake.faults().push(Endpoint::Submit, fault);
+        let live = Live::start(vec![with(entry, json!({"timeout_secs": 1}))]).await;
+        let id = live.submit(task("an answer lost on the way back", json!({}))).await;
+        let done = live.wait(&id).await;
+        let spent = assert_billed(&done, WAN26_RATE, 5);
+        let admin = live.admin_task(&id).await;
+        assert_eq!((admin["possible_orphan"].clone(), admin["upstream_submits"].clone()), (json!(false), json!(1)));
+        assert_eq!(admin["upstream_cost_usd"], json!(0.5));
+        let counters = fake.journal().counters();
+        let ours = 1 + u64::from(decoy);
+        assert_eq!((counters.submits(), counters.jobs_created), (ours, ours), "ours sent once, one job");
+        assert_eq!(counters.submits_by_prompt["an answer lost on the way back"], 1);
+        assert_eq!(fake.list_requests(), 1);
+        live.assert_settled(spent).await;
+        assert_no_violations(fake.journal());
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_create_not_in_the_list_or_in_it_twice_or_with_the_lookup_off_fails_unbilled_never_resent() {
+    // (fault, a twin of the same prompt made elsewhere, lookup enabled, jobs upstream, lists read)
+    let rows = vec![
+        // Reset before processing: nothing was made, the list shows nothing of it.
+        (Fault::Reset, false, true, 0, 1),
+        // Two tasks of the same model and prompt in the window: neither is taken.
+        (Fault::ResetAfter, true, true, 2, 1),
+        // `task_list_lookup.enabled = false`: unknown at once, as before the lookup.
+        (Fault::ResetAfter, false, false, 1, 0),
+    ];
+    each(rows, |(fault, twin, enabled, jobs, lists)| async move {
+        let (fake, entry) = start().await;
+        let prompt = "a lost create of unknown outcome";
+        if twin {
+            create_elsewhere(&fake, prompt).await;
+        }
+        fake.faults().push(Endpoint::Submit, fault);
+        let entry = with(entry, json!({"timeout_secs": 1, "task_list_lookup": {"enabled": enabled}}));
+        let live = Live::start(vec![entry]).await;
+        let id = live.submit(task(prompt, json!({}))).await;
+        let done = live.wait(&id).await;
+        assert_failed_unbilled(&done, "upstream_outcome_unknown");
+        let admin = live.admin_task(&id).await;
+        assert_eq!((admin["possible_orphan"].clone(), admin["upstream_submits"].clone()), (json!(true), json!(1)));
+        let counters = fake.journal().counters();
+        assert_eq!((counters.submits(), counters.jobs_created), (1 + u64::from(twin), jobs), "never sent twice");
+        assert_eq!(fake.list_requests(), lists);
+        live.assert_settled(0).await;
+        assert_no_violations(fake.journal());
+    })
+    .await;
 }

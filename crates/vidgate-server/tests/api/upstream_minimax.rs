@@ -5,10 +5,12 @@
 //! from `usage.output_seconds`, image-to-video with a `first_frame` item, refusals at create
 //! (input moderation, no balance), failures after running (output moderation, a failed
 //! task, an expired one), a failing query retried, a result URL that expired before its
-//! download, and cancel while queued. What every adapter does is table-driven in
-//! `upstream_cases.rs`.
+//! download, cancel while queued, and a create whose answer was lost found in the v2 task
+//! list (§11.6) when exactly one task of its shape is there, unknown otherwise. What every
+//! adapter does is table-driven in `upstream_cases.rs`.
 
 use serde_json::{Value, json};
+use std::time::Duration;
 use vidgate_fakes::{Endpoint, FakeMinimax, Fault, Latency, Outcome};
 
 use crate::upstream_cases::each;
@@ -282,4 +284,89 @@ async fn a_hailuo_source_image_goes_as_a_first_frame_image_fitted_to_the_1366x76
     assert_eq!(vidgate_media::decode_image_dimensions(&png).unwrap(), (1366, 768), "fitted to the frame");
     live.assert_settled(spent).await;
     assert_no_violations(fake.journal());
+}
+
+/// A v2 task made on the fake directly, as another client of the same key would, at
+/// `resolution` with the 16:9 text-to-video shape vidgate sends for `task(…)`.
+async fn create_elsewhere(fake: &FakeMinimax, resolution: &str) {
+    let _ = rustls::crypto::ring::default_provider().install_default();
+    let body = json!({"model": "MiniMax-H3", "content": [{"type": "text", "text": "someone else's task"}],
+        "resolution": resolution, "duration": 5, "ratio": "16:9", "generate_audio": true});
+    let request = reqwest::Client::new().post(format!("{}/v2/video_generation", fake.base_url()));
+    assert_eq!(request.bearer_auth(fake.api_key()).json(&body).send().await.unwrap().status().as_u16(), 200);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_create_whose_answer_was_lost_is_found_in_the_v2_task_list_by_its_shape_and_never_sent_again() {
+    // Each fault lets the create make its task and loses the answer (§11.8 trap 14). A 2K
+    // task made just before
+    // (a decoy) is in the list too in two rows, and is not taken.
+    let rows =
+        vec![(Fault::ResetAfter, false), (Fault::MalformedJson, true), (Fault::Slow(Duration::from_secs(3)), true)];
+    each(rows, |(fault, decoy)| async move {
+        let (fake, entry) = start().await;
+        if decoy {
+            create_elsewhere(&fake, "2K").await;
+        }
+        fake.faults().push(Endpoint::Submit, fault);
+        let live = Live::start(vec![with(entry, json!({"timeout_secs": 1}))]).await;
+        let id = live.submit(task("an answer lost on the way back", json!({}))).await;
+        let done = live.wait(&id).await;
+        let spent = assert_billed(&done, MINIMAX_H3_RATE, 5);
+        let admin = live.admin_task(&id).await;
+        assert_eq!((admin["possible_orphan"].clone(), admin["upstream_submits"].clone()), (json!(false), json!(1)));
+        let counters = fake.journal().counters();
+        let ours = 1 + u64::from(decoy);
+        assert_eq!((counters.submits(), counters.jobs_created), (ours, ours), "ours sent once, one job");
+        assert_eq!(counters.submits_by_prompt["an answer lost on the way back"], 1);
+        assert_eq!(fake.list_requests(), 1);
+        live.assert_settled(spent).await;
+        assert_no_violations(fake.journal());
+    })
+    .await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_lost_create_not_in_the_list_or_in_it_twice_or_with_the_lookup_off_fails_unbilled_never_resent() {
+    // (fault, a twin of the same shape made elsewhere, lookup enabled, jobs upstream, lists read)
+    let rows = vec![
+        // Reset before processing: nothing was made, the list shows nothing of it.
+        (Fault::Reset, false, true, 0, 1),
+        // Two tasks of the same model, resolution and ratio in the window: neither is taken.
+        (Fault::ResetAfter, true, true, 2, 1),
+        // `task_list_lookup.enabled = false`: unknown at once, as before the lookup.
+        (Fault::ResetAfter, false, false, 1, 0),
+    ];
+    each(rows, |(fault, twin, enabled, jobs, lists)| async move {
+        let (fake, entry) = start().await;
+        if twin {
+            create_elsewhere(&fake, "768P").await;
+        }
+        fake.faults().push(Endpoint::Submit, fault);
+        let entry = with(entry, json!({"timeout_secs": 1, "task_list_lookup": {"enabled": enabled}}));
+        let live = Live::start(vec![entry]).await;
+        let id = live.submit(task("a lost create of unknown outcome", json!({}))).await;
+        let done = live.wait(&id).await;
+        assert_failed_unbilled(&done, "upstream_outcome_unknown");
+        let admin = live.admin_task(&id).await;
+        assert_eq!((admin["possible_orphan"].clone(), admin["upstream_submits"].clone()), (json!(true), json!(1)));
+        let counters = fake.journal().counters();
+        assert_eq!((counters.submits(), counters.jobs_created), (1 + u64::from(twin), jobs), "never sent twice");
+        assert_eq!(fake.list_requests(), lists);
+        live.assert_settled(0).await;
+        assert_no_violations(fake.journal());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_lost_hailuo_create_fails_unbilled_since_v1_has_no_list() {
+    let (fake, entry) = start_v1().await;
+    fake.faults().push(Endpoint::Submit, Fault::ResetAfter);
+    let live = Live::start(vec![entry]).await;
+    let done = live.run(hailuo("a lost v1 create")).await;
+    assert_failed_unbilled(&done, "upstream_outcome_unknown");
+    let counters = fake.journal().counters();
+    assert_eq!((counters.submits(), counters.jobs_created, fake.list_requests()), (1, 1, 0));
+    live.assert_settled(0).await;
 }

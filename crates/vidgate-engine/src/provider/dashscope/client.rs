@@ -3,6 +3,7 @@
 //! downloaded at once from the signed `output.video_url` of the poll that found the task done
 //! (valid 24 h, §9.5), without credentials (the key never goes to the storage host); a 403 or
 //! 404 there means the URL expired, so the task is asked again for the URL it names now.
+//! A create whose answer was lost is looked up in the task list (`lookup`), never sent again.
 
 use std::path::Path;
 
@@ -17,6 +18,7 @@ use super::response::{WanTask, error, outcome};
 use crate::provider::fit::fitted_image;
 use crate::provider::http::{self, Call, MAX_API_BODY};
 use crate::provider::settings::Settings;
+use crate::provider::task_list::{Sends, unix_now};
 use crate::provider::throttle::Throttle;
 use crate::provider::{JobRef, JobSpec, PollOutcome, PolledResult, Provider, ProviderError, Submitted};
 
@@ -27,6 +29,8 @@ pub struct DashscopeProvider {
     pub(super) key: vidgate_domain::secret::Secret,
     pub(super) client: reqwest::Client,
     pub(super) config: UpstreamConfig,
+    /// This process's creates, for the lookup of a lost one.
+    pub(super) sends: Sends,
 }
 
 impl DashscopeProvider {
@@ -34,13 +38,27 @@ impl DashscopeProvider {
         request.bearer_auth(self.key.expose()).timeout(self.settings.timeout)
     }
 
-    async fn task(&self, id: &str) -> Result<(WanTask, http::Answer), ProviderError> {
+    pub(super) async fn task(&self, id: &str) -> Result<(WanTask, http::Answer), ProviderError> {
         let url = task_url(&self.base, id).ok_or_else(|| ProviderError::Refused("not a task id".into()))?;
         let answer = http::send(self.authorized(self.client.get(url)), Call::Read, MAX_API_BODY).await?;
         if !answer.status.is_success() {
             return Err(error(&answer, Call::Read));
         }
         Ok((answer.json(Call::Read)?, answer))
+    }
+
+    /// Sends the create; the task id its answer names.
+    async fn create(&self, body: &serde_json::Value) -> Result<String, ProviderError> {
+        let request = self.client.post(create_url(&self.base)).header("X-DashScope-Async", "enable").json(body);
+        let answer = http::send(self.authorized(request), Call::Submit, MAX_API_BODY).await?;
+        if !answer.status.is_success() {
+            return Err(error(&answer, Call::Submit));
+        }
+        let task: WanTask = answer.json(Call::Submit)?;
+        if task.output.task_id.is_empty() {
+            return Err(ProviderError::OutcomeUnknown("the accepted create named no task id".into()));
+        }
+        Ok(task.output.task_id)
     }
 
     /// Downloads the result at `url` with no credential.
@@ -68,7 +86,8 @@ impl Provider for DashscopeProvider {
     }
 
     /// The API takes no idempotency key or client task id (§9.8 trap 12), so a create whose
-    /// outcome is unknown is never sent again.
+    /// outcome is unknown is never sent again: it is looked up in the task list (§9.6), and
+    /// when not found exactly once the task fails as a possible orphan.
     fn submit_is_idempotent(&self) -> bool {
         false
     }
@@ -84,17 +103,19 @@ impl Provider for DashscopeProvider {
         let job = fitted.as_ref().unwrap_or(job);
         let body = create_body(job, &self.config)
             .ok_or_else(|| ProviderError::Refused(format!("size {} has no DashScope name", job.task.params.size)))?;
-        let request = self.client.post(create_url(&self.base)).header("X-DashScope-Async", "enable").json(&body);
-        let answer = http::send(self.authorized(request), Call::Submit, MAX_API_BODY).await?;
-        if !answer.status.is_success() {
-            return Err(error(&answer, Call::Submit));
-        }
-        let task: WanTask = answer.json(Call::Submit)?;
-        if task.output.task_id.is_empty() {
-            return Err(ProviderError::OutcomeUnknown("the accepted create named no task id".into()));
-        }
+        let sent_at = unix_now();
+        let send = self.sends.begin(super::lookup::signature(&body), sent_at);
+        let job_id = match self.create(&body).await {
+            Ok(id) => id,
+            Err(ProviderError::OutcomeUnknown(why)) => self.recover(&body, send, sent_at, why).await?,
+            Err(e) => {
+                self.sends.forget(send);
+                return Err(e);
+            }
+        };
+        self.sends.holds(send, &job_id);
         metrics::counter!("vidgate_provider_jobs_total", "provider" => self.settings.name.clone()).increment(1);
-        Ok(self.settings.submitted(task.output.task_id, now))
+        Ok(self.settings.submitted(job_id, now))
     }
 
     async fn poll(&self, _job: &JobSpec, upstream: &JobRef, now: Millis) -> Result<PollOutcome, ProviderError> {

@@ -2,10 +2,12 @@
 //! request building (`request`), reading task answers and errors (`response`) and the
 //! provider (`client`). Built from an `[[upstreams]]` entry of kind `dashscope`: the region
 //! (or `base_url`) picks the host, `model` is the text-to-video id and `image_model` the
-//! image-to-video one.
+//! image-to-video one. A create whose answer was lost is looked up in the task list
+//! (`lookup`, §9.6), never sent again.
 
 mod check;
 mod client;
+mod lookup;
 pub mod request;
 pub mod response;
 
@@ -29,6 +31,7 @@ impl DashscopeProvider {
             client: super::http::api_client(std::time::Duration::from_secs(10)).map_err(|e| e.to_string())?,
             settings: Settings::from_config(u, max_result_bytes),
             config: u.clone(),
+            sends: Default::default(),
         })
     }
 }

@@ -25,6 +25,12 @@ pub struct WanOutput {
     pub code: String,
     #[serde(default)]
     pub message: String,
+    /// `YYYY-MM-DD HH:mm:ss.SSS` at UTC+8 (§9.5), read by the lookup of a lost create.
+    #[serde(default)]
+    pub submit_time: String,
+    /// The prompt as sent (§9.5), read by the lookup of a lost create.
+    #[serde(default)]
+    pub orig_prompt: String,
 }
 
 /// A create or poll answer.

@@ -1,6 +1,7 @@
 //! The MiniMax provider (docs/upstreams.md §11): Bearer key on every API call; the create
 //! is never sent twice (no idempotency key, §11.8 trap 14); the task queried with its id in
-//! the path; the result downloaded at once from the time-limited `content.url` of the poll
+//! the path (a v2 create whose answer was lost is looked up in the task list, `lookup`); the
+//! result downloaded at once from the time-limited `content.url` of the poll
 //! that found the task done (trap 15), without credentials; a 403 or 404 there means the URL
 //! expired, so the task is queried again for a fresh one. The clip runs a little longer than
 //! asked (5 s → 5.167 s, §11.7); the post-process trims it to the requested length, which
@@ -28,6 +29,7 @@ use super::v1::{self, V1Query};
 use crate::provider::fit::fitted_image;
 use crate::provider::http::{self, Call, MAX_API_BODY};
 use crate::provider::settings::Settings;
+use crate::provider::task_list::{Sends, unix_now};
 use crate::provider::throttle::Throttle;
 use crate::provider::{JobRef, JobSpec, PollOutcome, PolledResult, Provider, ProviderError, Submitted};
 
@@ -38,6 +40,8 @@ pub struct MinimaxProvider {
     pub(super) key: vidgate_domain::secret::Secret,
     pub(super) client: reqwest::Client,
     pub(super) config: UpstreamConfig,
+    /// This process's v2 creates, for the lookup of a lost one.
+    pub(super) sends: Sends,
 }
 
 /// `{"task_id": "..."}` of an accepted create.
@@ -159,7 +163,8 @@ impl Provider for MinimaxProvider {
     }
 
     /// Neither MiniMax API takes an idempotency key or a client request id (§11.8 trap 14):
-    /// a create whose outcome is unknown is never sent again.
+    /// a create whose outcome is unknown is never sent again. A v2 one is looked up in the
+    /// task list (§11.6, `lookup`); a v1 one (no list) fails as a possible orphan.
     fn submit_is_idempotent(&self) -> bool {
         false
     }
@@ -178,8 +183,24 @@ impl Provider for MinimaxProvider {
         }
         let body = create_body(job, &self.config.model)
             .ok_or_else(|| ProviderError::Refused(format!("size {} has no MiniMax name", job.task.params.size)))?;
+        let sent_at = unix_now();
+        let send = self.sends.begin(super::lookup::signature(&body), sent_at);
         let request = self.client.post(create_url(&self.base)).json(&body);
-        self.created(http::send(self.authorized(request), Call::Submit, MAX_API_BODY).await?, now)
+        let sent = http::send(self.authorized(request), Call::Submit, MAX_API_BODY).await;
+        let submitted = match sent.and_then(|answer| self.created(answer, now)) {
+            Ok(submitted) => submitted,
+            Err(ProviderError::OutcomeUnknown(why)) => {
+                let job_id = self.recover(&body, send, sent_at, why).await?;
+                metrics::counter!("vidgate_provider_jobs_total", "provider" => self.settings.name.clone()).increment(1);
+                self.settings.submitted(job_id, now)
+            }
+            Err(e) => {
+                self.sends.forget(send);
+                return Err(e);
+            }
+        };
+        self.sends.holds(send, &submitted.job.job_id);
+        Ok(submitted)
     }
 
     async fn poll(&self, _job: &JobSpec, upstream: &JobRef, now: Millis) -> Result<PollOutcome, ProviderError> {

@@ -2,10 +2,12 @@
 //! building (`request`), reading task answers and errors (`response`) and the provider
 //! (`client`). Built from an `[[upstreams]]` entry of kind `minimax`: the platform (or
 //! `base_url`) picks the host, `model` is the v2 model id (`MiniMax-H3`) or a v1 Hailuo id
-//! (`MiniMax-Hailuo-2.3`, `v1`).
+//! (`MiniMax-Hailuo-2.3`, `v1`). A v2 create whose answer was lost is looked up in the
+//! task list (`lookup`, §11.6), never sent again.
 
 mod check;
 mod client;
+mod lookup;
 pub mod request;
 pub mod response;
 pub mod v1;
@@ -30,6 +32,7 @@ impl MinimaxProvider {
             client: super::http::api_client(std::time::Duration::from_secs(10)).map_err(|e| e.to_string())?,
             settings: Settings::from_config(u, max_result_bytes),
             config: u.clone(),
+            sends: Default::default(),
         })
     }
 }
