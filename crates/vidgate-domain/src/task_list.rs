@@ -1,8 +1,11 @@
 //! How a `dashscope` or `minimax` (v2) entry looks a lost create up in the upstream's task
 //! list (docs/upstreams.md §9.6, §11.6): the `task_list_lookup` table of an `[[upstreams]]`
 //! entry. The list's item shape, order and time zone are UNCONFIRMED upstream, so every knob
-//! the lookup depends on is here, and `enabled = false` turns it off (a lost create then
-//! fails `upstream_outcome_unknown`, as it did before the lookup existed).
+//! the lookup depends on is here. It is on by default for DashScope, which matches the exact
+//! prompt, and off by default for MiniMax, whose list carries no prompt: there a task of
+//! the same model, resolution and ratio made by another client of the same key in the same
+//! seconds would be taken for ours, so an operator turns it on (`enabled = true`) only for a
+//! key that vidgate alone uses. Off, a lost create fails `upstream_outcome_unknown`.
 
 use serde::{Deserialize, Serialize};
 
@@ -12,9 +15,10 @@ use crate::upstream::{UpstreamConfig, UpstreamKind, minimax_is_v1};
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct TaskListLookup {
-    /// Whether a lost create is looked up at all (default true).
-    #[serde(default = "yes")]
-    pub enabled: bool,
+    /// Whether a lost create is looked up at all (default: on for DashScope, off for
+    /// MiniMax; see the module docs). [`TaskListLookup::of`] fills it in.
+    #[serde(default)]
+    pub enabled: Option<bool>,
     /// Seconds a listed task's creation time may lie before the send or after the lost
     /// answer (clock skew between vidgate and the upstream); default 30.
     #[serde(default = "default_slack_secs")]
@@ -31,9 +35,6 @@ pub struct TaskListLookup {
     pub utc_offset_minutes: i32,
 }
 
-fn yes() -> bool {
-    true
-}
 fn default_slack_secs() -> u64 {
     30
 }
@@ -50,7 +51,7 @@ fn default_utc_offset_minutes() -> i32 {
 impl Default for TaskListLookup {
     fn default() -> Self {
         Self {
-            enabled: true,
+            enabled: None,
             slack_secs: default_slack_secs(),
             page_size: default_page_size(),
             max_pages: default_max_pages(),
@@ -60,9 +61,16 @@ impl Default for TaskListLookup {
 }
 
 impl TaskListLookup {
-    /// The entry's table, or the defaults.
+    /// The entry's table, or the defaults, with `enabled` decided for the entry's kind.
     pub fn of(u: &UpstreamConfig) -> TaskListLookup {
-        u.task_list_lookup.clone().unwrap_or_default()
+        let mut t = u.task_list_lookup.clone().unwrap_or_default();
+        t.enabled = Some(t.enabled.unwrap_or(u.kind == UpstreamKind::Dashscope));
+        t
+    }
+
+    /// Whether lost creates are looked up (after [`TaskListLookup::of`]).
+    pub fn is_enabled(&self) -> bool {
+        self.enabled == Some(true)
     }
 }
 
@@ -98,7 +106,15 @@ mod tests {
     fn the_table_is_taken_by_dashscope_and_minimax_v2_only_and_defaults_fill_it() {
         let wan = entry("name = \"w\"\nkind = \"dashscope\"\n[task_list_lookup]\nslack_secs = 5\n");
         assert_eq!(check(&wan), Ok(()));
-        assert_eq!(TaskListLookup::of(&wan), TaskListLookup { slack_secs: 5, ..TaskListLookup::default() });
+        assert_eq!(
+            TaskListLookup::of(&wan),
+            TaskListLookup { slack_secs: 5, enabled: Some(true), ..TaskListLookup::default() }
+        );
+        let h3_default = entry("name = \"m\"\nkind = \"minimax\"\nmodel = \"MiniMax-H3\"\n");
+        assert!(!TaskListLookup::of(&h3_default).is_enabled(), "MiniMax matches no prompt: off unless asked");
+        let h3_on =
+            entry("name = \"m\"\nkind = \"minimax\"\nmodel = \"MiniMax-H3\"\n[task_list_lookup]\nenabled = true\n");
+        assert!(TaskListLookup::of(&h3_on).is_enabled());
         let h3 =
             entry("name = \"m\"\nkind = \"minimax\"\nmodel = \"MiniMax-H3\"\n[task_list_lookup]\nenabled = false\n");
         assert_eq!(check(&h3), Ok(()));

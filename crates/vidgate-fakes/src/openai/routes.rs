@@ -140,8 +140,9 @@ async fn model(
         }
     };
     match state.check_key(&headers).and_then(known) {
-        Ok(()) => Json(json!({"id": id, "object": "model", "created": 1_727_740_800, "owned_by": "system"}))
-            .into_response(),
+        Ok(()) => {
+            Json(json!({"id": id, "object": "model", "created": 1_727_740_800, "owned_by": "system"})).into_response()
+        }
         Err(refusal) => state.core.refuse(&ctx, refusal),
     }
 }

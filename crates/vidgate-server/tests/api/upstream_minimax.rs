@@ -309,7 +309,8 @@ async fn a_create_whose_answer_was_lost_is_found_in_the_v2_task_list_by_its_shap
             create_elsewhere(&fake, "2K").await;
         }
         fake.faults().push(Endpoint::Submit, fault);
-        let live = Live::start(vec![with(entry, json!({"timeout_secs": 1}))]).await;
+        let lookup = json!({"timeout_secs": 1, "task_list_lookup": {"enabled": true}});
+        let live = Live::start(vec![with(entry, lookup)]).await;
         let id = live.submit(task("an answer lost on the way back", json!({}))).await;
         let done = live.wait(&id).await;
         let spent = assert_billed(&done, MINIMAX_H3_RATE, 5);

@@ -81,7 +81,7 @@ impl DashscopeProvider {
         why: String,
     ) -> Result<String, ProviderError> {
         let lookup = TaskListLookup::of(&self.config);
-        if !lookup.enabled {
+        if !lookup.is_enabled() {
             return Err(ProviderError::OutcomeUnknown(why));
         }
         let window = Window::around(sent_at, lookup.slack_secs);

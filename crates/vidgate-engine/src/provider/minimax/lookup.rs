@@ -7,7 +7,7 @@
 //! The list has no time filter; it is read newest first (UNCONFIRMED) until an item older
 //! than the window or a short page. Since two creates of the same shape cannot be told
 //! apart, a key another client also uses can make a lost create adopt that client's task:
-//! such an entry sets `task_list_lookup.enabled = false` (docs/upstreams.md §11.6).
+//! the lookup is off unless the entry sets `task_list_lookup.enabled = true` (docs/upstreams.md §11.6).
 
 use serde::Deserialize;
 use serde_json::Value;
@@ -75,7 +75,7 @@ impl MinimaxProvider {
         why: String,
     ) -> Result<String, ProviderError> {
         let lookup = TaskListLookup::of(&self.config);
-        if !lookup.enabled {
+        if !lookup.is_enabled() {
             return Err(ProviderError::OutcomeUnknown(why));
         }
         let window = Window::around(sent_at, lookup.slack_secs);
