@@ -137,22 +137,6 @@ impl PgStore {
             .await?;
         self.key_impl(id).await
     }
-
-    pub(super) async fn ledger_totals_impl(&self, account: &AccountId) -> Result<Vec<(LedgerKind, Usd)>> {
-        // SUM(BIGINT) is NUMERIC on PostgreSQL; cast back so it decodes as i64 (the SQLite
-        // side sums to an INTEGER).
-        let sums: Vec<(String, i64)> = sqlx::query_as(
-            "SELECT kind, COALESCE(SUM(amount_micros), 0)::BIGINT FROM ledger WHERE account_id = $1 GROUP BY kind",
-        )
-        .bind(account.as_str())
-        .fetch_all(&self.pool)
-        .await?;
-        let sum_of = |kind: LedgerKind| sums.iter().find(|(k, _)| k == kind.as_str()).map_or(0, |(_, s)| *s);
-        Ok([LedgerKind::Credit, LedgerKind::Hold, LedgerKind::Capture, LedgerKind::Release]
-            .into_iter()
-            .map(|kind| (kind, Usd(sum_of(kind))))
-            .collect())
-    }
 }
 
 async fn insert_account(

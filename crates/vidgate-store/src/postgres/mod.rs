@@ -51,7 +51,7 @@ use vidgate_domain::{AccountId, KeyId, TaskId, Usd};
 use crate::model::*;
 use crate::money::{KeyStatus, LedgerEntry, UsageQuery, UsageRow};
 use crate::webhooks::{ClaimedWebhook, WebhookAttempt, WebhookDeliveries};
-use crate::{Result, Store, StoreError};
+use crate::{Result, StoreError};
 
 /// The migrations, in order, numbered as the SQLite ones (a schema change adds the same
 /// version to both lists). All pending ones run in one transaction.
@@ -149,7 +149,7 @@ async fn migrate(conn: &mut PgConnection) -> Result<()> {
 }
 
 #[async_trait]
-impl Store for PgStore {
+impl crate::AccountStore for PgStore {
     async fn bootstrap(&self, plan: BootstrapPlan) -> Result<Bootstrap> {
         self.bootstrap_impl(plan).await
     }
@@ -168,9 +168,6 @@ impl Store for PgStore {
     async fn set_webhook_secret(&self, id: &AccountId, secret: &str) -> Result<Account> {
         self.set_webhook_secret_impl(id, secret).await
     }
-    async fn add_credit(&self, id: &AccountId, amount: Usd, note: &str, now: Millis) -> Result<Account> {
-        self.add_credit_impl(id, amount, note, now).await
-    }
     async fn create_key(&self, key: NewKey, now: Millis) -> Result<ApiKey> {
         self.create_key_impl(key, now).await
     }
@@ -183,6 +180,30 @@ impl Store for PgStore {
     async fn revoke_key(&self, id: &KeyId, now: Millis) -> Result<Option<ApiKey>> {
         self.revoke_key_impl(id, now).await
     }
+    async fn accounts(&self, filter: &crate::AccountFilter) -> Result<Vec<Account>> {
+        self.accounts_impl(filter).await
+    }
+    async fn update_account(
+        &self,
+        id: &AccountId,
+        update: crate::AccountUpdate,
+        audit: crate::NewAudit,
+    ) -> Result<Option<Account>> {
+        self.update_account_impl(id, update, audit).await
+    }
+    async fn update_key(&self, id: &KeyId, update: crate::KeyUpdate, audit: crate::NewAudit) -> Result<Option<ApiKey>> {
+        self.update_key_impl(id, update, audit).await
+    }
+    async fn record_audit(&self, entry: crate::NewAudit) -> Result<()> {
+        self.record_audit_impl(entry).await
+    }
+    async fn audit_entries(&self, filter: &crate::AuditFilter) -> Result<Vec<crate::AuditEntry>> {
+        self.audit_entries_impl(filter).await
+    }
+}
+
+#[async_trait]
+impl crate::TaskStore for PgStore {
     async fn submit(&self, task: NewTask, checks: SubmitChecks) -> Result<SubmitOutcome> {
         self.submit_impl(task, checks).await
     }
@@ -198,23 +219,16 @@ impl Store for PgStore {
     async fn tasks(&self, filter: &TaskFilter) -> Result<Vec<Task>> {
         self.tasks_impl(filter).await
     }
-    async fn in_flight_for_key(&self, key: &KeyId) -> Result<u32> {
-        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tasks WHERE key_id = $1 AND phase <> 'done'")
-            .bind(key.as_str())
-            .fetch_one(&self.pool)
-            .await?;
-        Ok(n as u32)
+    async fn delete_task(&self, id: &TaskId, now: Millis) -> Result<bool> {
+        self.delete_task_impl(id, now).await
     }
-    async fn claim(
-        &self,
-        owner: &str,
-        now: Millis,
-        lease: Millis,
-        limit: u32,
-        caps: &ProviderCaps,
-    ) -> Result<Vec<Claimed>> {
-        Ok(self.claim_batch_impl(owner, now, lease, limit, caps).await?.claimed)
+    async fn guide_images(&self, id: &TaskId) -> Result<Vec<crate::GuideImage>> {
+        self.guide_images_impl(id).await
     }
+}
+
+#[async_trait]
+impl crate::LeaseStore for PgStore {
     async fn mark_submitting(&self, id: &TaskId, token: i64) -> Result<bool> {
         let done = sqlx::query(
             "UPDATE tasks SET submitting = TRUE, submit_attempts = submit_attempts + 1 \
@@ -249,14 +263,6 @@ impl Store for PgStore {
             })
             .collect()
     }
-    async fn in_flight_by_provider(&self) -> Result<Vec<(String, u32)>> {
-        let rows: Vec<(String, i64)> = sqlx::query_as(
-            "SELECT provider, COUNT(*) FROM tasks WHERE phase IN ('poll', 'fetch') GROUP BY provider ORDER BY provider",
-        )
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows.into_iter().map(|(p, n)| (p, n as u32)).collect())
-    }
     async fn heartbeat(&self, id: &TaskId, token: i64, until: Millis) -> Result<bool> {
         let done =
             sqlx::query("UPDATE tasks SET lease_until = $1 WHERE id = $2 AND lease_token = $3 AND phase <> 'done'")
@@ -273,27 +279,42 @@ impl Store for PgStore {
     async fn finish(&self, id: &TaskId, token: Option<i64>, end: Terminal, now: Millis) -> Result<Option<Task>> {
         self.finish_impl(id, token, end, now).await
     }
-    async fn files_due_for_removal(&self, now: Millis, limit: u32) -> Result<Vec<TaskId>> {
-        let ids: Vec<String> = sqlx::query_scalar(
-            "SELECT id FROM tasks WHERE NOT files_expired AND files_expire_at IS NOT NULL AND files_expire_at <= $1 \
-             ORDER BY files_expire_at LIMIT $2",
-        )
-        .bind(now)
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await?;
-        ids.iter().map(|s| rows::parse_id(s)).collect()
+    async fn reroute(&self, id: &TaskId, token: i64, route: crate::Reroute, now: Millis) -> Result<bool> {
+        self.reroute_impl(id, token, route, now).await
     }
-    async fn mark_files_expired(&self, id: &TaskId) -> Result<()> {
-        sqlx::query("UPDATE tasks SET files_expired = TRUE, version = version + 1 WHERE id = $1 AND NOT files_expired")
-            .bind(id.as_str())
-            .execute(&self.pool)
-            .await?;
-        Ok(())
+    async fn submit_not_sent(&self, id: &TaskId, token: i64) -> Result<bool> {
+        self.submit_not_sent_impl(id, token).await
     }
-    async fn ledger_totals(&self, account: &AccountId) -> Result<Vec<(LedgerKind, Usd)>> {
-        self.ledger_totals_impl(account).await
+    async fn claim_batch(
+        &self,
+        owner: &str,
+        now: Millis,
+        lease: Millis,
+        limit: u32,
+        caps: &ProviderCaps,
+    ) -> Result<crate::ClaimBatch> {
+        self.claim_batch_impl(owner, now, lease, limit, caps).await
     }
+}
+
+#[async_trait]
+impl crate::MoneyStore for PgStore {
+    async fn add_credit(&self, id: &AccountId, amount: Usd, note: &str, now: Millis) -> Result<Account> {
+        self.add_credit_impl(id, amount, note, now).await
+    }
+    async fn key_status(&self, key: &KeyId, now: Millis) -> Result<Option<KeyStatus>> {
+        self.key_status_impl(key, now).await
+    }
+    async fn ledger_entries(&self, account: &AccountId, after: Option<i64>, limit: u32) -> Result<Vec<LedgerEntry>> {
+        self.ledger_entries_impl(account, after, limit).await
+    }
+    async fn usage(&self, query: &UsageQuery) -> Result<Vec<UsageRow>> {
+        self.usage_impl(query).await
+    }
+}
+
+#[async_trait]
+impl crate::WebhookStore for PgStore {
     async fn claim_webhooks(&self, owner: &str, now: Millis, lease: Millis, limit: u32) -> Result<Vec<ClaimedWebhook>> {
         self.claim_webhooks_impl(owner, now, lease, limit).await
     }
@@ -306,64 +327,28 @@ impl Store for PgStore {
     async fn webhook_deliveries(&self, task: &TaskId) -> Result<Vec<WebhookDeliveries>> {
         self.webhook_deliveries_impl(task).await
     }
-    async fn key_status(&self, key: &KeyId, now: Millis) -> Result<Option<KeyStatus>> {
-        self.key_status_impl(key, now).await
-    }
-    async fn ledger_entries(&self, account: &AccountId, after: Option<i64>, limit: u32) -> Result<Vec<LedgerEntry>> {
-        self.ledger_entries_impl(account, after, limit).await
-    }
-    async fn usage(&self, query: &UsageQuery) -> Result<Vec<UsageRow>> {
-        self.usage_impl(query).await
-    }
-    async fn delete_task(&self, id: &TaskId, now: Millis) -> Result<bool> {
-        self.delete_task_impl(id, now).await
-    }
-    async fn reroute(&self, id: &TaskId, token: i64, route: crate::Reroute, now: Millis) -> Result<bool> {
-        self.reroute_impl(id, token, route, now).await
+}
+
+#[async_trait]
+impl crate::RetentionStore for PgStore {
+    async fn mark_files_expired(&self, id: &TaskId) -> Result<()> {
+        sqlx::query("UPDATE tasks SET files_expired = TRUE, version = version + 1 WHERE id = $1 AND NOT files_expired")
+            .bind(id.as_str())
+            .execute(&self.pool)
+            .await?;
+        Ok(())
     }
     async fn claim_files_for_removal(&self, now: Millis, lease: Millis, limit: u32) -> Result<Vec<TaskId>> {
         self.claim_files_for_removal_impl(now, lease, limit).await
     }
+}
+
+#[async_trait]
+impl crate::Store for PgStore {
     async fn listen(&self) -> Result<Option<Box<dyn crate::ChangeFeed>>> {
         Ok(Some(self.listen_impl().await?))
     }
-    async fn submit_not_sent(&self, id: &TaskId, token: i64) -> Result<bool> {
-        self.submit_not_sent_impl(id, token).await
-    }
     async fn reclaim_stale_leases_at_startup(&self) -> Result<Option<u64>> {
         self.reclaim_stale_leases_at_startup_impl().await
-    }
-    async fn accounts(&self, filter: &crate::AccountFilter) -> Result<Vec<Account>> {
-        self.accounts_impl(filter).await
-    }
-    async fn update_account(
-        &self,
-        id: &AccountId,
-        update: crate::AccountUpdate,
-        audit: crate::NewAudit,
-    ) -> Result<Option<Account>> {
-        self.update_account_impl(id, update, audit).await
-    }
-    async fn update_key(&self, id: &KeyId, update: crate::KeyUpdate, audit: crate::NewAudit) -> Result<Option<ApiKey>> {
-        self.update_key_impl(id, update, audit).await
-    }
-    async fn record_audit(&self, entry: crate::NewAudit) -> Result<()> {
-        self.record_audit_impl(entry).await
-    }
-    async fn audit_entries(&self, filter: &crate::AuditFilter) -> Result<Vec<crate::AuditEntry>> {
-        self.audit_entries_impl(filter).await
-    }
-    async fn claim_batch(
-        &self,
-        owner: &str,
-        now: Millis,
-        lease: Millis,
-        limit: u32,
-        caps: &ProviderCaps,
-    ) -> Result<crate::ClaimBatch> {
-        self.claim_batch_impl(owner, now, lease, limit, caps).await
-    }
-    async fn guide_images(&self, id: &TaskId) -> Result<Vec<crate::GuideImage>> {
-        self.guide_images_impl(id).await
     }
 }

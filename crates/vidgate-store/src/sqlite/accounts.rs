@@ -135,21 +135,6 @@ impl SqliteStore {
             .await?;
         self.key_impl(id).await
     }
-
-    pub(super) async fn ledger_totals_impl(&self, account: &AccountId) -> Result<Vec<(LedgerKind, Usd)>> {
-        let mut out = Vec::new();
-        for kind in [LedgerKind::Credit, LedgerKind::Hold, LedgerKind::Capture, LedgerKind::Release] {
-            let sum: i64 = sqlx::query_scalar(
-                "SELECT COALESCE(SUM(amount_micros), 0) FROM ledger WHERE account_id = ? AND kind = ?",
-            )
-            .bind(account.as_str())
-            .bind(kind.as_str())
-            .fetch_one(&self.pool)
-            .await?;
-            out.push((kind, Usd(sum)));
-        }
-        Ok(out)
-    }
 }
 
 async fn insert_account(
