@@ -8,7 +8,7 @@ use vidgate_domain::task::{Mode, TaskStatus};
 use vidgate_domain::{AccountId, KeyId, TaskId, Usd};
 
 use super::PgStore;
-use super::accounts::ledger;
+use super::money::ledger;
 use super::rows::{self, TASK_COLUMNS};
 use crate::limits::{COMMITTED_MICROS, LimitReads, check_limits, numbered, replay_or_conflict, sql};
 use crate::model::*;

@@ -10,15 +10,18 @@
 //! the CLI.) A write statement must use `writer`; on a read connection it would still be
 //! correct, but would race for the lock again.
 
+#[path = "../sql/accounts.rs"]
 mod accounts;
 mod claim;
 mod deletion;
+mod dialect;
 mod guide_images;
-mod management;
+#[path = "../sql/money.rs"]
 mod money;
 mod reclaim;
 mod reroute;
 mod retention;
+#[path = "../sql/rows.rs"]
 mod rows;
 mod submits;
 mod tasks;
@@ -31,10 +34,9 @@ use async_trait::async_trait;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite, Transaction};
 use vidgate_domain::task::Mode;
-use vidgate_domain::{AccountId, KeyId, TaskId, Usd};
+use vidgate_domain::{AccountId, TaskId};
 
 use crate::model::*;
-use crate::money::{KeyStatus, LedgerEntry, UsageQuery, UsageRow};
 use crate::webhooks::{ClaimedWebhook, WebhookAttempt, WebhookDeliveries};
 use crate::{Result, StoreError};
 
@@ -155,64 +157,28 @@ impl SqliteStore {
     }
 
     /// A write transaction holding SQLite's write lock from the start.
-    async fn write(&self) -> Result<Transaction<'static, Sqlite>> {
+    async fn write(&self) -> Result<Tx> {
         Ok(self.writer.begin_with("BEGIN IMMEDIATE").await?)
+    }
+
+    /// Reads: the pool of read connections.
+    fn reader(&self) -> &SqlitePool {
+        &self.pool
+    }
+
+    /// A write of one statement: the one writer connection.
+    fn writer(&self) -> &SqlitePool {
+        &self.writer
     }
 }
 
-#[async_trait]
-impl crate::AccountStore for SqliteStore {
-    async fn bootstrap(&self, plan: BootstrapPlan) -> Result<Bootstrap> {
-        self.bootstrap_impl(plan).await
-    }
-    async fn setting(&self, name: &str) -> Result<Option<String>> {
-        Ok(sqlx::query_scalar("SELECT value FROM settings WHERE name = ?")
-            .bind(name)
-            .fetch_optional(&self.pool)
-            .await?)
-    }
-    async fn create_account(&self, id: &AccountId, name: &str, secret: &str, now: Millis) -> Result<Account> {
-        self.create_account_impl(id, name, secret, now).await
-    }
-    async fn account(&self, id: &AccountId) -> Result<Option<Account>> {
-        self.account_impl(id).await
-    }
-    async fn set_webhook_secret(&self, id: &AccountId, secret: &str) -> Result<Account> {
-        self.set_webhook_secret_impl(id, secret).await
-    }
-    async fn create_key(&self, key: NewKey, now: Millis) -> Result<ApiKey> {
-        self.create_key_impl(key, now).await
-    }
-    async fn key(&self, id: &KeyId) -> Result<Option<ApiKey>> {
-        self.key_impl(id).await
-    }
-    async fn keys(&self, account: Option<&AccountId>) -> Result<Vec<ApiKey>> {
-        self.keys_impl(account).await
-    }
-    async fn revoke_key(&self, id: &KeyId, now: Millis) -> Result<Option<ApiKey>> {
-        self.revoke_key_impl(id, now).await
-    }
-    async fn accounts(&self, filter: &crate::AccountFilter) -> Result<Vec<Account>> {
-        self.accounts_impl(filter).await
-    }
-    async fn update_account(
-        &self,
-        id: &AccountId,
-        update: crate::AccountUpdate,
-        audit: crate::NewAudit,
-    ) -> Result<Option<Account>> {
-        self.update_account_impl(id, update, audit).await
-    }
-    async fn update_key(&self, id: &KeyId, update: crate::KeyUpdate, audit: crate::NewAudit) -> Result<Option<ApiKey>> {
-        self.update_key_impl(id, update, audit).await
-    }
-    async fn record_audit(&self, entry: crate::NewAudit) -> Result<()> {
-        self.record_audit_impl(entry).await
-    }
-    async fn audit_entries(&self, filter: &crate::AuditFilter) -> Result<Vec<crate::AuditEntry>> {
-        self.audit_entries_impl(filter).await
-    }
-}
+// What the shared modules (src/sql/) are compiled against here.
+/// The store the shared modules implement the subject traits for.
+type Backend = SqliteStore;
+/// A row of a result.
+type DbRow = sqlx::sqlite::SqliteRow;
+/// A write transaction ([`SqliteStore::write`]).
+type Tx = Transaction<'static, Sqlite>;
 
 #[async_trait]
 impl crate::TaskStore for SqliteStore {
@@ -305,22 +271,6 @@ impl crate::LeaseStore for SqliteStore {
         caps: &ProviderCaps,
     ) -> Result<crate::ClaimBatch> {
         self.claim_batch_impl(owner, now, lease, limit, caps).await
-    }
-}
-
-#[async_trait]
-impl crate::MoneyStore for SqliteStore {
-    async fn add_credit(&self, id: &AccountId, amount: Usd, note: &str, now: Millis) -> Result<Account> {
-        self.add_credit_impl(id, amount, note, now).await
-    }
-    async fn key_status(&self, key: &KeyId, now: Millis) -> Result<Option<KeyStatus>> {
-        self.key_status_impl(key, now).await
-    }
-    async fn ledger_entries(&self, account: &AccountId, after: Option<i64>, limit: u32) -> Result<Vec<LedgerEntry>> {
-        self.ledger_entries_impl(account, after, limit).await
-    }
-    async fn usage(&self, query: &UsageQuery) -> Result<Vec<UsageRow>> {
-        self.usage_impl(query).await
     }
 }
 

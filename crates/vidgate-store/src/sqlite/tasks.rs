@@ -6,7 +6,7 @@ use vidgate_domain::task::{Mode, TaskStatus};
 use vidgate_domain::{AccountId, KeyId, TaskId, Usd};
 
 use super::SqliteStore;
-use super::accounts::ledger;
+use super::money::ledger;
 use super::rows::{self, TASK_COLUMNS};
 use crate::Result;
 use crate::limits::{COMMITTED_MICROS, LimitReads, check_limits, replay_or_conflict, sql};

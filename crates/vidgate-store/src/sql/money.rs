@@ -1,28 +1,58 @@
-//! Money reads on PostgreSQL: a key's committed spend and windows (one statement), an
-//! account's ledger entries, and usage roll-ups. The SQL is `sqlite/money.rs`'s but for
-//! `$n` placeholders and sums cast back to BIGINT (`SUM(BIGINT)` is NUMERIC here), and typed
-//! NULLs for the dimensions a roll-up does not group by.
+//! Money outside a task's own transitions, for both backends (a shared module; see the
+//! crate docs): credits (a credit locks its account row on PostgreSQL, so a debit's balance
+//! check and its write are one step against concurrent submits and settlements), a key's
+//! committed spend and windows (one statement), an account's ledger entries, usage
+//! roll-ups, and the ledger append every money write goes through. Sums are cast back to
+//! BIGINT (`SUM(BIGINT)` is NUMERIC on PostgreSQL) and the dimensions a roll-up does not
+//! group by are typed NULLs.
 
 use sqlx::Row;
 use vidgate_domain::task::Mode;
 use vidgate_domain::{AccountId, KeyId, Usd};
 
-use super::PgStore;
 use super::rows::parse_id;
+use super::{Backend, Tx, dialect};
 use crate::limits::COMMITTED_MICROS;
-use crate::model::{LedgerKind, Millis};
+use crate::model::{Account, LedgerKind, Millis};
 use crate::money::*;
-use crate::{Result, StoreError};
+use crate::{AccountStore, MoneyStore, Result, StoreError};
 
 /// A task that was charged: completed, or cancelled under `charge` (which bills its length).
 const CHARGED: &str = "(status = 'completed' OR (status = 'cancelled' AND billed_ms > 0))";
 
-impl PgStore {
-    pub(super) async fn key_status_impl(&self, key: &KeyId, now: Millis) -> Result<Option<KeyStatus>> {
+#[async_trait::async_trait]
+impl MoneyStore for Backend {
+    async fn add_credit(&self, id: &AccountId, amount: Usd, note: &str, now: Millis) -> Result<Account> {
+        let mut tx = self.write().await?;
+        let sql = format!(
+            "SELECT credited_micros, held_micros, spent_micros FROM accounts WHERE id = $1{}",
+            dialect::FOR_UPDATE
+        );
+        let (credited, held, spent): (i64, i64, i64) = sqlx::query_as(sqlx::AssertSqlSafe(sql))
+            .bind(id.as_str())
+            .fetch_optional(&mut *tx)
+            .await?
+            .ok_or(StoreError::NotFound)?;
+        // A debit may take the balance to zero, never below: open holds stay covered.
+        let available = Usd(credited).minus(Usd(held)).minus(Usd(spent));
+        if amount < Usd::ZERO && available.plus(amount) < Usd::ZERO {
+            return Err(StoreError::InsufficientBalance { available });
+        }
+        sqlx::query("UPDATE accounts SET credited_micros = credited_micros + $1 WHERE id = $2")
+            .bind(amount.micros())
+            .bind(id.as_str())
+            .execute(&mut *tx)
+            .await?;
+        ledger(&mut tx, id, None, None, LedgerKind::Credit, amount, note, now).await?;
+        tx.commit().await?;
+        self.account(id).await?.ok_or(StoreError::NotFound)
+    }
+
+    async fn key_status(&self, key: &KeyId, now: Millis) -> Result<Option<KeyStatus>> {
         let [(_, h5), (_, d1), (_, d7)] = SPEND_WINDOWS;
         let window = |n: u8| {
             format!(
-                "(SELECT COALESCE(SUM(amt), 0)::BIGINT FROM w WHERE at > ${n}), \
+                "(SELECT CAST(COALESCE(SUM(amt), 0) AS BIGINT) FROM w WHERE at > ${n}), \
                  (SELECT MIN(at) FROM w WHERE at > ${n} AND amt > 0)"
             )
         };
@@ -41,7 +71,7 @@ impl PgStore {
             .bind(now - h5)
             .bind(now - d1)
             .bind(now - d7)
-            .fetch_optional(&self.pool)
+            .fetch_optional(self.reader())
             .await?;
         let Some(row) = row else { return Ok(None) };
         let mut windows = Vec::with_capacity(SPEND_WINDOWS.len());
@@ -53,12 +83,7 @@ impl PgStore {
         Ok(Some(KeyStatus { committed: Usd(row.try_get(0)?), in_flight: row.try_get::<i64, _>(1)? as u32, windows }))
     }
 
-    pub(super) async fn ledger_entries_impl(
-        &self,
-        account: &AccountId,
-        after: Option<i64>,
-        limit: u32,
-    ) -> Result<Vec<LedgerEntry>> {
+    async fn ledger_entries(&self, account: &AccountId, after: Option<i64>, limit: u32) -> Result<Vec<LedgerEntry>> {
         let rows = sqlx::query(
             "SELECT id, account_id, task_id, key_id, kind, amount_micros, note, created_at FROM ledger \
              WHERE account_id = $1 AND id > $2 ORDER BY id LIMIT $3",
@@ -66,7 +91,7 @@ impl PgStore {
         .bind(account.as_str())
         .bind(after.unwrap_or(0))
         .bind(i64::from(limit))
-        .fetch_all(&self.pool)
+        .fetch_all(self.reader())
         .await?;
         rows.iter()
             .map(|r| {
@@ -87,13 +112,13 @@ impl PgStore {
             .collect()
     }
 
-    pub(super) async fn usage_impl(&self, q: &UsageQuery) -> Result<Vec<UsageRow>> {
+    async fn usage(&self, q: &UsageQuery) -> Result<Vec<UsageRow>> {
         let g = q.group;
-        let pick = |on: bool, expr: &str, ty: &str| if on { expr.to_owned() } else { format!("NULL::{ty}") };
+        let pick = |on: bool, expr: &str, ty: &str| if on { expr.to_owned() } else { format!("CAST(NULL AS {ty})") };
         let mut sql = format!(
             "SELECT {} AS day, {} AS model, {} AS account_id, {} AS key_id, {} AS mode, \
-               COUNT(*) AS tasks, COALESCE(SUM(billed_ms), 0)::BIGINT AS billed, \
-               COALESCE(SUM(used_micros), 0)::BIGINT AS usd \
+               COUNT(*) AS tasks, CAST(COALESCE(SUM(billed_ms), 0) AS BIGINT) AS billed, \
+               CAST(COALESCE(SUM(used_micros), 0) AS BIGINT) AS usd \
              FROM tasks WHERE completed_at >= $1 AND completed_at < $2 AND {CHARGED}",
             pick(g.day, &format!("completed_at / {DAY_MS}"), "BIGINT"),
             pick(g.model, "model", "TEXT"),
@@ -119,7 +144,7 @@ impl PgStore {
         for value in filters.into_iter().filter_map(|(_, v)| v) {
             query = query.bind(value);
         }
-        let rows = query.fetch_all(&self.pool).await?;
+        let rows = query.fetch_all(self.reader()).await?;
         rows.iter()
             .map(|r| {
                 let account: Option<String> = r.try_get("account_id")?;
@@ -140,4 +165,34 @@ impl PgStore {
             })
             .collect()
     }
+}
+
+/// Appends one ledger entry. The ledger is append-only: nothing updates or deletes it.
+/// The caller holds the account's row lock on PostgreSQL (see
+/// migrations/postgres/0001_init.sql), the write lock on SQLite.
+#[allow(clippy::too_many_arguments)]
+pub(super) async fn ledger(
+    tx: &mut Tx,
+    account: &AccountId,
+    task: Option<&str>,
+    key: Option<&str>,
+    kind: LedgerKind,
+    amount: Usd,
+    note: &str,
+    now: Millis,
+) -> Result<()> {
+    sqlx::query(
+        "INSERT INTO ledger (account_id, task_id, key_id, kind, amount_micros, note, created_at) \
+         VALUES ($1, $2, $3, $4, $5, $6, $7)",
+    )
+    .bind(account.as_str())
+    .bind(task)
+    .bind(key)
+    .bind(kind.as_str())
+    .bind(amount.micros())
+    .bind(note)
+    .bind(now)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }
