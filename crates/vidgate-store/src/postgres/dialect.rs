@@ -7,3 +7,18 @@ pub(super) const FOR_UPDATE: &str = " FOR UPDATE";
 
 /// `POSITION_OF(haystack, needle) > 0`: whether a text contains another.
 pub(super) const POSITION_OF: &str = "strpos";
+
+/// A claim that replicas run side by side: an `UPDATE` of `table` setting `set` on the
+/// rows `pick` (a `SELECT id FROM table … LIMIT …`) chooses, returning `returning`. The
+/// pick skips rows another claimer has locked (`FOR UPDATE SKIP LOCKED`), so concurrent
+/// claims take disjoint rows without waiting on each other.
+pub(super) fn claim_rows(table: &str, pick: &str, set: &str, returning: &str) -> String {
+    format!(
+        "WITH due(due_id) AS ({pick} FOR UPDATE SKIP LOCKED) \
+         UPDATE {table} SET {set} FROM due WHERE id = due.due_id RETURNING {returning}"
+    )
+}
+
+/// The rows whose files are still kept, in the words of the partial index
+/// `tasks_files_due`.
+pub(super) const FILES_KEPT: &str = "NOT files_expired";

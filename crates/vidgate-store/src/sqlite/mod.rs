@@ -20,11 +20,13 @@ mod guide_images;
 mod money;
 mod reclaim;
 mod reroute;
+#[path = "../sql/retention.rs"]
 mod retention;
 #[path = "../sql/rows.rs"]
 mod rows;
 mod submits;
 mod tasks;
+#[path = "../sql/webhooks.rs"]
 mod webhooks;
 
 use std::str::FromStr;
@@ -37,7 +39,6 @@ use vidgate_domain::task::Mode;
 use vidgate_domain::{AccountId, TaskId};
 
 use crate::model::*;
-use crate::webhooks::{ClaimedWebhook, WebhookAttempt, WebhookDeliveries};
 use crate::{Result, StoreError};
 
 /// The migrations, in order. Each runs once, in its own transaction.
@@ -271,36 +272,6 @@ impl crate::LeaseStore for SqliteStore {
         caps: &ProviderCaps,
     ) -> Result<crate::ClaimBatch> {
         self.claim_batch_impl(owner, now, lease, limit, caps).await
-    }
-}
-
-#[async_trait]
-impl crate::WebhookStore for SqliteStore {
-    async fn claim_webhooks(&self, owner: &str, now: Millis, lease: Millis, limit: u32) -> Result<Vec<ClaimedWebhook>> {
-        self.claim_webhooks_impl(owner, now, lease, limit).await
-    }
-    async fn record_webhook_attempt(&self, id: &str, token: i64, attempt: WebhookAttempt) -> Result<bool> {
-        self.record_webhook_attempt_impl(id, token, attempt).await
-    }
-    async fn release_webhook_leases(&self, owner: &str) -> Result<u64> {
-        self.release_webhook_leases_impl(owner).await
-    }
-    async fn webhook_deliveries(&self, task: &TaskId) -> Result<Vec<WebhookDeliveries>> {
-        self.webhook_deliveries_impl(task).await
-    }
-}
-
-#[async_trait]
-impl crate::RetentionStore for SqliteStore {
-    async fn mark_files_expired(&self, id: &TaskId) -> Result<()> {
-        sqlx::query("UPDATE tasks SET files_expired = 1, version = version + 1 WHERE id = ? AND files_expired = 0")
-            .bind(id.as_str())
-            .execute(&self.writer)
-            .await?;
-        Ok(())
-    }
-    async fn claim_files_for_removal(&self, now: Millis, lease: Millis, limit: u32) -> Result<Vec<TaskId>> {
-        self.claim_files_for_removal_impl(now, lease, limit).await
     }
 }
 
