@@ -22,3 +22,8 @@ pub(super) fn claim_rows(table: &str, pick: &str, set: &str, returning: &str) ->
 /// The rows whose files are still kept, in the words of the partial index
 /// `tasks_files_due`.
 pub(super) const FILES_KEPT: &str = "NOT files_expired";
+
+/// A task list's filter on one metadata entry: parameter `key` holds `value`.
+pub(super) fn metadata_is(key: &str, value: &str) -> String {
+    format!("params->'metadata'->>{key} = {value}")
+}

@@ -19,3 +19,8 @@ pub(super) fn claim_rows(table: &str, pick: &str, set: &str, returning: &str) ->
 /// The rows whose files are still kept, in the very words of the partial index
 /// `tasks_files_due` (SQLite uses a partial index only when the query repeats its terms).
 pub(super) const FILES_KEPT: &str = "files_expired = 0";
+
+/// A task list's filter on one metadata entry: parameter `key` holds `value`.
+pub(super) fn metadata_is(key: &str, value: &str) -> String {
+    format!("EXISTS (SELECT 1 FROM json_each(params, '$.metadata') WHERE key = {key} AND value = {value})")
+}

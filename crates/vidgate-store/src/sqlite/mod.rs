@@ -13,18 +13,19 @@
 #[path = "../sql/accounts.rs"]
 mod accounts;
 mod claim;
-mod deletion;
 mod dialect;
+#[path = "../sql/guide_images.rs"]
 mod guide_images;
+#[path = "../sql/leases.rs"]
+mod leases;
 #[path = "../sql/money.rs"]
 mod money;
 mod reclaim;
-mod reroute;
 #[path = "../sql/retention.rs"]
 mod retention;
 #[path = "../sql/rows.rs"]
 mod rows;
-mod submits;
+#[path = "../sql/tasks.rs"]
 mod tasks;
 #[path = "../sql/webhooks.rs"]
 mod webhooks;
@@ -35,10 +36,7 @@ use std::time::Duration;
 use async_trait::async_trait;
 use sqlx::sqlite::{SqliteConnectOptions, SqliteJournalMode, SqlitePool, SqlitePoolOptions, SqliteSynchronous};
 use sqlx::{Sqlite, Transaction};
-use vidgate_domain::task::Mode;
-use vidgate_domain::{AccountId, TaskId};
 
-use crate::model::*;
 use crate::{Result, StoreError};
 
 /// The migrations, in order. Each runs once, in its own transaction.
@@ -180,100 +178,6 @@ type Backend = SqliteStore;
 type DbRow = sqlx::sqlite::SqliteRow;
 /// A write transaction ([`SqliteStore::write`]).
 type Tx = Transaction<'static, Sqlite>;
-
-#[async_trait]
-impl crate::TaskStore for SqliteStore {
-    async fn submit(&self, task: NewTask, checks: SubmitChecks) -> Result<SubmitOutcome> {
-        self.submit_impl(task, checks).await
-    }
-    async fn task(&self, id: &TaskId) -> Result<Option<Task>> {
-        self.task_impl(id).await
-    }
-    async fn task_by_out_id(&self, account: &AccountId, mode: Mode, out: &str) -> Result<Option<Task>> {
-        self.task_by_out_id_impl(account, mode, out).await
-    }
-    async fn source_image(&self, id: &TaskId) -> Result<Option<SourceImage>> {
-        self.source_image_impl(id).await
-    }
-    async fn tasks(&self, filter: &TaskFilter) -> Result<Vec<Task>> {
-        self.tasks_impl(filter).await
-    }
-    async fn delete_task(&self, id: &TaskId, now: Millis) -> Result<bool> {
-        self.delete_task_impl(id, now).await
-    }
-    async fn guide_images(&self, id: &TaskId) -> Result<Vec<crate::GuideImage>> {
-        self.guide_images_impl(id).await
-    }
-}
-
-#[async_trait]
-impl crate::LeaseStore for SqliteStore {
-    async fn mark_submitting(&self, id: &TaskId, token: i64) -> Result<bool> {
-        let done = sqlx::query(
-            "UPDATE tasks SET submitting = 1, submit_attempts = submit_attempts + 1 \
-             WHERE id = ? AND lease_token = ? AND phase = 'submit'",
-        )
-        .bind(id.as_str())
-        .bind(token)
-        .execute(&self.writer)
-        .await?;
-        Ok(done.rows_affected() == 1)
-    }
-    async fn release_leases(&self, owner: &str) -> Result<u64> {
-        let done = sqlx::query(
-            "UPDATE tasks SET lease_until = NULL, lease_owner = NULL WHERE lease_owner = ? AND phase <> 'done'",
-        )
-        .bind(owner)
-        .execute(&self.writer)
-        .await?;
-        Ok(done.rows_affected())
-    }
-    async fn open_task_counts(&self) -> Result<Vec<(String, vidgate_domain::task::TaskStatus, u32)>> {
-        let rows: Vec<(String, String, i64)> = sqlx::query_as(
-            "SELECT provider, status, COUNT(*) FROM tasks WHERE phase <> 'done' GROUP BY provider, status",
-        )
-        .fetch_all(&self.pool)
-        .await?;
-        rows.into_iter()
-            .map(|(p, s, n)| {
-                let status = vidgate_domain::task::TaskStatus::parse(&s)
-                    .ok_or_else(|| StoreError::Corrupt(format!("status {s}")))?;
-                Ok((p, status, n as u32))
-            })
-            .collect()
-    }
-    async fn heartbeat(&self, id: &TaskId, token: i64, until: Millis) -> Result<bool> {
-        let done = sqlx::query("UPDATE tasks SET lease_until = ? WHERE id = ? AND lease_token = ? AND phase <> 'done'")
-            .bind(until)
-            .bind(id.as_str())
-            .bind(token)
-            .execute(&self.writer)
-            .await?;
-        Ok(done.rows_affected() == 1)
-    }
-    async fn save_step(&self, id: &TaskId, token: i64, update: StepUpdate, now: Millis) -> Result<bool> {
-        self.save_step_impl(id, token, update, now).await
-    }
-    async fn finish(&self, id: &TaskId, token: Option<i64>, end: Terminal, now: Millis) -> Result<Option<Task>> {
-        self.finish_impl(id, token, end, now).await
-    }
-    async fn reroute(&self, id: &TaskId, token: i64, route: crate::Reroute, now: Millis) -> Result<bool> {
-        self.reroute_impl(id, token, route, now).await
-    }
-    async fn submit_not_sent(&self, id: &TaskId, token: i64) -> Result<bool> {
-        self.submit_not_sent_impl(id, token).await
-    }
-    async fn claim_batch(
-        &self,
-        owner: &str,
-        now: Millis,
-        lease: Millis,
-        limit: u32,
-        caps: &ProviderCaps,
-    ) -> Result<crate::ClaimBatch> {
-        self.claim_batch_impl(owner, now, lease, limit, caps).await
-    }
-}
 
 #[async_trait]
 impl crate::Store for SqliteStore {
