@@ -10,6 +10,27 @@
 //!
 //! The store must not know about HTTP, providers or files on disk.
 
+/// One backend's migrations (`migrations/<dir>/`), in order, for its `mod.rs`. Both folders
+/// hold the same versions, each in its own dialect: a schema change adds a file to both and
+/// one line here.
+macro_rules! migrations {
+    ($dir:literal) => {
+        &[
+            (1, include_str!(concat!("../../migrations/", $dir, "/0001_init.sql"))),
+            (2, include_str!(concat!("../../migrations/", $dir, "/0002_webhook_attempts.sql"))),
+            (3, include_str!(concat!("../../migrations/", $dir, "/0003_money.sql"))),
+            (4, include_str!(concat!("../../migrations/", $dir, "/0004_deleted_tasks.sql"))),
+            (5, include_str!(concat!("../../migrations/", $dir, "/0005_replicas.sql"))),
+            (40, include_str!(concat!("../../migrations/", $dir, "/0040_claim_indexes.sql"))),
+            (41, include_str!(concat!("../../migrations/", $dir, "/0041_key_announcements.sql"))),
+            (50, include_str!(concat!("../../migrations/", $dir, "/0050_management.sql"))),
+            (51, include_str!(concat!("../../migrations/", $dir, "/0051_key_cache_announcements.sql"))),
+            (52, include_str!(concat!("../../migrations/", $dir, "/0052_usage_index.sql"))),
+            (80, include_str!(concat!("../../migrations/", $dir, "/0080_guide_images.sql"))),
+        ]
+    };
+}
+
 pub mod changes;
 #[cfg(feature = "testkit")]
 pub mod conformance;

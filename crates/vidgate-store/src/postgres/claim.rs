@@ -18,8 +18,8 @@
 
 use sqlx::Row;
 
-use super::leases::offer_submits;
-use super::rows::{self, TASK_COLUMNS};
+use super::sql::leases::offer_submits;
+use super::sql::rows::{self, TASK_COLUMNS};
 use super::{CLAIM_LOCK, DbRow, PgStore, Tx};
 use crate::Result;
 use crate::fair::{ClaimBatch, FairPick};

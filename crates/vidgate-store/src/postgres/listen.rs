@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use sqlx::postgres::{PgListener, PgPoolOptions};
 
 use super::PgStore;
-use super::rows::parse_id;
+use super::sql::rows::parse_id;
 use crate::changes::{Change, ChangeFeed};
 use crate::{Result, StoreError};
 

@@ -24,26 +24,12 @@
 //! The SQL is the SQLite side's wherever it can be; the differences are noted where they
 //! occur (placeholders `$n`, BOOLEAN flags, JSONB, `SUM(…)::BIGINT`, `= ANY($n)` lists).
 
-#[path = "../sql/accounts.rs"]
-mod accounts;
 mod claim;
 mod dialect;
-#[path = "../sql/guide_images.rs"]
-mod guide_images;
-#[path = "../sql/leases.rs"]
-mod leases;
 mod listen;
-#[path = "../sql/money.rs"]
-mod money;
 mod reclaim;
-#[path = "../sql/retention.rs"]
-mod retention;
-#[path = "../sql/rows.rs"]
-mod rows;
-#[path = "../sql/tasks.rs"]
-mod tasks;
-#[path = "../sql/webhooks.rs"]
-mod webhooks;
+#[path = "../sql/mod.rs"]
+mod sql;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -56,19 +42,7 @@ use crate::Result;
 
 /// The migrations, in order, numbered as the SQLite ones (a schema change adds the same
 /// version to both lists). All pending ones run in one transaction.
-const MIGRATIONS: &[(i64, &str)] = &[
-    (1, include_str!("../../migrations/postgres/0001_init.sql")),
-    (2, include_str!("../../migrations/postgres/0002_webhook_attempts.sql")),
-    (3, include_str!("../../migrations/postgres/0003_money.sql")),
-    (4, include_str!("../../migrations/postgres/0004_deleted_tasks.sql")),
-    (5, include_str!("../../migrations/postgres/0005_replicas.sql")),
-    (40, include_str!("../../migrations/postgres/0040_claim_indexes.sql")),
-    (41, include_str!("../../migrations/postgres/0041_key_announcements.sql")),
-    (50, include_str!("../../migrations/postgres/0050_management.sql")),
-    (51, include_str!("../../migrations/postgres/0051_key_cache_announcements.sql")),
-    (52, include_str!("../../migrations/postgres/0052_usage_index.sql")),
-    (80, include_str!("../../migrations/postgres/0080_guide_images.sql")),
-];
+const MIGRATIONS: &[(i64, &str)] = migrations!("postgres");
 
 /// How many migrations this version knows (each is recorded once in `schema_migrations`).
 pub const MIGRATION_COUNT: usize = MIGRATIONS.len();
@@ -82,19 +56,7 @@ pub(super) const CLAIM_LOCK: i64 = 0x0076_6763_6c61_696d;
 /// for a statement or a short transaction.
 const MAX_CONNECTIONS: u32 = 16;
 
-/// The queries on the hot paths, by name: the engine's claim and a client's poll (its key
-/// and its task). Their plans are checked to use indexes and never scan `tasks`
-/// (`tests/postgres.rs`).
-pub fn hot_queries() -> Vec<(&'static str, String)> {
-    vec![
-        ("claim: due polls", claim::DUE_POLLS.clone()),
-        ("claim: slots held", claim::HELD.to_owned()),
-        ("claim: providers with submits", claim::PROVIDERS.to_owned()),
-        ("claim: each account's due submits", claim::HEADS.to_owned()),
-        ("poll: the key", "SELECT * FROM api_keys WHERE id = $1".to_owned()),
-        ("poll: the task", tasks::TASK_BY_ID.clone()),
-    ]
-}
+pub use sql::hot_queries;
 
 /// A [`Store`] on one PostgreSQL database.
 #[derive(Clone)]
@@ -125,11 +87,6 @@ impl PgStore {
     /// A transaction (READ COMMITTED); the caller takes the row locks it relies on.
     async fn write(&self) -> Result<Tx> {
         Ok(self.pool.begin().await?)
-    }
-
-    /// Reads: the pool.
-    fn reader(&self) -> &PgPool {
-        &self.pool
     }
 
     /// A write of one statement: the pool too (PostgreSQL runs writers side by side).

@@ -9,6 +9,9 @@ use super::{Backend, Tx, dialect, rows};
 use crate::model::*;
 use crate::{AccountStore, Result, StoreError};
 
+/// A key by id (every authenticated request).
+pub const KEY_BY_ID: &str = "SELECT * FROM api_keys WHERE id = $1";
+
 #[async_trait::async_trait]
 impl AccountStore for Backend {
     async fn bootstrap(&self, plan: BootstrapPlan) -> Result<Bootstrap> {
@@ -40,7 +43,7 @@ impl AccountStore for Backend {
     async fn setting(&self, name: &str) -> Result<Option<String>> {
         Ok(sqlx::query_scalar("SELECT value FROM settings WHERE name = $1")
             .bind(name)
-            .fetch_optional(self.reader())
+            .fetch_optional(&self.pool)
             .await?)
     }
 
@@ -53,7 +56,7 @@ impl AccountStore for Backend {
 
     async fn account(&self, id: &AccountId) -> Result<Option<Account>> {
         let row =
-            sqlx::query("SELECT * FROM accounts WHERE id = $1").bind(id.as_str()).fetch_optional(self.reader()).await?;
+            sqlx::query("SELECT * FROM accounts WHERE id = $1").bind(id.as_str()).fetch_optional(&self.pool).await?;
         row.as_ref().map(rows::account).transpose()
     }
 
@@ -84,8 +87,7 @@ impl AccountStore for Backend {
     }
 
     async fn key(&self, id: &KeyId) -> Result<Option<ApiKey>> {
-        let row =
-            sqlx::query("SELECT * FROM api_keys WHERE id = $1").bind(id.as_str()).fetch_optional(self.reader()).await?;
+        let row = sqlx::query(KEY_BY_ID).bind(id.as_str()).fetch_optional(&self.pool).await?;
         row.as_ref().map(rows::api_key).transpose()
     }
 
@@ -94,10 +96,10 @@ impl AccountStore for Backend {
             Some(a) => {
                 sqlx::query("SELECT * FROM api_keys WHERE account_id = $1 ORDER BY id")
                     .bind(a.as_str())
-                    .fetch_all(self.reader())
+                    .fetch_all(&self.pool)
                     .await?
             }
-            None => sqlx::query("SELECT * FROM api_keys ORDER BY id").fetch_all(self.reader()).await?,
+            None => sqlx::query("SELECT * FROM api_keys ORDER BY id").fetch_all(&self.pool).await?,
         };
         rows.iter().map(rows::api_key).collect()
     }
@@ -121,7 +123,7 @@ impl AccountStore for Backend {
             .bind(filter.name_contains.as_deref())
             .bind(filter.after.as_ref().map(AccountId::as_str))
             .bind(i64::from(filter.limit))
-            .fetch_all(self.reader())
+            .fetch_all(&self.pool)
             .await?;
         rows.iter().map(rows::account).collect()
     }
@@ -184,7 +186,7 @@ impl AccountStore for Backend {
         .bind(filter.target_id.as_deref())
         .bind(filter.before)
         .bind(i64::from(filter.limit))
-        .fetch_all(self.reader())
+        .fetch_all(&self.pool)
         .await?;
         rows.iter()
             .map(|row| {

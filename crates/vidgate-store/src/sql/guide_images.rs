@@ -13,7 +13,7 @@ pub(super) async fn of_task(store: &Backend, id: &TaskId) -> Result<Vec<GuideIma
     let rows: Vec<(String, String, String, Vec<u8>)> =
         sqlx::query_as("SELECT role, mime, sha256, bytes FROM task_guide_images WHERE task_id = $1 ORDER BY position")
             .bind(id.as_str())
-            .fetch_all(store.reader())
+            .fetch_all(&store.pool)
             .await?;
     rows.into_iter()
         .map(|(role_text, mime, sha256, bytes)| {

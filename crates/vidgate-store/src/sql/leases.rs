@@ -70,7 +70,7 @@ impl LeaseStore for Backend {
         let rows: Vec<(String, String, i64)> = sqlx::query_as(
             "SELECT provider, status, COUNT(*) FROM tasks WHERE phase <> 'done' GROUP BY provider, status",
         )
-        .fetch_all(self.reader())
+        .fetch_all(&self.pool)
         .await?;
         rows.into_iter()
             .map(|(p, s, n)| {
@@ -251,7 +251,7 @@ async fn enqueue_webhook(tx: &mut Tx, task: &Task, url: &str, now: Millis) -> Re
 /// submits, at most as many as the provider has free slots and `room` allows (`heads`, a
 /// backend's statement: $1 provider, $2 now, $3 how many per account, rows ordered by
 /// account).
-pub(super) async fn offer_submits(
+pub(crate) async fn offer_submits(
     tx: &mut Tx,
     pick: &mut FairPick<'_>,
     (providers, heads): (&str, &str),

@@ -71,7 +71,7 @@ impl MoneyStore for Backend {
             .bind(now - h5)
             .bind(now - d1)
             .bind(now - d7)
-            .fetch_optional(self.reader())
+            .fetch_optional(&self.pool)
             .await?;
         let Some(row) = row else { return Ok(None) };
         let mut windows = Vec::with_capacity(SPEND_WINDOWS.len());
@@ -91,7 +91,7 @@ impl MoneyStore for Backend {
         .bind(account.as_str())
         .bind(after.unwrap_or(0))
         .bind(i64::from(limit))
-        .fetch_all(self.reader())
+        .fetch_all(&self.pool)
         .await?;
         rows.iter()
             .map(|r| {
@@ -144,7 +144,7 @@ impl MoneyStore for Backend {
         for value in filters.into_iter().filter_map(|(_, v)| v) {
             query = query.bind(value);
         }
-        let rows = query.fetch_all(self.reader()).await?;
+        let rows = query.fetch_all(&self.pool).await?;
         rows.iter()
             .map(|r| {
                 let account: Option<String> = r.try_get("account_id")?;

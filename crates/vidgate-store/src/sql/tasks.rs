@@ -65,7 +65,7 @@ impl TaskStore for Backend {
 
     async fn task(&self, id: &TaskId) -> Result<Option<Task>> {
         let query = sqlx::query(sqlx::AssertSqlSafe(TASK_BY_ID.as_str()));
-        let row = query.bind(id.as_str()).fetch_optional(self.reader()).await?;
+        let row = query.bind(id.as_str()).fetch_optional(&self.pool).await?;
         row.as_ref().map(rows::task).transpose()
     }
 
@@ -74,7 +74,7 @@ impl TaskStore for Backend {
             .bind(account.as_str())
             .bind(mode.as_str())
             .bind(out)
-            .fetch_optional(self.reader())
+            .fetch_optional(&self.pool)
             .await?;
         row.as_ref().map(rows::task).transpose()
     }
@@ -83,7 +83,7 @@ impl TaskStore for Backend {
         let row: Option<(String, String, Vec<u8>)> =
             sqlx::query_as("SELECT mime, sha256, bytes FROM task_inputs WHERE task_id = $1")
                 .bind(id.as_str())
-                .fetch_optional(self.reader())
+                .fetch_optional(&self.pool)
                 .await?;
         Ok(row.map(|(mime, sha256, bytes)| SourceImage { mime, sha256, bytes }))
     }
@@ -136,7 +136,7 @@ impl TaskStore for Backend {
         if let Some(after) = &f.after {
             q = q.bind(after.as_str().to_owned());
         }
-        let rows = q.bind(i64::from(f.limit.max(1))).fetch_all(self.reader()).await?;
+        let rows = q.bind(i64::from(f.limit.max(1))).fetch_all(&self.pool).await?;
         rows.iter().map(rows::task).collect()
     }
 

@@ -90,7 +90,7 @@ impl WebhookStore for Backend {
 
     async fn webhook_deliveries(&self, task: &TaskId) -> Result<Vec<WebhookDeliveries>> {
         let sql = format!("SELECT {MESSAGE_COLUMNS} FROM webhook_outbox WHERE task_id = $1 ORDER BY created_at, id");
-        let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(task.as_str()).fetch_all(self.reader()).await?;
+        let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(task.as_str()).fetch_all(&self.pool).await?;
         let mut out = Vec::with_capacity(rows.len());
         for row in &rows {
             let message = message(row)?;
@@ -99,7 +99,7 @@ impl WebhookStore for Backend {
                  FROM webhook_attempts WHERE outbox_id = $1 ORDER BY attempt",
             )
             .bind(&message.id)
-            .fetch_all(self.reader())
+            .fetch_all(&self.pool)
             .await?;
             let attempts = attempts.iter().map(attempt).collect::<Result<Vec<_>>>()?;
             out.push(WebhookDeliveries { message, attempts });

@@ -15,8 +15,8 @@
 use sqlx::Row;
 
 use super::SqliteStore;
-use super::leases::offer_submits;
-use super::rows::{self, TASK_COLUMNS};
+use super::sql::leases::offer_submits;
+use super::sql::rows::{self, TASK_COLUMNS};
 use crate::Result;
 use crate::fair::{ClaimBatch, FairPick};
 use crate::model::*;

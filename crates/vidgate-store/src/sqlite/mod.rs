@@ -10,25 +10,11 @@
 //! the CLI.) A write statement must use `writer`; on a read connection it would still be
 //! correct, but would race for the lock again.
 
-#[path = "../sql/accounts.rs"]
-mod accounts;
 mod claim;
 mod dialect;
-#[path = "../sql/guide_images.rs"]
-mod guide_images;
-#[path = "../sql/leases.rs"]
-mod leases;
-#[path = "../sql/money.rs"]
-mod money;
 mod reclaim;
-#[path = "../sql/retention.rs"]
-mod retention;
-#[path = "../sql/rows.rs"]
-mod rows;
-#[path = "../sql/tasks.rs"]
-mod tasks;
-#[path = "../sql/webhooks.rs"]
-mod webhooks;
+#[path = "../sql/mod.rs"]
+mod sql;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -40,33 +26,9 @@ use sqlx::{Sqlite, Transaction};
 use crate::{Result, StoreError};
 
 /// The migrations, in order. Each runs once, in its own transaction.
-const MIGRATIONS: &[(i64, &str)] = &[
-    (1, include_str!("../../migrations/sqlite/0001_init.sql")),
-    (2, include_str!("../../migrations/sqlite/0002_webhook_attempts.sql")),
-    (3, include_str!("../../migrations/sqlite/0003_money.sql")),
-    (4, include_str!("../../migrations/sqlite/0004_deleted_tasks.sql")),
-    (5, include_str!("../../migrations/sqlite/0005_replicas.sql")),
-    (40, include_str!("../../migrations/sqlite/0040_claim_indexes.sql")),
-    (41, include_str!("../../migrations/sqlite/0041_key_announcements.sql")),
-    (50, include_str!("../../migrations/sqlite/0050_management.sql")),
-    (51, include_str!("../../migrations/sqlite/0051_key_cache_announcements.sql")),
-    (52, include_str!("../../migrations/sqlite/0052_usage_index.sql")),
-    (80, include_str!("../../migrations/sqlite/0080_guide_images.sql")),
-];
+const MIGRATIONS: &[(i64, &str)] = migrations!("sqlite");
 
-/// The queries on the hot paths, by name: the engine's claim and a client's poll (its key
-/// and its task). Their plans are checked to use indexes and never scan `tasks`
-/// (`tests/sqlite.rs`).
-pub fn hot_queries() -> Vec<(&'static str, String)> {
-    vec![
-        ("claim: due polls", claim::DUE_POLLS.to_owned()),
-        ("claim: slots held", claim::HELD.to_owned()),
-        ("claim: providers with submits", claim::PROVIDERS.to_owned()),
-        ("claim: each account's due submits", claim::HEADS.to_owned()),
-        ("poll: the key", "SELECT * FROM api_keys WHERE id = ?".to_owned()),
-        ("poll: the task", tasks::TASK_BY_ID.clone()),
-    ]
-}
+pub use sql::hot_queries;
 
 /// A [`Store`] on one SQLite database.
 #[derive(Clone)]
@@ -158,11 +120,6 @@ impl SqliteStore {
     /// A write transaction holding SQLite's write lock from the start.
     async fn write(&self) -> Result<Tx> {
         Ok(self.writer.begin_with("BEGIN IMMEDIATE").await?)
-    }
-
-    /// Reads: the pool of read connections.
-    fn reader(&self) -> &SqlitePool {
-        &self.pool
     }
 
     /// A write of one statement: the one writer connection.
