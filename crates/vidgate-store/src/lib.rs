@@ -3,10 +3,33 @@
 //!
 //! The store owns every state change of a task and of money. Every change of a task is a
 //! compare-and-set: steps carry the fencing token of their lease, and the one call that
-//! moves a task to a terminal state ([`LeaseStore::finish`]) also settles its money in the same
-//! transaction, so a task is settled exactly once whoever gets there first.
+//! moves a task to a terminal state ([`LeaseStore::finish`]) also settles its money in the
+//! same transaction, so a task is settled exactly once whoever gets there first.
 //! `conformance` (the `testkit` feature, for tests only) holds the suite every backend must
 //! pass.
+//!
+//! # Layout
+//!
+//! [`Store`] is the sum of one trait per subject: [`AccountStore`] (accounts, keys,
+//! settings, management and the audit list), [`TaskStore`] (a client's submit, reads and
+//! deletes), [`LeaseStore`] (the engine's claims, steps, `finish` and failover),
+//! [`MoneyStore`] (credits, key status, statements, usage), [`WebhookStore`] (the outbox)
+//! and [`RetentionStore`] (expired files). Callers hold an `Arc<dyn Store>` and call any of
+//! their methods on it.
+//!
+//! Each rule is written once. The decisions sit in plain modules with no SQL: `limits.rs`
+//! (what a submit may not exceed), `settlement.rs` (what a terminal transition captures and
+//! releases), `fair.rs` (who gets a provider's free slots). The SQL that reads and writes
+//! the rows sits in `src/sql/`, one file per subject, written once for both databases:
+//! `sqlite/mod.rs` and `postgres/mod.rs` each compile that folder as a module of their own
+//! (`#[path = "../sql/mod.rs"] mod sql;`) against a few names they define (`Backend`,
+//! `Tx`, `DbRow`, `writer()`, `write()`), so the same source becomes SQLite code in one
+//! place and PostgreSQL code in the other, with no generic layer to read through (see
+//! `src/sql/mod.rs`). What really differs stays with its backend, small and named:
+//! `dialect.rs` (row locks, `SKIP LOCKED` claims, JSON paths, text search), `claim.rs`
+//! (the engine's claim), the connections and `write()` transactions in `mod.rs`, the
+//! migrations (`migrations/<backend>/`), SQLite's start-up reclaim (`sqlite/reclaim.rs`)
+//! and PostgreSQL's change feed (`postgres/listen.rs`).
 //!
 //! The store must not know about HTTP, providers or files on disk.
 

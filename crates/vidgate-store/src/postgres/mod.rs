@@ -16,18 +16,19 @@
 //!   transaction-scoped advisory lock so the per-provider caps count exactly (claim.rs);
 //! - bootstrap inserts its marker with `ON CONFLICT DO NOTHING`, and migrations run under
 //!   an advisory lock, so replicas starting together do each once.
-//! - the retention sweeper claims its batch with a lease under `SKIP LOCKED` (retention.rs);
+//! - webhook messages and the retention sweeper's batches are claimed with a lease under
+//!   `SKIP LOCKED` (`dialect::claim_rows`);
 //! - changes are announced to every replica at commit by triggers, and heard on a
 //!   `LISTEN` connection of its own (listen.rs).
 //!
 //! Locks are always taken in the order task → account → key, so these never deadlock.
-//! The SQL is the SQLite side's wherever it can be; the differences are noted where they
-//! occur (placeholders `$n`, BOOLEAN flags, JSONB, `SUM(…)::BIGINT`, `= ANY($n)` lists).
+//! The SQL is written once for both backends (`src/sql/`, compiled here as `sql`); what is
+//! PostgreSQL's own is here: the pool and its transactions, `dialect.rs`, the claim
+//! (`claim.rs`), the change feed (`listen.rs`) and the migrations.
 
 mod claim;
 mod dialect;
 mod listen;
-mod reclaim;
 #[path = "../sql/mod.rs"]
 mod sql;
 
@@ -127,9 +128,19 @@ async fn migrate(conn: &mut PgConnection) -> Result<()> {
 #[async_trait]
 impl crate::Store for PgStore {
     async fn listen(&self) -> Result<Option<Box<dyn crate::ChangeFeed>>> {
-        Ok(Some(self.listen_impl().await?))
+        Ok(Some(self.subscribe().await?))
     }
+
+    /// Start-up lease reclaim on PostgreSQL: never. Replicas share the database, so a lease
+    /// this process did not take may belong to a live replica, and taking it would run that
+    /// task's step twice at once (fencing keeps the writes safe, but an upstream submit of a
+    /// non-idempotent provider would then fail the task as a possible orphan). A dead
+    /// replica's leases expire after `engine.lease_secs` and any replica takes the tasks over.
+    ///
+    /// A stable owner id per replica would let a restarted one take back its own leases, but
+    /// nothing here could prove that two running replicas were not given the same id; that is
+    /// why the restart shortcut exists only where the store can prove it is alone (SQLite).
     async fn reclaim_stale_leases_at_startup(&self) -> Result<Option<u64>> {
-        self.reclaim_stale_leases_at_startup_impl().await
+        Ok(None)
     }
 }

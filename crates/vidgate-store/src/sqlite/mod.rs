@@ -7,8 +7,12 @@
 //! for it in order, in process, instead of racing for SQLite's write lock and sleeping in
 //! its busy handler. Reads use a pool of other connections and, in WAL mode, never wait
 //! for a write. (The busy timeout remains for other processes opening the file, such as
-//! the CLI.) A write statement must use `writer`; on a read connection it would still be
+//! the CLI.) A write statement must use `writer()`; on a read connection it would still be
 //! correct, but would race for the lock again.
+//!
+//! The SQL is written once for both backends (`src/sql/`, compiled here as `sql`); what is
+//! SQLite's own is here: the connections and `BEGIN IMMEDIATE`, `dialect.rs`, the claim
+//! (`claim.rs`), the start-up reclaim (`reclaim.rs`) and the migrations.
 
 mod claim;
 mod dialect;
@@ -143,6 +147,6 @@ impl crate::Store for SqliteStore {
         Ok(None)
     }
     async fn reclaim_stale_leases_at_startup(&self) -> Result<Option<u64>> {
-        self.reclaim_stale_leases_at_startup_impl().await
+        self.reclaim_if_alone().await
     }
 }
