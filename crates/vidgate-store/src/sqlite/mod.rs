@@ -17,6 +17,8 @@
 mod claim;
 mod dialect;
 mod reclaim;
+// The SQL both backends share, compiled once per backend on purpose (see src/sql/mod.rs).
+#[allow(clippy::duplicate_mod)]
 #[path = "../sql/mod.rs"]
 mod sql;
 
