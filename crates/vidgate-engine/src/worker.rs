@@ -2,7 +2,7 @@
 //! (submit, poll, or fetch-and-deliver) on a bounded set of workers. Every write carries
 //! the lease's fencing token, so a worker that lost its lease (it was slow, or its process
 //! was presumed dead) cannot overwrite the work of the one that took over; the terminal
-//! write goes through [`Store::finish`], which settles money exactly once.
+//! write goes through [`LeaseStore::finish`](vidgate_store::LeaseStore::finish), which settles money exactly once.
 //!
 //! Crash safety: whatever a step did not record is redone by the next lease holder. The
 //! one step that must not be redone blindly is an upstream submit whose outcome is

@@ -1,8 +1,8 @@
 //! The submit rules, written once for every backend: which limit a new task would break
 //! (concurrency, balance, key quota, spend windows) and what a repeated idempotency key
 //! answers. A backend only reads rows inside its submit transaction, through
-//! [`LimitReads`]; the SQL of those reads is written once here where the dialects agree
-//! ([`sql`]), with `?` placeholders a backend numbers if it must ([`numbered`]).
+//! [`LimitReads`]; the SQL of those reads is written once here ([`sql`]), in the dialect
+//! both backends share.
 //!
 //! Must not: write anything, or decide money after a task ran (`settlement.rs` does).
 
@@ -17,32 +17,16 @@ use crate::model::{NewTask, SubmitChecks, SubmitOutcome, Task};
 /// hold while open.
 pub const COMMITTED_MICROS: &str = "CASE WHEN phase = 'done' THEN used_micros ELSE estimated_micros END";
 
-/// The reads the rules need, in the dialect both backends share (`?` placeholders).
+/// The reads the rules need, in the dialect both backends share.
 pub mod sql {
     /// The key's open tasks (its concurrency).
-    pub const OPEN_TASKS_OF_KEY: &str = "SELECT COUNT(*) FROM tasks WHERE key_id = ? AND phase <> 'done'";
+    pub const OPEN_TASKS_OF_KEY: &str = "SELECT COUNT(*) FROM tasks WHERE key_id = $1 AND phase <> 'done'";
     /// An account's credited, held and spent micro-dollars.
-    pub const ACCOUNT_MONEY: &str = "SELECT credited_micros, held_micros, spent_micros FROM accounts WHERE id = ?";
+    pub const ACCOUNT_MONEY: &str = "SELECT credited_micros, held_micros, spent_micros FROM accounts WHERE id = $1";
     /// A key's held and spent micro-dollars.
-    pub const KEY_MONEY: &str = "SELECT held_micros, spent_micros FROM api_keys WHERE id = ?";
+    pub const KEY_MONEY: &str = "SELECT held_micros, spent_micros FROM api_keys WHERE id = $1";
     /// The live tasks of a key created after a time (a spend window's rows).
-    pub const WINDOW_FROM: &str = "FROM tasks WHERE key_id = ? AND mode = 'live' AND created_at > ?";
-}
-
-/// `sql` with its `?` placeholders numbered `$1`, `$2` … (PostgreSQL's form). The
-/// statements here hold no `?` other than placeholders.
-pub fn numbered(sql: &str) -> String {
-    let mut out = String::with_capacity(sql.len() + 8);
-    let mut n = 0;
-    for c in sql.chars() {
-        if c == '?' {
-            n += 1;
-            out.push_str(&format!("${n}"));
-        } else {
-            out.push(c);
-        }
-    }
-    out
+    pub const WINDOW_FROM: &str = "FROM tasks WHERE key_id = $1 AND mode = 'live' AND created_at > $2";
 }
 
 /// The rows the submit rules read, inside the backend's submit transaction.
@@ -121,15 +105,4 @@ async fn window_refusal(reads: &mut dyn LimitReads, new: &NewTask, length: i64, 
         }
     }
     Ok(Some(new.created_at + length))
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn placeholders_are_numbered_in_order() {
-        assert_eq!(numbered(sql::WINDOW_FROM), "FROM tasks WHERE key_id = $1 AND mode = 'live' AND created_at > $2");
-        assert_eq!(numbered("SELECT 1"), "SELECT 1");
-    }
 }

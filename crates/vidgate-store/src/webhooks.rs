@@ -1,7 +1,7 @@
-//! The records of webhook delivery: a message of the outbox (written by [`Store::finish`]
+//! The records of webhook delivery: a message of the outbox (written by [`LeaseStore::finish`]
 //! with the terminal transition), a claim on it, and the attempts made to deliver it.
 //!
-//! [`Store::finish`]: crate::Store::finish
+//! [`LeaseStore::finish`]: crate::LeaseStore::finish
 
 use vidgate_domain::{AccountId, TaskId};
 

@@ -26,7 +26,7 @@ use common::{Gateway, wait_all_terminal};
 use serde_json::{Value, json};
 use tokio::time::Instant;
 use vidgate_domain::Usd;
-use vidgate_store::{LedgerKind, Store};
+use vidgate_store::{AccountStore, LedgerKind, MoneyStore};
 
 /// The default engine and sandbox settings; only the catalog and live keys on the sandbox.
 const DEFAULT_ENGINE_CONFIG: &str = r#"

@@ -15,7 +15,7 @@ use std::time::Duration;
 use common::{Gateway, fresh_dir, wait_all_terminal};
 use serde_json::{Value, json};
 use vidgate_domain::Usd;
-use vidgate_store::{LedgerKind, Store};
+use vidgate_store::{LedgerKind, MoneyStore};
 
 const TASKS: usize = 100;
 const KILLS_DURING_SUBMITS: usize = 3;

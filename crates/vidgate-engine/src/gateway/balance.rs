@@ -2,14 +2,14 @@
 //! authenticated response: `X-RateLimit-Limit`, `X-RateLimit-Remaining` and
 //! `X-RateLimit-Reset` for the tightest spend window (the one with the least remaining;
 //! the shorter window on a tie), and `X-Quota-Remaining-Credits` for the lifetime quota.
-//! Both read the key's committed spend with one store query ([`Store::key_status`]).
+//! Both read the key's committed spend with one store query ([`MoneyStore::key_status`]).
 //!
 //! A window counts what the key's live tasks created within it commit (captures of settled
 //! tasks, holds of open ones), the same sum the submit transaction checks; it frees up as
 //! its oldest counted task leaves it. Test keys commit nothing, so their limits always
 //! show as unused (docs/api.md §3: they skip quota and spend windows).
 //!
-//! [`Store::key_status`]: vidgate_store::Store::key_status
+//! [`MoneyStore::key_status`]: vidgate_store::MoneyStore::key_status
 
 use serde::Serialize;
 use utoipa::ToSchema;

@@ -16,37 +16,37 @@
 //!    read, and [`FairPick`] shares the free slots between the accounts. The submits of a
 //!    provider at its cap are never read.
 
-use sqlx::postgres::PgRow;
-use sqlx::{Postgres, Row, Transaction};
+use sqlx::Row;
 
-use super::rows::{self, TASK_COLUMNS};
-use super::{CLAIM_LOCK, PgStore};
+use super::sql::leases::offer_submits;
+use super::sql::rows::{self, TASK_COLUMNS};
+use super::{CLAIM_LOCK, DbRow, PgStore, Tx};
 use crate::Result;
-use crate::fair::{Candidate, ClaimBatch, FairPick};
+use crate::fair::{ClaimBatch, FairPick};
 use crate::model::*;
 
-impl PgStore {
-    pub(super) async fn claim_batch_impl(
-        &self,
-        owner: &str,
-        now: Millis,
-        lease: Millis,
-        limit: u32,
-        caps: &ProviderCaps,
-    ) -> Result<ClaimBatch> {
-        let mut tx = self.write().await?;
-        let mut claimed = claim_polls(&mut tx, owner, now, lease, limit).await?;
-        // Held until commit: the slot counts and submit claims of all processes run one at a time.
-        sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(CLAIM_LOCK).execute(&mut *tx).await?;
-        let held: Vec<(String, String, i64)> = sqlx::query_as(HELD).bind(now).fetch_all(&mut *tx).await?;
-        let mut pick = FairPick::new(caps, held.into_iter().map(|(p, a, n)| (p, a, n as u32)));
-        let room = limit.saturating_sub(claimed.len() as u32);
-        if room > 0 {
-            claimed.extend(claim_submits(&mut tx, owner, now, lease, room, &mut pick).await?);
-        }
-        tx.commit().await?;
-        Ok(ClaimBatch { claimed, saturated: pick.saturated() })
+/// Leases up to `limit` due tasks: due polls first, then (under the advisory lock)
+/// submits shared fairly under the providers' caps.
+pub(super) async fn claim_batch(
+    store: &PgStore,
+    owner: &str,
+    now: Millis,
+    lease: Millis,
+    limit: u32,
+    caps: &ProviderCaps,
+) -> Result<ClaimBatch> {
+    let mut tx = store.write().await?;
+    let mut claimed = claim_polls(&mut tx, owner, now, lease, limit).await?;
+    // Held until commit: the slot counts and submit claims of all processes run one at a time.
+    sqlx::query("SELECT pg_advisory_xact_lock($1)").bind(CLAIM_LOCK).execute(&mut *tx).await?;
+    let held: Vec<(String, String, i64)> = sqlx::query_as(HELD).bind(now).fetch_all(&mut *tx).await?;
+    let mut pick = FairPick::new(caps, held.into_iter().map(|(p, a, n)| (p, a, n as u32)));
+    let room = limit.saturating_sub(claimed.len() as u32);
+    if room > 0 {
+        claimed.extend(claim_submits(&mut tx, owner, now, lease, room, &mut pick).await?);
     }
+    tx.commit().await?;
+    Ok(ClaimBatch { claimed, saturated: pick.saturated() })
 }
 
 /// Leases due polls and fetches ($1 now, $2 how many, $3 owner, $4 lease end).
@@ -61,13 +61,7 @@ pub static DUE_POLLS: std::sync::LazyLock<String> = std::sync::LazyLock::new(|| 
 });
 
 /// Leases up to `limit` due polls and fetches, earliest due first.
-async fn claim_polls(
-    tx: &mut Transaction<'static, Postgres>,
-    owner: &str,
-    now: Millis,
-    lease: Millis,
-    limit: u32,
-) -> Result<Vec<Claimed>> {
+async fn claim_polls(tx: &mut Tx, owner: &str, now: Millis, lease: Millis, limit: u32) -> Result<Vec<Claimed>> {
     let rows = sqlx::query(sqlx::AssertSqlSafe(DUE_POLLS.as_str()))
         .bind(now)
         .bind(i64::from(limit))
@@ -110,20 +104,14 @@ pub const HEADS: &str = "WITH RECURSIVE acct(a) AS ( \
 /// Leases up to `limit` due submits of providers below their cap, shared fairly between
 /// the accounts waiting on each; `pick` is left counting them in flight.
 async fn claim_submits(
-    tx: &mut Transaction<'static, Postgres>,
+    tx: &mut Tx,
     owner: &str,
     now: Millis,
     lease: Millis,
     limit: u32,
     pick: &mut FairPick<'_>,
 ) -> Result<Vec<Claimed>> {
-    let providers: Vec<String> = sqlx::query_scalar(PROVIDERS).fetch_all(&mut **tx).await?;
-    for provider in providers {
-        let free = pick.free(&provider).min(limit);
-        if free > 0 {
-            offer_heads(tx, pick, &provider, now, free).await?;
-        }
-    }
+    offer_submits(tx, pick, (PROVIDERS, HEADS), now, limit).await?;
     let picked = pick.choose(limit);
     if picked.is_empty() {
         return Ok(Vec::new());
@@ -146,31 +134,6 @@ async fn claim_submits(
     Ok(out)
 }
 
-/// Offers every waiting account's earliest due submits on `provider` (at most `n` each).
-async fn offer_heads(
-    tx: &mut Transaction<'static, Postgres>,
-    pick: &mut FairPick<'_>,
-    provider: &str,
-    now: Millis,
-    n: u32,
-) -> Result<()> {
-    let rows: Vec<(String, String, Millis)> =
-        sqlx::query_as(HEADS).bind(provider).bind(now).bind(i64::from(n)).fetch_all(&mut **tx).await?;
-    let mut heads = Vec::new();
-    let mut account: Option<String> = None;
-    for (a, id, next_run_at) in rows {
-        if account.as_ref().is_some_and(|current| *current != a) {
-            pick.offer(provider, account.as_deref().unwrap_or_default(), std::mem::take(&mut heads));
-        }
-        account = Some(a);
-        heads.push(Candidate { id, next_run_at });
-    }
-    if let Some(a) = account {
-        pick.offer(provider, &a, heads);
-    }
-    Ok(())
-}
-
-fn claimed(row: &PgRow) -> Result<Claimed> {
+fn claimed(row: &DbRow) -> Result<Claimed> {
     Ok(Claimed { task: rows::task(row)?, token: row.try_get("lease_token")? })
 }

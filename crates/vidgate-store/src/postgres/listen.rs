@@ -10,7 +10,7 @@ use async_trait::async_trait;
 use sqlx::postgres::{PgListener, PgPoolOptions};
 
 use super::PgStore;
-use super::rows::parse_id;
+use super::sql::rows::parse_id;
 use crate::changes::{Change, ChangeFeed};
 use crate::{Result, StoreError};
 
@@ -18,7 +18,8 @@ use crate::{Result, StoreError};
 pub const CHANNEL: &str = "vidgate_changes";
 
 impl PgStore {
-    pub(super) async fn listen_impl(&self) -> Result<Box<dyn ChangeFeed>> {
+    /// A `LISTEN` connection of its own, as a feed of the changes every replica commits.
+    pub(super) async fn subscribe(&self) -> Result<Box<dyn ChangeFeed>> {
         let options = (*self.pool.connect_options()).clone();
         let pool =
             PgPoolOptions::new().max_connections(1).max_lifetime(None).idle_timeout(None).connect_lazy_with(options);

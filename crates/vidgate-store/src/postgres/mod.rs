@@ -16,28 +16,23 @@
 //!   transaction-scoped advisory lock so the per-provider caps count exactly (claim.rs);
 //! - bootstrap inserts its marker with `ON CONFLICT DO NOTHING`, and migrations run under
 //!   an advisory lock, so replicas starting together do each once.
-//! - the retention sweeper claims its batch with a lease under `SKIP LOCKED` (retention.rs);
+//! - webhook messages and the retention sweeper's batches are claimed with a lease under
+//!   `SKIP LOCKED` (`dialect::claim_rows`);
 //! - changes are announced to every replica at commit by triggers, and heard on a
 //!   `LISTEN` connection of its own (listen.rs).
 //!
 //! Locks are always taken in the order task → account → key, so these never deadlock.
-//! The SQL is the SQLite side's wherever it can be; the differences are noted where they
-//! occur (placeholders `$n`, BOOLEAN flags, JSONB, `SUM(…)::BIGINT`, `= ANY($n)` lists).
+//! The SQL is written once for both backends (`src/sql/`, compiled here as `sql`); what is
+//! PostgreSQL's own is here: the pool and its transactions, `dialect.rs`, the claim
+//! (`claim.rs`), the change feed (`listen.rs`) and the migrations.
 
-mod accounts;
 mod claim;
-mod deletion;
-mod guide_images;
+mod dialect;
 mod listen;
-mod management;
-mod money;
-mod reclaim;
-mod reroute;
-mod retention;
-mod rows;
-mod submits;
-mod tasks;
-mod webhooks;
+// The SQL both backends share, compiled once per backend on purpose (see src/sql/mod.rs).
+#[allow(clippy::duplicate_mod)]
+#[path = "../sql/mod.rs"]
+mod sql;
 
 use std::str::FromStr;
 use std::time::Duration;
@@ -45,29 +40,12 @@ use std::time::Duration;
 use async_trait::async_trait;
 use sqlx::postgres::{PgConnectOptions, PgConnection, PgPool, PgPoolOptions};
 use sqlx::{Connection, Postgres, Transaction};
-use vidgate_domain::task::Mode;
-use vidgate_domain::{AccountId, KeyId, TaskId, Usd};
 
-use crate::model::*;
-use crate::money::{KeyStatus, LedgerEntry, UsageQuery, UsageRow};
-use crate::webhooks::{ClaimedWebhook, WebhookAttempt, WebhookDeliveries};
-use crate::{Result, Store, StoreError};
+use crate::Result;
 
 /// The migrations, in order, numbered as the SQLite ones (a schema change adds the same
 /// version to both lists). All pending ones run in one transaction.
-const MIGRATIONS: &[(i64, &str)] = &[
-    (1, include_str!("../../migrations/postgres/0001_init.sql")),
-    (2, include_str!("../../migrations/postgres/0002_webhook_attempts.sql")),
-    (3, include_str!("../../migrations/postgres/0003_money.sql")),
-    (4, include_str!("../../migrations/postgres/0004_deleted_tasks.sql")),
-    (5, include_str!("../../migrations/postgres/0005_replicas.sql")),
-    (40, include_str!("../../migrations/postgres/0040_claim_indexes.sql")),
-    (41, include_str!("../../migrations/postgres/0041_key_announcements.sql")),
-    (50, include_str!("../../migrations/postgres/0050_management.sql")),
-    (51, include_str!("../../migrations/postgres/0051_key_cache_announcements.sql")),
-    (52, include_str!("../../migrations/postgres/0052_usage_index.sql")),
-    (80, include_str!("../../migrations/postgres/0080_guide_images.sql")),
-];
+const MIGRATIONS: &[(i64, &str)] = migrations!("postgres");
 
 /// How many migrations this version knows (each is recorded once in `schema_migrations`).
 pub const MIGRATION_COUNT: usize = MIGRATIONS.len();
@@ -81,19 +59,7 @@ pub(super) const CLAIM_LOCK: i64 = 0x0076_6763_6c61_696d;
 /// for a statement or a short transaction.
 const MAX_CONNECTIONS: u32 = 16;
 
-/// The queries on the hot paths, by name: the engine's claim and a client's poll (its key
-/// and its task). Their plans are checked to use indexes and never scan `tasks`
-/// (`tests/postgres.rs`).
-pub fn hot_queries() -> Vec<(&'static str, String)> {
-    vec![
-        ("claim: due polls", claim::DUE_POLLS.clone()),
-        ("claim: slots held", claim::HELD.to_owned()),
-        ("claim: providers with submits", claim::PROVIDERS.to_owned()),
-        ("claim: each account's due submits", claim::HEADS.to_owned()),
-        ("poll: the key", "SELECT * FROM api_keys WHERE id = $1".to_owned()),
-        ("poll: the task", tasks::TASK_BY_ID.clone()),
-    ]
-}
+pub use sql::hot_queries;
 
 /// A [`Store`] on one PostgreSQL database.
 #[derive(Clone)]
@@ -122,10 +88,23 @@ impl PgStore {
     }
 
     /// A transaction (READ COMMITTED); the caller takes the row locks it relies on.
-    async fn write(&self) -> Result<Transaction<'static, Postgres>> {
+    async fn write(&self) -> Result<Tx> {
         Ok(self.pool.begin().await?)
     }
+
+    /// A write of one statement: the pool too (PostgreSQL runs writers side by side).
+    fn writer(&self) -> &PgPool {
+        &self.pool
+    }
 }
+
+// What the shared modules (src/sql/) are compiled against here.
+/// The store the shared modules implement the subject traits for.
+type Backend = PgStore;
+/// A row of a result.
+type DbRow = sqlx::postgres::PgRow;
+/// A transaction ([`PgStore::write`]).
+type Tx = Transaction<'static, Postgres>;
 
 /// Brings the schema up to date.
 async fn migrate(conn: &mut PgConnection) -> Result<()> {
@@ -149,221 +128,21 @@ async fn migrate(conn: &mut PgConnection) -> Result<()> {
 }
 
 #[async_trait]
-impl Store for PgStore {
-    async fn bootstrap(&self, plan: BootstrapPlan) -> Result<Bootstrap> {
-        self.bootstrap_impl(plan).await
-    }
-    async fn setting(&self, name: &str) -> Result<Option<String>> {
-        Ok(sqlx::query_scalar("SELECT value FROM settings WHERE name = $1")
-            .bind(name)
-            .fetch_optional(&self.pool)
-            .await?)
-    }
-    async fn create_account(&self, id: &AccountId, name: &str, secret: &str, now: Millis) -> Result<Account> {
-        self.create_account_impl(id, name, secret, now).await
-    }
-    async fn account(&self, id: &AccountId) -> Result<Option<Account>> {
-        self.account_impl(id).await
-    }
-    async fn set_webhook_secret(&self, id: &AccountId, secret: &str) -> Result<Account> {
-        self.set_webhook_secret_impl(id, secret).await
-    }
-    async fn add_credit(&self, id: &AccountId, amount: Usd, note: &str, now: Millis) -> Result<Account> {
-        self.add_credit_impl(id, amount, note, now).await
-    }
-    async fn create_key(&self, key: NewKey, now: Millis) -> Result<ApiKey> {
-        self.create_key_impl(key, now).await
-    }
-    async fn key(&self, id: &KeyId) -> Result<Option<ApiKey>> {
-        self.key_impl(id).await
-    }
-    async fn keys(&self, account: Option<&AccountId>) -> Result<Vec<ApiKey>> {
-        self.keys_impl(account).await
-    }
-    async fn revoke_key(&self, id: &KeyId, now: Millis) -> Result<Option<ApiKey>> {
-        self.revoke_key_impl(id, now).await
-    }
-    async fn submit(&self, task: NewTask, checks: SubmitChecks) -> Result<SubmitOutcome> {
-        self.submit_impl(task, checks).await
-    }
-    async fn task(&self, id: &TaskId) -> Result<Option<Task>> {
-        self.task_impl(id).await
-    }
-    async fn task_by_out_id(&self, account: &AccountId, mode: Mode, out: &str) -> Result<Option<Task>> {
-        self.task_by_out_id_impl(account, mode, out).await
-    }
-    async fn source_image(&self, id: &TaskId) -> Result<Option<SourceImage>> {
-        self.source_image_impl(id).await
-    }
-    async fn tasks(&self, filter: &TaskFilter) -> Result<Vec<Task>> {
-        self.tasks_impl(filter).await
-    }
-    async fn in_flight_for_key(&self, key: &KeyId) -> Result<u32> {
-        let n: i64 = sqlx::query_scalar("SELECT COUNT(*) FROM tasks WHERE key_id = $1 AND phase <> 'done'")
-            .bind(key.as_str())
-            .fetch_one(&self.pool)
-            .await?;
-        Ok(n as u32)
-    }
-    async fn claim(
-        &self,
-        owner: &str,
-        now: Millis,
-        lease: Millis,
-        limit: u32,
-        caps: &ProviderCaps,
-    ) -> Result<Vec<Claimed>> {
-        Ok(self.claim_batch_impl(owner, now, lease, limit, caps).await?.claimed)
-    }
-    async fn mark_submitting(&self, id: &TaskId, token: i64) -> Result<bool> {
-        let done = sqlx::query(
-            "UPDATE tasks SET submitting = TRUE, submit_attempts = submit_attempts + 1 \
-             WHERE id = $1 AND lease_token = $2 AND phase = 'submit'",
-        )
-        .bind(id.as_str())
-        .bind(token)
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected() == 1)
-    }
-    async fn release_leases(&self, owner: &str) -> Result<u64> {
-        let done = sqlx::query(
-            "UPDATE tasks SET lease_until = NULL, lease_owner = NULL WHERE lease_owner = $1 AND phase <> 'done'",
-        )
-        .bind(owner)
-        .execute(&self.pool)
-        .await?;
-        Ok(done.rows_affected())
-    }
-    async fn open_task_counts(&self) -> Result<Vec<(String, vidgate_domain::task::TaskStatus, u32)>> {
-        let rows: Vec<(String, String, i64)> = sqlx::query_as(
-            "SELECT provider, status, COUNT(*) FROM tasks WHERE phase <> 'done' GROUP BY provider, status",
-        )
-        .fetch_all(&self.pool)
-        .await?;
-        rows.into_iter()
-            .map(|(p, s, n)| {
-                let status = vidgate_domain::task::TaskStatus::parse(&s)
-                    .ok_or_else(|| StoreError::Corrupt(format!("status {s}")))?;
-                Ok((p, status, n as u32))
-            })
-            .collect()
-    }
-    async fn in_flight_by_provider(&self) -> Result<Vec<(String, u32)>> {
-        let rows: Vec<(String, i64)> = sqlx::query_as(
-            "SELECT provider, COUNT(*) FROM tasks WHERE phase IN ('poll', 'fetch') GROUP BY provider ORDER BY provider",
-        )
-        .fetch_all(&self.pool)
-        .await?;
-        Ok(rows.into_iter().map(|(p, n)| (p, n as u32)).collect())
-    }
-    async fn heartbeat(&self, id: &TaskId, token: i64, until: Millis) -> Result<bool> {
-        let done =
-            sqlx::query("UPDATE tasks SET lease_until = $1 WHERE id = $2 AND lease_token = $3 AND phase <> 'done'")
-                .bind(until)
-                .bind(id.as_str())
-                .bind(token)
-                .execute(&self.pool)
-                .await?;
-        Ok(done.rows_affected() == 1)
-    }
-    async fn save_step(&self, id: &TaskId, token: i64, update: StepUpdate, now: Millis) -> Result<bool> {
-        self.save_step_impl(id, token, update, now).await
-    }
-    async fn finish(&self, id: &TaskId, token: Option<i64>, end: Terminal, now: Millis) -> Result<Option<Task>> {
-        self.finish_impl(id, token, end, now).await
-    }
-    async fn files_due_for_removal(&self, now: Millis, limit: u32) -> Result<Vec<TaskId>> {
-        let ids: Vec<String> = sqlx::query_scalar(
-            "SELECT id FROM tasks WHERE NOT files_expired AND files_expire_at IS NOT NULL AND files_expire_at <= $1 \
-             ORDER BY files_expire_at LIMIT $2",
-        )
-        .bind(now)
-        .bind(i64::from(limit))
-        .fetch_all(&self.pool)
-        .await?;
-        ids.iter().map(|s| rows::parse_id(s)).collect()
-    }
-    async fn mark_files_expired(&self, id: &TaskId) -> Result<()> {
-        sqlx::query("UPDATE tasks SET files_expired = TRUE, version = version + 1 WHERE id = $1 AND NOT files_expired")
-            .bind(id.as_str())
-            .execute(&self.pool)
-            .await?;
-        Ok(())
-    }
-    async fn ledger_totals(&self, account: &AccountId) -> Result<Vec<(LedgerKind, Usd)>> {
-        self.ledger_totals_impl(account).await
-    }
-    async fn claim_webhooks(&self, owner: &str, now: Millis, lease: Millis, limit: u32) -> Result<Vec<ClaimedWebhook>> {
-        self.claim_webhooks_impl(owner, now, lease, limit).await
-    }
-    async fn record_webhook_attempt(&self, id: &str, token: i64, attempt: WebhookAttempt) -> Result<bool> {
-        self.record_webhook_attempt_impl(id, token, attempt).await
-    }
-    async fn release_webhook_leases(&self, owner: &str) -> Result<u64> {
-        self.release_webhook_leases_impl(owner).await
-    }
-    async fn webhook_deliveries(&self, task: &TaskId) -> Result<Vec<WebhookDeliveries>> {
-        self.webhook_deliveries_impl(task).await
-    }
-    async fn key_status(&self, key: &KeyId, now: Millis) -> Result<Option<KeyStatus>> {
-        self.key_status_impl(key, now).await
-    }
-    async fn ledger_entries(&self, account: &AccountId, after: Option<i64>, limit: u32) -> Result<Vec<LedgerEntry>> {
-        self.ledger_entries_impl(account, after, limit).await
-    }
-    async fn usage(&self, query: &UsageQuery) -> Result<Vec<UsageRow>> {
-        self.usage_impl(query).await
-    }
-    async fn delete_task(&self, id: &TaskId, now: Millis) -> Result<bool> {
-        self.delete_task_impl(id, now).await
-    }
-    async fn reroute(&self, id: &TaskId, token: i64, route: crate::Reroute, now: Millis) -> Result<bool> {
-        self.reroute_impl(id, token, route, now).await
-    }
-    async fn claim_files_for_removal(&self, now: Millis, lease: Millis, limit: u32) -> Result<Vec<TaskId>> {
-        self.claim_files_for_removal_impl(now, lease, limit).await
-    }
+impl crate::Store for PgStore {
     async fn listen(&self) -> Result<Option<Box<dyn crate::ChangeFeed>>> {
-        Ok(Some(self.listen_impl().await?))
+        Ok(Some(self.subscribe().await?))
     }
-    async fn submit_not_sent(&self, id: &TaskId, token: i64) -> Result<bool> {
-        self.submit_not_sent_impl(id, token).await
-    }
+
+    /// Start-up lease reclaim on PostgreSQL: never. Replicas share the database, so a lease
+    /// this process did not take may belong to a live replica, and taking it would run that
+    /// task's step twice at once (fencing keeps the writes safe, but an upstream submit of a
+    /// non-idempotent provider would then fail the task as a possible orphan). A dead
+    /// replica's leases expire after `engine.lease_secs` and any replica takes the tasks over.
+    ///
+    /// A stable owner id per replica would let a restarted one take back its own leases, but
+    /// nothing here could prove that two running replicas were not given the same id; that is
+    /// why the restart shortcut exists only where the store can prove it is alone (SQLite).
     async fn reclaim_stale_leases_at_startup(&self) -> Result<Option<u64>> {
-        self.reclaim_stale_leases_at_startup_impl().await
-    }
-    async fn accounts(&self, filter: &crate::AccountFilter) -> Result<Vec<Account>> {
-        self.accounts_impl(filter).await
-    }
-    async fn update_account(
-        &self,
-        id: &AccountId,
-        update: crate::AccountUpdate,
-        audit: crate::NewAudit,
-    ) -> Result<Option<Account>> {
-        self.update_account_impl(id, update, audit).await
-    }
-    async fn update_key(&self, id: &KeyId, update: crate::KeyUpdate, audit: crate::NewAudit) -> Result<Option<ApiKey>> {
-        self.update_key_impl(id, update, audit).await
-    }
-    async fn record_audit(&self, entry: crate::NewAudit) -> Result<()> {
-        self.record_audit_impl(entry).await
-    }
-    async fn audit_entries(&self, filter: &crate::AuditFilter) -> Result<Vec<crate::AuditEntry>> {
-        self.audit_entries_impl(filter).await
-    }
-    async fn claim_batch(
-        &self,
-        owner: &str,
-        now: Millis,
-        lease: Millis,
-        limit: u32,
-        caps: &ProviderCaps,
-    ) -> Result<crate::ClaimBatch> {
-        self.claim_batch_impl(owner, now, lease, limit, caps).await
-    }
-    async fn guide_images(&self, id: &TaskId) -> Result<Vec<crate::GuideImage>> {
-        self.guide_images_impl(id).await
+        Ok(None)
     }
 }

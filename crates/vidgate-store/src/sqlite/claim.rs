@@ -12,24 +12,25 @@
 //! `INDEXED BY` pins the plan: SQLite refuses the statement rather than fall back to
 //! scanning `tasks` if an index goes missing.
 
-use sqlx::{Row, Sqlite, Transaction};
+use sqlx::Row;
 
 use super::SqliteStore;
-use super::rows::{self, TASK_COLUMNS};
+use super::sql::leases::offer_submits;
+use super::sql::rows::{self, TASK_COLUMNS};
 use crate::Result;
-use crate::fair::{Candidate, ClaimBatch, FairPick};
+use crate::fair::{ClaimBatch, FairPick};
 use crate::model::*;
 
 /// Due polls and fetches, earliest due first.
 pub const DUE_POLLS: &str = "SELECT id FROM tasks INDEXED BY tasks_due_poll \
-     WHERE phase IN ('poll', 'fetch') AND next_run_at <= ?1 AND (lease_until IS NULL OR lease_until < ?1) \
-     ORDER BY next_run_at, id LIMIT ?2";
+     WHERE phase IN ('poll', 'fetch') AND next_run_at <= $1 AND (lease_until IS NULL OR lease_until < $1) \
+     ORDER BY next_run_at, id LIMIT $2";
 
 /// Slots taken per provider and account: jobs in flight, and submits being sent (leased).
 pub const HELD: &str = "SELECT provider, account_id, COUNT(*) FROM tasks INDEXED BY tasks_in_flight \
      WHERE phase IN ('poll', 'fetch') GROUP BY provider, account_id \
      UNION ALL SELECT provider, account_id, COUNT(*) FROM tasks INDEXED BY tasks_submits_leased \
-     WHERE phase = 'submit' AND lease_until >= ?1 GROUP BY provider, account_id";
+     WHERE phase = 'submit' AND lease_until >= $1 GROUP BY provider, account_id";
 
 /// The providers with a submit waiting: one index step per provider.
 pub const PROVIDERS: &str = "WITH RECURSIVE p(name) AS ( \
@@ -39,85 +40,50 @@ pub const PROVIDERS: &str = "WITH RECURSIVE p(name) AS ( \
                ORDER BY provider LIMIT 1) FROM p WHERE p.name IS NOT NULL) \
      SELECT name FROM p WHERE name IS NOT NULL";
 
-/// Each account's earliest due submits on provider ?1 (at most ?3 each), by account.
+/// Each account's earliest due submits on provider $1 (at most $3 each), by account.
 pub const HEADS: &str = "WITH RECURSIVE acct(a) AS ( \
-       SELECT (SELECT account_id FROM tasks INDEXED BY tasks_submits WHERE phase = 'submit' AND provider = ?1 \
+       SELECT (SELECT account_id FROM tasks INDEXED BY tasks_submits WHERE phase = 'submit' AND provider = $1 \
                ORDER BY account_id LIMIT 1) \
        UNION ALL \
-       SELECT (SELECT account_id FROM tasks INDEXED BY tasks_submits WHERE phase = 'submit' AND provider = ?1 \
+       SELECT (SELECT account_id FROM tasks INDEXED BY tasks_submits WHERE phase = 'submit' AND provider = $1 \
                AND account_id > acct.a ORDER BY account_id LIMIT 1) FROM acct WHERE acct.a IS NOT NULL) \
      SELECT acct.a, t.id, t.next_run_at FROM acct JOIN tasks t ON t.id IN ( \
-       SELECT id FROM tasks INDEXED BY tasks_submits WHERE phase = 'submit' AND provider = ?1 \
-         AND account_id = acct.a AND next_run_at <= ?2 AND (lease_until IS NULL OR lease_until < ?2) \
-       ORDER BY next_run_at, id LIMIT ?3) \
+       SELECT id FROM tasks INDEXED BY tasks_submits WHERE phase = 'submit' AND provider = $1 \
+         AND account_id = acct.a AND next_run_at <= $2 AND (lease_until IS NULL OR lease_until < $2) \
+       ORDER BY next_run_at, id LIMIT $3) \
      WHERE acct.a IS NOT NULL ORDER BY acct.a, t.next_run_at, t.id";
 
-impl SqliteStore {
-    pub(super) async fn claim_batch_impl(
-        &self,
-        owner: &str,
-        now: Millis,
-        lease: Millis,
-        limit: u32,
-        caps: &ProviderCaps,
-    ) -> Result<ClaimBatch> {
-        let mut tx = self.write().await?;
-        let mut picked: Vec<String> =
-            sqlx::query_scalar(DUE_POLLS).bind(now).bind(i64::from(limit)).fetch_all(&mut *tx).await?;
-        let held: Vec<(String, String, i64)> = sqlx::query_as(HELD).bind(now).fetch_all(&mut *tx).await?;
-        let mut pick = FairPick::new(caps, held.into_iter().map(|(p, a, n)| (p, a, n as u32)));
-        let room = limit.saturating_sub(picked.len() as u32);
-        if room > 0 {
-            let providers: Vec<String> = sqlx::query_scalar(PROVIDERS).fetch_all(&mut *tx).await?;
-            for provider in providers {
-                let free = pick.free(&provider).min(room);
-                if free > 0 {
-                    offer_heads(&mut tx, &mut pick, &provider, now, free).await?;
-                }
-            }
-            picked.extend(pick.choose(room));
-        }
-        let mut claimed = Vec::with_capacity(picked.len());
-        for id in picked {
-            let sql = format!(
-                "UPDATE tasks SET lease_owner = ?, lease_token = lease_token + 1, lease_until = ?, attempts = attempts + 1 \
-                 WHERE id = ? RETURNING {TASK_COLUMNS}"
-            );
-            let row = sqlx::query(sqlx::AssertSqlSafe(sql))
-                .bind(owner)
-                .bind(now + lease)
-                .bind(&id)
-                .fetch_one(&mut *tx)
-                .await?;
-            let token: i64 = row.try_get("lease_token")?;
-            claimed.push(Claimed { task: rows::task(&row)?, token });
-        }
-        tx.commit().await?;
-        Ok(ClaimBatch { claimed, saturated: pick.saturated() })
-    }
-}
-
-/// Offers every waiting account's earliest due submits on `provider` (at most `n` each).
-async fn offer_heads(
-    tx: &mut Transaction<'static, Sqlite>,
-    pick: &mut FairPick<'_>,
-    provider: &str,
+/// Leases up to `limit` due tasks in one write transaction: due polls first, then submits
+/// shared fairly under the providers' caps.
+pub(super) async fn claim_batch(
+    store: &SqliteStore,
+    owner: &str,
     now: Millis,
-    n: u32,
-) -> Result<()> {
-    let rows: Vec<(String, String, Millis)> =
-        sqlx::query_as(HEADS).bind(provider).bind(now).bind(i64::from(n)).fetch_all(&mut **tx).await?;
-    let mut heads = Vec::new();
-    let mut account: Option<String> = None;
-    for (a, id, next_run_at) in rows {
-        if account.as_ref().is_some_and(|current| *current != a) {
-            pick.offer(provider, account.as_deref().unwrap_or_default(), std::mem::take(&mut heads));
-        }
-        account = Some(a);
-        heads.push(Candidate { id, next_run_at });
+    lease: Millis,
+    limit: u32,
+    caps: &ProviderCaps,
+) -> Result<ClaimBatch> {
+    let mut tx = store.write().await?;
+    let mut picked: Vec<String> =
+        sqlx::query_scalar(DUE_POLLS).bind(now).bind(i64::from(limit)).fetch_all(&mut *tx).await?;
+    let held: Vec<(String, String, i64)> = sqlx::query_as(HELD).bind(now).fetch_all(&mut *tx).await?;
+    let mut pick = FairPick::new(caps, held.into_iter().map(|(p, a, n)| (p, a, n as u32)));
+    let room = limit.saturating_sub(picked.len() as u32);
+    if room > 0 {
+        offer_submits(&mut tx, &mut pick, (PROVIDERS, HEADS), now, room).await?;
+        picked.extend(pick.choose(room));
     }
-    if let Some(a) = account {
-        pick.offer(provider, &a, heads);
+    let sql = format!(
+        "UPDATE tasks SET lease_owner = $1, lease_token = lease_token + 1, lease_until = $2, \
+         attempts = attempts + 1 WHERE id = $3 RETURNING {TASK_COLUMNS}"
+    );
+    let mut claimed = Vec::with_capacity(picked.len());
+    for id in picked {
+        let query = sqlx::query(sqlx::AssertSqlSafe(sql.as_str()));
+        let row = query.bind(owner).bind(now + lease).bind(&id).fetch_one(&mut *tx).await?;
+        let token: i64 = row.try_get("lease_token")?;
+        claimed.push(Claimed { task: rows::task(&row)?, token });
     }
-    Ok(())
+    tx.commit().await?;
+    Ok(ClaimBatch { claimed, saturated: pick.saturated() })
 }

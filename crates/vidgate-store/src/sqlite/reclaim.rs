@@ -90,7 +90,9 @@ fn lock_path(database: &Path) -> PathBuf {
 }
 
 impl SqliteStore {
-    pub(super) async fn reclaim_stale_leases_at_startup_impl(&self) -> Result<Option<u64>> {
+    /// Gives back every lease in the file when this is the only open store on it (see the
+    /// module doc); `None` (nothing touched) otherwise.
+    pub(super) async fn reclaim_if_alone(&self) -> Result<Option<u64>> {
         if !self.lock.exclusive().await? {
             return Ok(None);
         }

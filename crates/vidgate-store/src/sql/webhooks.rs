@@ -1,42 +1,34 @@
-//! Webhook delivery on SQLite: claiming due outbox messages with a lease and a fencing
-//! token (the task engine's pattern), recording each attempt together with the move of its
-//! message, and listing a task's attempts. The outbox rows themselves are inserted by
-//! `finish` (tasks.rs), in the transaction of the terminal transition.
+//! The webhook outbox, for both backends (a shared module; see the crate docs): claiming
+//! due messages with a lease and a fencing token (the task engine's pattern; replicas of a
+//! PostgreSQL database claim side by side and never take one message twice), recording
+//! each attempt together with the move of its message, and listing a task's attempts. The
+//! outbox rows themselves are inserted by `finish` (leases.rs), in the transaction of the
+//! terminal transition.
 
 use sqlx::Row;
-use sqlx::sqlite::SqliteRow;
 use vidgate_domain::TaskId;
 
-use super::SqliteStore;
 use super::rows::parse_id;
+use super::{Backend, DbRow, dialect};
 use crate::model::Millis;
 use crate::webhooks::*;
-use crate::{Result, StoreError};
+use crate::{Result, StoreError, WebhookStore};
 
 const MESSAGE_COLUMNS: &str = "id, task_id, account_id, url, state, attempts, next_run_at, created_at, finished_at";
 
-impl SqliteStore {
-    pub(super) async fn claim_webhooks_impl(
-        &self,
-        owner: &str,
-        now: Millis,
-        lease: Millis,
-        limit: u32,
-    ) -> Result<Vec<ClaimedWebhook>> {
-        // One statement, so the pick and the lease are atomic without an explicit transaction.
-        let sql = format!(
-            "UPDATE webhook_outbox SET lease_owner = ?, lease_token = lease_token + 1, lease_until = ? \
-             WHERE id IN (SELECT id FROM webhook_outbox WHERE state = 'pending' AND next_run_at <= ? \
-               AND (lease_until IS NULL OR lease_until < ?) ORDER BY next_run_at, id LIMIT ?) \
-             RETURNING {MESSAGE_COLUMNS}, lease_token"
-        );
+#[async_trait::async_trait]
+impl WebhookStore for Backend {
+    async fn claim_webhooks(&self, owner: &str, now: Millis, lease: Millis, limit: u32) -> Result<Vec<ClaimedWebhook>> {
+        let pick = "SELECT id FROM webhook_outbox WHERE state = 'pending' AND next_run_at <= $1 \
+             AND (lease_until IS NULL OR lease_until < $1) ORDER BY next_run_at, id LIMIT $2";
+        let set = "lease_owner = $3, lease_token = lease_token + 1, lease_until = $4";
+        let sql = dialect::claim_rows("webhook_outbox", pick, set, &format!("{MESSAGE_COLUMNS}, lease_token"));
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql))
-            .bind(owner)
-            .bind(now + lease)
-            .bind(now)
             .bind(now)
             .bind(i64::from(limit))
-            .fetch_all(&self.writer)
+            .bind(owner)
+            .bind(now + lease)
+            .fetch_all(self.writer())
             .await?;
         let mut claimed = rows
             .iter()
@@ -46,7 +38,7 @@ impl SqliteStore {
         Ok(claimed)
     }
 
-    pub(super) async fn record_webhook_attempt_impl(&self, id: &str, token: i64, a: WebhookAttempt) -> Result<bool> {
+    async fn record_webhook_attempt(&self, id: &str, token: i64, a: WebhookAttempt) -> Result<bool> {
         let mut tx = self.write().await?;
         let (state, next_run_at, finished_at) = match a.outcome {
             AttemptOutcome::Delivered => (WebhookState::Delivered, None, Some(a.attempted_at)),
@@ -54,9 +46,9 @@ impl SqliteStore {
             AttemptOutcome::GaveUp => (WebhookState::Failed, None, Some(a.attempted_at)),
         };
         let attempt: Option<i64> = sqlx::query_scalar(
-            "UPDATE webhook_outbox SET attempts = attempts + 1, state = ?, next_run_at = COALESCE(?, next_run_at), \
-               finished_at = ?, lease_owner = NULL, lease_until = NULL \
-             WHERE id = ? AND lease_token = ? AND state = 'pending' RETURNING attempts",
+            "UPDATE webhook_outbox SET attempts = attempts + 1, state = $1, next_run_at = COALESCE($2, next_run_at), \
+               finished_at = $3, lease_owner = NULL, lease_until = NULL \
+             WHERE id = $4 AND lease_token = $5 AND state = 'pending' RETURNING attempts",
         )
         .bind(state.as_str())
         .bind(next_run_at)
@@ -69,7 +61,7 @@ impl SqliteStore {
         sqlx::query(
             "INSERT INTO webhook_attempts \
                (outbox_id, attempt, attempted_at, outcome, http_status, error, duration_ms, next_retry_at) \
-             VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8)",
         )
         .bind(id)
         .bind(attempt)
@@ -85,25 +77,26 @@ impl SqliteStore {
         Ok(true)
     }
 
-    pub(super) async fn release_webhook_leases_impl(&self, owner: &str) -> Result<u64> {
+    async fn release_webhook_leases(&self, owner: &str) -> Result<u64> {
         let done = sqlx::query(
-            "UPDATE webhook_outbox SET lease_owner = NULL, lease_until = NULL WHERE lease_owner = ? AND state = 'pending'",
+            "UPDATE webhook_outbox SET lease_owner = NULL, lease_until = NULL \
+             WHERE lease_owner = $1 AND state = 'pending'",
         )
         .bind(owner)
-        .execute(&self.writer)
+        .execute(self.writer())
         .await?;
         Ok(done.rows_affected())
     }
 
-    pub(super) async fn webhook_deliveries_impl(&self, task: &TaskId) -> Result<Vec<WebhookDeliveries>> {
-        let sql = format!("SELECT {MESSAGE_COLUMNS} FROM webhook_outbox WHERE task_id = ? ORDER BY created_at, id");
+    async fn webhook_deliveries(&self, task: &TaskId) -> Result<Vec<WebhookDeliveries>> {
+        let sql = format!("SELECT {MESSAGE_COLUMNS} FROM webhook_outbox WHERE task_id = $1 ORDER BY created_at, id");
         let rows = sqlx::query(sqlx::AssertSqlSafe(sql)).bind(task.as_str()).fetch_all(&self.pool).await?;
         let mut out = Vec::with_capacity(rows.len());
         for row in &rows {
             let message = message(row)?;
             let attempts = sqlx::query(
                 "SELECT attempt, attempted_at, outcome, http_status, error, duration_ms, next_retry_at \
-                 FROM webhook_attempts WHERE outbox_id = ? ORDER BY attempt",
+                 FROM webhook_attempts WHERE outbox_id = $1 ORDER BY attempt",
             )
             .bind(&message.id)
             .fetch_all(&self.pool)
@@ -115,7 +108,7 @@ impl SqliteStore {
     }
 }
 
-fn message(row: &SqliteRow) -> Result<WebhookMessage> {
+fn message(row: &DbRow) -> Result<WebhookMessage> {
     let state: String = row.try_get("state")?;
     Ok(WebhookMessage {
         id: row.try_get("id")?,
@@ -130,7 +123,7 @@ fn message(row: &SqliteRow) -> Result<WebhookMessage> {
     })
 }
 
-fn attempt(row: &SqliteRow) -> Result<WebhookAttemptRecord> {
+fn attempt(row: &DbRow) -> Result<WebhookAttemptRecord> {
     let outcome: String = row.try_get("outcome")?;
     let status: Option<i64> = row.try_get("http_status")?;
     Ok(WebhookAttemptRecord {

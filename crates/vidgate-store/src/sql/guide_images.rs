@@ -1,32 +1,29 @@
-//! A task's last frame and reference images (`task_guide_images`): written in the submit
-//! transaction with the task, read back by the worker and by a remix.
+//! A task's guide images (last frame, reference images), for both backends (a shared
+//! module; see the crate docs): inserted in order with the task, read back in that order.
 
-use sqlx::{Postgres, Transaction};
 use vidgate_domain::TaskId;
 use vidgate_domain::request::GuideRole;
 
-use super::PgStore;
+use super::{Backend, Tx};
 use crate::model::{GuideImage, NewTask, SourceImage};
 use crate::{Result, StoreError};
 
-impl PgStore {
-    pub(super) async fn guide_images_impl(&self, id: &TaskId) -> Result<Vec<GuideImage>> {
-        let rows: Vec<(String, String, String, Vec<u8>)> = sqlx::query_as(
-            "SELECT role, mime, sha256, bytes FROM task_guide_images WHERE task_id = $1 ORDER BY position",
-        )
-        .bind(id.as_str())
-        .fetch_all(&self.pool)
-        .await?;
-        rows.into_iter()
-            .map(|(role_text, mime, sha256, bytes)| {
-                Ok(GuideImage { role: role(&role_text)?, image: SourceImage { mime, sha256, bytes } })
-            })
-            .collect()
-    }
+/// A task's guide images in the order sent.
+pub(super) async fn of_task(store: &Backend, id: &TaskId) -> Result<Vec<GuideImage>> {
+    let rows: Vec<(String, String, String, Vec<u8>)> =
+        sqlx::query_as("SELECT role, mime, sha256, bytes FROM task_guide_images WHERE task_id = $1 ORDER BY position")
+            .bind(id.as_str())
+            .fetch_all(&store.pool)
+            .await?;
+    rows.into_iter()
+        .map(|(role_text, mime, sha256, bytes)| {
+            Ok(GuideImage { role: role(&role_text)?, image: SourceImage { mime, sha256, bytes } })
+        })
+        .collect()
 }
 
 /// Inserts the task's guide images, in order, inside the submit transaction.
-pub(super) async fn insert(tx: &mut Transaction<'static, Postgres>, t: &NewTask) -> Result<()> {
+pub(super) async fn insert(tx: &mut Tx, t: &NewTask) -> Result<()> {
     for (position, g) in t.guide_images.iter().enumerate() {
         sqlx::query(
             "INSERT INTO task_guide_images (task_id, position, role, mime, sha256, bytes) \
