@@ -259,7 +259,7 @@ impl Engine {
         if resend && attempts < MAX_SUBMIT_ATTEMPTS {
             let update = StepUpdate {
                 submitting: Some(false),
-                upstream_state: never_left(&e).then(|| routes::with_unsent_submit(task)),
+                counters: never_left(&e).then(|| routes::with_unsent_submit(task)),
                 next_run_at: now_ms() + backoff_ms(attempts, &e),
                 ..Default::default()
             };
@@ -288,7 +288,7 @@ impl Engine {
                 return self.timed_out(c).await;
             }
             Ok(PollOutcome::Queued { poll_at }) => {
-                StepUpdate { next_run_at: poll_at, upstream_state: answered, ..Default::default() }
+                StepUpdate { next_run_at: poll_at, counters: answered, ..Default::default() }
             }
             Ok(PollOutcome::Running { progress, poll_at }) => {
                 if task.status == TaskStatus::Queued {
@@ -297,7 +297,7 @@ impl Engine {
                 StepUpdate {
                     status: Some(TaskStatus::Running),
                     progress: Some(progress.max(task.progress)),
-                    upstream_state: answered,
+                    counters: answered,
                     next_run_at: poll_at,
                     ..Default::default()
                 }
@@ -325,7 +325,7 @@ impl Engine {
                 // Backs off by the polls failed in a row, not by the task's age.
                 let failures = routes::poll_failures(task) + 1;
                 StepUpdate {
-                    upstream_state: Some(routes::with_poll_failure(task)),
+                    counters: Some(routes::with_poll_failure(task)),
                     next_run_at: now + backoff_ms(failures, &e),
                     ..Default::default()
                 }
@@ -385,7 +385,7 @@ impl Engine {
         if e.is_retryable() && failures < MAX_FETCH_ATTEMPTS {
             tracing::info!(task = %task.id, error = %e, failures, "result download failed; it is tried again");
             let update = StepUpdate {
-                upstream_state: Some(routes::with_fetch_failure(task)),
+                counters: Some(routes::with_fetch_failure(task)),
                 // The job is finished: its download is bounded by its tries, not the deadline.
                 next_run_at: now_ms() + backoff_ms(failures, &e),
                 ..Default::default()

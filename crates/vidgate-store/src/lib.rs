@@ -50,6 +50,7 @@ macro_rules! migrations {
             (51, include_str!(concat!("../../migrations/", $dir, "/0051_key_cache_announcements.sql"))),
             (52, include_str!(concat!("../../migrations/", $dir, "/0052_usage_index.sql"))),
             (80, include_str!(concat!("../../migrations/", $dir, "/0080_guide_images.sql"))),
+            (85, include_str!(concat!("../../migrations/", $dir, "/0085_engine_counters.sql"))),
         ]
     };
 }

@@ -220,8 +220,12 @@ pub struct Task {
     pub phase: Phase,
     /// The upstream's job id, once submitted.
     pub upstream_job: Option<String>,
-    /// Provider-specific state (JSON), e.g. when the sandbox job started.
+    /// Provider-specific state (JSON), e.g. when the sandbox job started. Only the provider
+    /// reads and writes it; the engine's own counts are in `counters`.
     pub upstream_state: serde_json::Value,
+    /// The engine's counts for this task (failed polls and downloads, unsent submits, a
+    /// chain's earlier submits), kept apart from the provider's state.
+    pub counters: EngineCounters,
     /// An upstream submit was sent and its answer not yet recorded.
     pub submitting: bool,
     /// Upstream submits on the current route that may have reached the upstream (marked
@@ -300,6 +304,21 @@ pub struct Claimed {
     pub token: i64,
 }
 
+/// The engine's counts for one task (column `engine_counters`). They decide retries and
+/// back-off; providers never see them.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(default)]
+pub struct EngineCounters {
+    /// Failed downloads of the task's result so far.
+    pub fetch_failures: u32,
+    /// Polls failed in a row (an answered poll starts them over).
+    pub poll_failures: u32,
+    /// Submit tries that never left (they count toward the submit limit, not as submits).
+    pub unsent_submits: u32,
+    /// In a chain of jobs, the submit attempts made before the current job.
+    pub chain_submits_before: u32,
+}
+
 /// What a non-terminal step changes.
 #[derive(Clone, Debug, Default)]
 pub struct StepUpdate {
@@ -308,6 +327,7 @@ pub struct StepUpdate {
     pub phase: Option<Phase>,
     pub upstream_job: Option<String>,
     pub upstream_state: Option<serde_json::Value>,
+    pub counters: Option<EngineCounters>,
     pub submitting: Option<bool>,
     pub deadline_at: Option<Millis>,
     /// When the task is due again.

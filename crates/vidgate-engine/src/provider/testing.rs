@@ -54,6 +54,7 @@ pub fn job(seconds: u32, size: &str, audio: bool, planned: Option<u32>) -> JobSp
         phase: Phase::Submit,
         upstream_job: None,
         upstream_state: serde_json::Value::Null,
+        counters: Default::default(),
         submitting: false,
         submit_attempts: 0,
         deadline_at: None,

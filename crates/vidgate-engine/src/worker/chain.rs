@@ -9,14 +9,10 @@
 //! It must not know what a chain means to the upstream; the provider's state says that.
 
 use vidgate_domain::task::TaskStatus;
-use vidgate_store::{Claimed, Phase, StepUpdate, Task};
+use vidgate_store::{Claimed, EngineCounters, Phase, StepUpdate, Task};
 
 use super::{Engine, StepResult, transition};
 use crate::clock::now_ms;
-
-/// The key in a task's `upstream_state` holding its submit attempts before the current job
-/// of its chain.
-const SUBMITS_BEFORE: &str = "chain_submits_before";
 
 impl Engine {
     /// Moves the task to the submit phase of the next job of its chain, due at once.
@@ -30,7 +26,8 @@ impl Engine {
             phase: Some(Phase::Submit),
             status: Some(TaskStatus::Running),
             progress: Some(progress.max(task.progress)),
-            upstream_state: Some(with_submits_before(state, task.submit_attempts)),
+            upstream_state: Some(state),
+            counters: Some(EngineCounters { chain_submits_before: task.submit_attempts, ..task.counters }),
             submitting: Some(false),
             next_run_at: now,
             ..Default::default()
@@ -45,18 +42,7 @@ impl Engine {
 
 /// The submit attempts of the task's current job, including the one about to be made.
 pub(super) fn submit_attempt(task: &Task) -> u32 {
-    let before = task.upstream_state.get(SUBMITS_BEFORE).and_then(|n| n.as_u64()).unwrap_or(0) as u32;
-    task.submit_attempts.saturating_sub(before) + 1
-}
-
-fn with_submits_before(mut state: serde_json::Value, submits: u32) -> serde_json::Value {
-    if state.is_null() {
-        state = serde_json::json!({});
-    }
-    if let Some(map) = state.as_object_mut() {
-        map.insert(SUBMITS_BEFORE.into(), submits.into());
-    }
-    state
+    task.submit_attempts.saturating_sub(task.counters.chain_submits_before) + 1
 }
 
 #[cfg(test)]
@@ -69,8 +55,7 @@ mod tests {
         let mut task = job(10, "1280x720", false, Some(8)).task;
         task.submit_attempts = 3;
         assert_eq!(submit_attempt(&task), 4, "no chain: every attempt counts");
-        task.upstream_state = with_submits_before(serde_json::json!({"chain": {"step": 1}}), 3);
-        assert_eq!(task.upstream_state, serde_json::json!({"chain": {"step": 1}, "chain_submits_before": 3}));
+        task.counters.chain_submits_before = 3;
         assert_eq!(submit_attempt(&task), 1);
         task.submit_attempts = 5;
         assert_eq!(submit_attempt(&task), 3);

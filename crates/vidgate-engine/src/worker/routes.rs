@@ -8,19 +8,11 @@
 use std::time::Duration;
 
 use vidgate_domain::plan::TaskPlan;
-use vidgate_store::{Claimed, Millis, Reroute, StepUpdate, Task};
+use vidgate_store::{Claimed, EngineCounters, Millis, Reroute, StepUpdate, Task};
 
 use super::{Engine, StepResult};
 use crate::clock::now_ms;
 use crate::provider::ProviderError;
-
-/// The key in a task's `upstream_state` counting failed downloads of its result.
-const FETCH_FAILURES: &str = "fetch_failures";
-/// The key in a task's `upstream_state` counting polls failed in a row.
-const POLL_FAILURES: &str = "poll_failures";
-/// The key in a task's `upstream_state` counting submit tries that never left (they count
-/// toward the submit limit, not as submits sent).
-const UNSENT_SUBMITS: &str = "unsent_submits";
 
 impl Engine {
     /// The plan moved on to the next configured route, when `e` says the upstream did not
@@ -64,38 +56,38 @@ impl Engine {
 
 /// How often the task's result download failed so far.
 pub(super) fn fetch_failures(task: &Task) -> u32 {
-    task.upstream_state.get(FETCH_FAILURES).and_then(|n| n.as_u64()).unwrap_or(0) as u32
+    task.counters.fetch_failures
 }
 
-/// The task's upstream state with one more failed download counted.
-pub(super) fn with_fetch_failure(task: &Task) -> serde_json::Value {
-    with_count(task, FETCH_FAILURES, fetch_failures(task) + 1)
+/// The task's counters with one more failed download.
+pub(super) fn with_fetch_failure(task: &Task) -> EngineCounters {
+    EngineCounters { fetch_failures: task.counters.fetch_failures + 1, ..task.counters }
 }
 
 /// How many polls of the task failed in a row so far.
 pub(super) fn poll_failures(task: &Task) -> u32 {
-    task.upstream_state.get(POLL_FAILURES).and_then(|n| n.as_u64()).unwrap_or(0) as u32
+    task.counters.poll_failures
 }
 
-/// The task's upstream state with one more failed poll counted.
-pub(super) fn with_poll_failure(task: &Task) -> serde_json::Value {
-    with_count(task, POLL_FAILURES, poll_failures(task) + 1)
+/// The task's counters with one more failed poll.
+pub(super) fn with_poll_failure(task: &Task) -> EngineCounters {
+    EngineCounters { poll_failures: task.counters.poll_failures + 1, ..task.counters }
 }
 
 /// How many submit tries of the task never left so far.
 pub(super) fn unsent_submits(task: &Task) -> u32 {
-    task.upstream_state.get(UNSENT_SUBMITS).and_then(|n| n.as_u64()).unwrap_or(0) as u32
+    task.counters.unsent_submits
 }
 
-/// The task's upstream state with one more submit try that never left.
-pub(super) fn with_unsent_submit(task: &Task) -> serde_json::Value {
-    with_count(task, UNSENT_SUBMITS, unsent_submits(task) + 1)
+/// The task's counters with one more submit try that never left.
+pub(super) fn with_unsent_submit(task: &Task) -> EngineCounters {
+    EngineCounters { unsent_submits: task.counters.unsent_submits + 1, ..task.counters }
 }
 
-/// The upstream state to save after a poll that got an answer: the failures in a row start
-/// over (`None`: nothing to change).
-pub(super) fn poll_answered(task: &Task) -> Option<serde_json::Value> {
-    (poll_failures(task) > 0).then(|| with_count(task, POLL_FAILURES, 0))
+/// The counters to save after a poll that got an answer: the failures in a row start over
+/// (`None`: nothing to change).
+pub(super) fn poll_answered(task: &Task) -> Option<EngineCounters> {
+    (task.counters.poll_failures > 0).then_some(EngineCounters { poll_failures: 0, ..task.counters })
 }
 
 /// Whether the task's deadline has come by `now` (none before the upstream accepted a job).
@@ -110,17 +102,6 @@ pub(super) fn by_deadline(task: &Task, at: Millis) -> Millis {
     task.deadline_at.map_or(at, |deadline| at.min(deadline))
 }
 
-fn with_count(task: &Task, key: &str, n: u32) -> serde_json::Value {
-    let mut state = task.upstream_state.clone();
-    if state.is_null() {
-        state = serde_json::json!({});
-    }
-    if let Some(map) = state.as_object_mut() {
-        map.insert(key.into(), n.into());
-    }
-    state
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -130,11 +111,14 @@ mod tests {
     fn failed_polls_are_counted_in_a_row_and_start_over_once_one_is_answered() {
         let mut task = job(5, "1280x720", false, Some(6)).task;
         task.upstream_state = serde_json::json!({"submitted_at": 7});
+        task.counters.fetch_failures = 1;
         assert_eq!((poll_failures(&task), poll_answered(&task)), (0, None), "nothing to reset");
-        task.upstream_state = with_poll_failure(&task);
-        task.upstream_state = with_poll_failure(&task);
-        assert_eq!(task.upstream_state, serde_json::json!({"submitted_at": 7, "poll_failures": 2}));
-        assert_eq!(poll_answered(&task), Some(serde_json::json!({"submitted_at": 7, "poll_failures": 0})));
+        task.counters = with_poll_failure(&task);
+        task.counters = with_poll_failure(&task);
+        assert_eq!((task.counters.poll_failures, task.counters.fetch_failures), (2, 1));
+        let answered = poll_answered(&task).unwrap();
+        assert_eq!((answered.poll_failures, answered.fetch_failures), (0, 1), "only the polls start over");
+        assert_eq!(task.upstream_state, serde_json::json!({"submitted_at": 7}), "the provider's state is untouched");
     }
 
     #[test]

@@ -101,7 +101,8 @@ impl LeaseStore for Backend {
                status = COALESCE($1, status), progress = COALESCE($2, progress), phase = COALESCE($4, phase), \
                upstream_job = COALESCE($5, upstream_job), upstream_state = COALESCE($6, upstream_state), \
                submitting = COALESCE($7, submitting), deadline_at = COALESCE($8, deadline_at), \
-               next_run_at = $9, lease_owner = NULL, lease_until = NULL \
+               next_run_at = $9, lease_owner = NULL, lease_until = NULL, \
+               engine_counters = COALESCE($12, engine_counters) \
              WHERE id = $10 AND lease_token = $11 AND phase <> 'done'",
         )
         .bind(status)
@@ -115,6 +116,7 @@ impl LeaseStore for Backend {
         .bind(u.next_run_at)
         .bind(id.as_str())
         .bind(token)
+        .bind(u.counters.map(sqlx::types::Json))
         .execute(self.writer())
         .await?;
         Ok(done.rows_affected() == 1)
@@ -146,7 +148,8 @@ impl LeaseStore for Backend {
     async fn reroute(&self, id: &TaskId, token: i64, r: Reroute, _now: Millis) -> Result<bool> {
         let done = sqlx::query(
             "UPDATE tasks SET provider = $1, plan = $2, upstream_cost_micros = $3, submitting = FALSE, \
-               submit_attempts = 0, upstream_job = NULL, upstream_state = 'null', next_run_at = $4, \
+               submit_attempts = 0, upstream_job = NULL, upstream_state = 'null', engine_counters = '{}', \
+               next_run_at = $4, \
                lease_owner = NULL, lease_until = NULL \
              WHERE id = $5 AND lease_token = $6 AND phase = 'submit'",
         )

@@ -22,7 +22,7 @@ use crate::{Result, StoreError};
 pub const TASK_COLUMNS: &str = "id, account_id, key_id, mode, model, params, out_task_id, fingerprint, status, \
     version, progress, estimated_micros, used_micros, created_at, started_at, completed_at, error_code, \
     error_message, result, files_expire_at, files_expired, provider, phase, upstream_job, upstream_state, \
-    submitting, submit_attempts, deadline_at, possible_orphan, plan, upstream_cost_micros, attempts, lease_token";
+    engine_counters, submitting, submit_attempts, deadline_at, possible_orphan, plan, upstream_cost_micros, attempts, lease_token";
 
 pub fn parse_id<T: FromStr>(s: &str) -> Result<T> {
     s.parse().map_err(|_| StoreError::Corrupt(format!("bad id {s:?}")))
@@ -80,6 +80,7 @@ pub fn task(row: &DbRow) -> Result<Task> {
         phase: Phase::parse(phase).ok_or_else(|| StoreError::Corrupt(format!("phase {phase}")))?,
         upstream_job: row.try_get("upstream_job")?,
         upstream_state: row.try_get("upstream_state")?,
+        counters: row.try_get::<sqlx::types::Json<EngineCounters>, _>("engine_counters")?.0,
         submitting: row.try_get("submitting")?,
         submit_attempts: row.try_get::<i64, _>("submit_attempts")? as u32,
         deadline_at: row.try_get("deadline_at")?,
