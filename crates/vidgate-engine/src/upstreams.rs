@@ -20,7 +20,9 @@ pub fn providers(config: &Config, media: Arc<MediaPool>) -> Result<(Providers, B
     let mut entries = vec![Upstream::Sandbox(Arc::new(SandboxProvider::new(config.sandbox.clone(), media)))];
     let mut caps = BTreeMap::new();
     for u in &config.upstreams {
-        entries.push(Upstream::from_config(u, config.files.max_result_bytes)?);
+        let upstream = Upstream::from_config(u, config.files.max_result_bytes)?;
+        check_comfyui_at_start(&upstream);
+        entries.push(upstream);
         caps.insert(u.name.clone(), u.max_in_flight);
         tracing::info!(upstream = %u.name, kind = u.kind.as_str(), model = %u.model, "upstream configured");
     }
@@ -56,4 +58,20 @@ pub fn log_report(catalog: &Catalog, upstreams: &[UpstreamConfig]) {
     if !unrouted.is_empty() {
         tracing::info!(models = %unrouted.join(", "), "no upstream route configured: live keys get 503 model_unavailable (test keys use the sandbox)");
     }
+}
+
+/// Checks a ComfyUI upstream's workflow against each server's `/object_info` in the
+/// background and logs the outcome (docs/upstreams.md §15.8): a GPU box that is down at
+/// start-up must not stop the gateway, and each server is checked again before its first job.
+fn check_comfyui_at_start(upstream: &Upstream) {
+    let (Upstream::Comfyui(p), Ok(runtime)) = (upstream, tokio::runtime::Handle::try_current()) else { return };
+    let p = p.clone();
+    runtime.spawn(async move {
+        for (server, outcome) in p.check_servers().await {
+            match outcome {
+                Ok(()) => tracing::info!(upstream = %crate::provider::Provider::name(p.as_ref()), %server, "workflow fits the ComfyUI server"),
+                Err(e) => tracing::error!(upstream = %crate::provider::Provider::name(p.as_ref()), %server, "ComfyUI check failed: {e}"),
+            }
+        }
+    });
 }
