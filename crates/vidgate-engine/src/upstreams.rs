@@ -32,7 +32,9 @@ pub fn providers(config: &Config, media: Arc<MediaPool>) -> Result<(Providers, B
 /// Logs the plan of every catalog combination for live keys; warns about negative margins,
 /// upstreams without prices, and combinations no route can deliver.
 pub fn log_report(catalog: &Catalog, upstreams: &[UpstreamConfig]) {
-    for u in upstreams.iter().filter(|u| !u.has_prices()) {
+    // A ComfyUI entry with a GPU-second rate records its measured cost per task instead.
+    let gpu_priced = |u: &UpstreamConfig| u.comfyui.as_ref().is_some_and(|c| c.usd_per_gpu_second.micros() > 0);
+    for u in upstreams.iter().filter(|u| !u.has_prices() && !gpu_priced(u)) {
         tracing::warn!(upstream = %u.name, "no usd_per_second configured: upstream costs and margins are unknown (shown as 0)");
     }
     let mut unrouted = Vec::new();

@@ -117,6 +117,21 @@ mod tests {
         assert_ne!(seed("task_1"), seed("task_2"));
     }
 
+    /// The `[[upstreams]]` of docs/own-gpus.md build, with their shipped templates.
+    #[test]
+    fn the_own_gpus_example_builds_both_upstreams() {
+        let page = include_str!("../../../../../docs/own-gpus.md");
+        let block = page.split("```toml\n").nth(1).and_then(|b| b.split("\n```").next()).expect("a toml block");
+        let env = [("COMFY_TOKEN".to_owned(), "example-token".to_owned())];
+        let config = vidgate_domain::config::Config::load(block, env).unwrap_or_else(|e| panic!("{e}"));
+        assert_eq!(config.upstreams.len(), 2);
+        for u in &config.upstreams {
+            ComfyuiProvider::from_config(u, 1 << 30).unwrap_or_else(|e| panic!("{e}"));
+        }
+        let ltx = config.upstreams[0].comfyui.as_ref().unwrap();
+        assert_eq!((ltx.frames(5), config.upstreams[0].delivered_ms(5)), (121, 5042));
+    }
+
     #[test]
     fn basic_auth_needs_a_user_and_password_and_bearer_sends_the_token() {
         assert!(authorization(ComfyuiAuth::Basic, "token").is_err());
