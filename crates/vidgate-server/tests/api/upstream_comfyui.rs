@@ -79,7 +79,7 @@ async fn an_ltx2_task_with_a_first_frame_and_audio_is_trimmed_from_49_frames_to_
     );
     assert_eq!(input(&graph, "CLIPTextEncode", "text"), &json!("a red fox sings"));
     assert!(input(&graph, "CreateVideo", "audio").is_array(), "the audio path is kept");
-    let admin = live.admin_task(&done["task_id"].as_str().unwrap().to_owned()).await;
+    let admin = live.admin_task(done["task_id"].as_str().unwrap()).await;
     assert_eq!(admin["upstream_cost_usd"], json!(0.002), "4 GPU-seconds × $0.0005");
     let route = &admin["plan"]["routes"][0];
     assert_eq!((route["delivered_ms"].clone(), route["trim_to_ms"].clone()), (json!(2042), json!(2000)));

@@ -44,7 +44,7 @@ impl ComfyuiProvider {
     async fn graph(&self, job: &JobSpec, server: &Url, id: &str) -> Result<Value, ProviderError> {
         let p = &job.task.params;
         let step = self.config.size_step;
-        if p.size.width % step != 0 || p.size.height % step != 0 {
+        if !p.size.width.is_multiple_of(step) || !p.size.height.is_multiple_of(step) {
             return Err(ProviderError::Refused(format!(
                 "size {} is not a multiple of {step}, which the workflow would silently round",
                 p.size
@@ -121,11 +121,10 @@ impl Provider for ComfyuiProvider {
 
     async fn submit(&self, job: &JobSpec, now: Millis) -> Result<Submitted, ProviderError> {
         let id = prompt_id(&job.task.id.to_string(), &self.settings.name);
-        if job.task.submit_attempts > 0 || job.task.submitting {
-            if let Some(server) = self.find(&id).await? {
-                tracing::info!(upstream = %self.settings.name, prompt_id = %id, "an earlier send arrived; not sent again");
-                return Ok(self.accepted(id, &server, now));
-            }
+        let maybe_sent = job.task.submit_attempts > 0 || job.task.submitting;
+        if maybe_sent && let Some(server) = self.find(&id).await? {
+            tracing::info!(upstream = %self.settings.name, prompt_id = %id, "an earlier send arrived; not sent again");
+            return Ok(self.accepted(id, &server, now));
         }
         let server = self.pick().await?;
         self.ensure_fits(&server).await?;
