@@ -55,6 +55,7 @@ fake!(FakeModelark);
 fake!(FakeDashscope);
 fake!(FakeMinimax);
 fake!(FakeKling);
+fake!(vidgate_fakes::FakeComfyui);
 
 /// What a task costs when it completes: the catalog rate (micro-dollars per second) and the
 /// requested seconds.

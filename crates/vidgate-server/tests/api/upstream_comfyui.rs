@@ -39,6 +39,16 @@ fn entry(fake: &FakeComfyui, workflow: &str) -> Value {
     })
 }
 
+/// The chaos test's entry: the shipped Wan 2.2 template on the fake, for 160x96 clips.
+pub fn chaos_entry(fake: &FakeComfyui) -> Value {
+    let mut e = entry(fake, "wan22-t2v");
+    e["name"] = json!("comfyui");
+    e["serves"] = json!([]);
+    e["image_input"] = json!(false);
+    e["comfyui"]["lost_after_secs"] = json!(20);
+    e
+}
+
 async fn live(entries: Vec<Value>) -> Live {
     let mut config = config_with(entries);
     config.models.push(model("ltx-2", true));
