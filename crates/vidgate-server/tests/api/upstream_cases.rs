@@ -8,7 +8,7 @@
 //! The tests at the end run them table-driven: one test per scenario, one row per adapter
 //! (and fault), every row on its own fake and gateway at the same time ([`each`]); a failing
 //! row is named in the test's failure. The per-adapter files
-//! (`upstream_{vertex,gemini,openai,vidgate,modelark,dashscope,minimax,kling}.rs`) keep what only their adapter does.
+//! (`upstream_{vertex,gemini,openai,vidgate,modelark,dashscope,minimax,kling,comfyui}.rs`) keep what only their adapter does.
 
 use std::fmt::Debug;
 use std::future::Future;
