@@ -217,7 +217,7 @@ fn interrupt_running(state: &ComfyState, only: Option<&str>) -> bool {
     let mut inner = state.lock();
     inner.interrupts.push(only.map(str::to_owned));
     let Some(running) = inner.running.take_if(|p| only.is_none_or(|id| p.id == id)) else { return false };
-    inner.finish(running, Some(()));
+    inner.finish(running, true);
     inner.advance();
     true
 }

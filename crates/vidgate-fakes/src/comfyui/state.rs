@@ -94,7 +94,7 @@ impl Inner {
                     return;
                 }
                 let prompt = self.running.take().expect("running");
-                self.finish(prompt, None);
+                self.finish(prompt, false);
                 continue;
             }
             let Some(next) = self.pending.iter().enumerate().min_by_key(|(_, p)| p.number).map(|(i, _)| i) else {
@@ -111,9 +111,8 @@ impl Inner {
         }
     }
 
-    /// Writes the history entry of a prompt that ended: as scripted, or interrupted by
-    /// `interrupted_at` (its node).
-    pub(crate) fn finish(&mut self, p: Prompt, interrupted: Option<()>) {
+    /// Writes the history entry of a prompt that ended: as scripted, or `interrupted`.
+    pub(crate) fn finish(&mut self, p: Prompt, interrupted: bool) {
         let start = p.started_ms;
         let end = start + self.gpu_ms.unwrap_or_else(|| now_ms().saturating_sub(start));
         let mut messages = vec![json!(["execution_start", {"prompt_id": p.id, "timestamp": start}])];
@@ -123,7 +122,7 @@ impl Inner {
                 "executed": [], "exception_type": kind, "exception_message": text, "traceback": [],
                 "current_inputs": {}, "current_outputs": [], "timestamp": end}])
         };
-        let status = if interrupted.is_some() {
+        let status = if interrupted {
             messages.push(json!(["execution_interrupted", {"prompt_id": p.id, "node_id": "15",
                 "node_type": "SamplerCustomAdvanced", "executed": [], "timestamp": end}]));
             "error"
