@@ -15,7 +15,8 @@
 //! - [`duration`]: durations as config writes them (`250ms`, `5s`, `30m`, `2h`).
 //! - [`error`]: the contract's error codes and their HTTP status mapping.
 //! - [`upstream`]: `[[upstreams]]`: kinds, credentials, limits, capabilities, prices;
-//!   [`kling`]: what a Kling model id makes and the keys only a `kling` entry takes.
+//!   [`kling`]: what a Kling model id makes and the keys only a `kling` entry takes;
+//!   [`comfyui`]: the `[upstreams.comfyui]` table and its frame rounding.
 //! - [`plan`]: the cheapest covering upstream job per route, and the start-up report.
 //!
 //! This crate performs no I/O: no files, no network, no clock reads except where a
@@ -23,6 +24,7 @@
 
 pub mod billing;
 pub mod catalog;
+pub mod comfyui;
 pub mod config;
 pub mod database_url;
 pub mod duration;

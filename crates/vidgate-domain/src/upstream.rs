@@ -41,6 +41,9 @@ pub enum UpstreamKind {
     /// Kuaishou Kling, the legacy (`model_name`) endpoints `/v1/videos/text2video` and
     /// `/v1/videos/image2video` with an access-key JWT or an API key (docs/upstreams.md §10).
     Kling,
+    /// Self-hosted ComfyUI servers running a workflow template (`/prompt`, `/history/{id}`,
+    /// `/view`), a pool picked by queue length (docs/upstreams.md §15).
+    Comfyui,
 }
 
 /// Which MiniMax Open Platform a `minimax` upstream calls: keys are per platform, and a key
@@ -128,6 +131,7 @@ impl UpstreamKind {
             UpstreamKind::Dashscope => "dashscope",
             UpstreamKind::Minimax => "minimax",
             UpstreamKind::Kling => "kling",
+            UpstreamKind::Comfyui => "comfyui",
         }
     }
 }
@@ -338,6 +342,9 @@ pub struct UpstreamConfig {
     /// UNCONFIRMED upstream (docs/upstreams.md §10.7).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub usd_per_unit: Option<Usd>,
+    /// ComfyUI: the `[upstreams.comfyui]` table (servers, workflow template, GPU-second cost).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub comfyui: Option<crate::comfyui::ComfyuiConfig>,
 }
 
 fn default_max_in_flight() -> u32 {
@@ -606,6 +613,17 @@ impl UpstreamConfig {
                     },
                 }
             }
+            // Whatever the operator's `[[models]]` entry asks; the template and `durations`,
+            // `sizes`, `audio` and `image_input` of the entry say what it makes.
+            UpstreamKind::Comfyui => RouteCaps {
+                durations: Vec::new(),
+                sizes: Vec::new(),
+                durations_by_size: BTreeMap::new(),
+                audio: AudioSupport::None,
+                image_input: false,
+                extension: None,
+                guides: GuideCaps::default(),
+            },
             UpstreamKind::Vidgate => RouteCaps {
                 durations: Vec::new(),
                 sizes: Vec::new(),
@@ -700,6 +718,7 @@ impl UpstreamConfig {
     pub fn delivered_ms(&self, seconds: u32) -> u64 {
         match self.kind {
             UpstreamKind::Minimax if self.model.starts_with("MiniMax-H3") => minimax_delivered_ms(seconds),
+            UpstreamKind::Comfyui => self.comfyui.as_ref().map_or(0, |c| c.delivered_ms(seconds)),
             _ => 0,
         }
     }
@@ -732,7 +751,7 @@ impl UpstreamConfig {
                 }
             }
         }
-        let needs_model = !matches!(self.kind, UpstreamKind::Vidgate);
+        let needs_model = !matches!(self.kind, UpstreamKind::Vidgate | UpstreamKind::Comfyui);
         if needs_model && self.model.is_empty() {
             return Err(format!("upstream {n}: model (the model id at the upstream) is required"));
         }
@@ -775,6 +794,7 @@ impl UpstreamConfig {
         }
         crate::kling::check(self)?;
         crate::task_list::check(self)?;
+        crate::comfyui::check(self)?;
         if self.deadline_secs < self.expected_latency_secs {
             return Err(format!("upstream {n}: deadline_secs must be at least expected_latency_secs"));
         }

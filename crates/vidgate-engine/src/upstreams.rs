@@ -20,7 +20,9 @@ pub fn providers(config: &Config, media: Arc<MediaPool>) -> Result<(Providers, B
     let mut entries = vec![Upstream::Sandbox(Arc::new(SandboxProvider::new(config.sandbox.clone(), media)))];
     let mut caps = BTreeMap::new();
     for u in &config.upstreams {
-        entries.push(Upstream::from_config(u, config.files.max_result_bytes)?);
+        let upstream = Upstream::from_config(u, config.files.max_result_bytes)?;
+        check_comfyui_at_start(&upstream);
+        entries.push(upstream);
         caps.insert(u.name.clone(), u.max_in_flight);
         tracing::info!(upstream = %u.name, kind = u.kind.as_str(), model = %u.model, "upstream configured");
     }
@@ -30,7 +32,9 @@ pub fn providers(config: &Config, media: Arc<MediaPool>) -> Result<(Providers, B
 /// Logs the plan of every catalog combination for live keys; warns about negative margins,
 /// upstreams without prices, and combinations no route can deliver.
 pub fn log_report(catalog: &Catalog, upstreams: &[UpstreamConfig]) {
-    for u in upstreams.iter().filter(|u| !u.has_prices()) {
+    // A ComfyUI entry with a GPU-second rate records its measured cost per task instead.
+    let gpu_priced = |u: &UpstreamConfig| u.comfyui.as_ref().is_some_and(|c| c.usd_per_gpu_second.micros() > 0);
+    for u in upstreams.iter().filter(|u| !u.has_prices() && !gpu_priced(u)) {
         tracing::warn!(upstream = %u.name, "no usd_per_second configured: upstream costs and margins are unknown (shown as 0)");
     }
     let mut unrouted = Vec::new();
@@ -79,4 +83,20 @@ pub async fn check_all(config: &Config) -> Vec<CheckedUpstream> {
         CheckedUpstream { name: u.name.clone(), kind: u.kind.as_str(), model: u.model.clone(), check }
     });
     futures::future::join_all(checks).await
+}
+
+/// Checks a ComfyUI upstream's workflow against each server's `/object_info` in the
+/// background and logs the outcome (docs/upstreams.md §15.8): a GPU box that is down at
+/// start-up must not stop the gateway, and each server is checked again before its first job.
+fn check_comfyui_at_start(upstream: &Upstream) {
+    let (Upstream::Comfyui(p), Ok(runtime)) = (upstream, tokio::runtime::Handle::try_current()) else { return };
+    let p = p.clone();
+    runtime.spawn(async move {
+        for (server, outcome) in p.check_servers().await {
+            match outcome {
+                Ok(()) => tracing::info!(upstream = %crate::provider::Provider::name(p.as_ref()), %server, "workflow fits the ComfyUI server"),
+                Err(e) => tracing::error!(upstream = %crate::provider::Provider::name(p.as_ref()), %server, "ComfyUI check failed: {e}"),
+            }
+        }
+    });
 }

@@ -28,6 +28,9 @@ pub(crate) enum Shape {
     /// Kling's `{"code": <number>, "message", "request_id"}` (docs/upstreams.md §10.4); the
     /// refusal's `code` is the number as text.
     Kling,
+    /// ComfyUI's `{"error": {type, message, details, extra_info}, "node_errors": {}}`
+    /// (docs/upstreams.md §15.3); the refusal's `code` is the type.
+    Comfyui,
 }
 
 /// A request the fake refuses: what to answer and how to record it.
@@ -97,6 +100,10 @@ impl Refusal {
                 "code": self.code.and_then(|c| c.parse::<u32>().ok()).unwrap_or(1200),
                 "message": self.reason,
                 "request_id": crate::google::new_id(),
+            }),
+            Shape::Comfyui => json!({
+                "error": {"type": self.code.unwrap_or("error"), "message": self.reason, "details": "", "extra_info": {}},
+                "node_errors": {},
             }),
         };
         let mut response = (self.status, Json(body)).into_response();

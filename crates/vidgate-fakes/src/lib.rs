@@ -1,6 +1,6 @@
 //! Fake upstream servers for vidgate's tests, written from the protocol documentation
 //! (the upstream protocol notes, summarised for operators in `docs/upstreams.md`: Vertex AI
-//! Veo, Gemini API Veo, OpenAI Videos, BytePlus ModelArk, Alibaba DashScope, MiniMax, Kuaishou Kling; `docs/api.md` for the vidgate
+//! Veo, Gemini API Veo, OpenAI Videos, BytePlus ModelArk, Alibaba DashScope, MiniMax, Kuaishou Kling, self-hosted ComfyUI; `docs/api.md` for the vidgate
 //! protocol), never from the gateway's adapters, so that the adapters are tested against the
 //! documents.
 //!
@@ -11,7 +11,7 @@
 //!
 //! # Layout
 //!
-//! - [`vertex`], [`gemini`], [`openai`], [`vidgate`], [`modelark`], [`dashscope`], [`minimax`], [`kling`]: one module per fake (`routes`,
+//! - [`vertex`], [`gemini`], [`openai`], [`vidgate`], [`modelark`], [`dashscope`], [`minimax`], [`kling`], [`comfyui`]: one module per fake (`routes`,
 //!   `request`, `response`, `state`).
 //! - `faults` (what goes wrong) and `journal` (what was seen): the test's controls.
 //! - `core`: the parts every fake shares, and the middleware that counts requests and carries
@@ -20,6 +20,7 @@
 //!   `jobs`: latency; `media`: the clips; `blobs`: download redirect targets.
 
 mod blobs;
+pub mod comfyui;
 mod conn;
 mod core;
 pub mod dashscope;
@@ -38,6 +39,7 @@ mod server;
 pub mod vertex;
 pub mod vidgate;
 
+pub use comfyui::{ComfyuiConfig, FakeComfyui};
 pub use dashscope::{DashscopeConfig, FakeDashscope};
 pub use faults::{Endpoint, Fault, Faults, Latency, Outcome};
 pub use gemini::{FakeGemini, GeminiConfig};

@@ -6,7 +6,7 @@ use std::process::{Command, Output};
 
 use serde_json::Value;
 use vidgate_fakes::{
-    FakeDashscope, FakeGemini, FakeKling, FakeMinimax, FakeModelark, FakeOpenAi, FakeVertex, FakeVidgate,
+    FakeComfyui, FakeDashscope, FakeGemini, FakeKling, FakeMinimax, FakeModelark, FakeOpenAi, FakeVertex, FakeVidgate,
 };
 
 /// A TOML string literal (JSON's escapes are TOML's).
@@ -46,6 +46,7 @@ async fn check_reports_a_bad_key_an_unknown_model_and_good_routes_without_genera
     let wan = FakeDashscope::start().await;
     let minimax = FakeMinimax::start().await;
     let kling = FakeKling::start().await;
+    let comfyui = FakeComfyui::start().await;
     let ark_base = ark.api_base();
     let wan_base = wan.api_base();
     let openai_base = openai.api_base();
@@ -131,6 +132,11 @@ async fn check_reports_a_bad_key_an_unknown_model_and_good_routes_without_genera
             ("base_url", kling.base_url()),
             ("credentials", &kling_credentials),
         ]),
+        format!(
+            "[[upstreams]]\nname = \"gpu\"\nkind = \"comfyui\"\n[upstreams.comfyui]\nservers = [{}]\n\
+             workflow = \"wan22-t2v\"\nfps = 16\nframe_step = 4\nsize_step = 16\n",
+            quoted(comfyui.base_url())
+        ),
     ]
     .concat();
     let dir = std::env::temp_dir().join(format!("vidgate-check-{}", ulid::Ulid::new()));
@@ -161,6 +167,7 @@ async fn check_reports_a_bad_key_an_unknown_model_and_good_routes_without_genera
         ("wan-bad-key", "BAD", "not checked"),
         ("minimax-bad-key", "BAD", "not checked"),
         ("kling", "ok", "not checked"),
+        ("gpu", "ok", "ok"),
     ];
     for (name, credentials, model) in expected {
         assert_eq!(

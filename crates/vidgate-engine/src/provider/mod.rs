@@ -6,11 +6,12 @@
 //! status: it reports what the upstream said and the engine decides.
 //!
 //! Layout: [`sandbox`]; the real upstreams [`vertex`], [`gemini`] (sharing [`veo`]),
-//! [`openai`], [`vidgate`], [`modelark`], [`dashscope`], [`minimax`], [`kling`], each split into request building, response reading and the
+//! [`openai`], [`vidgate`], [`modelark`], [`dashscope`], [`minimax`], [`kling`], [`comfyui`] (self-hosted), each split into request building, response reading and the
 //! client; what they share: [`http`] (error mapping, downloads), [`settings`],
 //! [`schedule`] (when to poll), [`throttle`] (rate and concurrency per upstream).
 
 pub mod check;
+pub mod comfyui;
 pub mod dashscope;
 pub mod failure;
 pub mod fit;
@@ -39,6 +40,7 @@ use vidgate_domain::task::TaskErrorCode;
 use vidgate_domain::upstream::{UpstreamConfig, UpstreamKind};
 use vidgate_store::{Millis, Task};
 
+pub use comfyui::ComfyuiProvider;
 pub use dashscope::DashscopeProvider;
 pub use gemini::GeminiProvider;
 pub use kling::KlingProvider;
@@ -239,6 +241,7 @@ pub enum Upstream {
     Dashscope(Arc<DashscopeProvider>),
     Minimax(Arc<MinimaxProvider>),
     Kling(Arc<KlingProvider>),
+    Comfyui(Arc<ComfyuiProvider>),
 }
 
 impl Upstream {
@@ -254,6 +257,7 @@ impl Upstream {
             Upstream::Dashscope(p) => p.as_ref(),
             Upstream::Minimax(p) => p.as_ref(),
             Upstream::Kling(p) => p.as_ref(),
+            Upstream::Comfyui(p) => p.as_ref(),
         }
     }
 
@@ -271,6 +275,7 @@ impl Upstream {
             }
             UpstreamKind::Minimax => Upstream::Minimax(Arc::new(MinimaxProvider::from_config(u, max_result_bytes)?)),
             UpstreamKind::Kling => Upstream::Kling(Arc::new(KlingProvider::from_config(u, max_result_bytes)?)),
+            UpstreamKind::Comfyui => Upstream::Comfyui(Arc::new(ComfyuiProvider::from_config(u, max_result_bytes)?)),
         })
     }
 }

@@ -3,6 +3,7 @@
 
 mod helpers;
 
+mod comfyui;
 mod dashscope;
 mod faults;
 mod gemini;

@@ -8,7 +8,7 @@
 //! The tests at the end run them table-driven: one test per scenario, one row per adapter
 //! (and fault), every row on its own fake and gateway at the same time ([`each`]); a failing
 //! row is named in the test's failure. The per-adapter files
-//! (`upstream_{vertex,gemini,openai,vidgate,modelark,dashscope,minimax,kling}.rs`) keep what only their adapter does.
+//! (`upstream_{vertex,gemini,openai,vidgate,modelark,dashscope,minimax,kling,comfyui}.rs`) keep what only their adapter does.
 
 use std::fmt::Debug;
 use std::future::Future;
@@ -55,6 +55,7 @@ fake!(FakeModelark);
 fake!(FakeDashscope);
 fake!(FakeMinimax);
 fake!(FakeKling);
+fake!(vidgate_fakes::FakeComfyui);
 
 /// What a task costs when it completes: the catalog rate (micro-dollars per second) and the
 /// requested seconds.

@@ -1,5 +1,5 @@
-//! Chaos across the eight adapters: 300 live tasks round-robin over `FakeVertex`, `FakeGemini`,
-//! `FakeOpenAi`, `FakeVidgate`, `FakeModelark`, `FakeDashscope`, `FakeMinimax` and `FakeKling`, each fake failing 30% of every kind of request at random
+//! Chaos across the nine adapters: 300 live tasks round-robin over `FakeVertex`, `FakeGemini`,
+//! `FakeOpenAi`, `FakeVidgate`, `FakeModelark`, `FakeDashscope`, `FakeMinimax`, `FakeKling` and `FakeComfyui`, each fake failing 30% of every kind of request at random
 //! (seeded; the seed is printed, and `VIDGATE_CHAOS_SEED` replays it) and some jobs scripted to
 //! end badly. Every task must end within its deadline (a job that finished upstream may spend
 //! its download retries after it: it is delivered, not timed out), a failure must cost nothing, a completed
@@ -8,7 +8,8 @@
 //!
 //! Clips are as small as each upstream allows: Veo, Sora, Seedance and Wan make 1280x720 at their
 //! shortest native length (4 s, so nothing is trimmed), MiniMax-H3 1344x768 at 4 s (delivered
-//! as 4.458 s and trimmed), the vidgate upstream a 1 s 160x90 clip.
+//! as 4.458 s and trimmed), the vidgate upstream a 1 s 160x90 clip, ComfyUI (the shipped Wan 2.2
+//! template) a 1 s 160x96 clip (17 frames at 16 fps, trimmed).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
@@ -65,7 +66,8 @@ fn faults() -> Vec<Fault> {
 }
 
 /// The seven upstreams, in round-robin order.
-const UPSTREAMS: [&str; 8] = ["vertex", "gemini", "openai", "chained", "modelark", "dashscope", "minimax", "kling"];
+const UPSTREAMS: [&str; 9] =
+    ["vertex", "gemini", "openai", "chained", "modelark", "dashscope", "minimax", "kling", "comfyui"];
 
 struct Fakes {
     vertex: FakeVertex,
@@ -76,6 +78,7 @@ struct Fakes {
     dashscope: FakeDashscope,
     minimax: FakeMinimax,
     kling: FakeKling,
+    comfyui: vidgate_fakes::FakeComfyui,
 }
 
 impl Fakes {
@@ -102,6 +105,7 @@ impl Fakes {
             dashscope: FakeDashscope::start().await,
             minimax: FakeMinimax::start().await,
             kling: FakeKling::start().await,
+            comfyui: vidgate_fakes::FakeComfyui::start().await,
         }
     }
 
@@ -115,6 +119,7 @@ impl Fakes {
             &self.dashscope,
             &self.minimax,
             &self.kling,
+            &self.comfyui,
         ][i]
     }
 }
@@ -142,6 +147,7 @@ fn config(fakes: &Fakes) -> Config {
         dashscope_entry(&fakes.dashscope),
         minimax_entry(&fakes.minimax),
         kling_entry(&fakes.kling),
+        crate::upstream_comfyui::chaos_entry(&fakes.comfyui),
     ];
     let entries = entries
         .into_iter()
@@ -156,6 +162,7 @@ fn config(fakes: &Fakes) -> Config {
     // Kling 2.6 makes 5 or 10 s at 1080p only.
     c.models.push(model("chaos-kling", "1920x1080", 5));
     c.models.push(model("chaos-chained", "160x90", 1));
+    c.models.push(model("chaos-comfyui", "160x96", 1));
     c.engine.max_in_flight_per_provider = 200;
     c.engine.workers = 32;
     c
@@ -185,13 +192,17 @@ fn scripted(seed: u64, i: usize, upstream: &str) -> Outcome {
         "dashscope" => "InternalError",
         "minimax" => "1000",
         "kling" => "5000",
+        "comfyui" => "oom",
         _ => "upstream_error",
     };
+    // A ComfyUI server runs one prompt at a time: a prompt that never ends would hold every
+    // later one past its deadline (upstream_comfyui.rs covers cancels and deadlines instead).
+    let never = if upstream == "comfyui" { Outcome::Success } else { Outcome::Never };
     match splitmix(seed ^ (i as u64).wrapping_mul(0x1000_0001)) % 100 {
         0..3 => Outcome::SafetyBlock,
         3..6 => Outcome::Error { code: code.into(), message: "chaos".into() },
         6..8 => Outcome::CorruptMedia,
-        8 => Outcome::Never,
+        8 => never,
         _ => Outcome::Success,
     }
 }
