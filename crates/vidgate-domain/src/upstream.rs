@@ -41,6 +41,10 @@ pub enum UpstreamKind {
     /// Kuaishou Kling, the legacy (`model_name`) endpoints `/v1/videos/text2video` and
     /// `/v1/videos/image2video` with an access-key JWT or an API key (docs/upstreams.md §10).
     Kling,
+    /// fal.ai's queue (`Authorization: Key …`, `POST queue.fal.run/{endpoint}`, status and
+    /// result at the URLs the submit returns), one input mapping per endpoint
+    /// (docs/upstreams.md §12).
+    Fal,
 }
 
 /// Which MiniMax Open Platform a `minimax` upstream calls: keys are per platform, and a key
@@ -128,6 +132,7 @@ impl UpstreamKind {
             UpstreamKind::Dashscope => "dashscope",
             UpstreamKind::Minimax => "minimax",
             UpstreamKind::Kling => "kling",
+            UpstreamKind::Fal => "fal",
         }
     }
 }
@@ -334,6 +339,10 @@ pub struct UpstreamConfig {
     /// UNCONFIRMED upstream (docs/upstreams.md §10.7).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub usd_per_unit: Option<Usd>,
+    /// fal: input mappings by endpoint id, added to (or replacing) the shipped ones
+    /// (`[upstreams.fal_models."<endpoint id>"]`, docs/configuration.md).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub fal_models: BTreeMap<String, crate::fal::FalModel>,
 }
 
 fn default_max_in_flight() -> u32 {
@@ -602,6 +611,19 @@ impl UpstreamConfig {
                     },
                 }
             }
+            UpstreamKind::Fal => {
+                let (durations, sizes, durations_by_size, audio, image_input) = crate::fal::caps(self);
+                RouteCaps {
+                    durations,
+                    sizes,
+                    durations_by_size,
+                    audio,
+                    image_input,
+                    extension: None,
+                    // The mappings send no last frame or references (docs/upstreams.md §12.3).
+                    guides: GuideCaps::default(),
+                }
+            }
             UpstreamKind::Vidgate => RouteCaps {
                 durations: Vec::new(),
                 sizes: Vec::new(),
@@ -685,6 +707,9 @@ impl UpstreamConfig {
         if self.base_url.is_empty() && self.kind == UpstreamKind::Kling {
             return crate::kling::DEFAULT_BASE_URL.into();
         }
+        if self.base_url.is_empty() && self.kind == UpstreamKind::Fal {
+            return crate::fal::DEFAULT_BASE_URL.into();
+        }
         if self.base_url.is_empty() && self.kind == UpstreamKind::Dashscope {
             return self.region.unwrap_or_default().base_url(&self.workspace).into();
         }
@@ -696,6 +721,7 @@ impl UpstreamConfig {
     pub fn delivered_ms(&self, seconds: u32) -> u64 {
         match self.kind {
             UpstreamKind::Minimax if self.model.starts_with("MiniMax-H3") => minimax_delivered_ms(seconds),
+            UpstreamKind::Fal => crate::fal::delivered_ms(self, seconds),
             _ => 0,
         }
     }
@@ -770,6 +796,7 @@ impl UpstreamConfig {
             return Err(format!("upstream {n}: platform applies to kind minimax only"));
         }
         crate::kling::check(self)?;
+        crate::fal::check(self)?;
         if self.deadline_secs < self.expected_latency_secs {
             return Err(format!("upstream {n}: deadline_secs must be at least expected_latency_secs"));
         }
@@ -795,8 +822,11 @@ impl UpstreamConfig {
     fn check_dashscope(&self) -> Result<(), String> {
         let n = &self.name;
         if self.kind != UpstreamKind::Dashscope {
-            if self.region.is_some() || !self.workspace.is_empty() || !self.image_model.is_empty() {
-                return Err(format!("upstream {n}: region, workspace and image_model apply to kind dashscope only"));
+            let image_model = !self.image_model.is_empty() && self.kind != UpstreamKind::Fal;
+            if self.region.is_some() || !self.workspace.is_empty() || image_model {
+                return Err(format!(
+                    "upstream {n}: region and workspace apply to kind dashscope only, image_model to dashscope and fal"
+                ));
             }
             return Ok(());
         }
