@@ -6,11 +6,12 @@
 //! status: it reports what the upstream said and the engine decides.
 //!
 //! Layout: [`sandbox`]; the real upstreams [`vertex`], [`gemini`] (sharing [`veo`]),
-//! [`openai`], [`vidgate`], [`modelark`], [`dashscope`], [`minimax`], [`kling`], each split into request building, response reading and the
+//! [`openai`], [`vidgate`], [`modelark`], [`dashscope`], [`minimax`], [`kling`], [`fal`], each split into request building, response reading and the
 //! client; what they share: [`http`] (error mapping, downloads), [`settings`],
 //! [`schedule`] (when to poll), [`throttle`] (rate and concurrency per upstream).
 
 pub mod dashscope;
+pub mod fal;
 pub mod failure;
 pub mod fit;
 pub mod gemini;
@@ -38,6 +39,7 @@ use vidgate_domain::upstream::{UpstreamConfig, UpstreamKind};
 use vidgate_store::{Millis, Task};
 
 pub use dashscope::DashscopeProvider;
+pub use fal::FalProvider;
 pub use gemini::GeminiProvider;
 pub use kling::KlingProvider;
 pub use minimax::MinimaxProvider;
@@ -232,6 +234,7 @@ pub enum Upstream {
     Dashscope(Arc<DashscopeProvider>),
     Minimax(Arc<MinimaxProvider>),
     Kling(Arc<KlingProvider>),
+    Fal(Arc<FalProvider>),
 }
 
 impl Upstream {
@@ -247,6 +250,7 @@ impl Upstream {
             Upstream::Dashscope(p) => p.as_ref(),
             Upstream::Minimax(p) => p.as_ref(),
             Upstream::Kling(p) => p.as_ref(),
+            Upstream::Fal(p) => p.as_ref(),
         }
     }
 
@@ -264,6 +268,7 @@ impl Upstream {
             }
             UpstreamKind::Minimax => Upstream::Minimax(Arc::new(MinimaxProvider::from_config(u, max_result_bytes)?)),
             UpstreamKind::Kling => Upstream::Kling(Arc::new(KlingProvider::from_config(u, max_result_bytes)?)),
+            UpstreamKind::Fal => Upstream::Fal(Arc::new(FalProvider::from_config(u, max_result_bytes)?)),
         })
     }
 }
