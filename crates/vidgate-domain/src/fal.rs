@@ -161,7 +161,10 @@ pub fn valid_endpoint(id: &str) -> bool {
     let segments: Vec<&str> = id.split('/').collect();
     segments.len() >= 2
         && segments.iter().all(|s| {
-            !s.is_empty() && *s != "." && *s != ".." && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
+            !s.is_empty()
+                && *s != "."
+                && *s != ".."
+                && s.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b))
         })
 }
 
@@ -268,9 +271,8 @@ mod tests {
         assert!(unknown.check().unwrap_err().contains("has no shipped mapping"));
         let bad = entry("name = \"fal\"\nkind = \"fal\"\nmodel = \"../x\"\n");
         assert!(bad.check().unwrap_err().contains("not a fal endpoint id"));
-        let text_only = entry(
-            "name = \"fal\"\nkind = \"fal\"\nmodel = \"fal-ai/veo3.1\"\nimage_model = \"fal-ai/veo3.1/fast\"\n",
-        );
+        let text_only =
+            entry("name = \"fal\"\nkind = \"fal\"\nmodel = \"fal-ai/veo3.1\"\nimage_model = \"fal-ai/veo3.1/fast\"\n");
         assert!(text_only.check().unwrap_err().contains("maps no image_field"));
         let frames = entry(
             "name = \"fal\"\nkind = \"fal\"\nmodel = \"a/b\"\n\

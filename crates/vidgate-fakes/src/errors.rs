@@ -28,6 +28,9 @@ pub(crate) enum Shape {
     /// Kling's `{"code": <number>, "message", "request_id"}` (docs/upstreams.md §10.4); the
     /// refusal's `code` is the number as text.
     Kling,
+    /// fal's `{"detail": "..."}`, or for a refused field `{"detail": [{"loc": ["body",
+    /// <param>], "msg", "type": <code>}]}` (docs/upstreams.md §12.4).
+    Fal,
 }
 
 /// A request the fake refuses: what to answer and how to record it.
@@ -98,6 +101,11 @@ impl Refusal {
                 "message": self.reason,
                 "request_id": crate::google::new_id(),
             }),
+            Shape::Fal => match &self.param {
+                Some(param) => json!({"detail": [{"loc": ["body", param], "msg": self.reason,
+                    "type": self.code.unwrap_or("value_error")}]}),
+                None => json!({"detail": self.reason}),
+            },
         };
         let mut response = (self.status, Json(body)).into_response();
         if shape == Shape::Vidgate && matches!(self.status.as_u16(), 402 | 409) {
@@ -179,6 +187,12 @@ pub(crate) fn fault_status(shape: Shape, status: StatusCode) -> Response {
             503 => "5001",
             504 => "5002",
             _ => "5000",
+        },
+        // Digest §4: infrastructure errors name an `error_type` (rendered as `detail` here).
+        Shape::Fal => match status.as_u16() {
+            503 => "runner_scheduling_failure",
+            504 => "request_timeout",
+            _ => "internal_error",
         },
         _ => code,
     };

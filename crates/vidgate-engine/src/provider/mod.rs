@@ -11,8 +11,8 @@
 //! [`schedule`] (when to poll), [`throttle`] (rate and concurrency per upstream).
 
 pub mod dashscope;
-pub mod fal;
 pub mod failure;
+pub mod fal;
 pub mod fit;
 pub mod gemini;
 pub mod http;

@@ -4,6 +4,7 @@
 mod helpers;
 
 mod dashscope;
+mod fal;
 mod faults;
 mod gemini;
 mod kling;

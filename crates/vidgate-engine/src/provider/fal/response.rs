@@ -149,7 +149,10 @@ mod tests {
         assert_eq!(failed_code(result_failure(&answer(404, "{}"), &ok)), TaskErrorCode::UpstreamError);
         let model_500 = r#"{"detail":"CUDA out of memory"}"#;
         assert_eq!(failed_code(result_failure(&answer(500, model_500), &ok)), TaskErrorCode::UpstreamError);
-        assert!(matches!(result_failure(&answer(502, "<html>bad gateway</html>"), &ok), Err(ProviderError::Busy { .. })));
+        assert!(matches!(
+            result_failure(&answer(502, "<html>bad gateway</html>"), &ok),
+            Err(ProviderError::Busy { .. })
+        ));
         let errored = Status { status: "COMPLETED".into(), error: Some("boom".into()) };
         assert!(result_failure(&answer(502, "<html></html>"), &errored).is_ok());
     }
@@ -168,7 +171,8 @@ mod tests {
 
     #[test]
     fn the_video_url_is_read_from_the_raw_model_output() {
-        let out = br#"{"video":{"url":"https://v3b.fal.media/files/b/x_output.mp4","content_type":"video/mp4"},"seed":1}"#;
+        let out =
+            br#"{"video":{"url":"https://v3b.fal.media/files/b/x_output.mp4","content_type":"video/mp4"},"seed":1}"#;
         assert_eq!(video_url(out).as_deref(), Some("https://v3b.fal.media/files/b/x_output.mp4"));
         assert_eq!(video_url(br#"{"status":"COMPLETED","response":{"video":{"url":"u"}}}"#), None);
     }
