@@ -175,15 +175,13 @@ impl UpstreamConfig {
     }
 }
 
-/// What a `fal` entry makes: its `model` endpoint's mapping; it takes a first frame when its
-/// `image_model` (or `model` itself) maps an image field.
-pub(crate) fn caps(u: &UpstreamConfig) -> (Vec<u32>, Vec<Size>, BTreeMap<Size, Vec<u32>>, AudioSupport, bool) {
-    let Some(m) = u.fal_model(&u.model) else {
-        return (Vec::new(), Vec::new(), BTreeMap::new(), AudioSupport::None, false);
-    };
+/// What a `fal` entry makes: its `model` endpoint's mapping, and whether it takes a first
+/// frame (its `image_model`, or `model` itself, maps an image field).
+pub(crate) fn caps(u: &UpstreamConfig) -> Option<(&FalModel, bool)> {
+    let m = u.fal_model(&u.model)?;
     let image_endpoint = if u.image_model.is_empty() { &u.model } else { &u.image_model };
     let image = u.fal_model(image_endpoint).is_some_and(|i| !i.image_field.is_empty());
-    (m.durations.clone(), m.sizes.clone(), m.durations_by_size.clone(), m.audio, image)
+    Some((m, image))
 }
 
 /// What a job of `seconds` on a `fal` entry really delivers (0: the length asked).

@@ -612,13 +612,13 @@ impl UpstreamConfig {
                 }
             }
             UpstreamKind::Fal => {
-                let (durations, sizes, durations_by_size, audio, image_input) = crate::fal::caps(self);
+                let fal = crate::fal::caps(self);
                 RouteCaps {
-                    durations,
-                    sizes,
-                    durations_by_size,
-                    audio,
-                    image_input,
+                    durations: fal.map(|(m, _)| m.durations.clone()).unwrap_or_default(),
+                    sizes: fal.map(|(m, _)| m.sizes.clone()).unwrap_or_default(),
+                    durations_by_size: fal.map(|(m, _)| m.durations_by_size.clone()).unwrap_or_default(),
+                    audio: fal.map_or(AudioSupport::None, |(m, _)| m.audio),
+                    image_input: fal.is_some_and(|(_, image)| image),
                     extension: None,
                     // The mappings send no last frame or references (docs/upstreams.md §12.3).
                     guides: GuideCaps::default(),

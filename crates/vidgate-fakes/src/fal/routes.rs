@@ -143,23 +143,20 @@ fn urls(base: &str, app: &str, id: &str) -> Value {
 
 /// The request, if `app` is the one its URLs name (trap 1: a URL rebuilt with the
 /// endpoint's sub-path is a 404 and a protocol violation).
-fn find(state: &FalState, ctx: &Ctx, app: &str, id: &str) -> Result<FalJob, Response> {
+fn find(state: &FalState, app: &str, id: &str) -> Result<FalJob, Refusal> {
     match state.get(id) {
         Some(job) if job.app == app => Ok(job),
-        Some(job) => Err(state.core.refuse(
-            ctx,
-            Refusal::protocol(
-                StatusCode::NOT_FOUND,
-                format!("queue URLs are /{}/requests/{id}/…, not /{app}/… (digest trap 1)", job.app),
-            ),
+        Some(job) => Err(Refusal::protocol(
+            StatusCode::NOT_FOUND,
+            format!("queue URLs are /{}/requests/{id}/…, not /{app}/… (digest trap 1)", job.app),
         )),
-        None => Err(state.core.refuse(ctx, Refusal::not_found(format!("Request {id} not found")))),
+        None => Err(Refusal::not_found(format!("Request {id} not found"))),
     }
 }
 
 fn status(state: &FalState, ctx: &Ctx, app: &str, id: &str) -> Response {
-    if let Err(response) = find(state, ctx, app, id) {
-        return response;
+    if let Err(refusal) = find(state, app, id) {
+        return state.core.refuse(ctx, refusal);
     }
     let job = state.poll(id).expect("found above");
     let mut body = urls(&state.core.base_url, &job.app, id);
@@ -202,9 +199,9 @@ fn failure(job: &FalJob) -> Option<(StatusCode, String, String)> {
 }
 
 fn result(state: &FalState, ctx: &Ctx, app: &str, id: &str) -> Response {
-    let job = match find(state, ctx, app, id) {
+    let job = match find(state, app, id) {
         Ok(job) => job,
-        Err(response) => return response,
+        Err(refusal) => return state.core.refuse(ctx, refusal),
     };
     if job.completed_at.is_none() {
         return (StatusCode::BAD_REQUEST, Json(json!({"detail": "Request is still in progress"}))).into_response();
@@ -229,8 +226,8 @@ fn result(state: &FalState, ctx: &Ctx, app: &str, id: &str) -> Response {
 }
 
 fn cancel(state: &FalState, ctx: &Ctx, app: &str, id: &str) -> Response {
-    if let Err(response) = find(state, ctx, app, id) {
-        return response;
+    if let Err(refusal) = find(state, app, id) {
+        return state.core.refuse(ctx, refusal);
     }
     // Digest §6: the status names; the HTTP codes (202 / 400) are UNCONFIRMED.
     match state.cancel(id) {
