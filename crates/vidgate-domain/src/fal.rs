@@ -175,12 +175,11 @@ impl UpstreamConfig {
     }
 }
 
-/// What a `fal` entry makes: its `model` endpoint's mapping, and whether it takes a first
-/// frame (its `image_model`, or `model` itself, maps an image field).
+/// What a `fal` entry makes: its `model` (text-to-video) endpoint's mapping, and whether it
+/// takes a first frame (its `image_model` maps an image field).
 pub(crate) fn caps(u: &UpstreamConfig) -> Option<(&FalModel, bool)> {
     let m = u.fal_model(&u.model)?;
-    let image_endpoint = if u.image_model.is_empty() { &u.model } else { &u.image_model };
-    let image = u.fal_model(image_endpoint).is_some_and(|i| !i.image_field.is_empty());
+    let image = !u.image_model.is_empty() && u.fal_model(&u.image_model).is_some_and(|i| !i.image_field.is_empty());
     Some((m, image))
 }
 
@@ -214,6 +213,13 @@ pub(crate) fn check(u: &UpstreamConfig) -> Result<(), String> {
                  [upstreams.fal_models.\"{endpoint}\"] (docs/configuration.md)"
             ));
         }
+    }
+    if u.fal_model(&u.model).is_some_and(|m| !m.image_field.is_empty()) {
+        return Err(format!(
+            "upstream {n}: model {:?} maps an image_field (an image-to-video endpoint); name it in \
+             image_model and a text-to-video endpoint in model",
+            u.model
+        ));
     }
     if !u.image_model.is_empty() && u.fal_model(&u.image_model).is_some_and(|m| m.image_field.is_empty()) {
         return Err(format!("upstream {n}: image_model {:?} maps no image_field", u.image_model));

@@ -319,7 +319,8 @@ pub struct UpstreamConfig {
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub workspace: String,
     /// DashScope: the image-to-video model id (`wan2.6-i2v`) used when a task has a first
-    /// frame; `model` is the text-to-video one. Empty: the entry takes no image.
+    /// frame; `model` is the text-to-video one. Empty: the entry takes no image. fal: the
+    /// image-to-video endpoint id, the same way.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub image_model: String,
     /// MiniMax: `international` (default) or `mainland`; picks the public host when

@@ -274,3 +274,17 @@ async fn a_task_cancelled_while_queued_is_cancelled_with_put_at_the_stored_url_a
     live.assert_settled(0).await;
     assert_clean(&fake);
 }
+
+#[tokio::test]
+async fn a_video_gone_from_the_cdn_is_asked_for_once_more_then_fails_the_task_unbilled() {
+    let fake = start().await;
+    fake.delete_cdn_files();
+    let live = Live::start(vec![entry(&fake, "fal-ai/veo3.1", "", "veo3.1")]).await;
+    let done = live.run(veo_task("a video deleted too soon")).await;
+    assert_failed_unbilled(&done, "upstream_error");
+    let counters = fake.journal().counters();
+    let result_fetches = counters.received(Endpoint::Retrieve);
+    assert_eq!((counters.submits(), result_fetches, counters.downloads()), (1, 2, 2), "the result asked for again");
+    live.assert_settled(0).await;
+    assert_no_violations(fake.journal());
+}
