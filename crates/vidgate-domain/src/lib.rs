@@ -30,6 +30,7 @@ pub mod database_url;
 pub mod duration;
 pub mod effective;
 pub mod error;
+pub mod fal;
 pub mod ids;
 pub mod kling;
 pub mod model_overrides;

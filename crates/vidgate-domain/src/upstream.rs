@@ -44,6 +44,10 @@ pub enum UpstreamKind {
     /// Self-hosted ComfyUI servers running a workflow template (`/prompt`, `/history/{id}`,
     /// `/view`), a pool picked by queue length (docs/upstreams.md §15).
     Comfyui,
+    /// fal.ai's queue (`Authorization: Key …`, `POST queue.fal.run/{endpoint}`, status and
+    /// result at the URLs the submit returns), one input mapping per endpoint
+    /// (docs/upstreams.md §12).
+    Fal,
 }
 
 /// Which MiniMax Open Platform a `minimax` upstream calls: keys are per platform, and a key
@@ -132,6 +136,7 @@ impl UpstreamKind {
             UpstreamKind::Minimax => "minimax",
             UpstreamKind::Kling => "kling",
             UpstreamKind::Comfyui => "comfyui",
+            UpstreamKind::Fal => "fal",
         }
     }
 }
@@ -318,7 +323,8 @@ pub struct UpstreamConfig {
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub workspace: String,
     /// DashScope: the image-to-video model id (`wan2.6-i2v`) used when a task has a first
-    /// frame; `model` is the text-to-video one. Empty: the entry takes no image.
+    /// frame; `model` is the text-to-video one. Empty: the entry takes no image. fal: the
+    /// image-to-video endpoint id, the same way.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub image_model: String,
     /// MiniMax: `international` (default) or `mainland`; picks the public host when
@@ -345,6 +351,10 @@ pub struct UpstreamConfig {
     /// ComfyUI: the `[upstreams.comfyui]` table (servers, workflow template, GPU-second cost).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub comfyui: Option<crate::comfyui::ComfyuiConfig>,
+    /// fal: input mappings by endpoint id, added to (or replacing) the shipped ones
+    /// (`[upstreams.fal_models."<endpoint id>"]`, docs/configuration.md).
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub fal_models: BTreeMap<String, crate::fal::FalModel>,
 }
 
 fn default_max_in_flight() -> u32 {
@@ -624,6 +634,19 @@ impl UpstreamConfig {
                 extension: None,
                 guides: GuideCaps::default(),
             },
+            UpstreamKind::Fal => {
+                let fal = crate::fal::caps(self);
+                RouteCaps {
+                    durations: fal.map(|(m, _)| m.durations.clone()).unwrap_or_default(),
+                    sizes: fal.map(|(m, _)| m.sizes.clone()).unwrap_or_default(),
+                    durations_by_size: fal.map(|(m, _)| m.durations_by_size.clone()).unwrap_or_default(),
+                    audio: fal.map_or(AudioSupport::None, |(m, _)| m.audio),
+                    image_input: fal.is_some_and(|(_, image)| image),
+                    extension: None,
+                    // The mappings send no last frame or references (docs/upstreams.md §12.3).
+                    guides: GuideCaps::default(),
+                }
+            }
             UpstreamKind::Vidgate => RouteCaps {
                 durations: Vec::new(),
                 sizes: Vec::new(),
@@ -707,6 +730,9 @@ impl UpstreamConfig {
         if self.base_url.is_empty() && self.kind == UpstreamKind::Kling {
             return crate::kling::DEFAULT_BASE_URL.into();
         }
+        if self.base_url.is_empty() && self.kind == UpstreamKind::Fal {
+            return crate::fal::DEFAULT_BASE_URL.into();
+        }
         if self.base_url.is_empty() && self.kind == UpstreamKind::Dashscope {
             return self.region.unwrap_or_default().base_url(&self.workspace).into();
         }
@@ -719,6 +745,7 @@ impl UpstreamConfig {
         match self.kind {
             UpstreamKind::Minimax if self.model.starts_with("MiniMax-H3") => minimax_delivered_ms(seconds),
             UpstreamKind::Comfyui => self.comfyui.as_ref().map_or(0, |c| c.delivered_ms(seconds)),
+            UpstreamKind::Fal => crate::fal::delivered_ms(self, seconds),
             _ => 0,
         }
     }
@@ -795,6 +822,7 @@ impl UpstreamConfig {
         crate::kling::check(self)?;
         crate::task_list::check(self)?;
         crate::comfyui::check(self)?;
+        crate::fal::check(self)?;
         if self.deadline_secs < self.expected_latency_secs {
             return Err(format!("upstream {n}: deadline_secs must be at least expected_latency_secs"));
         }
@@ -820,8 +848,11 @@ impl UpstreamConfig {
     fn check_dashscope(&self) -> Result<(), String> {
         let n = &self.name;
         if self.kind != UpstreamKind::Dashscope {
-            if self.region.is_some() || !self.workspace.is_empty() || !self.image_model.is_empty() {
-                return Err(format!("upstream {n}: region, workspace and image_model apply to kind dashscope only"));
+            let image_model = !self.image_model.is_empty() && self.kind != UpstreamKind::Fal;
+            if self.region.is_some() || !self.workspace.is_empty() || image_model {
+                return Err(format!(
+                    "upstream {n}: region and workspace apply to kind dashscope only, image_model to dashscope and fal"
+                ));
             }
             return Ok(());
         }

@@ -31,6 +31,9 @@ pub(crate) enum Shape {
     /// ComfyUI's `{"error": {type, message, details, extra_info}, "node_errors": {}}`
     /// (docs/upstreams.md §15.3); the refusal's `code` is the type.
     Comfyui,
+    /// fal's `{"detail": "..."}`, or for a refused field `{"detail": [{"loc": ["body",
+    /// <param>], "msg", "type": <code>}]}` (docs/upstreams.md §12.4).
+    Fal,
 }
 
 /// A request the fake refuses: what to answer and how to record it.
@@ -105,6 +108,11 @@ impl Refusal {
                 "error": {"type": self.code.unwrap_or("error"), "message": self.reason, "details": "", "extra_info": {}},
                 "node_errors": {},
             }),
+            Shape::Fal => match &self.param {
+                Some(param) => json!({"detail": [{"loc": ["body", param], "msg": self.reason,
+                    "type": self.code.unwrap_or("value_error")}]}),
+                None => json!({"detail": self.reason}),
+            },
         };
         let mut response = (self.status, Json(body)).into_response();
         if shape == Shape::Vidgate && matches!(self.status.as_u16(), 402 | 409) {
@@ -186,6 +194,12 @@ pub(crate) fn fault_status(shape: Shape, status: StatusCode) -> Response {
             503 => "5001",
             504 => "5002",
             _ => "5000",
+        },
+        // Digest §4: infrastructure errors name an `error_type` (rendered as `detail` here).
+        Shape::Fal => match status.as_u16() {
+            503 => "runner_scheduling_failure",
+            504 => "request_timeout",
+            _ => "internal_error",
         },
         _ => code,
     };

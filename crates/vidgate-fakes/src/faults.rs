@@ -22,7 +22,8 @@ pub enum Endpoint {
     Download,
     /// `DELETE /v1/videos/{id}` and `POST /v1/tasks/cancel/...`.
     Delete,
-    /// Naming a finished job's file for download (MiniMax v1 `GET /v1/files/retrieve`).
+    /// Naming a finished job's file for download (MiniMax v1 `GET /v1/files/retrieve`, fal
+    /// `GET {response_url}`).
     Retrieve,
 }
 

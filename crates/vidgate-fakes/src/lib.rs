@@ -1,6 +1,6 @@
 //! Fake upstream servers for vidgate's tests, written from the protocol documentation
 //! (the upstream protocol notes, summarised for operators in `docs/upstreams.md`: Vertex AI
-//! Veo, Gemini API Veo, OpenAI Videos, BytePlus ModelArk, Alibaba DashScope, MiniMax, Kuaishou Kling, self-hosted ComfyUI; `docs/api.md` for the vidgate
+//! Veo, Gemini API Veo, OpenAI Videos, BytePlus ModelArk, Alibaba DashScope, MiniMax, Kuaishou Kling, fal.ai, self-hosted ComfyUI; `docs/api.md` for the vidgate
 //! protocol), never from the gateway's adapters, so that the adapters are tested against the
 //! documents.
 //!
@@ -11,7 +11,7 @@
 //!
 //! # Layout
 //!
-//! - [`vertex`], [`gemini`], [`openai`], [`vidgate`], [`modelark`], [`dashscope`], [`minimax`], [`kling`], [`comfyui`]: one module per fake (`routes`,
+//! - [`vertex`], [`gemini`], [`openai`], [`vidgate`], [`modelark`], [`dashscope`], [`minimax`], [`kling`], [`fal`], [`comfyui`]: one module per fake (`routes`,
 //!   `request`, `response`, `state`).
 //! - `faults` (what goes wrong) and `journal` (what was seen): the test's controls.
 //! - `core`: the parts every fake shares, and the middleware that counts requests and carries
@@ -25,6 +25,7 @@ mod conn;
 mod core;
 pub mod dashscope;
 mod errors;
+pub mod fal;
 mod faults;
 pub mod gemini;
 mod google;
@@ -41,6 +42,7 @@ pub mod vidgate;
 
 pub use comfyui::{ComfyuiConfig, FakeComfyui};
 pub use dashscope::{DashscopeConfig, FakeDashscope};
+pub use fal::{FakeFal, FalConfig, FalEndpoint};
 pub use faults::{Endpoint, Fault, Faults, Latency, Outcome};
 pub use gemini::{FakeGemini, GeminiConfig};
 pub use journal::{Counters, ExtensionJob, JobGuides, Journal, Note, Rejection, RejectionKind};

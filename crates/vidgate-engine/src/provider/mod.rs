@@ -6,7 +6,7 @@
 //! status: it reports what the upstream said and the engine decides.
 //!
 //! Layout: [`sandbox`]; the real upstreams [`vertex`], [`gemini`] (sharing [`veo`]),
-//! [`openai`], [`vidgate`], [`modelark`], [`dashscope`], [`minimax`], [`kling`], [`comfyui`] (self-hosted), each split into request building, response reading and the
+//! [`openai`], [`vidgate`], [`modelark`], [`dashscope`], [`minimax`], [`kling`], [`fal`], [`comfyui`] (self-hosted), each split into request building, response reading and the
 //! client; what they share: [`http`] (error mapping, downloads), [`settings`],
 //! [`schedule`] (when to poll), [`throttle`] (rate and concurrency per upstream).
 
@@ -14,6 +14,7 @@ pub mod check;
 pub mod comfyui;
 pub mod dashscope;
 pub mod failure;
+pub mod fal;
 pub mod fit;
 pub mod gemini;
 pub mod http;
@@ -42,6 +43,7 @@ use vidgate_store::{Millis, Task};
 
 pub use comfyui::ComfyuiProvider;
 pub use dashscope::DashscopeProvider;
+pub use fal::FalProvider;
 pub use gemini::GeminiProvider;
 pub use kling::KlingProvider;
 pub use minimax::MinimaxProvider;
@@ -242,6 +244,7 @@ pub enum Upstream {
     Minimax(Arc<MinimaxProvider>),
     Kling(Arc<KlingProvider>),
     Comfyui(Arc<ComfyuiProvider>),
+    Fal(Arc<FalProvider>),
 }
 
 impl Upstream {
@@ -258,6 +261,7 @@ impl Upstream {
             Upstream::Minimax(p) => p.as_ref(),
             Upstream::Kling(p) => p.as_ref(),
             Upstream::Comfyui(p) => p.as_ref(),
+            Upstream::Fal(p) => p.as_ref(),
         }
     }
 
@@ -276,6 +280,7 @@ impl Upstream {
             UpstreamKind::Minimax => Upstream::Minimax(Arc::new(MinimaxProvider::from_config(u, max_result_bytes)?)),
             UpstreamKind::Kling => Upstream::Kling(Arc::new(KlingProvider::from_config(u, max_result_bytes)?)),
             UpstreamKind::Comfyui => Upstream::Comfyui(Arc::new(ComfyuiProvider::from_config(u, max_result_bytes)?)),
+            UpstreamKind::Fal => Upstream::Fal(Arc::new(FalProvider::from_config(u, max_result_bytes)?)),
         })
     }
 }

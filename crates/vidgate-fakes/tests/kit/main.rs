@@ -5,6 +5,7 @@ mod helpers;
 
 mod comfyui;
 mod dashscope;
+mod fal;
 mod faults;
 mod gemini;
 mod kling;

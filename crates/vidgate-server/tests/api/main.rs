@@ -32,6 +32,7 @@ mod upstream_chaos;
 mod upstream_comfyui;
 mod upstream_dashscope;
 mod upstream_extension;
+mod upstream_fal;
 mod upstream_gemini;
 mod upstream_guides;
 mod upstream_helpers;
