@@ -41,6 +41,9 @@ pub enum UpstreamKind {
     /// Kuaishou Kling, the legacy (`model_name`) endpoints `/v1/videos/text2video` and
     /// `/v1/videos/image2video` with an access-key JWT or an API key (docs/upstreams.md §10).
     Kling,
+    /// Runway's Developer API (`/v1/text_to_video`, `/v1/image_to_video`, `/v1/tasks/{id}`)
+    /// with `X-Runway-Version` on every call (docs/upstreams.md §13).
+    Runway,
 }
 
 /// Which MiniMax Open Platform a `minimax` upstream calls: keys are per platform, and a key
@@ -128,6 +131,7 @@ impl UpstreamKind {
             UpstreamKind::Dashscope => "dashscope",
             UpstreamKind::Minimax => "minimax",
             UpstreamKind::Kling => "kling",
+            UpstreamKind::Runway => "runway",
         }
     }
 }
@@ -334,6 +338,13 @@ pub struct UpstreamConfig {
     /// UNCONFIRMED upstream (docs/upstreams.md §10.7).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub usd_per_unit: Option<Usd>,
+    /// Runway: the `X-Runway-Version` header (default `2024-11-06`, docs/upstreams.md §13.2).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub api_version: String,
+    /// Runway: dollars per credit, to record the measured upstream cost from the task's
+    /// `cost.credits` (default $0.01, docs/upstreams.md §13.7).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usd_per_credit: Option<Usd>,
 }
 
 fn default_max_in_flight() -> u32 {
@@ -602,6 +613,7 @@ impl UpstreamConfig {
                     },
                 }
             }
+            UpstreamKind::Runway => crate::runway::caps(&self.model),
             UpstreamKind::Vidgate => RouteCaps {
                 durations: Vec::new(),
                 sizes: Vec::new(),
@@ -684,6 +696,9 @@ impl UpstreamConfig {
         }
         if self.base_url.is_empty() && self.kind == UpstreamKind::Kling {
             return crate::kling::DEFAULT_BASE_URL.into();
+        }
+        if self.base_url.is_empty() && self.kind == UpstreamKind::Runway {
+            return crate::runway::DEFAULT_BASE_URL.into();
         }
         if self.base_url.is_empty() && self.kind == UpstreamKind::Dashscope {
             return self.region.unwrap_or_default().base_url(&self.workspace).into();
@@ -770,6 +785,7 @@ impl UpstreamConfig {
             return Err(format!("upstream {n}: platform applies to kind minimax only"));
         }
         crate::kling::check(self)?;
+        crate::runway::check(self)?;
         if self.deadline_secs < self.expected_latency_secs {
             return Err(format!("upstream {n}: deadline_secs must be at least expected_latency_secs"));
         }

@@ -6,7 +6,7 @@
 //! status: it reports what the upstream said and the engine decides.
 //!
 //! Layout: [`sandbox`]; the real upstreams [`vertex`], [`gemini`] (sharing [`veo`]),
-//! [`openai`], [`vidgate`], [`modelark`], [`dashscope`], [`minimax`], [`kling`], each split into request building, response reading and the
+//! [`openai`], [`vidgate`], [`modelark`], [`dashscope`], [`minimax`], [`kling`], [`runway`], each split into request building, response reading and the
 //! client; what they share: [`http`] (error mapping, downloads), [`settings`],
 //! [`schedule`] (when to poll), [`throttle`] (rate and concurrency per upstream).
 
@@ -19,6 +19,7 @@ pub mod kling;
 pub mod minimax;
 pub mod modelark;
 pub mod openai;
+pub mod runway;
 pub mod sandbox;
 pub mod schedule;
 pub mod settings;
@@ -43,6 +44,7 @@ pub use kling::KlingProvider;
 pub use minimax::MinimaxProvider;
 pub use modelark::ModelarkProvider;
 pub use openai::OpenAiProvider;
+pub use runway::RunwayProvider;
 pub use sandbox::SandboxProvider;
 pub use throttle::Throttle;
 pub use vertex::VertexProvider;
@@ -232,6 +234,7 @@ pub enum Upstream {
     Dashscope(Arc<DashscopeProvider>),
     Minimax(Arc<MinimaxProvider>),
     Kling(Arc<KlingProvider>),
+    Runway(Arc<RunwayProvider>),
 }
 
 impl Upstream {
@@ -247,6 +250,7 @@ impl Upstream {
             Upstream::Dashscope(p) => p.as_ref(),
             Upstream::Minimax(p) => p.as_ref(),
             Upstream::Kling(p) => p.as_ref(),
+            Upstream::Runway(p) => p.as_ref(),
         }
     }
 
@@ -264,6 +268,7 @@ impl Upstream {
             }
             UpstreamKind::Minimax => Upstream::Minimax(Arc::new(MinimaxProvider::from_config(u, max_result_bytes)?)),
             UpstreamKind::Kling => Upstream::Kling(Arc::new(KlingProvider::from_config(u, max_result_bytes)?)),
+            UpstreamKind::Runway => Upstream::Runway(Arc::new(RunwayProvider::from_config(u, max_result_bytes)?)),
         })
     }
 }
