@@ -28,6 +28,8 @@ pub(crate) enum Shape {
     /// Kling's `{"code": <number>, "message", "request_id"}` (docs/upstreams.md §10.4); the
     /// refusal's `code` is the number as text.
     Kling,
+    /// Runway's `{"error": "<text>"}` (docs/upstreams.md §13.4).
+    Runway,
 }
 
 /// A request the fake refuses: what to answer and how to record it.
@@ -98,6 +100,7 @@ impl Refusal {
                 "message": self.reason,
                 "request_id": crate::google::new_id(),
             }),
+            Shape::Runway => json!({"error": self.reason}),
         };
         let mut response = (self.status, Json(body)).into_response();
         if shape == Shape::Vidgate && matches!(self.status.as_u16(), 402 | 409) {

@@ -10,5 +10,6 @@ mod kling;
 mod minimax;
 mod modelark;
 mod openai;
+mod runway;
 mod vertex;
 mod vidgate;

@@ -41,10 +41,7 @@ enum Found {
 
 impl RunwayProvider {
     fn authorized(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
-        request
-            .bearer_auth(self.key.expose())
-            .header("X-Runway-Version", &self.version)
-            .timeout(self.settings.timeout)
+        request.bearer_auth(self.key.expose()).header("X-Runway-Version", &self.version).timeout(self.settings.timeout)
     }
 
     async fn task(&self, id: &str) -> Result<Found, ProviderError> {
