@@ -317,7 +317,8 @@ mod tests {
                 "minimax-h3",
                 "hailuo-2.3",
                 "kling2.6",
-                "kling3.0"
+                "kling3.0",
+                "gen4.5"
             ]
         );
         assert_eq!(c.resolve("veo-3.1").unwrap().id, "veo3.1");

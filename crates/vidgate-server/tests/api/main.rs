@@ -39,6 +39,7 @@ mod upstream_minimax;
 mod upstream_modelark;
 mod upstream_openai;
 mod upstream_retries;
+mod upstream_runway;
 mod upstream_vertex;
 mod upstream_vidgate;
 mod upstreams;

@@ -32,33 +32,28 @@ pub struct RunwayProvider {
     pub(super) config: UpstreamConfig,
 }
 
-/// What a task GET found.
-enum Found {
-    Task(RunwayTask, http::Answer),
-    /// 404: deleted, cancelled, or never issued (§13.4).
-    Gone,
-}
-
 impl RunwayProvider {
     fn authorized(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
         request.bearer_auth(self.key.expose()).header("X-Runway-Version", &self.version).timeout(self.settings.timeout)
     }
 
-    async fn task(&self, id: &str) -> Result<Found, ProviderError> {
+    /// The task and the answer that carried it; `None` on a 404 (deleted, cancelled, or never
+    /// issued, §13.4).
+    async fn task(&self, id: &str) -> Result<Option<(RunwayTask, http::Answer)>, ProviderError> {
         let url = task_url(&self.base, id).ok_or_else(|| ProviderError::Refused("not a task id".into()))?;
         let answer = http::send(self.authorized(self.client.get(url)), Call::Read, MAX_API_BODY).await?;
         if answer.status.as_u16() == 404 {
-            return Ok(Found::Gone);
+            return Ok(None);
         }
         if !answer.status.is_success() {
             return Err(error(&answer, Call::Read));
         }
-        Ok(Found::Task(answer.json(Call::Read)?, answer))
+        Ok(Some((answer.json(Call::Read)?, answer)))
     }
 
     /// Asks the task for its URL again and downloads it.
     async fn fetch_fresh(&self, upstream: &JobRef, dst: &Path) -> Result<(), ProviderError> {
-        let Found::Task(task, _) = self.task(&upstream.job_id).await? else {
+        let Some((task, _)) = self.task(&upstream.job_id).await? else {
             return Err(ProviderError::Refused("the upstream no longer knows the finished task".into()));
         };
         let url = task.video_url().ok_or_else(|| ProviderError::Result("the finished task names no output".into()))?;
@@ -99,8 +94,8 @@ impl Provider for RunwayProvider {
 
     async fn poll(&self, _job: &JobSpec, upstream: &JobRef, now: Millis) -> Result<PollOutcome, ProviderError> {
         let (task, answer) = match self.task(&upstream.job_id).await? {
-            Found::Task(task, answer) => (task, answer),
-            Found::Gone => {
+            Some(found) => found,
+            None => {
                 return Ok(PollOutcome::Failed {
                     code: TaskErrorCode::UpstreamError,
                     message: "the upstream no longer knows the job (deleted or cancelled); nothing is billed".into(),
@@ -151,7 +146,7 @@ impl Provider for RunwayProvider {
     /// (§13.6). The task is read first: on a finished task the same call deletes it and its
     /// output (trap 5), so it is never sent then. Best effort, as the trait asks.
     async fn cancel(&self, upstream: &JobRef) -> Result<(), ProviderError> {
-        let Found::Task(task, _) = self.task(&upstream.job_id).await? else { return Ok(()) };
+        let Some((task, _)) = self.task(&upstream.job_id).await? else { return Ok(()) };
         if !task.is_unfinished() {
             return Err(ProviderError::Refused(format!("the upstream task is {}; it is not deleted", task.status)));
         }
