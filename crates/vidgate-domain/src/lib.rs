@@ -16,7 +16,7 @@
 //! - [`error`]: the contract's error codes and their HTTP status mapping.
 //! - [`upstream`]: `[[upstreams]]`: kinds, credentials, limits, capabilities, prices;
 //!   [`kling`]: what a Kling model id makes and the keys only a `kling` entry takes;
-//!   [`runway`]: the same for Runway.
+//!   [`runway`] and [`luma`]: the same for Runway and Luma.
 //! - [`plan`]: the cheapest covering upstream job per route, and the start-up report.
 //!
 //! This crate performs no I/O: no files, no network, no clock reads except where a
@@ -31,6 +31,7 @@ pub mod effective;
 pub mod error;
 pub mod ids;
 pub mod kling;
+pub mod luma;
 pub mod model_overrides;
 pub mod money;
 pub mod plan;

@@ -44,6 +44,10 @@ pub enum UpstreamKind {
     /// Runway's Developer API (`/v1/text_to_video`, `/v1/image_to_video`, `/v1/tasks/{id}`)
     /// with `X-Runway-Version` on every call (docs/upstreams.md §13).
     Runway,
+    /// Luma's Ray models: the Agents API (`/v1/generations`) for `ray-3.2`, the legacy Dream
+    /// Machine API (`/dream-machine/v1/generations/video`) for `ray-2` and older ids
+    /// (docs/upstreams.md §14).
+    Luma,
 }
 
 /// Which MiniMax Open Platform a `minimax` upstream calls: keys are per platform, and a key
@@ -132,6 +136,7 @@ impl UpstreamKind {
             UpstreamKind::Minimax => "minimax",
             UpstreamKind::Kling => "kling",
             UpstreamKind::Runway => "runway",
+            UpstreamKind::Luma => "luma",
         }
     }
 }
@@ -614,6 +619,7 @@ impl UpstreamConfig {
                 }
             }
             UpstreamKind::Runway => crate::runway::caps(&self.model),
+            UpstreamKind::Luma => crate::luma::caps(&self.model),
             UpstreamKind::Vidgate => RouteCaps {
                 durations: Vec::new(),
                 sizes: Vec::new(),
@@ -699,6 +705,9 @@ impl UpstreamConfig {
         }
         if self.base_url.is_empty() && self.kind == UpstreamKind::Runway {
             return crate::runway::DEFAULT_BASE_URL.into();
+        }
+        if self.base_url.is_empty() && self.kind == UpstreamKind::Luma {
+            return crate::luma::default_base_url(&self.model).into();
         }
         if self.base_url.is_empty() && self.kind == UpstreamKind::Dashscope {
             return self.region.unwrap_or_default().base_url(&self.workspace).into();
@@ -786,6 +795,7 @@ impl UpstreamConfig {
         }
         crate::kling::check(self)?;
         crate::runway::check(self)?;
+        crate::luma::check(self)?;
         if self.deadline_secs < self.expected_latency_secs {
             return Err(format!("upstream {n}: deadline_secs must be at least expected_latency_secs"));
         }

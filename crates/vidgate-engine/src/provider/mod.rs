@@ -6,7 +6,7 @@
 //! status: it reports what the upstream said and the engine decides.
 //!
 //! Layout: [`sandbox`]; the real upstreams [`vertex`], [`gemini`] (sharing [`veo`]),
-//! [`openai`], [`vidgate`], [`modelark`], [`dashscope`], [`minimax`], [`kling`], [`runway`], each split into request building, response reading and the
+//! [`openai`], [`vidgate`], [`modelark`], [`dashscope`], [`minimax`], [`kling`], [`runway`], [`luma`], each split into request building, response reading and the
 //! client; what they share: [`http`] (error mapping, downloads), [`settings`],
 //! [`schedule`] (when to poll), [`throttle`] (rate and concurrency per upstream).
 
@@ -16,6 +16,7 @@ pub mod fit;
 pub mod gemini;
 pub mod http;
 pub mod kling;
+pub mod luma;
 pub mod minimax;
 pub mod modelark;
 pub mod openai;
@@ -41,6 +42,7 @@ use vidgate_store::{Millis, Task};
 pub use dashscope::DashscopeProvider;
 pub use gemini::GeminiProvider;
 pub use kling::KlingProvider;
+pub use luma::LumaProvider;
 pub use minimax::MinimaxProvider;
 pub use modelark::ModelarkProvider;
 pub use openai::OpenAiProvider;
@@ -235,6 +237,7 @@ pub enum Upstream {
     Minimax(Arc<MinimaxProvider>),
     Kling(Arc<KlingProvider>),
     Runway(Arc<RunwayProvider>),
+    Luma(Arc<LumaProvider>),
 }
 
 impl Upstream {
@@ -251,6 +254,7 @@ impl Upstream {
             Upstream::Minimax(p) => p.as_ref(),
             Upstream::Kling(p) => p.as_ref(),
             Upstream::Runway(p) => p.as_ref(),
+            Upstream::Luma(p) => p.as_ref(),
         }
     }
 
@@ -269,6 +273,7 @@ impl Upstream {
             UpstreamKind::Minimax => Upstream::Minimax(Arc::new(MinimaxProvider::from_config(u, max_result_bytes)?)),
             UpstreamKind::Kling => Upstream::Kling(Arc::new(KlingProvider::from_config(u, max_result_bytes)?)),
             UpstreamKind::Runway => Upstream::Runway(Arc::new(RunwayProvider::from_config(u, max_result_bytes)?)),
+            UpstreamKind::Luma => Upstream::Luma(Arc::new(LumaProvider::from_config(u, max_result_bytes)?)),
         })
     }
 }
