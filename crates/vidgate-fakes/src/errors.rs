@@ -30,6 +30,9 @@ pub(crate) enum Shape {
     Kling,
     /// Runway's `{"error": "<text>"}` (docs/upstreams.md §13.4).
     Runway,
+    /// Luma's `{"detail": "<text>"}` (docs/upstreams.md §14.4; the Dream Machine shape, used
+    /// for the Agents API too, whose error body is UNCONFIRMED).
+    Luma,
 }
 
 /// A request the fake refuses: what to answer and how to record it.
@@ -101,6 +104,7 @@ impl Refusal {
                 "request_id": crate::google::new_id(),
             }),
             Shape::Runway => json!({"error": self.reason}),
+            Shape::Luma => json!({"detail": self.reason}),
         };
         let mut response = (self.status, Json(body)).into_response();
         if shape == Shape::Vidgate && matches!(self.status.as_u16(), 402 | 409) {

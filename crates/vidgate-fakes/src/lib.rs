@@ -1,6 +1,6 @@
 //! Fake upstream servers for vidgate's tests, written from the protocol documentation
 //! (the upstream protocol notes, summarised for operators in `docs/upstreams.md`: Vertex AI
-//! Veo, Gemini API Veo, OpenAI Videos, BytePlus ModelArk, Alibaba DashScope, MiniMax, Kuaishou Kling, Runway; `docs/api.md` for the vidgate
+//! Veo, Gemini API Veo, OpenAI Videos, BytePlus ModelArk, Alibaba DashScope, MiniMax, Kuaishou Kling, Runway, Luma; `docs/api.md` for the vidgate
 //! protocol), never from the gateway's adapters, so that the adapters are tested against the
 //! documents.
 //!
@@ -11,7 +11,7 @@
 //!
 //! # Layout
 //!
-//! - [`vertex`], [`gemini`], [`openai`], [`vidgate`], [`modelark`], [`dashscope`], [`minimax`], [`kling`], [`runway`]: one module per fake (`routes`,
+//! - [`vertex`], [`gemini`], [`openai`], [`vidgate`], [`modelark`], [`dashscope`], [`minimax`], [`kling`], [`runway`], [`luma`]: one module per fake (`routes`,
 //!   `request`, `response`, `state`).
 //! - `faults` (what goes wrong) and `journal` (what was seen): the test's controls.
 //! - `core`: the parts every fake shares, and the middleware that counts requests and carries
@@ -30,6 +30,7 @@ mod google;
 mod jobs;
 mod journal;
 pub mod kling;
+pub mod luma;
 pub mod media;
 pub mod minimax;
 pub mod modelark;
@@ -44,6 +45,7 @@ pub use faults::{Endpoint, Fault, Faults, Latency, Outcome};
 pub use gemini::{FakeGemini, GeminiConfig};
 pub use journal::{Counters, ExtensionJob, JobGuides, Journal, Note, Rejection, RejectionKind};
 pub use kling::{FakeKling, KlingConfig};
+pub use luma::{FakeLuma, LumaApi, LumaConfig};
 pub use minimax::{FakeMinimax, MinimaxConfig};
 pub use modelark::{FakeModelark, ModelarkConfig};
 pub use openai::{FakeOpenAi, OpenAiConfig};

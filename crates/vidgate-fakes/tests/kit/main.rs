@@ -7,6 +7,7 @@ mod dashscope;
 mod faults;
 mod gemini;
 mod kling;
+mod luma;
 mod minimax;
 mod modelark;
 mod openai;
