@@ -35,6 +35,7 @@ mod upstream_gemini;
 mod upstream_guides;
 mod upstream_helpers;
 mod upstream_kling;
+mod upstream_luma;
 mod upstream_minimax;
 mod upstream_modelark;
 mod upstream_openai;
