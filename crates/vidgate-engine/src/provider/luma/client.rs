@@ -100,7 +100,7 @@ impl Provider for LumaProvider {
             });
         };
         let (poll_at, guess) = self.settings.next_poll(upstream, now);
-        Ok(match outcome(&g, &answer, &self.settings.name) {
+        Ok(match outcome(&g, &answer, self.api, &self.settings.name) {
             PollOutcome::Queued { .. } => PollOutcome::Queued { poll_at },
             // No progress field on either API (§14.5): a guess from the time elapsed.
             PollOutcome::Running { .. } => PollOutcome::Running { progress: guess, poll_at },

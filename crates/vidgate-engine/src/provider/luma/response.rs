@@ -1,13 +1,14 @@
 //! Reading Luma generations (docs/upstreams.md §14.4–§14.5). The two APIs' `state` values,
-//! mapped exactly: Agents `queued`, `processing`, `completed`, `failed`; Dream Machine
-//! `queued`, `dreaming`, `completed`, `failed` (trap 1); any other value fails the task and
-//! is logged. The result is Agents `output[].url` (the `video` item) or Dream Machine
+//! mapped exactly per API: Agents `queued`, `processing`, `completed`, `failed`; Dream
+//! Machine `queued`, `dreaming`, `completed`, `failed` (trap 1: the other API's running state
+//! is as unknown as any other); any other value fails the task and is logged. The result is Agents `output[].url` (the `video` item) or Dream Machine
 //! `assets.video`. Moderation is Agents `failure_code: "content_moderated"`; unknown codes
 //! are a generic upstream failure (trap 10). Errors read `detail` (Dream Machine) or any
 //! `error`/`message` text (the Agents error body is UNCONFIRMED).
 
 use serde::Deserialize;
 use serde_json::Value;
+use vidgate_domain::luma::LumaApi;
 use vidgate_domain::task::TaskErrorCode;
 
 use crate::provider::http::{self, Answer, Call};
@@ -64,11 +65,12 @@ impl Generation {
 
 /// What a poll found (`poll_at` is filled in by the caller); `answer` is the poll's body,
 /// kept for the fetch so the URL it names is used at once (1 h on Agents, trap 3).
-pub fn outcome(g: &Generation, answer: &Answer, upstream: &str) -> PollOutcome {
+pub fn outcome(g: &Generation, answer: &Answer, api: LumaApi, upstream: &str) -> PollOutcome {
     let failed = |message: &str| PollOutcome::Failed { code: TaskErrorCode::UpstreamError, message: message.into() };
+    let running = if api == LumaApi::Agents { "processing" } else { "dreaming" };
     match g.state.as_str() {
         "queued" => PollOutcome::Queued { poll_at: 0 },
-        "processing" | "dreaming" => PollOutcome::Running { progress: 0, poll_at: 0 },
+        state if state == running => PollOutcome::Running { progress: 0, poll_at: 0 },
         "completed" if g.video_url().is_some() => PollOutcome::SucceededWith(PolledResult(answer.body.clone())),
         "completed" => failed("the upstream reported success without a video URL"),
         "failed" => failure(g),
@@ -131,9 +133,13 @@ mod tests {
         }
     }
 
-    fn poll(body: &str) -> PollOutcome {
+    fn poll_on(api: LumaApi, body: &str) -> PollOutcome {
         let a = answer(200, body);
-        outcome(&a.json(Call::Read).unwrap(), &a, "luma")
+        outcome(&a.json(Call::Read).unwrap(), &a, api, "luma")
+    }
+
+    fn poll(body: &str) -> PollOutcome {
+        poll_on(LumaApi::Agents, body)
     }
 
     fn code(o: PollOutcome) -> TaskErrorCode {
@@ -146,9 +152,14 @@ mod tests {
     #[test]
     fn both_apis_states_map_exactly_and_an_unknown_one_fails() {
         let state = |s: &str| poll(&format!(r#"{{"id":"g","state":"{s}"}}"#));
+        let dream = |s: &str| poll_on(LumaApi::DreamMachine, &format!(r#"{{"id":"g","state":"{s}"}}"#));
         assert_eq!(state("queued"), PollOutcome::Queued { poll_at: 0 });
+        assert_eq!(dream("queued"), PollOutcome::Queued { poll_at: 0 });
         assert_eq!(state("processing"), PollOutcome::Running { progress: 0, poll_at: 0 });
-        assert_eq!(state("dreaming"), PollOutcome::Running { progress: 0, poll_at: 0 });
+        assert_eq!(dream("dreaming"), PollOutcome::Running { progress: 0, poll_at: 0 });
+        // Each API's running state is unknown to the other (trap 1).
+        assert_eq!(code(state("dreaming")), TaskErrorCode::UpstreamError);
+        assert_eq!(code(dream("processing")), TaskErrorCode::UpstreamError);
         let agents = r#"{"id":"g","state":"completed","output":[{"type":"video","url":"https://cdn/x.mp4?X-Amz-Expires=3600"}]}"#;
         assert_eq!(poll(agents), PollOutcome::SucceededWith(PolledResult(agents.as_bytes().to_vec().into())));
         let dream =
