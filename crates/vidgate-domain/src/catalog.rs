@@ -318,7 +318,10 @@ mod tests {
                 "hailuo-2.3",
                 "kling2.6",
                 "kling3.0",
-                "ltx-2.3"
+                "ltx-2.3",
+                "gen4.5",
+                "ray-3.2",
+                "ray-2"
             ]
         );
         assert_eq!(c.resolve("veo-3.1").unwrap().id, "veo3.1");

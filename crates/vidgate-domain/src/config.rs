@@ -496,7 +496,7 @@ mod tests {
         assert_eq!(c.files.url_ttl_secs, 86_400);
         assert_eq!(c.files.retention_secs, 604_800);
         assert!(!c.sandbox.serve_live_keys);
-        assert_eq!(c.catalog().unwrap().models().len(), 15);
+        assert_eq!(c.catalog().unwrap().models().len(), 18);
     }
 
     #[test]

@@ -17,6 +17,7 @@
 //! - [`upstream`]: `[[upstreams]]`: kinds, credentials, limits, capabilities, prices;
 //!   [`kling`]: what a Kling model id makes and the keys only a `kling` entry takes;
 //!   [`comfyui`]: the `[upstreams.comfyui]` table and its frame rounding.
+//!   [`runway`] and [`luma`]: the same for Runway and Luma.
 //! - [`plan`]: the cheapest covering upstream job per route, and the start-up report.
 //!
 //! This crate performs no I/O: no files, no network, no clock reads except where a
@@ -33,10 +34,12 @@ pub mod error;
 pub mod fal;
 pub mod ids;
 pub mod kling;
+pub mod luma;
 pub mod model_overrides;
 pub mod money;
 pub mod plan;
 pub mod request;
+pub mod runway;
 pub mod secret;
 pub mod task;
 pub mod task_list;

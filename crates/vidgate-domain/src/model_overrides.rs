@@ -225,7 +225,7 @@ mod tests {
             err,
             "[models.\"veo4\"]: the shipped catalog has no model \"veo4\"; its models are \
              veo3.1, veo3.1-fast, veo3.1-lite, sora2, sora2-pro, seedance2, seedance2-fast, \
-             seedance-2.0-pro-fast, seedance-1.5-pro, wan2.6, minimax-h3, hailuo-2.3, kling2.6, kling3.0, ltx-2.3"
+             seedance-2.0-pro-fast, seedance-1.5-pro, wan2.6, minimax-h3, hailuo-2.3, kling2.6, kling3.0, ltx-2.3, gen4.5, ray-3.2, ray-2"
         );
     }
 

@@ -48,6 +48,13 @@ pub enum UpstreamKind {
     /// result at the URLs the submit returns), one input mapping per endpoint
     /// (docs/upstreams.md §12).
     Fal,
+    /// Runway's Developer API (`/v1/text_to_video`, `/v1/image_to_video`, `/v1/tasks/{id}`)
+    /// with `X-Runway-Version` on every call (docs/upstreams.md §13).
+    Runway,
+    /// Luma's Ray models: the Agents API (`/v1/generations`) for `ray-3.2`, the legacy Dream
+    /// Machine API (`/dream-machine/v1/generations/video`) for `ray-2` and older ids
+    /// (docs/upstreams.md §14).
+    Luma,
 }
 
 /// Which MiniMax Open Platform a `minimax` upstream calls: keys are per platform, and a key
@@ -137,6 +144,8 @@ impl UpstreamKind {
             UpstreamKind::Kling => "kling",
             UpstreamKind::Comfyui => "comfyui",
             UpstreamKind::Fal => "fal",
+            UpstreamKind::Runway => "runway",
+            UpstreamKind::Luma => "luma",
         }
     }
 }
@@ -355,6 +364,13 @@ pub struct UpstreamConfig {
     /// (`[upstreams.fal_models."<endpoint id>"]`, docs/configuration.md).
     #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
     pub fal_models: BTreeMap<String, crate::fal::FalModel>,
+    /// Runway: the `X-Runway-Version` header (default `2024-11-06`, docs/upstreams.md §13.2).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub api_version: String,
+    /// Runway: dollars per credit, to record the measured upstream cost from the task's
+    /// `cost.credits` (default $0.01, docs/upstreams.md §13.7).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub usd_per_credit: Option<Usd>,
 }
 
 fn default_max_in_flight() -> u32 {
@@ -647,6 +663,8 @@ impl UpstreamConfig {
                     guides: GuideCaps::default(),
                 }
             }
+            UpstreamKind::Runway => crate::runway::caps(&self.model),
+            UpstreamKind::Luma => crate::luma::caps(&self.model),
             UpstreamKind::Vidgate => RouteCaps {
                 durations: Vec::new(),
                 sizes: Vec::new(),
@@ -732,6 +750,12 @@ impl UpstreamConfig {
         }
         if self.base_url.is_empty() && self.kind == UpstreamKind::Fal {
             return crate::fal::DEFAULT_BASE_URL.into();
+        }
+        if self.base_url.is_empty() && self.kind == UpstreamKind::Runway {
+            return crate::runway::DEFAULT_BASE_URL.into();
+        }
+        if self.base_url.is_empty() && self.kind == UpstreamKind::Luma {
+            return crate::luma::default_base_url(&self.model).into();
         }
         if self.base_url.is_empty() && self.kind == UpstreamKind::Dashscope {
             return self.region.unwrap_or_default().base_url(&self.workspace).into();
@@ -823,6 +847,8 @@ impl UpstreamConfig {
         crate::task_list::check(self)?;
         crate::comfyui::check(self)?;
         crate::fal::check(self)?;
+        crate::runway::check(self)?;
+        crate::luma::check(self)?;
         if self.deadline_secs < self.expected_latency_secs {
             return Err(format!("upstream {n}: deadline_secs must be at least expected_latency_secs"));
         }

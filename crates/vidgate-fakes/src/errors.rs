@@ -34,6 +34,11 @@ pub(crate) enum Shape {
     /// fal's `{"detail": "..."}`, or for a refused field `{"detail": [{"loc": ["body",
     /// <param>], "msg", "type": <code>}]}` (docs/upstreams.md §12.4).
     Fal,
+    /// Runway's `{"error": "<text>"}` (docs/upstreams.md §13.4).
+    Runway,
+    /// Luma's `{"detail": "<text>"}` (docs/upstreams.md §14.4; the Dream Machine shape, used
+    /// for the Agents API too, whose error body is UNCONFIRMED).
+    Luma,
 }
 
 /// A request the fake refuses: what to answer and how to record it.
@@ -113,6 +118,8 @@ impl Refusal {
                     "type": self.code.unwrap_or("value_error")}]}),
                 None => json!({"detail": self.reason}),
             },
+            Shape::Runway => json!({"error": self.reason}),
+            Shape::Luma => json!({"detail": self.reason}),
         };
         let mut response = (self.status, Json(body)).into_response();
         if shape == Shape::Vidgate && matches!(self.status.as_u16(), 402 | 409) {

@@ -1,6 +1,6 @@
 //! Fake upstream servers for vidgate's tests, written from the protocol documentation
 //! (the upstream protocol notes, summarised for operators in `docs/upstreams.md`: Vertex AI
-//! Veo, Gemini API Veo, OpenAI Videos, BytePlus ModelArk, Alibaba DashScope, MiniMax, Kuaishou Kling, fal.ai, self-hosted ComfyUI; `docs/api.md` for the vidgate
+//! Veo, Gemini API Veo, OpenAI Videos, BytePlus ModelArk, Alibaba DashScope, MiniMax, Kuaishou Kling, fal.ai, Runway, Luma, self-hosted ComfyUI; `docs/api.md` for the vidgate
 //! protocol), never from the gateway's adapters, so that the adapters are tested against the
 //! documents.
 //!
@@ -11,7 +11,7 @@
 //!
 //! # Layout
 //!
-//! - [`vertex`], [`gemini`], [`openai`], [`vidgate`], [`modelark`], [`dashscope`], [`minimax`], [`kling`], [`fal`], [`comfyui`]: one module per fake (`routes`,
+//! - [`vertex`], [`gemini`], [`openai`], [`vidgate`], [`modelark`], [`dashscope`], [`minimax`], [`kling`], [`fal`], [`runway`], [`luma`], [`comfyui`]: one module per fake (`routes`,
 //!   `request`, `response`, `state`).
 //! - `faults` (what goes wrong) and `journal` (what was seen): the test's controls.
 //! - `core`: the parts every fake shares, and the middleware that counts requests and carries
@@ -32,10 +32,12 @@ mod google;
 mod jobs;
 mod journal;
 pub mod kling;
+pub mod luma;
 pub mod media;
 pub mod minimax;
 pub mod modelark;
 pub mod openai;
+pub mod runway;
 mod server;
 pub mod vertex;
 pub mod vidgate;
@@ -47,8 +49,10 @@ pub use faults::{Endpoint, Fault, Faults, Latency, Outcome};
 pub use gemini::{FakeGemini, GeminiConfig};
 pub use journal::{Counters, ExtensionJob, JobGuides, Journal, Note, Rejection, RejectionKind};
 pub use kling::{FakeKling, KlingConfig};
+pub use luma::{FakeLuma, LumaApi, LumaConfig};
 pub use minimax::{FakeMinimax, MinimaxConfig};
 pub use modelark::{FakeModelark, ModelarkConfig};
 pub use openai::{FakeOpenAi, OpenAiConfig};
+pub use runway::{FakeRunway, RunwayConfig};
 pub use vertex::{FakeVertex, VertexConfig};
 pub use vidgate::{FakeVidgate, VidgateConfig};

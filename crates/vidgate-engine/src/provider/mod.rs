@@ -6,7 +6,7 @@
 //! status: it reports what the upstream said and the engine decides.
 //!
 //! Layout: [`sandbox`]; the real upstreams [`vertex`], [`gemini`] (sharing [`veo`]),
-//! [`openai`], [`vidgate`], [`modelark`], [`dashscope`], [`minimax`], [`kling`], [`fal`], [`comfyui`] (self-hosted), each split into request building, response reading and the
+//! [`openai`], [`vidgate`], [`modelark`], [`dashscope`], [`minimax`], [`kling`], [`fal`], [`runway`], [`luma`], [`comfyui`] (self-hosted), each split into request building, response reading and the
 //! client; what they share: [`http`] (error mapping, downloads), [`settings`],
 //! [`schedule`] (when to poll), [`throttle`] (rate and concurrency per upstream).
 
@@ -19,9 +19,11 @@ pub mod fit;
 pub mod gemini;
 pub mod http;
 pub mod kling;
+pub mod luma;
 pub mod minimax;
 pub mod modelark;
 pub mod openai;
+pub mod runway;
 pub mod sandbox;
 pub mod schedule;
 pub mod settings;
@@ -46,9 +48,11 @@ pub use dashscope::DashscopeProvider;
 pub use fal::FalProvider;
 pub use gemini::GeminiProvider;
 pub use kling::KlingProvider;
+pub use luma::LumaProvider;
 pub use minimax::MinimaxProvider;
 pub use modelark::ModelarkProvider;
 pub use openai::OpenAiProvider;
+pub use runway::RunwayProvider;
 pub use sandbox::SandboxProvider;
 pub use throttle::Throttle;
 pub use vertex::VertexProvider;
@@ -245,6 +249,8 @@ pub enum Upstream {
     Kling(Arc<KlingProvider>),
     Comfyui(Arc<ComfyuiProvider>),
     Fal(Arc<FalProvider>),
+    Runway(Arc<RunwayProvider>),
+    Luma(Arc<LumaProvider>),
 }
 
 impl Upstream {
@@ -262,6 +268,8 @@ impl Upstream {
             Upstream::Kling(p) => p.as_ref(),
             Upstream::Comfyui(p) => p.as_ref(),
             Upstream::Fal(p) => p.as_ref(),
+            Upstream::Runway(p) => p.as_ref(),
+            Upstream::Luma(p) => p.as_ref(),
         }
     }
 
@@ -281,6 +289,8 @@ impl Upstream {
             UpstreamKind::Kling => Upstream::Kling(Arc::new(KlingProvider::from_config(u, max_result_bytes)?)),
             UpstreamKind::Comfyui => Upstream::Comfyui(Arc::new(ComfyuiProvider::from_config(u, max_result_bytes)?)),
             UpstreamKind::Fal => Upstream::Fal(Arc::new(FalProvider::from_config(u, max_result_bytes)?)),
+            UpstreamKind::Runway => Upstream::Runway(Arc::new(RunwayProvider::from_config(u, max_result_bytes)?)),
+            UpstreamKind::Luma => Upstream::Luma(Arc::new(LumaProvider::from_config(u, max_result_bytes)?)),
         })
     }
 }

@@ -8,7 +8,7 @@
 //! The tests at the end run them table-driven: one test per scenario, one row per adapter
 //! (and fault), every row on its own fake and gateway at the same time ([`each`]); a failing
 //! row is named in the test's failure. The per-adapter files
-//! (`upstream_{vertex,gemini,openai,vidgate,modelark,dashscope,minimax,kling,comfyui}.rs`) keep what only their adapter does.
+//! (`upstream_{vertex,gemini,openai,vidgate,modelark,dashscope,minimax,kling,comfyui,runway,luma}.rs`) keep what only their adapter does.
 
 use std::fmt::Debug;
 use std::future::Future;
@@ -16,15 +16,15 @@ use std::time::{Duration, Instant};
 
 use serde_json::{Value, json};
 use vidgate_fakes::{
-    Endpoint, FakeDashscope, FakeGemini, FakeKling, FakeMinimax, FakeModelark, FakeOpenAi, FakeVertex, FakeVidgate,
-    Fault, Faults, Journal, Latency, Outcome,
+    Endpoint, FakeDashscope, FakeGemini, FakeKling, FakeLuma, FakeMinimax, FakeModelark, FakeOpenAi, FakeRunway,
+    FakeVertex, FakeVidgate, Fault, Faults, Journal, Latency, Outcome,
 };
 
 use crate::upstream_helpers::{
-    KLING26_RATE, Live, MINIMAX_H3_RATE, SEEDANCE2_RATE, SORA2_RATE, VEO31_RATE, WAN26_RATE, assert_billed,
-    assert_delivered, assert_failed_unbilled, assert_no_violations, config_with, dashscope_entry, gemini_entry,
-    kling_entry, minimax_entry, modelark_entry, openai_entry, png_data_url, restart_during_a_poll, vertex_entry,
-    vidgate_entry, with,
+    GEN45_RATE, KLING26_RATE, Live, MINIMAX_H3_RATE, RAY32_RATE, SEEDANCE2_RATE, SORA2_RATE, VEO31_RATE, WAN26_RATE,
+    assert_billed, assert_delivered, assert_failed_unbilled, assert_no_violations, config_with, dashscope_entry,
+    gemini_entry, kling_entry, luma_entry, minimax_entry, modelark_entry, openai_entry, png_data_url,
+    restart_during_a_poll, runway_entry, vertex_entry, vidgate_entry, with,
 };
 
 /// Any fake: its fault control and its journal.
@@ -56,6 +56,8 @@ fake!(FakeDashscope);
 fake!(FakeMinimax);
 fake!(FakeKling);
 fake!(vidgate_fakes::FakeComfyui);
+fake!(FakeRunway);
+fake!(FakeLuma);
 
 /// What a task costs when it completes: the catalog rate (micro-dollars per second) and the
 /// requested seconds.
@@ -197,10 +199,12 @@ pub enum Kind {
     Dashscope,
     Minimax,
     Kling,
+    Runway,
+    Luma,
 }
 
 /// Every adapter, in the order rows are listed.
-pub const ALL: [Kind; 8] = [
+pub const ALL: [Kind; 10] = [
     Kind::Vertex,
     Kind::Gemini,
     Kind::OpenAi,
@@ -209,6 +213,8 @@ pub const ALL: [Kind; 8] = [
     Kind::Dashscope,
     Kind::Minimax,
     Kind::Kling,
+    Kind::Runway,
+    Kind::Luma,
 ];
 
 /// One adapter under test: a fresh fake and the `[[upstreams]]` entry pointing at it.
@@ -263,6 +269,16 @@ impl Kind {
                 let entry = kling_entry(&fake);
                 (Box::new(fake), entry)
             }
+            Kind::Runway => {
+                let fake = FakeRunway::start().await;
+                let entry = runway_entry(&fake);
+                (Box::new(fake), entry)
+            }
+            Kind::Luma => {
+                let fake = FakeLuma::start().await;
+                let entry = luma_entry(&fake);
+                (Box::new(fake), entry)
+            }
         };
         // Done at the first poll rather than the fakes' default second: one poll interval (2 s)
         // less per task. A scenario that needs a job running for a while sets its own latency.
@@ -278,6 +294,8 @@ impl Kind {
             Kind::Dashscope => "wan2.6",
             Kind::Minimax => "minimax-h3",
             Kind::Kling => "kling2.6",
+            Kind::Runway => "gen4.5",
+            Kind::Luma => "ray-3.2",
             _ => "veo3.1",
         }
     }
@@ -290,6 +308,8 @@ impl Kind {
             Kind::Dashscope => WAN26_RATE,
             Kind::Minimax => MINIMAX_H3_RATE,
             Kind::Kling => KLING26_RATE,
+            Kind::Runway => GEN45_RATE,
+            Kind::Luma => RAY32_RATE,
             _ => VEO31_RATE,
         };
         Price { rate, seconds: 5 }
@@ -397,6 +417,13 @@ async fn every_adapter_delivers_audio_silence_and_image_to_video_trimmed_and_bil
         Row { kind: Kind::Kling, prompt: "a market at noon, voices", extra: on.clone(), size: (1920, 1080), track: true, seconds: 5, audio: Some(true), cost: Some(json!(0.7)) },
         Row { kind: Kind::Kling, prompt: "a silent lake", extra: json!({"audio": false, "size": "1080x1920"}), size: (1080, 1920), track: false, seconds: 5, audio: Some(false), cost: Some(json!(0.35)) },
         Row { kind: Kind::Kling, prompt: "the picture comes alive", extra: image(), size: (1920, 1080), track: false, seconds: 5, audio: None, cost: Some(json!(0.35)) },
+        // Gen-4.5 on Runway is silent and makes whole seconds; its cost is `cost.credits`
+        // (12 a second) × $0.01.
+        Row { kind: Kind::Runway, prompt: "a silent lake", extra: off.clone(), size: tall, track: false, seconds: 5, audio: Some(false), cost: Some(json!(0.6)) },
+        Row { kind: Kind::Runway, prompt: "the picture comes alive", extra: image(), size: wide, track: false, seconds: 5, audio: None, cost: Some(json!(0.6)) },
+        // Ray 3.2 on Luma's Agents API is silent; no cost field: the estimate, 5 s × $0.06.
+        Row { kind: Kind::Luma, prompt: "a silent lake", extra: off.clone(), size: tall, track: false, seconds: 5, audio: Some(false), cost: Some(json!(0.3)) },
+        Row { kind: Kind::Luma, prompt: "the picture comes alive", extra: image(), size: wide, track: false, seconds: 5, audio: None, cost: Some(json!(0.3)) },
     ];
     each(rows, |row| async move {
         let a = row.kind.start().await;
@@ -445,6 +472,8 @@ async fn a_429_or_a_5xx_on_submit_is_retried_with_one_job_on_every_adapter() {
             (Kind::Dashscope, 503),
             (Kind::Minimax, 500),
             (Kind::Kling, 503),
+            (Kind::Runway, 503),
+            (Kind::Luma, 503),
         ]
         .map(|(k, s)| (k, Fault::Status(s))),
     );
@@ -461,7 +490,7 @@ async fn a_submit_whose_outcome_is_unknown_fails_unbilled_as_a_possible_orphan_n
     // (adapter, fault, jobs it leaves upstream); the vidgate adapter resends by its key instead
     // (upstream_vidgate.rs).
     let mut rows = Vec::new();
-    for kind in [Kind::Vertex, Kind::Gemini, Kind::OpenAi, Kind::Modelark] {
+    for kind in [Kind::Vertex, Kind::Gemini, Kind::OpenAi, Kind::Modelark, Kind::Runway, Kind::Luma] {
         let unreadable = if kind == Kind::Gemini { Fault::Truncated } else { Fault::MalformedJson };
         let slow = Fault::Slow(Duration::from_secs(3));
         rows.extend([(kind, Fault::Reset, 0), (kind, Fault::ResetAfter, 1), (kind, slow, 1), (kind, unreadable, 1)]);
@@ -476,6 +505,8 @@ async fn a_submit_whose_outcome_is_unknown_fails_unbilled_as_a_possible_orphan_n
     // Kling finds a lost create by its external_task_id and fails only when there is none
     // (a reset before processing, a 5000 that made nothing): upstream_kling.rs.
     rows.extend([(Kind::Kling, Fault::Reset, 0), (Kind::Kling, Fault::Status(500), 0)]);
+    // Nor have Runway and Luma (docs/upstreams.md §13.8 trap 7, §14.8 trap 9).
+    rows.extend([(Kind::Runway, Fault::Status(502), 0), (Kind::Luma, Fault::Status(500), 0)]);
     each(rows, |(kind, fault, jobs)| async move {
         let a = kind.start().await;
         let body = a.task(&format!("an unknown outcome: {fault:?}"), json!({}));
@@ -584,6 +615,26 @@ async fn failed_jobs_end_as_upstream_error_content_filtered_and_invalid_result_u
                 (Outcome::CorruptMedia, "invalid_result"),
                 // A status the digest does not list is an alarm, not "running".
                 (Outcome::Status("cancelled".into()), "upstream_error"),
+            ],
+        ),
+        (
+            Kind::Runway,
+            vec![
+                (error("INTERNAL.BAD_OUTPUT.CODE01", "rejected"), "upstream_error"),
+                (error("SAFETY.INPUT.IMAGE", "moderated"), "content_filtered"),
+                (Outcome::SafetyBlock, "content_filtered"),
+                (Outcome::CorruptMedia, "invalid_result"),
+                (Outcome::Status("CANCELED".into()), "upstream_error"),
+            ],
+        ),
+        (
+            Kind::Luma,
+            vec![
+                (error("generation_failed", "boom"), "upstream_error"),
+                (Outcome::SafetyBlock, "content_filtered"),
+                (Outcome::CorruptMedia, "invalid_result"),
+                // Dream Machine's running state, unknown on the Agents API (§14.8 trap 1).
+                (Outcome::Status("dreaming".into()), "upstream_error"),
             ],
         ),
     ];

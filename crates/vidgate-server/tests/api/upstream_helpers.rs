@@ -14,7 +14,8 @@ use serde_json::{Value, json};
 use vidgate_domain::config::Config;
 use vidgate_domain::upstream::UpstreamConfig;
 use vidgate_fakes::{
-    FakeDashscope, FakeGemini, FakeKling, FakeMinimax, FakeModelark, FakeOpenAi, FakeVertex, FakeVidgate, Journal,
+    FakeDashscope, FakeGemini, FakeKling, FakeLuma, FakeMinimax, FakeModelark, FakeOpenAi, FakeRunway, FakeVertex,
+    FakeVidgate, Journal,
 };
 
 use crate::helpers::{TestApp, probe_bytes, solid_png, spawn_app_with, test_config};
@@ -32,6 +33,9 @@ pub const SEEDANCE2_RATE: i64 = 200_000;
 pub const WAN26_RATE: i64 = 140_000;
 pub const MINIMAX_H3_RATE: i64 = 110_000;
 pub const KLING26_RATE: i64 = 200_000;
+pub const GEN45_RATE: i64 = 160_000;
+pub const RAY32_RATE: i64 = 100_000;
+pub const RAY2_RATE: i64 = 200_000;
 
 /// Settings every fake entry shares: a short expected latency (so the first poll is 2 s after
 /// the submit), no request rate limit, short request timeouts.
@@ -118,6 +122,34 @@ pub fn kling_entry(fake: &FakeKling) -> Value {
         "base_url": fake.base_url(), "credentials": fake.access_credentials(),
         "usd_per_second": {"1080p": "0.07"}, "usd_per_second_with_audio": {"1080p": "0.14"},
         "usd_per_unit": "0.14",
+    }))
+}
+
+/// A Runway entry serving `gen4.5` with `gen4.5` at the fake, priced per second as
+/// docs/upstreams.md §13.7 lists (12 credits of $0.01).
+pub fn runway_entry(fake: &FakeRunway) -> Value {
+    common(json!({
+        "name": "runway", "kind": "runway", "model": "gen4.5", "serves": ["gen4.5"],
+        "base_url": fake.base_url(), "credentials": fake.api_key(), "usd_per_second": {"default": "0.12"},
+    }))
+}
+
+/// A Luma entry serving `ray-3.2` on the Agents API at the fake, priced per second from the
+/// 5 s prices docs/upstreams.md §14.7 lists (UNCONFIRMED there).
+pub fn luma_entry(fake: &FakeLuma) -> Value {
+    common(json!({
+        "name": "luma", "kind": "luma", "model": "ray-3.2", "serves": ["ray-3.2"],
+        "base_url": fake.agents_base(), "credentials": fake.api_key(vidgate_fakes::LumaApi::Agents),
+        "usd_per_second": {"720p": "0.06", "1080p": "0.24"},
+    }))
+}
+
+/// A Luma entry serving `ray-2` on the Dream Machine API at the fake.
+pub fn luma_dream_entry(fake: &FakeLuma) -> Value {
+    common(json!({
+        "name": "luma-dm", "kind": "luma", "model": "ray-2", "serves": ["ray-2"],
+        "base_url": fake.dream_machine_base(), "credentials": fake.api_key(vidgate_fakes::LumaApi::DreamMachine),
+        "usd_per_second": {"720p": "0.142", "1080p": "0.318"},
     }))
 }
 
