@@ -16,6 +16,7 @@
 //! - [`error`]: the contract's error codes and their HTTP status mapping.
 //! - [`upstream`]: `[[upstreams]]`: kinds, credentials, limits, capabilities, prices;
 //!   [`kling`]: what a Kling model id makes and the keys only a `kling` entry takes.
+//! - [`routing`]: an upstream's priority, weight, circuit breaker and spend caps.
 //! - [`plan`]: the cheapest covering upstream job per route, and the start-up report.
 //!
 //! This crate performs no I/O: no files, no network, no clock reads except where a
@@ -34,6 +35,7 @@ pub mod model_overrides;
 pub mod money;
 pub mod plan;
 pub mod request;
+pub mod routing;
 pub mod secret;
 pub mod task;
 pub mod upstream;

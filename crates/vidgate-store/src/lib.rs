@@ -23,6 +23,7 @@ mod settlement;
 pub mod sqlite;
 #[cfg(feature = "testkit")]
 pub mod testkit;
+pub mod upstreams;
 pub mod webhooks;
 
 use async_trait::async_trait;
@@ -34,6 +35,7 @@ pub use fair::ClaimBatch;
 pub use model::*;
 pub use money::*;
 pub use reroute::*;
+pub use upstreams::UpstreamControls;
 pub use webhooks::*;
 
 /// What can go wrong in the store.
@@ -76,7 +78,7 @@ pub async fn open(url: &str) -> Result<std::sync::Arc<dyn Store>> {
 
 /// Everything the gateway keeps. One implementation per database.
 #[async_trait]
-pub trait Store: Send + Sync + 'static {
+pub trait Store: UpstreamControls + Send + Sync + 'static {
     // --- bootstrap and settings
     /// Creates the admin token hash, signing key, first account and test key in one
     /// transaction, unless the database was bootstrapped before.

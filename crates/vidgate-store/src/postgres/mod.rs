@@ -37,6 +37,7 @@ mod retention;
 mod rows;
 mod submits;
 mod tasks;
+mod upstreams;
 mod webhooks;
 
 use std::str::FromStr;
@@ -67,6 +68,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (51, include_str!("../../migrations/postgres/0051_key_cache_announcements.sql")),
     (52, include_str!("../../migrations/postgres/0052_usage_index.sql")),
     (80, include_str!("../../migrations/postgres/0080_guide_images.sql")),
+    (90, include_str!("../../migrations/postgres/0090_upstream_controls.sql")),
 ];
 
 /// How many migrations this version knows (each is recorded once in `schema_migrations`).

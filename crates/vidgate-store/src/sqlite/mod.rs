@@ -22,6 +22,7 @@ mod retention;
 mod rows;
 mod submits;
 mod tasks;
+mod upstreams;
 mod webhooks;
 
 use std::str::FromStr;
@@ -51,6 +52,7 @@ const MIGRATIONS: &[(i64, &str)] = &[
     (51, include_str!("../../migrations/sqlite/0051_key_cache_announcements.sql")),
     (52, include_str!("../../migrations/sqlite/0052_usage_index.sql")),
     (80, include_str!("../../migrations/sqlite/0080_guide_images.sql")),
+    (90, include_str!("../../migrations/sqlite/0090_upstream_controls.sql")),
 ];
 
 /// The queries on the hot paths, by name: the engine's claim and a client's poll (its key
