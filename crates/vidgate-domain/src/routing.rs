@@ -8,8 +8,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::upstream::UpstreamConfig;
 
-/// The default priority: every route in one group, so weights alone decide.
-pub const DEFAULT_PRIORITY: u32 = 0;
 /// The default weight.
 pub const DEFAULT_WEIGHT: u32 = 1;
 
@@ -45,16 +43,8 @@ impl Default for BreakerConfig {
     }
 }
 
-pub(crate) fn default_priority() -> u32 {
-    DEFAULT_PRIORITY
-}
-
 pub(crate) fn default_weight() -> u32 {
     DEFAULT_WEIGHT
-}
-
-pub(crate) fn is_default_priority(p: &u32) -> bool {
-    *p == DEFAULT_PRIORITY
 }
 
 pub(crate) fn is_default_weight(w: &u32) -> bool {
@@ -95,16 +85,16 @@ mod tests {
     }
 
     #[test]
-    fn an_entry_without_routing_keys_is_one_group_of_weight_one_with_the_default_breaker() {
+    fn an_entry_without_routing_keys_has_no_priority_weight_one_and_the_default_breaker() {
         let u = entry("").unwrap();
-        assert_eq!((u.priority, u.weight, u.daily_budget_usd, u.monthly_budget_usd), (0, 1, None, None));
+        assert_eq!((u.priority, u.weight, u.daily_budget_usd, u.monthly_budget_usd), (None, 1, None, None));
         assert_eq!(u.breaker, super::BreakerConfig::default());
     }
 
     #[test]
     fn routing_keys_are_read_and_checked() {
         let u = entry("priority = 2\nweight = 30\ndaily_budget_usd = \"12.5\"\n[breaker]\nopen_secs = 5\n").unwrap();
-        assert_eq!((u.priority, u.weight, u.breaker.open_secs), (2, 30, 5));
+        assert_eq!((u.priority, u.weight, u.breaker.open_secs), (Some(2), 30, 5));
         assert_eq!(u.daily_budget_usd.map(|c| c.micros()), Some(12_500_000));
         assert!(entry("daily_budget_usd = \"0\"").unwrap_err().contains("daily_budget_usd must be positive"));
         assert!(entry("[breaker]\nerror_rate = 1.5\n").unwrap_err().contains("error_rate"));

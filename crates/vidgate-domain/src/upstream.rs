@@ -265,9 +265,10 @@ pub struct UpstreamConfig {
     #[serde(default = "default_deadline_secs")]
     pub deadline_secs: u64,
     /// Routing group: a model's routes of the lowest priority that can take a task are
-    /// chosen first (docs/channels.md).
-    #[serde(default = "crate::routing::default_priority", skip_serializing_if = "crate::routing::is_default_priority")]
-    pub priority: u32,
+    /// chosen first (docs/channels.md). Unset: the route's position in the model's routes,
+    /// so routes without priorities keep their strict order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority: Option<u32>,
     /// Share of its group's new tasks (0: it leads no task, it only takes failover).
     #[serde(default = "crate::routing::default_weight", skip_serializing_if = "crate::routing::is_default_weight")]
     pub weight: u32,

@@ -1,0 +1,312 @@
+//! Channels (docs/channels.md): which of a model's routes leads a new task, and the
+//! health, cool-down, budget and operator state that decide it.
+//!
+//! Every replica keeps the same picture: the shared state is a few rows in the store
+//! (`UpstreamControls`), written only when a state changes (a breaker opens or closes, a
+//! cool-down starts, an operator acts) and read back every [`REFRESH`] (and at once on an
+//! announcement, on PostgreSQL). The outcomes that feed a breaker are counted in this
+//! process only. Spend is read from the tasks' recorded upstream costs every
+//! [`SPEND_REFRESH`], plus what this process routed since.
+//!
+//! Must not: move a task that has an upstream job, or decide a failover by itself; the
+//! worker's failover rules stay (docs/api.md §7). Selection only orders a plan's routes.
+
+mod breaker;
+pub mod select;
+pub mod signal;
+
+use std::collections::BTreeMap;
+use std::sync::{Mutex, RwLock};
+use std::time::Duration;
+
+use rand::RngExt;
+use vidgate_domain::Usd;
+use vidgate_domain::plan::TaskPlan;
+use vidgate_domain::routing::BreakerConfig;
+use vidgate_domain::upstream::UpstreamConfig;
+use vidgate_store::upstreams::{Health, HealthChange, UpstreamControl, UpstreamSpend};
+use vidgate_store::{Millis, Store};
+
+use self::breaker::{Move, Window};
+use self::select::{Candidate, Readiness};
+use self::signal::Signal;
+
+/// How often the shared controls are read again.
+pub const REFRESH: Duration = Duration::from_millis(500);
+/// How often spend is read again from the tasks.
+pub const SPEND_REFRESH: Duration = Duration::from_secs(5);
+
+/// One upstream's configured routing.
+#[derive(Clone, Debug)]
+struct Route {
+    priority: Option<u32>,
+    weight: u32,
+    breaker: BreakerConfig,
+    daily: Option<Usd>,
+    monthly: Option<Usd>,
+}
+
+/// The routing state of every configured upstream.
+#[derive(Debug, Default)]
+pub struct Channels {
+    routes: BTreeMap<String, Route>,
+    controls: RwLock<BTreeMap<String, UpstreamControl>>,
+    windows: Mutex<BTreeMap<String, Window>>,
+    spend: RwLock<BTreeMap<String, UpstreamSpend>>,
+}
+
+/// One upstream as the management listing shows it.
+#[derive(Clone, Debug)]
+pub struct ChannelView {
+    pub control: UpstreamControl,
+    /// `None`: its position in each model's routes.
+    pub priority: Option<u32>,
+    pub weight: u32,
+    pub spend: UpstreamSpend,
+    pub daily_budget: Option<Usd>,
+    pub monthly_budget: Option<Usd>,
+    pub readiness: Readiness,
+}
+
+impl Channels {
+    /// The channels of the configured upstreams, all closed until the store says otherwise.
+    pub fn new(upstreams: &[UpstreamConfig]) -> Channels {
+        let routes = upstreams
+            .iter()
+            .map(|u| {
+                let route = Route {
+                    priority: u.priority,
+                    weight: u.weight,
+                    breaker: u.breaker.clone(),
+                    daily: u.daily_budget_usd,
+                    monthly: u.monthly_budget_usd,
+                };
+                (u.name.clone(), route)
+            })
+            .collect();
+        Channels { routes, ..Default::default() }
+    }
+
+    fn control(&self, name: &str) -> UpstreamControl {
+        let controls = self.controls.read().expect("controls lock");
+        controls.get(name).cloned().unwrap_or_else(|| UpstreamControl { name: name.to_owned(), ..Default::default() })
+    }
+
+    fn spent(&self, name: &str) -> UpstreamSpend {
+        let spend = self.spend.read().expect("spend lock");
+        spend.get(name).cloned().unwrap_or_else(|| UpstreamSpend { name: name.to_owned(), ..Default::default() })
+    }
+
+    /// The priority and weight in force: the operator's, else the configured ones; a route
+    /// with neither priority has its position in the model's routes (`position`).
+    pub fn priority_and_weight(&self, name: &str, position: usize) -> (u32, u32) {
+        let c = self.control(name);
+        let route = self.routes.get(name);
+        let priority = c.priority.or(route.and_then(|r| r.priority)).unwrap_or(position as u32);
+        (priority, c.weight.or(route.map(|r| r.weight)).unwrap_or(1))
+    }
+
+    /// Whether `name` spent its daily or monthly cap.
+    pub fn over_budget(&self, name: &str) -> bool {
+        let Some(route) = self.routes.get(name) else { return false };
+        let spent = self.spent(name);
+        route.daily.is_some_and(|cap| spent.today.micros() >= cap.micros())
+            || route.monthly.is_some_and(|cap| spent.month.micros() >= cap.micros())
+    }
+
+    /// How ready `name` is to take a new task at `now` (`busy`: at its cap of jobs in flight).
+    pub fn readiness(&self, name: &str, busy: bool, now: Millis) -> Readiness {
+        let c = self.control(name);
+        if self.taken_out(name, now) || self.over_budget(name) {
+            Readiness::Out
+        } else if busy || c.cool_until > now {
+            Readiness::Waiting
+        } else {
+            Readiness::Ready
+        }
+    }
+
+    /// Whether `name` is disabled by an operator or ejected by its breaker at `now` (out for
+    /// every task, whatever its budget).
+    pub fn taken_out(&self, name: &str, now: Millis) -> bool {
+        let c = self.control(name);
+        c.disabled || c.health == Health::AuthFailed || (c.health == Health::Open && now < c.open_until)
+    }
+
+    /// Whether a task may fail over to `name` now (it is not out).
+    pub fn usable(&self, name: &str, now: Millis) -> bool {
+        self.readiness(name, false, now) != Readiness::Out
+    }
+
+    /// `plan` with its lead picked (docs/channels.md) and the other routes after it in
+    /// priority order; `None` when every route is out.
+    pub fn arrange(&self, plan: TaskPlan, busy: impl Fn(&str) -> bool, now: Millis) -> Option<TaskPlan> {
+        let cands: Vec<Candidate> = plan
+            .routes
+            .iter()
+            .enumerate()
+            .map(|(position, r)| {
+                let (priority, weight) = self.priority_and_weight(&r.route, position);
+                Candidate { priority, weight, readiness: self.readiness(&r.route, busy(&r.route), now) }
+            })
+            .collect();
+        let lead = select::lead(&cands, rand::rng().random::<f64>())?;
+        let routes = select::order(&cands, lead).into_iter().map(|i| plan.routes[i].clone()).collect();
+        Some(TaskPlan { current: 0, routes })
+    }
+
+    /// Counts `cost` as spent by `name` at once (the next read of the tasks includes it).
+    pub fn add_spend(&self, name: &str, cost: Usd) {
+        let mut spend = self.spend.write().expect("spend lock");
+        let s = spend
+            .entry(name.to_owned())
+            .or_insert_with(|| UpstreamSpend { name: name.to_owned(), ..Default::default() });
+        s.today = s.today.plus(cost);
+        s.month = s.month.plus(cost);
+    }
+
+    /// Feeds one call's outcome to `name`'s breaker; writes the move it makes, if any.
+    pub async fn observe(&self, store: &dyn Store, name: &str, signal: Signal, submit: bool, now: Millis) {
+        let Some(route) = self.routes.get(name) else { return };
+        let c = self.control(name);
+        let step = {
+            let mut windows = self.windows.lock().expect("windows lock");
+            breaker::decide(&c, windows.entry(name.to_owned()).or_default(), &signal, submit, &route.breaker, now)
+        };
+        let Some(step) = step else { return };
+        let mut next = c.clone();
+        let written = match &step {
+            Move::Cool { until, why } => {
+                (next.cool_until, next.last_error, next.last_error_at) = (*until, why.clone(), now);
+                store.cool_upstream(name, *until, why, now).await
+            }
+            other => {
+                let (health, open_until, error) = match other {
+                    Move::Open { until, why } => (Health::Open, *until, why.clone()),
+                    Move::Disable { why } => (Health::AuthFailed, 0, why.clone()),
+                    _ => (Health::Closed, 0, String::new()),
+                };
+                (next.health, next.open_until) = (health, open_until);
+                if !error.is_empty() {
+                    (next.last_error, next.last_error_at) = (error.clone(), now);
+                }
+                store.set_upstream_health(name, HealthChange { health, open_until, error, at: now }).await
+            }
+        };
+        tracing::warn!(upstream = name, change = ?step, "upstream health changed");
+        metrics::counter!("vidgate_upstream_health_changes_total", "upstream" => name.to_owned(), "to" => move_name(&step))
+            .increment(1);
+        if let Err(e) = written {
+            tracing::warn!(upstream = name, error = %e, "could not record the upstream's health; kept in this process");
+        }
+        next.changed_at = now;
+        self.controls.write().expect("controls lock").insert(name.to_owned(), next);
+    }
+
+    /// Takes `rows` as the shared state.
+    pub fn set_controls(&self, rows: Vec<UpstreamControl>) {
+        *self.controls.write().expect("controls lock") = rows.into_iter().map(|r| (r.name.clone(), r)).collect();
+    }
+
+    /// Reads the shared controls again.
+    pub async fn refresh_controls(&self, store: &dyn Store) {
+        match store.upstream_controls().await {
+            Ok(rows) => self.set_controls(rows),
+            Err(e) => tracing::warn!(error = %e, "could not read the upstream controls"),
+        }
+    }
+
+    /// Reads spend again from the tasks.
+    pub async fn refresh_spend(&self, store: &dyn Store, now: Millis) {
+        let (day, month) = day_and_month_start(now);
+        match store.upstream_spend(day, month).await {
+            Ok(rows) => {
+                *self.spend.write().expect("spend lock") = rows.into_iter().map(|r| (r.name.clone(), r)).collect()
+            }
+            Err(e) => tracing::warn!(error = %e, "could not read the upstreams' spend"),
+        }
+    }
+
+    /// Every configured upstream's state, in name order.
+    pub fn views(&self, busy: impl Fn(&str) -> bool, now: Millis) -> Vec<ChannelView> {
+        self.routes
+            .iter()
+            .map(|(name, route)| {
+                let (_, weight) = self.priority_and_weight(name, 0);
+                let priority = self.control(name).priority.or(route.priority);
+                ChannelView {
+                    control: self.control(name),
+                    priority,
+                    weight,
+                    spend: self.spent(name),
+                    daily_budget: route.daily,
+                    monthly_budget: route.monthly,
+                    readiness: self.readiness(name, busy(name), now),
+                }
+            })
+            .collect()
+    }
+
+    /// Whether `name` is a configured upstream.
+    pub fn knows(&self, name: &str) -> bool {
+        self.routes.contains_key(name)
+    }
+}
+
+fn move_name(m: &Move) -> &'static str {
+    match m {
+        Move::Close => "closed",
+        Move::Open { .. } => "open",
+        Move::Cool { .. } => "cooling",
+        Move::Disable { .. } => "auth_failed",
+    }
+}
+
+/// A failure's summary for the listing: one line, at most 200 characters.
+pub fn summary(text: &str) -> String {
+    let line = text.lines().next().unwrap_or_default();
+    line.chars().take(200).collect()
+}
+
+/// The start of `now`'s UTC day and of its UTC calendar month.
+pub fn day_and_month_start(now: Millis) -> (Millis, Millis) {
+    let t = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(now) * 1_000_000)
+        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
+    let day = t.replace_time(time::Time::MIDNIGHT);
+    let month = day.replace_day(1).unwrap_or(day);
+    let ms = |t: time::OffsetDateTime| (t.unix_timestamp_nanos() / 1_000_000) as Millis;
+    (ms(day), ms(month))
+}
+
+/// Reads the shared controls every [`REFRESH`] and spend every [`SPEND_REFRESH`] until
+/// `shutdown` resolves.
+pub async fn refresh_loop(
+    engine: std::sync::Arc<crate::worker::Engine>,
+    shutdown: impl std::future::Future<Output = ()>,
+) {
+    tokio::pin!(shutdown);
+    let mut spend_at = tokio::time::Instant::now();
+    loop {
+        engine.channels.refresh_controls(engine.store.as_ref()).await;
+        if tokio::time::Instant::now() >= spend_at {
+            engine.channels.refresh_spend(engine.store.as_ref(), crate::clock::now_ms()).await;
+            spend_at = tokio::time::Instant::now() + SPEND_REFRESH;
+        }
+        tokio::select! {
+            _ = &mut shutdown => return,
+            _ = tokio::time::sleep(REFRESH) => {}
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn days_and_months_start_at_utc_midnight() {
+        // 2026-12-05T02:01:15.500Z
+        let now = 1_796_436_075_500;
+        assert_eq!(day_and_month_start(now), (1_796_428_800_000, 1_796_083_200_000));
+    }
+}
