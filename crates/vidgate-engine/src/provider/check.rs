@@ -144,9 +144,7 @@ mod tests {
 
     #[test]
     fn a_refused_key_is_bad_a_missing_task_proves_the_key_and_a_busy_upstream_says_nothing() {
-        assert!(
-            matches!(credentials(&answer(401, r#"{"error":{"message":"bad key"}}"#)), Verdict::Bad(m) if m.contains("bad key"))
-        );
+        assert!(matches!(credentials(&answer(401, r#"{"error":{"message":"bad key"}}"#)), Verdict::Bad(m) if m.contains("bad key")));
         assert!(matches!(credentials(&answer(403, "{}")), Verdict::Bad(_)));
         assert!(matches!(credentials(&answer(404, "{}")), Verdict::Good(_)));
         assert!(matches!(credentials(&answer(200, "{}")), Verdict::Good(_)));
@@ -157,16 +155,13 @@ mod tests {
     #[test]
     fn a_model_read_knows_the_model_only_on_success() {
         assert!(matches!(model_read(&answer(200, "{}"), "m"), Verdict::Good(_)));
-        assert!(
-            matches!(model_read(&answer(404, r#"{"message":"no such model"}"#), "m"), Verdict::Bad(m) if m.contains("no such model"))
-        );
+        assert!(matches!(model_read(&answer(404, r#"{"message":"no such model"}"#), "m"), Verdict::Bad(m) if m.contains("no such model")));
         assert!(matches!(model_read(&answer(500, "{}"), "m"), Verdict::Unknown(_)));
     }
 
     #[test]
     fn a_summary_is_the_error_message_not_the_body() {
-        let long =
-            format!(r#"{{"base_resp":{{"status_code":1004,"status_msg":"login fail"}},"x":"{}"}}"#, "y".repeat(500));
+        let long = format!(r#"{{"base_resp":{{"status_code":1004,"status_msg":"login fail"}},"x":"{}"}}"#, "y".repeat(500));
         assert_eq!(summary(&answer(200, &long)), "login fail");
         assert_eq!(summary(&answer(500, "plain text")), "plain text");
     }

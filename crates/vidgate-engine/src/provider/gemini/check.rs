@@ -13,9 +13,7 @@ impl GeminiProvider {
         };
         let request = match self.with_key(self.client.get(url)) {
             Ok(r) => r,
-            Err(e) => {
-                return Check { credentials: Verdict::Bad(e.to_string()), model: Verdict::Unknown(String::new()) };
-            }
+            Err(e) => return Check { credentials: Verdict::Bad(e.to_string()), model: Verdict::Unknown(String::new()) },
         };
         let answer = match check::read(request).await {
             Ok(a) => a,
