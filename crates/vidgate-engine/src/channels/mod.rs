@@ -53,6 +53,8 @@ pub struct Channels {
     controls: RwLock<BTreeMap<String, UpstreamControl>>,
     windows: Mutex<BTreeMap<String, Window>>,
     spend: RwLock<BTreeMap<String, UpstreamSpend>>,
+    /// Poked when another replica announced a change of the controls (PostgreSQL).
+    pub announced: tokio::sync::Notify,
 }
 
 /// One upstream as the management listing shows it.
@@ -295,6 +297,7 @@ pub async fn refresh_loop(
         tokio::select! {
             _ = &mut shutdown => return,
             _ = tokio::time::sleep(REFRESH) => {}
+            _ = engine.channels.announced.notified() => {}
         }
     }
 }
