@@ -1,6 +1,7 @@
 //! What an upstream call's outcome says about the upstream's health (docs/channels.md):
-//! a breakage (no answer, a 5xx, a timeout, an unknown outcome), a rate limit (429: a
-//! cool-down, not a breakage), refused credentials (401/403), or nothing about health (a
+//! a breakage (no answer, a 5xx, a timeout, an unknown outcome), a rate limit (429, also a
+//! quota or balance refusal with 429: a cool-down, not a breakage), refused credentials
+//! (401/403), or nothing about health (a
 //! refusal of this request, filtered content, this process's own throttle).
 //!
 //! Adapters put the HTTP status first in their messages (`429 Too Many Requests: …`, see
@@ -32,6 +33,8 @@ impl Signal {
             },
             ProviderError::Refused(message) => match leading_status(message) {
                 Some(401 | 403) => Signal::AuthFailed(why()),
+                // A quota or balance refusal (Kling's 429 codes): a cool-down of the configured length.
+                Some(429) => Signal::RateLimited { retry_after_ms: None, why: why() },
                 _ => Signal::Neutral,
             },
             ProviderError::ContentFiltered(_) | ProviderError::Result(_) | ProviderError::Throttled { .. } => {
@@ -70,6 +73,8 @@ mod tests {
         assert!(matches!(Signal::of(&ProviderError::Refused("403 Forbidden: no".into())), Signal::AuthFailed(_)));
         assert_eq!(Signal::of(&ProviderError::Refused("400 Bad Request: prompt".into())), Signal::Neutral);
         assert_eq!(Signal::of(&ProviderError::Refused("4011 things".into())), Signal::Neutral);
+        let no_balance = ProviderError::Refused("429 Too Many Requests: code 1102 no balance".into());
+        assert!(matches!(Signal::of(&no_balance), Signal::RateLimited { retry_after_ms: None, .. }));
         assert!(matches!(Signal::of(&ProviderError::Unreachable("connect failed".into())), Signal::Breakage(_)));
         assert!(matches!(Signal::of(&ProviderError::OutcomeUnknown("reset".into())), Signal::Breakage(_)));
         assert_eq!(Signal::of(&ProviderError::Throttled { retry_after_ms: 5 }), Signal::Neutral);
