@@ -12,14 +12,13 @@
 //! worker's failover rules stay (docs/api.md §7). Selection only orders a plan's routes.
 
 mod breaker;
+mod refresh;
 pub mod select;
 pub mod signal;
 
+use rand::RngExt;
 use std::collections::BTreeMap;
 use std::sync::{Mutex, RwLock};
-use std::time::Duration;
-
-use rand::RngExt;
 use vidgate_domain::Usd;
 use vidgate_domain::plan::TaskPlan;
 use vidgate_domain::routing::BreakerConfig;
@@ -31,10 +30,7 @@ use self::breaker::{Move, Window};
 use self::select::{Candidate, Readiness};
 use self::signal::Signal;
 
-/// How often the shared controls are read again.
-pub const REFRESH: Duration = Duration::from_millis(500);
-/// How often spend is read again from the tasks.
-pub const SPEND_REFRESH: Duration = Duration::from_secs(5);
+pub use refresh::{REFRESH, SPEND_REFRESH};
 
 /// One upstream's configured routing.
 #[derive(Clone, Debug)]
@@ -170,6 +166,9 @@ impl Channels {
     /// Feeds one call's outcome to `name`'s breaker; writes the move it makes, if any.
     pub async fn observe(&self, store: &dyn Store, name: &str, signal: Signal, submit: bool, now: Millis) {
         let Some(route) = self.routes.get(name) else { return };
+        let call = if submit { "submit" } else { "poll" };
+        metrics::counter!("vidgate_upstream_calls_total", "upstream" => name.to_owned(), "call" => call, "outcome" => signal.name())
+            .increment(1);
         let c = self.control(name);
         let step = {
             let mut windows = self.windows.lock().expect("windows lock");
@@ -249,6 +248,21 @@ impl Channels {
             .collect()
     }
 
+    /// Sets the per-upstream gauges (state, spend today).
+    pub fn record_gauges(&self, busy: impl Fn(&str) -> bool, now: Millis) {
+        for v in self.views(busy, now) {
+            let state = match v.readiness {
+                Readiness::Ready => 0.0,
+                Readiness::Waiting => 1.0,
+                Readiness::Out => 2.0,
+            };
+            let name = v.control.name;
+            metrics::gauge!("vidgate_upstream_state", "upstream" => name.clone()).set(state);
+            let spend = v.spend.today.micros() as f64 / 1e6;
+            metrics::gauge!("vidgate_upstream_spend_today_usd", "upstream" => name).set(spend);
+        }
+    }
+
     /// Whether `name` is a configured upstream.
     pub fn knows(&self, name: &str) -> bool {
         self.routes.contains_key(name)
@@ -270,46 +284,4 @@ pub fn summary(text: &str) -> String {
     line.chars().take(200).collect()
 }
 
-/// The start of `now`'s UTC day and of its UTC calendar month.
-pub fn day_and_month_start(now: Millis) -> (Millis, Millis) {
-    let t = time::OffsetDateTime::from_unix_timestamp_nanos(i128::from(now) * 1_000_000)
-        .unwrap_or(time::OffsetDateTime::UNIX_EPOCH);
-    let day = t.replace_time(time::Time::MIDNIGHT);
-    let month = day.replace_day(1).unwrap_or(day);
-    let ms = |t: time::OffsetDateTime| (t.unix_timestamp_nanos() / 1_000_000) as Millis;
-    (ms(day), ms(month))
-}
-
-/// Reads the shared controls every [`REFRESH`] and spend every [`SPEND_REFRESH`] until
-/// `shutdown` resolves.
-pub async fn refresh_loop(
-    engine: std::sync::Arc<crate::worker::Engine>,
-    shutdown: impl std::future::Future<Output = ()>,
-) {
-    tokio::pin!(shutdown);
-    let mut spend_at = tokio::time::Instant::now();
-    loop {
-        engine.channels.refresh_controls(engine.store.as_ref()).await;
-        if tokio::time::Instant::now() >= spend_at {
-            engine.channels.refresh_spend(engine.store.as_ref(), crate::clock::now_ms()).await;
-            spend_at = tokio::time::Instant::now() + SPEND_REFRESH;
-        }
-        tokio::select! {
-            _ = &mut shutdown => return,
-            _ = tokio::time::sleep(REFRESH) => {}
-            _ = engine.channels.announced.notified() => {}
-        }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn days_and_months_start_at_utc_midnight() {
-        // 2026-12-05T02:01:15.500Z
-        let now = 1_796_436_075_500;
-        assert_eq!(day_and_month_start(now), (1_796_428_800_000, 1_796_083_200_000));
-    }
-}
+pub use refresh::{day_and_month_start, refresh_loop};

@@ -44,6 +44,19 @@ impl Signal {
     }
 }
 
+impl Signal {
+    /// The outcome's name in metrics.
+    pub fn name(&self) -> &'static str {
+        match self {
+            Signal::Success => "success",
+            Signal::Breakage(_) => "breakage",
+            Signal::RateLimited { .. } => "rate_limited",
+            Signal::AuthFailed(_) => "auth_failed",
+            Signal::Neutral => "other",
+        }
+    }
+}
+
 /// The HTTP status a message starts with.
 fn leading_status(message: &str) -> Option<u16> {
     let digits = message.get(..3)?;

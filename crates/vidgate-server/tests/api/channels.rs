@@ -161,6 +161,13 @@ async fn a_401_takes_the_upstream_out_until_an_operator_resets_it_and_the_reset_
     let state = upstream(&live, "refused").await;
     assert_eq!((state["health"].clone(), state["state"].clone()), (json!("auth_failed"), json!("out")), "{state}");
     assert!(state["last_error"].as_str().unwrap().contains("401"), "the state shows why: {state}");
+    let metrics = live.app.client.get(format!("{}/metrics", live.app.base)).send().await.unwrap().text().await.unwrap();
+    let line = |parts: &[&str]| metrics.lines().any(|l| parts.iter().all(|p| l.contains(p)));
+    assert!(
+        line(&["vidgate_upstream_health_changes_total{", "upstream=\"refused\"", "to=\"auth_failed\""]),
+        "{metrics}"
+    );
+    assert!(line(&["vidgate_upstream_calls_total{", "upstream=\"refused\"", "outcome=\"auth_failed\""]), "{metrics}");
     for i in 0..3 {
         assert_eq!(run_lead(&live, &format!("out {i}")).await, "other");
     }
