@@ -205,8 +205,16 @@ impl Channels {
     }
 
     /// Takes `rows` as the shared state.
+    /// A row this process wrote after the read began (newer `changed_at`) is kept: rows
+    /// are never deleted, so the read simply predates it.
     pub fn set_controls(&self, rows: Vec<UpstreamControl>) {
-        *self.controls.write().expect("controls lock") = rows.into_iter().map(|r| (r.name.clone(), r)).collect();
+        let mut controls = self.controls.write().expect("controls lock");
+        for row in rows {
+            let newer_here = controls.get(&row.name).is_some_and(|c| c.changed_at > row.changed_at);
+            if !newer_here {
+                controls.insert(row.name.clone(), row);
+            }
+        }
     }
 
     /// Reads the shared controls again.
@@ -285,3 +293,50 @@ pub fn summary(text: &str) -> String {
 }
 
 pub use refresh::{day_and_month_start, refresh_loop};
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn channels() -> Channels {
+        let entry = |name: &str, extra: serde_json::Value| -> UpstreamConfig {
+            let mut v = serde_json::json!({"name": name, "kind": "gemini", "model": "veo-3.1-generate-preview"});
+            v.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
+            serde_json::from_value(v).unwrap()
+        };
+        Channels::new(&[
+            entry("a", serde_json::json!({"daily_budget_usd": "1"})),
+            entry("b", serde_json::json!({"priority": 3, "weight": 2})),
+        ])
+    }
+
+    fn row(name: &str, changed_at: Millis, health: Health, open_until: Millis) -> UpstreamControl {
+        UpstreamControl { name: name.into(), health, open_until, changed_at, ..Default::default() }
+    }
+
+    #[test]
+    fn readiness_reads_switches_breaker_cool_down_budget_and_cap() {
+        let c = channels();
+        assert_eq!(c.readiness("a", false, 100), Readiness::Ready);
+        assert_eq!(c.readiness("a", true, 100), Readiness::Waiting, "at its cap");
+        c.set_controls(vec![row("a", 1, Health::Open, 200)]);
+        assert_eq!(c.readiness("a", false, 100), Readiness::Out, "open");
+        assert_eq!(c.readiness("a", false, 200), Readiness::Ready, "half-open: the probe");
+        c.set_controls(vec![UpstreamControl { cool_until: 300, ..row("a", 2, Health::Closed, 0) }]);
+        assert_eq!(c.readiness("a", false, 250), Readiness::Waiting, "cooling down");
+        c.add_spend("a", Usd::from_micros(1_000_000));
+        assert_eq!(c.readiness("a", false, 400), Readiness::Out, "at its daily cap");
+        assert!(!c.taken_out("a", 400), "a budget does not move a queued task");
+        assert_eq!((c.priority_and_weight("a", 4), c.priority_and_weight("b", 0)), ((4, 1), (3, 2)));
+    }
+
+    #[test]
+    fn a_read_older_than_this_process_s_own_write_does_not_undo_it() {
+        let c = channels();
+        c.set_controls(vec![row("a", 10, Health::Open, 500)]);
+        c.set_controls(vec![row("a", 5, Health::Closed, 0)]);
+        assert_eq!(c.control("a").health, Health::Open);
+        c.set_controls(vec![row("a", 11, Health::Closed, 0)]);
+        assert_eq!(c.control("a").health, Health::Closed);
+    }
+}
