@@ -18,6 +18,7 @@
 //!   [`kling`]: what a Kling model id makes and the keys only a `kling` entry takes;
 //!   [`comfyui`]: the `[upstreams.comfyui]` table and its frame rounding.
 //!   [`runway`] and [`luma`]: the same for Runway and Luma.
+//! - [`routing`]: an upstream's priority, weight, circuit breaker and spend caps.
 //! - [`plan`]: the cheapest covering upstream job per route, and the start-up report.
 //!
 //! This crate performs no I/O: no files, no network, no clock reads except where a
@@ -39,6 +40,7 @@ pub mod model_overrides;
 pub mod money;
 pub mod plan;
 pub mod request;
+pub mod routing;
 pub mod runway;
 pub mod secret;
 pub mod task;

@@ -282,6 +282,23 @@ pub struct UpstreamConfig {
     /// After this long the task fails unbilled with `timeout`, seconds.
     #[serde(default = "default_deadline_secs")]
     pub deadline_secs: u64,
+    /// Routing group: a model's routes of the lowest priority that can take a task are
+    /// chosen first (docs/channels.md). Unset: the route's position in the model's routes,
+    /// so routes without priorities keep their strict order.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub priority: Option<u32>,
+    /// Share of its group's new tasks (0: it leads no task, it only takes failover).
+    #[serde(default = "crate::routing::default_weight", skip_serializing_if = "crate::routing::is_default_weight")]
+    pub weight: u32,
+    /// `[upstreams.breaker]`: when failures eject it, and rate-limit cool-downs.
+    #[serde(default)]
+    pub breaker: crate::routing::BreakerConfig,
+    /// Spend cap per UTC day, counted from the recorded upstream cost of its tasks.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub daily_budget_usd: Option<Usd>,
+    /// Spend cap per UTC calendar month, counted the same way.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub monthly_budget_usd: Option<Usd>,
     /// What the upstream charges per second: keys `default`, `720p`, `1080p` or `WxH`.
     #[serde(default)]
     pub usd_per_second: BTreeMap<String, Usd>,
@@ -849,6 +866,7 @@ impl UpstreamConfig {
         crate::fal::check(self)?;
         crate::runway::check(self)?;
         crate::luma::check(self)?;
+        crate::routing::check(self)?;
         if self.deadline_secs < self.expected_latency_secs {
             return Err(format!("upstream {n}: deadline_secs must be at least expected_latency_secs"));
         }

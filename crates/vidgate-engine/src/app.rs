@@ -94,6 +94,7 @@ pub async fn build(config: Config, data_dir: &Path, public_url: String) -> Resul
         wake: Notify::new(),
         webhooks_due: Notify::new(),
         at_cap: Default::default(),
+        channels: crate::channels::Channels::new(&config.upstreams),
         key_cache: crate::gateway::key_cache::KeyCache::new(Duration::from_millis(config.auth.key_cache_ms)),
     });
     let fetch_policy = crate::net::Policy { allow_private: config.fetch.allow_private_targets };
@@ -148,6 +149,7 @@ impl App {
             crate::sweeper::gauges_loop(self.engine.clone(), Duration::from_secs(5), until(shutdown.clone())),
             self.webhooks.clone().run(until(shutdown.clone()), grace),
             crate::listen::listen_loop(self.engine.clone(), until(shutdown.clone())),
+            crate::channels::refresh_loop(self.engine.clone(), until(shutdown.clone())),
         );
     }
 }

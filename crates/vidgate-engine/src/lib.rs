@@ -18,6 +18,7 @@
 //! The engine must not know about HTTP; the HTTP crate must not talk to the store.
 
 pub mod app;
+pub mod channels;
 pub mod clock;
 pub mod files;
 pub mod gateway;

@@ -7,7 +7,8 @@
 //! - a task that may be due (submitted, rerouted, handed back) wakes the engine's workers;
 //! - a deliverable webhook message wakes the delivery loop;
 //! - a changed API key, or the keys of a suspended or resumed account, are dropped from the
-//!   key cache.
+//!   key cache;
+//! - a changed upstream control makes the channels read the controls again.
 //!
 //! A lost subscription is taken again with a growing backoff; meanwhile, and for whatever was
 //! announced while it was down, the idle polls and the waiters' re-reads do the work. After
@@ -97,6 +98,7 @@ pub fn wake(engine: &Engine, change: &Change) {
         Change::Webhook(_) => engine.webhooks_due.notify_one(),
         Change::KeyChanged(key) => engine.key_cache.forget(key),
         Change::AccountChanged(account) => engine.key_cache.forget_account(account),
+        Change::UpstreamChanged(_) => engine.channels.announced.notify_one(),
         Change::Changed(_) => {}
     }
 }

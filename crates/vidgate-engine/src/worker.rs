@@ -20,6 +20,7 @@ use vidgate_domain::task::{TaskErrorCode, TaskStatus};
 use vidgate_media::MediaPool;
 use vidgate_store::{Claimed, Millis, Phase, ProviderCaps, StepUpdate, Store, StoreError, Task, Terminal};
 
+use crate::channels::signal::Signal;
 use crate::clock::now_ms;
 use crate::files::MediaStore;
 use crate::notify::Notifier;
@@ -70,6 +71,8 @@ pub struct Engine {
     /// Authenticated API keys kept for a short while (dropped at once on a revoke, here or
     /// announced by another replica).
     pub key_cache: crate::gateway::key_cache::KeyCache,
+    /// Each upstream's routing state: health, cool-down, spend, the operator's switches.
+    pub channels: crate::channels::Channels,
 }
 
 pub use at_cap::AtCap;
@@ -209,11 +212,20 @@ impl Engine {
             let msg = "the upstream submit was interrupted and may have reached the upstream; it is not sent twice";
             return self.fail(c, TaskErrorCode::UpstreamOutcomeUnknown, msg, true).await;
         }
+        // Nothing was sent yet: a route taken out of rotation since (disabled, ejected, over
+        // budget) hands the task to the next usable one.
+        if let Some(plan) = self.out_of_rotation(task) {
+            let why = ProviderError::Refused("the upstream is out of rotation".into());
+            return self.fail_over(c, plan, &why).await;
+        }
         if !self.store.mark_submitting(&task.id, c.token).await? {
             return Ok(());
         }
         let now = now_ms();
-        match provider.submit(spec, now).await {
+        let outcome = provider.submit(spec, now).await;
+        let signal = outcome.as_ref().map_or_else(Signal::of, |_| Signal::Success);
+        self.channels.observe(self.store.as_ref(), &task.provider, signal, true, now).await;
+        match outcome {
             Ok(s) => {
                 let update = StepUpdate {
                     phase: Some(Phase::Poll),
@@ -281,7 +293,10 @@ impl Engine {
         let job = JobRef { job_id: task.upstream_job.clone().unwrap_or_default(), state: task.upstream_state.clone() };
         let now = now_ms();
         let answered = routes::poll_answered(task);
-        let mut update = match provider.poll(spec, &job, now).await {
+        let polled = provider.poll(spec, &job, now).await;
+        let signal = polled.as_ref().map_or_else(Signal::of, |_| Signal::Success);
+        self.channels.observe(self.store.as_ref(), &task.provider, signal, false, now).await;
+        let mut update = match polled {
             // The deadline fails only a job that is still unfinished now; a finished one below
             // is always fetched and delivered, however late this step runs.
             Ok(PollOutcome::Queued { .. } | PollOutcome::Running { .. }) if routes::past_deadline(task, now) => {

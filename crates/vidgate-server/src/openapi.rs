@@ -11,7 +11,7 @@ use utoipa::openapi::security::{HttpAuthScheme, HttpBuilder, SecurityScheme};
 use utoipa::{Modify, OpenApi};
 
 use crate::routes::openai::{content, create, read};
-use crate::routes::{admin, files, models, money, ops, stream, tasks, videos, webhooks};
+use crate::routes::{admin, files, models, money, ops, stream, tasks, upstreams, videos, webhooks};
 
 /// The API document.
 #[derive(OpenApi)]
@@ -25,6 +25,7 @@ use crate::routes::{admin, files, models, money, ops, stream, tasks, videos, web
         admin::create_key, admin::list_keys, admin::revoke_key, admin::search_tasks,
         admin::list_accounts, admin::update_account, admin::get_key, admin::update_key, admin::list_audit,
         money::balance, money::usage, money::admin_usage,
+        upstreams::list_upstreams, upstreams::get_upstream, upstreams::update_upstream,
         ops::healthz, ops::readyz, ops::metrics, ops::openapi, files::serve_file,
     ),
     modifiers(&Security)

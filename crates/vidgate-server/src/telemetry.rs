@@ -55,6 +55,22 @@ pub const METRICS: &[(Kind, &str, &str)] = &[
         "Upstream requests that found no slot in their upstream's throttle within a second; their step is put back.",
     ),
     (Kind::Counter, "vidgate_webhook_deliveries_total", "Webhook delivery attempts, by outcome."),
+    (
+        Kind::Counter,
+        "vidgate_upstream_calls_total",
+        "Upstream submits and polls, by upstream, call and what the answer says of its health (docs/channels.md).",
+    ),
+    (
+        Kind::Counter,
+        "vidgate_upstream_health_changes_total",
+        "Moves of an upstream's breaker or cool-down made by this process, by upstream and new state.",
+    ),
+    (Kind::Gauge, "vidgate_upstream_state", "Whether an upstream takes new tasks: 0 ready, 1 waiting, 2 out."),
+    (
+        Kind::Gauge,
+        "vidgate_upstream_spend_today_usd",
+        "The recorded upstream cost of an upstream's tasks this UTC day, in USD.",
+    ),
     (Kind::Gauge, "vidgate_queue_depth", "Tasks queued (accepted, not yet running at their upstream)."),
     (Kind::Gauge, "vidgate_tasks_in_flight", "Tasks running at their upstream."),
     (Kind::Gauge, "vidgate_tasks_open", "Tasks queued or running, by provider and status."),

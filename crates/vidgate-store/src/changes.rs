@@ -23,6 +23,9 @@ pub enum Change {
     KeyChanged(KeyId),
     /// An account was suspended or resumed: whoever keeps its keys in memory drops them.
     AccountChanged(AccountId),
+    /// An upstream's routing controls changed (`UpstreamControls`): every replica reads them
+    /// again.
+    UpstreamChanged(String),
 }
 
 impl Change {
@@ -30,7 +33,7 @@ impl Change {
     pub fn task(&self) -> Option<&TaskId> {
         match self {
             Change::Due(id) | Change::Changed(id) | Change::Webhook(id) => Some(id),
-            Change::KeyChanged(_) | Change::AccountChanged(_) => None,
+            Change::KeyChanged(_) | Change::AccountChanged(_) | Change::UpstreamChanged(_) => None,
         }
     }
 }

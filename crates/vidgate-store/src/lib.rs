@@ -51,6 +51,7 @@ macro_rules! migrations {
             (52, include_str!(concat!("../../migrations/", $dir, "/0052_usage_index.sql"))),
             (80, include_str!(concat!("../../migrations/", $dir, "/0080_guide_images.sql"))),
             (85, include_str!(concat!("../../migrations/", $dir, "/0085_engine_counters.sql"))),
+            (90, include_str!(concat!("../../migrations/", $dir, "/0090_upstream_controls.sql"))),
         ]
     };
 }
@@ -68,6 +69,7 @@ mod settlement;
 pub mod sqlite;
 #[cfg(feature = "testkit")]
 pub mod testkit;
+pub mod upstreams;
 pub mod webhooks;
 
 use async_trait::async_trait;
@@ -79,6 +81,7 @@ pub use fair::ClaimBatch;
 pub use model::*;
 pub use money::*;
 pub use reroute::*;
+pub use upstreams::UpstreamControls;
 pub use webhooks::*;
 
 /// What can go wrong in the store.
@@ -123,7 +126,9 @@ pub async fn open(url: &str) -> Result<std::sync::Arc<dyn Store>> {
 /// whole can answer. One implementation per database; callers hold an `Arc<dyn Store>` and
 /// call any subject's methods on it.
 #[async_trait]
-pub trait Store: AccountStore + TaskStore + LeaseStore + MoneyStore + WebhookStore + RetentionStore {
+pub trait Store:
+    AccountStore + TaskStore + LeaseStore + MoneyStore + WebhookStore + RetentionStore + UpstreamControls
+{
     /// Subscribes to the changes every process commits to this database (see [`changes`]);
     /// `None` when the backend announces nothing across processes (SQLite: one process).
     async fn listen(&self) -> Result<Option<Box<dyn ChangeFeed>>>;

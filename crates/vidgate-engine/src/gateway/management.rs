@@ -19,7 +19,9 @@ pub const ADMIN_ACTOR: &str = "admin";
 pub const AUDIT_ID_PREFIX: &str = "aud_";
 
 /// Reads a field that may be absent (outer `None`) or `null` (inner `None`).
-fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(d: D) -> Result<Option<Option<T>>, D::Error> {
+pub(super) fn present<'de, D: serde::Deserializer<'de>, T: Deserialize<'de>>(
+    d: D,
+) -> Result<Option<Option<T>>, D::Error> {
     Option::<T>::deserialize(d).map(Some)
 }
 
@@ -138,7 +140,7 @@ impl Gateway {
         Ok(self.store.record_audit(entry).await?)
     }
 
-    fn audit_entry(&self, action: &str, target: &str, changes: Value) -> NewAudit {
+    pub(super) fn audit_entry(&self, action: &str, target: &str, changes: Value) -> NewAudit {
         NewAudit { actor: ADMIN_ACTOR.into(), action: action.into(), target_id: target.into(), changes, at: now_ms() }
     }
 

@@ -1,7 +1,8 @@
 //! Routing a submit through the plan (docs/api.md §11): test keys (and live keys with
 //! `sandbox.serve_live_keys`) go to the sandbox; live keys get the cheapest covering job
-//! on each configured route of the model, in route order, recorded on the task with its
-//! upstream cost. A combination no route can deliver is refused with 400
+//! on each configured route of the model, led by the route `channels` picks (priority,
+//! weight, health, budget; docs/channels.md) and the others after it as failover,
+//! recorded on the task with its upstream cost. Every route out of rotation is 503. A combination no route can deliver is refused with 400
 //! `unsupported_value` naming why; a model without any configured route is 503.
 
 use vidgate_domain::plan::{PlanRequest, Refusal, RoutePlan, TaskPlan, plan_request};
@@ -58,7 +59,19 @@ impl Gateway {
         };
         match plan_request(spec, &ask, &self.live_upstreams()) {
             Ok(plan) => {
+                let engine = &self.engine;
+                let busy = |name: &str| engine.at_cap.contains(name);
+                let Some(plan) = engine.channels.arrange(plan, busy, crate::clock::now_ms()) else {
+                    return Err(ApiError::new(
+                        ErrorCode::ModelUnavailable,
+                        format!(
+                            "every upstream of model {} is unavailable now (disabled, failing or over budget)",
+                            req.model
+                        ),
+                    ));
+                };
                 let first = plan.route().expect("a plan has a route").clone();
+                engine.channels.add_spend(&first.route, first.upstream_cost);
                 Ok(Routed { provider: first.route, plan, upstream_cost: first.upstream_cost })
             }
             Err(Refusal::NoRoute) => Err(ApiError::new(

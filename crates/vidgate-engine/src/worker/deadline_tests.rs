@@ -51,6 +51,7 @@ async fn engine() -> (Arc<Engine>, AccountId, KeyId) {
         wake: Notify::new(),
         webhooks_due: Notify::new(),
         at_cap: Default::default(),
+        channels: Default::default(),
         key_cache: crate::gateway::key_cache::KeyCache::new(std::time::Duration::ZERO),
     };
     let account = AccountId::generate();

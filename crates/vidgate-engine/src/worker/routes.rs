@@ -24,9 +24,30 @@ impl Engine {
         if !not_taken || task.upstream_job.is_some() {
             return None;
         }
+        self.next_usable(task)
+    }
+
+    /// The plan moved on to the next route in rotation, when the task's own route was taken
+    /// out of it (disabled, ejected) and nothing was sent to it yet; `None` otherwise (the
+    /// task then stays and its upstream's answer decides). Not for a budget: the task's own
+    /// cost is in its route's spend, so the task that reaches the cap keeps its route.
+    pub(super) fn out_of_rotation(&self, task: &Task) -> Option<TaskPlan> {
+        let unsent = !task.submitting && task.upstream_job.is_none();
+        if !unsent || !self.channels.taken_out(&task.provider, now_ms()) {
+            return None;
+        }
+        self.next_usable(task)
+    }
+
+    /// The next route of the task's plan this process has and `channels` keeps in rotation.
+    fn next_usable(&self, task: &Task) -> Option<TaskPlan> {
+        let now = now_ms();
         let mut plan = task.plan.clone();
         while let Some(next) = plan.next() {
-            if next.route().is_some_and(|r| self.providers.get(&r.route).is_some()) {
+            let usable = |r: &vidgate_domain::plan::RoutePlan| {
+                self.providers.get(&r.route).is_some() && self.channels.usable(&r.route, now)
+            };
+            if next.route().is_some_and(usable) {
                 return Some(next);
             }
             plan = next;

@@ -9,6 +9,7 @@ pub mod openai;
 pub mod ops;
 pub mod stream;
 pub mod tasks;
+pub mod upstreams;
 pub mod videos;
 pub mod webhooks;
 
@@ -38,6 +39,7 @@ pub fn all() -> Router<AppState> {
         .route("/files/{task_id}/{name}", get(files::serve_file).head(files::serve_file))
         .merge(openai::routes())
         .merge(admin::routes())
+        .merge(upstreams::routes())
         .merge(crate::console::routes())
         .route("/healthz", get(ops::healthz))
         .route("/readyz", get(ops::readyz))

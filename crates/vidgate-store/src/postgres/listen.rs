@@ -1,4 +1,4 @@
-//! Change announcements on PostgreSQL: the triggers of migrations 0005, 0041 and 0051 `pg_notify` on the
+//! Change announcements on PostgreSQL: the triggers of migrations 0005, 0041, 0051 and 0090 `pg_notify` on the
 //! channel `vidgate_changes` at commit, and a feed `LISTEN`s to it on a connection of its
 //! own (outside the pool, so it never takes a connection the steps need).
 //!
@@ -50,12 +50,14 @@ impl ChangeFeed for PgFeed {
     }
 }
 
-/// `due <task>`, `changed <task>`, `webhook <task>`, `key <key>` or `account <account>`.
+/// `due <task>`, `changed <task>`, `webhook <task>`, `key <key>`, `account <account>` or
+/// `upstream <name>` (migration 0090).
 fn parse(payload: &str) -> Option<Change> {
     let (kind, id) = payload.split_once(' ')?;
     match kind {
         "key" => return id.parse().ok().map(Change::KeyChanged),
         "account" => return id.parse().ok().map(Change::AccountChanged),
+        "upstream" => return Some(Change::UpstreamChanged(id.to_owned())),
         _ => {}
     }
     let id = parse_id(id).ok()?;
@@ -83,6 +85,7 @@ mod tests {
         let account = vidgate_domain::AccountId::generate();
         assert_eq!(parse(&format!("account {account}")), Some(Change::AccountChanged(account)));
         assert_eq!(parse("account not-an-account"), None);
+        assert_eq!(parse("upstream veo-a"), Some(Change::UpstreamChanged("veo-a".into())));
         assert_eq!(parse(&format!("other {id}")), None);
         assert_eq!(parse("due not-a-task"), None);
         assert_eq!(parse("due"), None);

@@ -31,6 +31,7 @@ pub(super) mod money;
 pub(super) mod retention;
 pub(super) mod rows;
 pub(super) mod tasks;
+pub(super) mod upstreams;
 pub(super) mod webhooks;
 
 /// The queries on the hot paths, by name: the engine's claim and a client's poll (its key
