@@ -2,8 +2,9 @@
 //! `POST /services/aigc/video-generation/video-synthesis` (bearer key, JSON, and the
 //! mandatory `X-DashScope-Async: enable`) and the same create on
 //! `/services/aigc/image2video/video-synthesis`, the path integrators send the first-and-last
-//! frame (kf2v) models to (the digest names one create path; which models take which is not
-//! in it, so both take every model and the path is recorded for tests to check), `GET /tasks/{id}` and `POST /tasks/{id}/cancel`
+//! frame (kf2v) models to (docs/upstreams.md §9.3: the API reference names one create path, so
+//! which models need which is UNCONFIRMED; both take every model and the path is recorded for
+//! tests to check), `GET /tasks/{id}` and `POST /tasks/{id}/cancel`
 //! (bearer key, no async header); the task list `GET /tasks?…` (`list`); and the signed OSS result URLs
 //! (`/__fake/dashscope-oss/…?Expires&OSSAccessKeyId&Signature`), which take no credentials.
 //!
