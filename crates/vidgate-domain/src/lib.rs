@@ -46,6 +46,7 @@ pub mod secret;
 pub mod task;
 pub mod task_list;
 pub mod upstream;
+pub mod wan;
 
 pub use error::{ErrorCode, RequestError};
 pub use ids::{AccountId, KeyId, TaskId};

@@ -353,6 +353,14 @@ pub struct UpstreamConfig {
     /// image-to-video endpoint id, the same way.
     #[serde(default, skip_serializing_if = "String::is_empty")]
     pub image_model: String,
+    /// DashScope: the first-and-last-frame model id (`wan2.2-kf2v-flash`, `wan2.7-i2v`) used
+    /// when a task has a last frame. Empty: the entry takes no last frame.
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub keyframe_model: String,
+    /// DashScope: the create path of a kf2v `keyframe_model` below the base URL; empty:
+    /// `services/aigc/image2video/video-synthesis` (docs/upstreams.md §9.3, UNCONFIRMED).
+    #[serde(default, skip_serializing_if = "String::is_empty")]
+    pub keyframe_path: String,
     /// MiniMax: `international` (default) or `mainland`; picks the public host when
     /// `base_url` is empty.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -528,6 +536,12 @@ pub fn minimax_is_v1(model: &str) -> bool {
     model.starts_with("MiniMax-Hailuo-")
 }
 
+/// Whether a Hailuo v1 model id takes `last_frame_image`: Hailuo-02 only (docs/upstreams.md
+/// §11.1, §11.5); the clip is the length asked, so the last frame is never trimmed off.
+pub fn hailuo_takes_last_frame(model: &str) -> bool {
+    model.starts_with("MiniMax-Hailuo-02")
+}
+
 /// What a Hailuo v1 model id makes (docs/upstreams.md §11.1): 6 or 10 s, 10 s only at 768P;
 /// 768P and 1080P (Hailuo-02's 512P is not in the catalog's vocabulary). Silent.
 fn hailuo_caps() -> (Vec<u32>, Vec<Size>, BTreeMap<Size, Vec<u32>>) {
@@ -610,7 +624,7 @@ impl UpstreamConfig {
                     audio,
                     image_input: !self.image_model.is_empty(),
                     extension: None,
-                    guides: GuideCaps::default(),
+                    guides: crate::wan::guides(self),
                 }
             }
             UpstreamKind::Minimax if minimax_is_v1(&self.model) => {
@@ -622,8 +636,8 @@ impl UpstreamConfig {
                     audio: AudioSupport::None,
                     image_input: true,
                     extension: None,
-                    // `last_frame_image` is Hailuo-02's only (§11.1); not offered.
-                    guides: GuideCaps::default(),
+                    // `last_frame_image` is Hailuo-02's only (§11.1, §11.5).
+                    guides: GuideCaps { last_frame: hailuo_takes_last_frame(&self.model), ..GuideCaps::default() },
                 }
             }
             UpstreamKind::Minimax => {
@@ -893,9 +907,11 @@ impl UpstreamConfig {
         let n = &self.name;
         if self.kind != UpstreamKind::Dashscope {
             let image_model = !self.image_model.is_empty() && self.kind != UpstreamKind::Fal;
-            if self.region.is_some() || !self.workspace.is_empty() || image_model {
+            let keyframe = !self.keyframe_model.is_empty() || !self.keyframe_path.is_empty();
+            if self.region.is_some() || !self.workspace.is_empty() || image_model || keyframe {
                 return Err(format!(
-                    "upstream {n}: region and workspace apply to kind dashscope only, image_model to dashscope and fal"
+                    "upstream {n}: region, workspace and keyframe_model apply to kind dashscope only, image_model \
+                     to dashscope and fal"
                 ));
             }
             return Ok(());
@@ -917,7 +933,7 @@ impl UpstreamConfig {
         if !ws.is_empty() && self.region != Some(DashscopeRegion::Singapore) {
             return Err(format!("upstream {n}: workspace applies to region singapore only"));
         }
-        Ok(())
+        crate::wan::check(self)
     }
 }
 
@@ -1138,6 +1154,9 @@ mod tests {
         assert_eq!(caps.sizes, [Size::new(1366, 768), Size::new(1920, 1080)]);
         assert_eq!(caps.durations_by_size, BTreeMap::from([(Size::new(1920, 1080), vec![6])]));
         assert!(minimax_is_v1("MiniMax-Hailuo-02") && !minimax_is_v1("MiniMax-H3-Max"));
+        assert!(!caps.guides.last_frame, "last_frame_image is Hailuo-02's only");
+        let h02 = entry("name = \"mm\"\nkind = \"minimax\"\nmodel = \"MiniMax-Hailuo-02\"\n");
+        assert!(h02.caps().guides.last_frame);
     }
 
     #[test]

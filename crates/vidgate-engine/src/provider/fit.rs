@@ -2,6 +2,7 @@
 //! otherwise make a video of the image's size or aspect instead of the one planned and held
 //! for.
 
+use vidgate_domain::request::GuideRole;
 use vidgate_media::MediaError;
 use vidgate_store::SourceImageRef;
 
@@ -24,15 +25,49 @@ pub fn fit_source_image(job: &JobSpec) -> Result<Option<JobSpec>, MediaError> {
     Ok(Some(fitted))
 }
 
+/// The job with its source image and its last frame both cover-fitted to the frame, for
+/// upstreams that interpolate between the two at the image's own size or aspect (Wan's
+/// first-and-last-frame models, MiniMax, docs/upstreams.md §9.3, §11.3): a video that
+/// starts on the fitted first frame must end on a last frame of the same size. `None` when
+/// nothing needs fitting.
+pub fn fit_frames(job: &JobSpec) -> Result<Option<JobSpec>, MediaError> {
+    let first = fit_source_image(job)?;
+    let size = job.task.params.size;
+    let mut out = first.clone();
+    let base = first.as_ref().unwrap_or(job);
+    for (i, guide) in base.guide_images.iter().enumerate() {
+        let fits = vidgate_media::decode_image_dimensions(&guide.image.bytes)? == (size.width, size.height);
+        if guide.role != GuideRole::LastFrame || fits {
+            continue;
+        }
+        let png = vidgate_media::cover_png(&guide.image.bytes, size.width, size.height)?;
+        let fitted = &mut out.get_or_insert_with(|| base.clone()).guide_images[i].image;
+        (fitted.bytes, fitted.mime) = (png, "image/png".into());
+    }
+    Ok(out)
+}
+
 /// The job with its source image fitted to the frame size, when it needs fitting (on a
 /// blocking thread: decoding and scaling an image is CPU work). Nothing has been sent yet, so
 /// a failure is a refusal the next route may not share.
 pub async fn fitted_image(job: &JobSpec) -> Result<Option<JobSpec>, ProviderError> {
+    fitted_with(job, fit_source_image).await
+}
+
+/// [`fit_frames`] on a blocking thread, as [`fitted_image`].
+pub async fn fitted_frames(job: &JobSpec) -> Result<Option<JobSpec>, ProviderError> {
+    fitted_with(job, fit_frames).await
+}
+
+async fn fitted_with(
+    job: &JobSpec,
+    fit: fn(&JobSpec) -> Result<Option<JobSpec>, MediaError>,
+) -> Result<Option<JobSpec>, ProviderError> {
     if job.source_image.is_none() {
         return Ok(None);
     }
     let job = job.clone();
-    let fitted = tokio::task::spawn_blocking(move || fit_source_image(&job))
+    let fitted = tokio::task::spawn_blocking(move || fit(&job))
         .await
         .map_err(|e| ProviderError::Refused(format!("fitting the source image: {e}")))?;
     fitted.map_err(|e| ProviderError::Refused(format!("the source image cannot be fitted to the frame: {e}")))
@@ -70,5 +105,22 @@ mod tests {
         let j = with_image(job(5, "720x1280", false, Some(8)), png(720, 1280), "image/png");
         assert!(fit_source_image(&j).unwrap().is_none());
         assert!(fit_source_image(&job(5, "720x1280", false, Some(8))).unwrap().is_none());
+    }
+
+    #[test]
+    fn a_last_frame_of_another_size_is_fitted_like_the_first_and_a_fitting_one_is_kept() {
+        let last = |bytes: Vec<u8>| vidgate_store::GuideImage {
+            role: GuideRole::LastFrame,
+            image: vidgate_store::SourceImage { mime: "image/jpeg".into(), sha256: "y".into(), bytes },
+        };
+        let mut j = with_image(job(5, "1280x720", false, Some(5)), png(1280, 720), "image/png");
+        j.guide_images = vec![last(png(640, 480))];
+        let fitted = fit_frames(&j).unwrap().expect("the last frame refitted");
+        let image = &fitted.guide_images[0].image;
+        assert_eq!(vidgate_media::decode_image_dimensions(&image.bytes).unwrap(), (1280, 720));
+        assert_eq!(image.mime, "image/png");
+        assert_eq!(fitted.source_image, j.source_image, "the first frame already fits");
+        j.guide_images = vec![last(png(1280, 720))];
+        assert!(fit_frames(&j).unwrap().is_none());
     }
 }

@@ -110,6 +110,12 @@ impl FakeDashscope {
         self.state.bodies()
     }
 
+    /// The path of every create received (`/api/v1/services/aigc/…/video-synthesis`), in
+    /// the order of [`FakeDashscope::create_bodies`].
+    pub fn create_paths(&self) -> Vec<String> {
+        self.state.paths()
+    }
+
     /// Every result URL handed out so far now answers 403 (the 24 h validity ran out).
     pub fn expire_results(&self) {
         self.state.expire();

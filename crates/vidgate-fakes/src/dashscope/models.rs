@@ -70,6 +70,7 @@ pub fn all() -> Vec<WanModel> {
         model("wanx2.1-t2v-plus", Size, false, &[5], &["720P"], "720P"),
         model("wanx2.1-i2v-turbo", ImgUrl, false, &[3, 4, 5], &["480P", "720P"], "720P"),
         model("wanx2.1-i2v-plus", ImgUrl, false, &[5], &["720P"], "720P"),
+        model("wanx2.1-kf2v-plus", Frames, false, &[5], &["480P", "720P"], "720P"),
     ]
 }
 

@@ -14,6 +14,7 @@ use serde_json::{Map, Value};
 
 use super::models::{Shape, WanModel, tier_of};
 use crate::errors::Refusal;
+use crate::journal::JobGuides;
 use crate::media::ClipSpec;
 
 /// A valid create request.
@@ -29,6 +30,20 @@ pub(crate) struct Create {
     pub(crate) images: Vec<String>,
     pub(crate) clip: ClipSpec,
     pub(crate) notes: Vec<String>,
+}
+
+impl Create {
+    /// The guide images for the journal: a first frame (`img_url`, `first_frame_url`, a
+    /// `first_frame` or `first_clip` media item) and a last frame (`last_frame_url`, a
+    /// `last_frame` media item).
+    pub(crate) fn guides(&self) -> JobGuides {
+        let has = |names: &[&str]| self.images.iter().any(|i| names.contains(&i.as_str()));
+        JobGuides {
+            image: has(&["img_url", "first_frame_url", "first_frame", "first_clip"]),
+            last_frame: has(&["last_frame_url", "last_frame"]),
+            reference_images: 0,
+        }
+    }
 }
 
 fn invalid(message: impl Into<String>) -> Refusal {

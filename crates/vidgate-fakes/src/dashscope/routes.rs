@@ -1,6 +1,10 @@
 //! The DashScope fake's routes (digest §3–§6), under `/api/v1`:
 //! `POST /services/aigc/video-generation/video-synthesis` (bearer key, JSON, and the
-//! mandatory `X-DashScope-Async: enable`), `GET /tasks/{id}` and `POST /tasks/{id}/cancel`
+//! mandatory `X-DashScope-Async: enable`) and the same create on
+//! `/services/aigc/image2video/video-synthesis`, the path integrators send the first-and-last
+//! frame (kf2v) models to (docs/upstreams.md §9.3: the API reference names one create path, so
+//! which models need which is UNCONFIRMED; both take every model and the path is recorded for
+//! tests to check), `GET /tasks/{id}` and `POST /tasks/{id}/cancel`
 //! (bearer key, no async header); the task list `GET /tasks?…` (`list`); and the signed OSS result URLs
 //! (`/__fake/dashscope-oss/…?Expires&OSSAccessKeyId&Signature`), which take no credentials.
 //!
@@ -27,6 +31,7 @@ use crate::jobs::Progress;
 use crate::media;
 
 const CREATE: &str = "/api/v1/services/aigc/video-generation/video-synthesis";
+const CREATE_IMAGE2VIDEO: &str = "/api/v1/services/aigc/image2video/video-synthesis";
 const TASKS: &str = "/api/v1/tasks/";
 const LIST: &str = "/api/v1/tasks";
 const OSS: &str = "/__fake/dashscope-oss/";
@@ -37,6 +42,7 @@ pub(crate) fn router(state: Arc<WanState>) -> Router {
     let core = state.core.clone();
     Router::new()
         .route(CREATE, post(create).fallback(fallback))
+        .route(CREATE_IMAGE2VIDEO, post(create).fallback(fallback))
         .route(LIST, get(super::list::list).fallback(fallback))
         .route(&format!("{TASKS}{{id}}"), get(retrieve).fallback(fallback))
         .route(&format!("{TASKS}{{id}}/cancel"), post(cancel).fallback(fallback))
@@ -51,7 +57,7 @@ pub(crate) fn router(state: Arc<WanState>) -> Router {
 pub(crate) fn classify(method: &Method, path: &str, _redirecting: bool) -> Option<Endpoint> {
     let rest = path.strip_prefix(TASKS);
     match (method.as_str(), rest) {
-        ("POST", None) if path == CREATE => Some(Endpoint::Submit),
+        ("POST", None) if path == CREATE || path == CREATE_IMAGE2VIDEO => Some(Endpoint::Submit),
         // The list is a read like a poll (faults on `Endpoint::Poll` meet it too).
         ("GET", None) if path == LIST => Some(Endpoint::Poll),
         ("GET", Some(id)) if !id.is_empty() && !id.contains('/') => Some(Endpoint::Poll),
@@ -76,6 +82,7 @@ fn check_async(headers: &HeaderMap) -> Result<(), Refusal> {
 async fn create(
     State(state): State<Arc<WanState>>,
     Extension(ctx): Extension<Ctx>,
+    uri: Uri,
     headers: HeaderMap,
     body: Bytes,
 ) -> Response {
@@ -86,7 +93,7 @@ async fn create(
         }
         match serde_json::from_slice::<Value>(&body) {
             Ok(Value::Object(map)) => {
-                state.record_body(Value::Object(map.clone()));
+                state.record_body(uri.path(), Value::Object(map.clone()));
                 request::from_json(&map, &state.models)
             }
             _ => Err(Refusal::bad("The request body is not valid JSON").code("InvalidParameter")),
@@ -108,6 +115,7 @@ async fn create(
         return Refusal::bad(message.clone()).code(code).into_response(Shape::DashScope);
     }
     state.core.journal.job_created(&create.prompt, None);
+    state.core.journal.job_guides(&create.prompt, create.guides());
     let id = uuid_like();
     if outcome.renders() {
         media::warm(create.clip);

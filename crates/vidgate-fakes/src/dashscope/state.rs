@@ -56,6 +56,8 @@ pub(crate) struct WanState {
     pub(crate) models: Vec<WanModel>,
     tasks: Mutex<Vec<WanTask>>,
     bodies: Mutex<Vec<Value>>,
+    /// The path each create body came on, in the same order.
+    paths: Mutex<Vec<String>>,
     epoch: Mutex<u64>,
     stale: Mutex<u32>,
     /// Task-list requests received (`list`).
@@ -80,6 +82,7 @@ impl WanState {
             models,
             tasks: Mutex::default(),
             bodies: Mutex::default(),
+            paths: Mutex::default(),
             epoch: Mutex::new(1),
             stale: Mutex::new(0),
             lists: Default::default(),
@@ -95,8 +98,13 @@ impl WanState {
         }
     }
 
-    pub(crate) fn record_body(&self, body: Value) {
+    pub(crate) fn record_body(&self, path: &str, body: Value) {
         lock(&self.bodies).push(body);
+        lock(&self.paths).push(path.to_owned());
+    }
+
+    pub(crate) fn paths(&self) -> Vec<String> {
+        lock(&self.paths).clone()
     }
 
     pub(crate) fn bodies(&self) -> Vec<Value> {

@@ -14,6 +14,7 @@ use base64::Engine;
 use serde_json::{Map, Value};
 
 use crate::errors::Refusal;
+use crate::journal::JobGuides;
 use crate::media::ClipSpec;
 
 /// One v2 model of digest §1: its whole-second range and its resolutions (first the default).
@@ -53,6 +54,19 @@ pub(crate) struct Create {
     /// What the result will be: its length is the delivered one (§7), not the requested one.
     pub(crate) clip: ClipSpec,
     pub(crate) notes: Vec<String>,
+}
+
+impl Create {
+    /// The guide images for the journal, from the image roles (v2 `role`, v1 the
+    /// `first_frame_image` and `last_frame_image` fields).
+    pub(crate) fn guides(&self) -> JobGuides {
+        let count = |role: &str| self.images.iter().filter(|r| *r == role).count();
+        JobGuides {
+            image: count("first_frame") > 0,
+            last_frame: count("last_frame") > 0,
+            reference_images: count("reference_image"),
+        }
+    }
 }
 
 /// `invalid params` (2013, §4) in the v2 envelope.

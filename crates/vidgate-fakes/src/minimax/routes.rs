@@ -102,6 +102,7 @@ async fn create(
         return refusal_for(code, message).into_response(Shape::Minimax);
     }
     state.core.journal.job_created(&create.prompt, None);
+    state.core.journal.job_guides(&create.prompt, create.guides());
     let id = numeric_id();
     if outcome.renders() {
         media::warm(create.clip);

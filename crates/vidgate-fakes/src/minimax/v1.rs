@@ -140,7 +140,8 @@ fn from_json(body: &Map<String, Value>) -> Result<Create, Refusal> {
         _ => (1366, 768),
     };
     let clip = ClipSpec { width, height, duration_ms: u64::from(duration) * 1000, audio: false };
-    let images = if first { vec!["first_frame".to_owned()] } else { Vec::new() };
+    let roles = [(first, "first_frame"), (last, "last_frame")];
+    let images = roles.iter().filter(|(sent, _)| *sent).map(|(_, role)| (*role).to_owned()).collect();
     Ok(Create {
         model: name.to_owned(),
         prompt,
@@ -183,6 +184,7 @@ async fn create(
         return v1_error(&state, &ctx, Refusal::bad(message.clone()).code(code), false);
     }
     state.core.journal.job_created(&create.prompt, None);
+    state.core.journal.job_guides(&create.prompt, create.guides());
     let id = numeric_id();
     if outcome.renders() {
         media::warm(create.clip);
@@ -296,5 +298,17 @@ mod tests {
         assert!(!ok(json!({"model": "MiniMax-Hailuo-2.3-Fast", "prompt": "fox"})));
         assert!(!ok(json!({"model": "MiniMax-H3", "prompt": "fox"})));
         assert!(ok(json!({"model": "MiniMax-Hailuo-02", "prompt": "fox", "duration": 10})));
+    }
+
+    #[test]
+    fn a_last_frame_image_is_taken_by_hailuo_02_only_and_recorded_as_the_last_frame() {
+        let png = "data:image/png;base64,iVBORw0KGgo=";
+        let frames = |model: &str| {
+            check(json!({"model": model, "prompt": "fox", "first_frame_image": png, "last_frame_image": png}))
+        };
+        let c = frames("MiniMax-Hailuo-02").unwrap();
+        assert_eq!(c.images, ["first_frame", "last_frame"]);
+        assert_eq!((c.guides().image, c.guides().last_frame), (true, true));
+        assert!(frames("MiniMax-Hailuo-2.3").is_err());
     }
 }

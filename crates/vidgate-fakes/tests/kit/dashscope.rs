@@ -189,3 +189,29 @@ async fn the_task_list_filters_by_time_model_and_status_and_pages_without_moving
     let (status, refused) = list(&fake, "start_time=2026-08-27").await;
     assert_eq!((status, refused["code"].as_str()), (400, Some("InvalidParameter")), "{refused}");
 }
+
+#[tokio::test]
+async fn a_kf2v_create_takes_both_frame_urls_on_the_image2video_path_and_journals_its_frames() {
+    let fake = FakeDashscope::start().await;
+    let png = "data:image/png;base64,iVBORw0KGgo=";
+    let frames = |input: Value| {
+        json!({"model": "wanx2.1-kf2v-plus", "input": input,
+            "parameters": {"resolution": "720P", "duration": 5, "prompt_extend": false, "watermark": false}})
+    };
+    let url = format!("{}/services/aigc/image2video/video-synthesis", fake.api_base());
+    let send = |body: Value| {
+        let request = client().post(&url).bearer_auth(fake.api_key()).header("X-DashScope-Async", "enable");
+        async move { json(request.json(&body).send().await.unwrap()).await }
+    };
+    let both = json!({"prompt": "a door opens", "first_frame_url": png, "last_frame_url": png});
+    let (status, created) = send(frames(both)).await;
+    assert_eq!(status, 200, "{created}");
+    let (status, refused) = send(frames(json!({"prompt": "a door opens", "first_frame_url": png}))).await;
+    assert_eq!((status, refused["code"].as_str()), (400, Some("InvalidParameter")), "{refused}");
+    let (status, _) = send(frames(json!({"prompt": "x", "first_frame_url": png, "img_url": png}))).await;
+    assert_eq!(status, 400, "img_url is not a kf2v field");
+    assert_eq!(fake.create_paths()[0], "/api/v1/services/aigc/image2video/video-synthesis");
+    let guides = fake.journal().guides();
+    assert_eq!(guides.len(), 1);
+    assert_eq!((guides[0].1.image, guides[0].1.last_frame), (true, true));
+}

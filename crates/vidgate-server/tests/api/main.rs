@@ -37,6 +37,7 @@ mod upstream_fal;
 mod upstream_gemini;
 mod upstream_guides;
 mod upstream_helpers;
+mod upstream_keyframes;
 mod upstream_kling;
 mod upstream_luma;
 mod upstream_minimax;

@@ -13,9 +13,9 @@ use vidgate_domain::Usd;
 use vidgate_domain::upstream::UpstreamConfig;
 use vidgate_store::Millis;
 
-use super::request::{cancel_url, create_body, create_url, task_url};
+use super::request::{cancel_url, create_body, create_url, job_model, task_url};
 use super::response::{WanTask, error, outcome};
-use crate::provider::fit::fitted_image;
+use crate::provider::fit::fitted_frames;
 use crate::provider::http::{self, Call, MAX_API_BODY};
 use crate::provider::settings::Settings;
 use crate::provider::task_list::{Sends, unix_now};
@@ -47,9 +47,9 @@ impl DashscopeProvider {
         Ok((answer.json(Call::Read)?, answer))
     }
 
-    /// Sends the create; the task id its answer names.
-    async fn create(&self, body: &serde_json::Value) -> Result<String, ProviderError> {
-        let request = self.client.post(create_url(&self.base)).header("X-DashScope-Async", "enable").json(body);
+    /// Sends the create to `url`; the task id its answer names.
+    async fn create(&self, url: Url, body: &serde_json::Value) -> Result<String, ProviderError> {
+        let request = self.client.post(url).header("X-DashScope-Async", "enable").json(body);
         let answer = http::send(self.authorized(request), Call::Submit, MAX_API_BODY).await?;
         if !answer.status.is_success() {
             return Err(error(&answer, Call::Submit));
@@ -98,14 +98,16 @@ impl Provider for DashscopeProvider {
 
     async fn submit(&self, job: &JobSpec, now: Millis) -> Result<Submitted, ProviderError> {
         // Wan's image-to-video keeps the image's aspect (docs/upstreams.md §9.3): fitted to
-        // the planned frame first, the delivered clip is the size held for.
-        let fitted = fitted_image(job).await?;
+        // the planned frame first (the last frame too), the delivered clip is the size held for.
+        let fitted = fitted_frames(job).await?;
         let job = fitted.as_ref().unwrap_or(job);
         let body = create_body(job, &self.config)
             .ok_or_else(|| ProviderError::Refused(format!("size {} has no DashScope name", job.task.params.size)))?;
+        let url = create_url(&self.base, &self.config, job_model(job, &self.config))
+            .ok_or_else(|| ProviderError::Refused("keyframe_path is not a path below the base URL".into()))?;
         let sent_at = unix_now();
         let send = self.sends.begin(super::lookup::signature(&body), sent_at);
-        let job_id = match self.create(&body).await {
+        let job_id = match self.create(url, &body).await {
             Ok(id) => id,
             Err(ProviderError::OutcomeUnknown(why)) => self.recover(&body, send, sent_at, why).await?,
             Err(e) => {

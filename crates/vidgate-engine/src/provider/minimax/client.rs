@@ -26,7 +26,7 @@ use vidgate_store::Millis;
 use super::request::{create_body, create_url, delete_url, query_url};
 use super::response::{H3Task, Query, error, error_code, outcome};
 use super::v1::{self, V1Query};
-use crate::provider::fit::fitted_image;
+use crate::provider::fit::fitted_frames;
 use crate::provider::http::{self, Call, MAX_API_BODY};
 use crate::provider::settings::Settings;
 use crate::provider::task_list::{Sends, unix_now};
@@ -175,8 +175,8 @@ impl Provider for MinimaxProvider {
 
     async fn submit(&self, job: &JobSpec, now: Millis) -> Result<Submitted, ProviderError> {
         // With a first frame the video follows the image's aspect (§11.3): fitted to the
-        // planned frame first, the delivered clip is the size held for.
-        let fitted = fitted_image(job).await?;
+        // planned frame first (a last frame too), the delivered clip is the size held for.
+        let fitted = fitted_frames(job).await?;
         let job = fitted.as_ref().unwrap_or(job);
         if vidgate_domain::upstream::minimax_is_v1(&self.config.model) {
             return self.v1_submit(job, now).await;

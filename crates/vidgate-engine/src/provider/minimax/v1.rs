@@ -1,6 +1,7 @@
 //! MiniMax's v1 video API, the Hailuo 2.3 and 02 models (docs/upstreams.md §11.5): building
 //! `POST {base}/v1/video_generation` (`model`, `prompt`, `duration` 6 or 10 as a JSON integer,
-//! `resolution` `768P`/`1080P`, `prompt_optimizer`, and a data-URI `first_frame_image`),
+//! `resolution` `768P`/`1080P`, `prompt_optimizer`, a data-URI `first_frame_image` and, on
+//! Hailuo-02, a data-URI `last_frame_image`),
 //! the query `GET {base}/v1/query/video_generation?task_id=` with its five statuses, and
 //! `GET {base}/v1/files/retrieve?file_id=` naming the time-limited `file.download_url`.
 //! `file_id` is a string in the query and a number in the retrieve (§11.8 trap 4): both are
@@ -11,6 +12,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use url::Url;
 use vidgate_domain::catalog::Size;
+use vidgate_domain::request::GuideRole;
 use vidgate_domain::task::TaskErrorCode;
 
 use super::response::{Class, class};
@@ -52,6 +54,10 @@ pub fn create_body(job: &JobSpec, model: &str) -> Option<Value> {
     });
     if let Some((bytes, meta)) = job.source_image.as_ref().zip(p.source_image.as_ref()) {
         body["first_frame_image"] = json!(data_url(&meta.mime, bytes));
+    }
+    // Hailuo-02 only (§11.5); the plan routes a last frame nowhere else.
+    if let Some(last) = job.guide_images.iter().find(|g| g.role == GuideRole::LastFrame) {
+        body["last_frame_image"] = json!(data_url(&last.image.mime, &last.image.bytes));
     }
     Some(body)
 }
@@ -170,6 +176,21 @@ mod tests {
         );
         assert_eq!(create_body(&job(6, "1920x1080", false, Some(6)), "m").unwrap()["resolution"], json!("1080P"));
         assert_eq!(create_body(&job(6, "1280x720", false, Some(6)), "m"), None);
+    }
+
+    #[test]
+    fn first_and_last_frames_are_data_uris_in_their_own_fields() {
+        let mut j = job(6, "1366x768", false, Some(6));
+        j.source_image = Some(vec![1, 2, 3]);
+        j.task.params.source_image =
+            Some(vidgate_store::SourceImageRef { sha256: "x".into(), mime: "image/png".into() });
+        let image = vidgate_store::SourceImage { mime: "image/png".into(), sha256: "y".into(), bytes: vec![4, 5, 6] };
+        j.guide_images = vec![vidgate_store::GuideImage { role: GuideRole::LastFrame, image }];
+        let body = create_body(&j, "MiniMax-Hailuo-02").unwrap();
+        assert_eq!(
+            (body["first_frame_image"].clone(), body["last_frame_image"].clone()),
+            (json!("data:image/png;base64,AQID"), json!("data:image/png;base64,BAUG"))
+        );
     }
 
     #[test]
