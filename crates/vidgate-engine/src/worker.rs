@@ -9,13 +9,11 @@
 //! unknown: it is marked before sending, and a non-idempotent provider then fails the
 //! task unbilled as a possible orphan instead of submitting twice (docs/api.md §7).
 
-use std::path::{Path, PathBuf};
 use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::Notify;
 use tokio::task::JoinSet;
-use vidgate_domain::billing;
 use vidgate_domain::task::{TaskErrorCode, TaskStatus};
 use vidgate_media::MediaPool;
 use vidgate_store::{Claimed, Millis, Phase, ProviderCaps, StepUpdate, Store, StoreError, Task, Terminal};
@@ -24,13 +22,13 @@ use crate::channels::signal::Signal;
 use crate::clock::now_ms;
 use crate::files::MediaStore;
 use crate::notify::Notifier;
-use crate::postprocess;
-use crate::provider::{JobRef, JobSpec, PollOutcome, PolledResult, Provider, ProviderError, Providers, throttle};
+use crate::provider::{JobRef, JobSpec, PollOutcome, Provider, ProviderError, Providers, throttle};
 
 mod at_cap;
 mod chain;
 #[cfg(test)]
 mod deadline_tests;
+mod fetch;
 mod routes;
 mod slots;
 mod terminal;
@@ -88,7 +86,6 @@ pub enum StepError {
 }
 
 type StepResult = Result<(), StepError>;
-type Processed = Result<postprocess::Delivered, postprocess::InvalidResult>;
 
 impl Engine {
     /// Runs until `shutdown` resolves, then waits up to `grace` for steps in progress and
@@ -352,173 +349,6 @@ impl Engine {
         };
         update.next_run_at = routes::by_deadline(task, update.next_run_at);
         self.store.save_step(&task.id, c.token, update, now).await.map(drop).map_err(Into::into)
-    }
-
-    async fn fetch_step(
-        &self,
-        c: &Claimed,
-        provider: &dyn Provider,
-        spec: &JobSpec,
-        job: &JobRef,
-        polled: Option<PolledResult>,
-    ) -> StepResult {
-        let task = &c.task;
-        if task.status == TaskStatus::Queued {
-            transition(task, TaskStatus::Running);
-        }
-        let heartbeat = self.heartbeat(c);
-        let outcome = self.download_and_deliver(c, provider, spec, job, polled).await;
-        heartbeat.abort();
-        outcome
-    }
-
-    async fn download_and_deliver(
-        &self,
-        c: &Claimed,
-        provider: &dyn Provider,
-        spec: &JobSpec,
-        job: &JobRef,
-        polled: Option<PolledResult>,
-    ) -> StepResult {
-        let task = &c.task;
-        let scratch = match self.files.scratch(&task.id) {
-            Ok(s) => s,
-            Err(e) => return Err(StepError::Files(format!("scratch dir: {e}"))),
-        };
-        let result = self.deliver_into(c, provider, spec, job, polled, &scratch).await;
-        let _ = std::fs::remove_dir_all(&scratch);
-        result
-    }
-
-    /// A failed result download: tried again later (bounded), or the task fails.
-    async fn fetch_failed(&self, c: &Claimed, e: ProviderError) -> StepResult {
-        let task = &c.task;
-        if let ProviderError::Throttled { retry_after_ms } = e {
-            return self.defer(c, Duration::from_millis(retry_after_ms)).await;
-        }
-        let failures = routes::fetch_failures(task) + 1;
-        if e.is_retryable() && failures < MAX_FETCH_ATTEMPTS {
-            tracing::info!(task = %task.id, error = %e, failures, "result download failed; it is tried again");
-            let update = StepUpdate {
-                counters: Some(routes::with_fetch_failure(task)),
-                // The job is finished: its download is bounded by its tries, not the deadline.
-                next_run_at: now_ms() + backoff_ms(failures, &e),
-                ..Default::default()
-            };
-            return self.store.save_step(&task.id, c.token, update, now_ms()).await.map(drop).map_err(Into::into);
-        }
-        tracing::info!(task = %task.id, error = %e, "result download failed for good");
-        self.fail(c, TaskErrorCode::UpstreamError, "the result could not be downloaded from the upstream", false).await
-    }
-
-    /// Validates and processes `raw` on the media pool, with the step's worker slot given
-    /// back meanwhile (`slots`); `raw` is moved aside to `kept` first when `kept` is set and
-    /// processing fails only if the two copies are the same bytes.
-    async fn process(&self, task: &Task, raw: &Path, scratch: &Path, kept: Option<PathBuf>) -> Processed {
-        let (raw, dir, t, max) = (raw.to_owned(), scratch.to_owned(), task.clone(), self.settings.max_result_bytes);
-        self.media
-            .run(move || {
-                if let Some(first) = kept.filter(|first| postprocess::same_bytes(first, &raw)) {
-                    let _ = std::fs::remove_file(first);
-                    return Err(postprocess::InvalidResult("the upstream sent the same invalid bytes twice".into()));
-                }
-                postprocess::process(&raw, &dir, &t, max)
-            })
-            .await
-    }
-
-    async fn deliver_into(
-        &self,
-        c: &Claimed,
-        provider: &dyn Provider,
-        spec: &JobSpec,
-        job: &JobRef,
-        polled: Option<PolledResult>,
-        scratch: &Path,
-    ) -> StepResult {
-        let task = &c.task;
-        let raw = scratch.join("raw.mp4");
-        let measured = polled.as_ref().and_then(|p| provider.measured_cost(spec, p));
-        let fetched = match polled {
-            Some(polled) => provider.fetch_polled(spec, job, polled, &raw).await,
-            None => provider.fetch(spec, job, &raw).await,
-        };
-        if let Err(e) = fetched {
-            return self.fetch_failed(c, e).await;
-        }
-        // From here on the step waits for and runs on the media pool without a worker slot.
-        let _delivery = slots::delivering().await;
-        let delivered = match self.process(task, &raw, scratch, None).await {
-            Ok(d) => d,
-            // A download can come out short and still look complete (a Content-Length that
-            // matches the cut body): one more copy is downloaded before the result is refused.
-            Err(invalid) => match self.download_again(c, provider, spec, job, &raw, scratch).await {
-                Ok(Some(d)) => d,
-                Ok(None) => return Ok(()),
-                Err(again) => {
-                    tracing::info!(task = %task.id, first = %invalid, again = %again, "the result is not a valid video");
-                    let msg = format!("the upstream's result is not a valid video: {invalid}");
-                    return self.fail(c, TaskErrorCode::InvalidResult, &msg, false).await;
-                }
-            },
-        };
-        let files: Vec<(&std::path::Path, &str)> = delivered.files.iter().map(|(p, n)| (p.as_path(), *n)).collect();
-        // A step that lost its lease publishes nothing: the new holder's files have these names.
-        if !self.store.heartbeat(&task.id, c.token, now_ms() + self.settings.lease_ms).await? {
-            return Ok(());
-        }
-        if let Err(e) = self.files.put(&task.id, &files).await {
-            return Err(StepError::Files(format!("publishing: {e}")));
-        }
-        let rate = rate_per_second(task);
-        let credits_used = billing::price_for_ms(rate, delivered.result.billed_ms);
-        let now = now_ms();
-        let end = Terminal::Completed {
-            result: delivered.result,
-            credits_used,
-            files_expire_at: now + self.settings.retention_ms,
-            upstream_cost: measured,
-        };
-        match self.finish(&task.id, Some(c.token), end, now).await? {
-            Some(_) => {}
-            None => {
-                // Another path ended the task (a cancel); keep no files for it unless it completed.
-                // A task still open means this step lost its lease: the worker that took the
-                // task over publishes the same names, so they are not this step's to delete.
-                let current = self.store.task(&task.id).await?;
-                if current.as_ref().is_none_or(|t| t.status.is_terminal() && t.status != TaskStatus::Completed) {
-                    let _ = self.files.delete(&task.id).await;
-                } else if current.is_some_and(|t| !t.status.is_terminal()) {
-                    tracing::info!(task = %task.id, "lost the lease while delivering; the new holder delivers");
-                }
-            }
-        }
-        Ok(())
-    }
-
-    /// The second and last copy of a result the first of which was invalid: `Ok(None)` when
-    /// the step was put back (throttled), `Err` when this copy cannot be had or is invalid
-    /// too (or the same bytes).
-    async fn download_again(
-        &self,
-        c: &Claimed,
-        provider: &dyn Provider,
-        spec: &JobSpec,
-        job: &JobRef,
-        raw: &Path,
-        scratch: &Path,
-    ) -> Result<Option<postprocess::Delivered>, String> {
-        let kept = scratch.join("raw-first.mp4");
-        std::fs::rename(raw, &kept).map_err(|e| e.to_string())?;
-        metrics::counter!("vidgate_result_redownloads_total", "provider" => c.task.provider.clone()).increment(1);
-        match provider.fetch(spec, job, raw).await {
-            Ok(()) => self.process(&c.task, raw, scratch, Some(kept)).await.map(Some).map_err(|e| e.to_string()),
-            Err(ProviderError::Throttled { retry_after_ms }) => {
-                self.defer(c, Duration::from_millis(retry_after_ms)).await.map_err(|e| e.to_string())?;
-                Ok(None)
-            }
-            Err(e) => Err(e.to_string()),
-        }
     }
 
     fn heartbeat(&self, c: &Claimed) -> tokio::task::JoinHandle<()> {

@@ -51,6 +51,19 @@ pub(crate) fn deliver(core: &Core, bytes: Bytes, content_type: &'static str) -> 
     (StatusCode::FOUND, [(header::LOCATION, location)]).into_response()
 }
 
+/// A download's answer: the MP4 `found` (through [`deliver`]), or its refusal recorded
+/// against the request.
+pub(crate) fn video_or_refusal(
+    core: &Core,
+    ctx: &crate::core::Ctx,
+    found: Result<Bytes, crate::errors::Refusal>,
+) -> Response {
+    match found {
+        Ok(bytes) => deliver(core, bytes, "video/mp4"),
+        Err(refusal) => core.refuse(ctx, refusal),
+    }
+}
+
 /// `GET /__fake/blobs/{id}`, for any fake whose state holds a core.
 pub(crate) fn routes<S: HasCore>() -> Router<S> {
     Router::new().route("/__fake/blobs/{id}", get(blob::<S>))

@@ -41,6 +41,12 @@ pub(crate) trait HasCore: Clone + Send + Sync + 'static {
     fn core(&self) -> &Core;
 }
 
+/// The refusal of a request no route of the fake takes: a 404 recorded as a violation,
+/// since the adapter called something the protocol document does not have.
+pub(crate) fn no_such_endpoint(method: &Method, uri: &axum::http::Uri) -> Refusal {
+    Refusal::protocol(StatusCode::NOT_FOUND, format!("no such endpoint in the fake: {method} {}", uri.path()))
+}
+
 /// The request as the journal names it, put in the extensions by the middleware.
 #[derive(Debug, Clone)]
 pub(crate) struct Ctx {

@@ -13,6 +13,9 @@ use bytes::Bytes;
 use tokio::sync::OnceCell;
 use vidgate_media::sandbox::{RenderSpec, render};
 
+use crate::errors::Refusal;
+use crate::faults::Outcome;
+
 /// What to render: the size, exact length and audio of a result.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 pub struct ClipSpec {
@@ -97,6 +100,16 @@ fn read(path: &std::path::Path) -> Result<Bytes, String> {
 }
 
 /// Bytes that are not an MP4, for the `CorruptMedia` outcome.
+/// A finished job's video as a fake serves it: the clip of `spec`, or bytes that are no MP4
+/// when the job's scripted outcome is [`Outcome::CorruptMedia`]; a clip that cannot be
+/// rendered is a 500.
+pub(crate) async fn job_video(outcome: &Outcome, spec: ClipSpec) -> Result<Bytes, Refusal> {
+    if *outcome == Outcome::CorruptMedia {
+        return Ok(corrupt());
+    }
+    clip(spec).await.map_err(|e| Refusal::protocol(axum::http::StatusCode::INTERNAL_SERVER_ERROR, e))
+}
+
 pub fn corrupt() -> Bytes {
     Bytes::from_static(b"<html>this is not an MP4: the CorruptMedia outcome of vidgate-fakes</html>\n")
 }

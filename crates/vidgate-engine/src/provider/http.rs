@@ -243,6 +243,25 @@ pub fn expired_signed_url(e: &ProviderError) -> bool {
     matches!(e, ProviderError::Refused(m) if gone(m))
 }
 
+/// A result download that may meet an expired signed URL: `first` downloads from the URL at
+/// hand; when it fails because that URL expired ([`expired_signed_url`]), `fresh` asks the
+/// upstream again for a newly signed one and downloads it (a future does nothing until
+/// awaited, so `fresh` costs nothing when `first` succeeds).
+pub async fn download_or_refresh(
+    first: impl Future<Output = Result<(), ProviderError>>,
+    fresh: impl Future<Output = Result<(), ProviderError>>,
+    upstream: &str,
+    job: &str,
+) -> Result<(), ProviderError> {
+    match first.await {
+        Err(e) if expired_signed_url(&e) => {
+            tracing::info!(upstream, job, "result URL expired; asking the upstream for a fresh one");
+            fresh.await
+        }
+        other => other,
+    }
+}
+
 /// Writes bytes the upstream returned inline (base64 already decoded) to `dst`.
 pub async fn write_inline(bytes: &[u8], dst: &Path, max_bytes: u64) -> Result<u64, ProviderError> {
     if bytes.len() as u64 > max_bytes {

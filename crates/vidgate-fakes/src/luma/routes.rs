@@ -231,16 +231,10 @@ async fn content(
             .find_map(|api| state.get(id, api))
             .filter(|g| g.state() == "completed")
             .ok_or_else(|| Refusal::not_found(format!("no video for {id}")))?;
-        if g.outcome == Outcome::CorruptMedia {
-            return Ok(media::corrupt());
-        }
-        media::clip(g.create.clip).await.map_err(|e| Refusal::protocol(StatusCode::INTERNAL_SERVER_ERROR, e))
+        media::job_video(&g.outcome, g.create.clip).await
     }
     .await;
-    match result {
-        Ok(bytes) => blobs::deliver(&state.core, bytes, "video/mp4"),
-        Err(refusal) => state.core.refuse(&ctx, refusal),
-    }
+    blobs::video_or_refusal(&state.core, &ctx, result)
 }
 
 async fn fallback(
@@ -249,7 +243,6 @@ async fn fallback(
     method: Method,
     uri: Uri,
 ) -> Response {
-    let refusal =
-        Refusal::protocol(StatusCode::NOT_FOUND, format!("no such endpoint in the fake: {method} {}", uri.path()));
+    let refusal = crate::core::no_such_endpoint(&method, &uri);
     state.core.refuse(&ctx, refusal)
 }

@@ -244,16 +244,10 @@ async fn content(
             .get(id)
             .filter(|t| t.status() == "succeeded")
             .ok_or_else(|| Refusal::not_found(format!("no result object for {id}")))?;
-        if task.outcome == Outcome::CorruptMedia {
-            return Ok(media::corrupt());
-        }
-        media::clip(task.create.clip).await.map_err(|e| Refusal::protocol(StatusCode::INTERNAL_SERVER_ERROR, e))
+        media::job_video(&task.outcome, task.create.clip).await
     }
     .await;
-    match result {
-        Ok(bytes) => blobs::deliver(&state.core, bytes, "video/mp4"),
-        Err(refusal) => state.core.refuse(&ctx, refusal),
-    }
+    blobs::video_or_refusal(&state.core, &ctx, result)
 }
 
 async fn fallback(
@@ -262,7 +256,6 @@ async fn fallback(
     method: Method,
     uri: Uri,
 ) -> Response {
-    let refusal =
-        Refusal::protocol(StatusCode::NOT_FOUND, format!("no such endpoint in the fake: {method} {}", uri.path()));
+    let refusal = crate::core::no_such_endpoint(&method, &uri);
     state.core.refuse(&ctx, refusal)
 }

@@ -178,8 +178,6 @@ async fn fallback(
     method: Method,
     uri: Uri,
 ) -> Response {
-    let refusal =
-        Refusal::protocol(StatusCode::NOT_FOUND, format!("no such endpoint in the fake: {method} {}", uri.path()))
-            .code("not_found");
+    let refusal = crate::core::no_such_endpoint(&method, &uri).code("not_found");
     state.core.refuse(&ctx, refusal)
 }

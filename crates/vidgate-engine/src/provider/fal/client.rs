@@ -171,14 +171,13 @@ impl Provider for FalProvider {
         polled: PolledResult,
         dst: &Path,
     ) -> Result<(), ProviderError> {
-        match self.download(&polled, dst).await {
-            Err(e) if http::expired_signed_url(&e) => {
-                let (name, job) = (&self.settings.name, &upstream.job_id);
-                tracing::info!(upstream = %name, job = %job, "result video gone from the CDN; asking the queue again");
-                self.fetch_fresh(upstream, dst).await
-            }
-            other => other,
-        }
+        http::download_or_refresh(
+            self.download(&polled, dst),
+            self.fetch_fresh(upstream, dst),
+            &self.settings.name,
+            &upstream.job_id,
+        )
+        .await
     }
 
     /// `PUT {cancel_url}` (§12.6): a queued job is removed; a running one gets a cancel

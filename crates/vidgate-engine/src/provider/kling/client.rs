@@ -165,14 +165,13 @@ impl Provider for KlingProvider {
         let Some(url) = polled_task(&polled).and_then(|t| t.video_url) else {
             return self.fetch_fresh(job, upstream, dst).await;
         };
-        match self.download(&url, dst).await {
-            Err(e) if http::expired_signed_url(&e) => {
-                let (name, id) = (&self.settings.name, &upstream.job_id);
-                tracing::info!(upstream = %name, job = %id, "result URL expired; asking the task again");
-                self.fetch_fresh(job, upstream, dst).await
-            }
-            other => other,
-        }
+        http::download_or_refresh(
+            self.download(&url, dst),
+            self.fetch_fresh(job, upstream, dst),
+            &self.settings.name,
+            &upstream.job_id,
+        )
+        .await
     }
 
     /// The measured cost: the billed units `final_unit_deduction` (§10.5) × `usd_per_unit`,

@@ -121,14 +121,13 @@ impl Provider for LumaProvider {
     ) -> Result<(), ProviderError> {
         let g: Generation = serde_json::from_slice(&polled.0).map_err(|e| ProviderError::Result(e.to_string()))?;
         let Some(url) = g.video_url() else { return self.fetch_fresh(upstream, dst).await };
-        match http::download_signed(&self.client, &self.settings, url, dst).await {
-            Err(e) if http::expired_signed_url(&e) => {
-                let (name, job) = (&self.settings.name, &upstream.job_id);
-                tracing::info!(upstream = %name, job = %job, "result URL expired; asking the generation again");
-                self.fetch_fresh(upstream, dst).await
-            }
-            other => other,
-        }
+        http::download_or_refresh(
+            http::download_signed(&self.client, &self.settings, url, dst),
+            self.fetch_fresh(upstream, dst),
+            &self.settings.name,
+            &upstream.job_id,
+        )
+        .await
     }
 
     /// Agents has no cancel (§14.6, trap 4): the job runs on and only vidgate stops waiting.

@@ -96,14 +96,13 @@ impl MinimaxProvider {
     /// Retrieves the file and downloads it; an expired URL is retrieved once more.
     async fn v1_fetch_file(&self, upstream: &JobRef, file_id: &str, dst: &Path) -> Result<(), ProviderError> {
         let url = self.v1_download_url(file_id).await?;
-        match self.download(&url, dst).await {
-            Err(e) if http::expired_signed_url(&e) => {
-                let (name, job) = (&self.settings.name, &upstream.job_id);
-                tracing::info!(upstream = %name, job = %job, "download URL expired; retrieving the file again");
-                self.download(&self.v1_download_url(file_id).await?, dst).await
-            }
-            other => other,
-        }
+        http::download_or_refresh(
+            self.download(&url, dst),
+            async { self.download(&self.v1_download_url(file_id).await?, dst).await },
+            &self.settings.name,
+            &upstream.job_id,
+        )
+        .await
     }
 
     /// Queries a v1 task for its `file_id`, then fetches the file.
@@ -243,14 +242,13 @@ impl Provider for MinimaxProvider {
         }
         let query: Query = serde_json::from_slice(&polled.0).map_err(|e| ProviderError::Result(e.to_string()))?;
         let Some(url) = query.task.video_url() else { return self.fetch_fresh(upstream, dst).await };
-        match self.download(url, dst).await {
-            Err(e) if http::expired_signed_url(&e) => {
-                let (name, job) = (&self.settings.name, &upstream.job_id);
-                tracing::info!(upstream = %name, job = %job, "result URL expired; querying the task again");
-                self.fetch_fresh(upstream, dst).await
-            }
-            other => other,
-        }
+        http::download_or_refresh(
+            self.download(url, dst),
+            self.fetch_fresh(upstream, dst),
+            &self.settings.name,
+            &upstream.job_id,
+        )
+        .await
     }
 
     /// The measured cost: the billed `usage.output_seconds` (§11.5, the requested seconds,

@@ -117,14 +117,13 @@ impl Provider for ModelarkProvider {
     ) -> Result<(), ProviderError> {
         let task: ArkTask = serde_json::from_slice(&polled.0).map_err(|e| ProviderError::Result(e.to_string()))?;
         let Some(url) = task.video_url() else { return self.fetch_fresh(upstream, dst).await };
-        match self.download(url, dst).await {
-            Err(e) if http::expired_signed_url(&e) => {
-                let (name, job) = (&self.settings.name, &upstream.job_id);
-                tracing::info!(upstream = %name, job = %job, "result URL expired; asking for a fresh one");
-                self.fetch_fresh(upstream, dst).await
-            }
-            other => other,
-        }
+        http::download_or_refresh(
+            self.download(url, dst),
+            self.fetch_fresh(upstream, dst),
+            &self.settings.name,
+            &upstream.job_id,
+        )
+        .await
     }
 
     /// The measured cost: `usage.completion_tokens` × the configured price per million
