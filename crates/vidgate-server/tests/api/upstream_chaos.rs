@@ -137,6 +137,10 @@ fn config(fakes: &Fakes) -> Config {
     let limits = json!({
         "timeout_secs": TIMEOUT_SECS, "deadline_secs": DEADLINE_SECS, "max_in_flight": 200,
         "max_concurrent_requests": 32, "requests_per_second": 0,
+        // Each model here has one route, and 30% faults would open its breaker, which then
+        // refuses new tasks with 503 (`channels.rs` tests that). This test is about money
+        // and exactly-once under faults, so its breakers never open.
+        "breaker": {"min_requests": 1_000_000},
     });
     let entries = [
         with(vertex_entry(&fakes.vertex), json!({"storage_uri": "gs://chaos-results/veo"})),
