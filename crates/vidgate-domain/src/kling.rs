@@ -56,7 +56,7 @@ pub fn caps(model: &str) -> (Vec<u32>, Vec<Size>, AudioSupport) {
 
 /// Whether the model takes a last frame (`image_tail`): 3.0 documents `last_frame`
 /// (docs/upstreams.md §10.3); 3.0 Turbo takes a first frame only; for the older ids the
-/// digest names no model, so none is assumed (UNCONFIRMED).
+/// protocol notes of docs/upstreams.md §10 name no model, so none is assumed (UNCONFIRMED).
 pub fn takes_last_frame(model: &str) -> bool {
     is_v3(model) && !model.contains("turbo")
 }
