@@ -227,18 +227,21 @@ impl Engine {
                 let update = StepUpdate {
                     phase: Some(Phase::Poll),
                     status: s.running.then_some(TaskStatus::Running),
-                    upstream_job: Some(s.job.job_id),
-                    upstream_state: Some(s.job.state),
+                    upstream_job: Some(s.job.job_id.clone()),
+                    upstream_state: Some(s.job.state.clone()),
                     submitting: Some(false),
                     // A chain's later jobs keep the deadline set when its first was accepted.
                     deadline_at: Some(task.deadline_at.unwrap_or(s.deadline_at)),
                     next_run_at: s.poll_at,
                     ..Default::default()
                 };
+                if !self.store.save_step(&task.id, c.token, update, now).await? {
+                    return self.accepted_after_the_end(task, &s.job).await;
+                }
                 if s.running {
                     transition(task, TaskStatus::Running);
                 }
-                self.store.save_step(&task.id, c.token, update, now).await.map(drop).map_err(Into::into)
+                Ok(())
             }
             Err(e) => {
                 // A submit that never left is not counted as sent (`upstream_submits`).

@@ -80,11 +80,12 @@ impl Gateway {
         let end = Terminal::Cancelled { charge_if_running: charge };
         match self.engine.finish(&task.id, None, end, now_ms()).await? {
             Some(done) => {
-                if let (Some(job), Some(provider)) = (&task.upstream_job, self.engine.providers.get(&task.provider)) {
-                    let job = JobRef { job_id: job.clone(), state: task.upstream_state.clone() };
-                    if let Err(e) = provider.cancel(&job).await {
-                        tracing::info!(task = %task.id, error = %e, "upstream cancel failed; the job may still run");
-                    }
+                // The job as the store holds it when the task ended: a submit answered since
+                // `task` was read has recorded it there. One answered after the end is
+                // cancelled by the worker, whose save then finds the task ended.
+                if let Some(job) = &done.upstream_job {
+                    let job = JobRef { job_id: job.clone(), state: done.upstream_state.clone() };
+                    self.engine.cancel_upstream_job(&done, &job).await;
                 }
                 Ok(done)
             }

@@ -4,7 +4,7 @@
 //! exactly, with the GPU-second cost recorded; a lost submit answer resent with the same
 //! `prompt_id` making exactly one job; an out-of-memory error, a template the server cannot
 //! run, cancels while queued and while running (jobs API and the legacy queue delete and
-//! interrupt), and a server restart, each ending unbilled.
+//! interrupt) and while the submit's answer is in flight, and a server restart, each ending unbilled.
 
 use serde_json::{Value, json};
 use vidgate_domain::catalog::ModelSpec;
@@ -196,6 +196,25 @@ async fn cancels_while_queued_and_while_running_land_on_the_server_with_and_with
         live.assert_settled(0).await;
         assert_no_violations(fake.journal());
     }
+}
+
+/// A cancel that arrives while the submit's answer is still on its way finds no job on the
+/// task; the worker, whose save then finds the task ended, cancels the job it was given.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_cancel_while_the_submit_is_in_flight_stops_the_job_it_started() {
+    let fake = fake().await;
+    fake.faults().push_outcome(Outcome::Never);
+    fake.faults().push(Endpoint::Submit, Fault::Slow(std::time::Duration::from_secs(3)));
+    let live = live(vec![entry(&fake, "ltx2")]).await;
+    let id = live.submit(task("ltx-2", "cancelled before its answer", json!({}))).await;
+    until("the prompt runs", || fake.queue().1.is_some()).await;
+    let (status, body, _) = live.app.post(&format!("/v1/tasks/cancel/{id}"), &live.key, &json!({})).await;
+    assert_eq!((status, body["status"].clone()), (reqwest::StatusCode::OK, json!("cancelled")), "{body}");
+    assert_eq!(fake.faults().pending(Endpoint::Submit), 0, "the submit was still unanswered at the cancel");
+    until("the job is interrupted and nothing runs", || fake.queue() == (vec![], None)).await;
+    assert_eq!(fake.history().len(), 1, "the job ended on the server");
+    live.assert_settled(0).await;
+    assert_no_violations(fake.journal());
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
