@@ -227,6 +227,9 @@ pub struct EngineConfig {
     /// least one slot). 100 lets an account alone fill the cap, and others then get the next
     /// slots that free; less keeps slots free for accounts that come while it is busy.
     pub max_account_share_percent: u32,
+    /// How a new task's lead is picked within the best priority group of its model's routes:
+    /// `weight` (default), `lowest_cost` or `most_free` (docs/channels.md).
+    pub route_pick: crate::routing::RoutePick,
     /// Deliveries (validate, trim, audio, posters) that wait for or run on the media pool
     /// after giving their worker slot back, so polls go on under a burst; past this many,
     /// a delivery waits holding its worker slot.
@@ -242,6 +245,7 @@ impl Default for EngineConfig {
             media_threads: 0,
             max_in_flight_per_provider: 64,
             max_account_share_percent: 100,
+            route_pick: crate::routing::RoutePick::Weight,
             max_deliveries: 16,
         }
     }

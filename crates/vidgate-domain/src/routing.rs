@@ -11,6 +11,21 @@ use crate::upstream::UpstreamConfig;
 /// The default weight.
 pub const DEFAULT_WEIGHT: u32 = 1;
 
+/// `engine.route_pick`: how the lead of a new task is picked among the routes of the best
+/// priority group that can start it (docs/channels.md).
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum RoutePick {
+    /// At random in proportion to each route's weight.
+    #[default]
+    Weight,
+    /// The route whose upstream cost for the request is lowest; ties by weight.
+    LowestCost,
+    /// The route with the most free job slots (`max_in_flight` minus its jobs in flight);
+    /// ties by weight.
+    MostFree,
+}
+
 /// `[upstreams.breaker]`: when failures eject the upstream, for how long, and how long a
 /// rate limit without `Retry-After` cools it down.
 #[derive(Clone, Debug, PartialEq, Deserialize, Serialize)]

@@ -94,7 +94,7 @@ pub async fn build(config: Config, data_dir: &Path, public_url: String) -> Resul
         wake: Notify::new(),
         webhooks_due: Notify::new(),
         at_cap: Default::default(),
-        channels: crate::channels::Channels::new(&config.upstreams),
+        channels: crate::channels::Channels::new(&config.upstreams, config.engine.route_pick),
         key_cache: crate::gateway::key_cache::KeyCache::new(Duration::from_millis(config.auth.key_cache_ms)),
     });
     let fetch_policy = crate::net::Policy { allow_private: config.fetch.allow_private_targets };

@@ -22,7 +22,7 @@ use crate::channels::signal::Signal;
 use crate::clock::now_ms;
 use crate::files::MediaStore;
 use crate::notify::Notifier;
-use crate::provider::{JobRef, JobSpec, PollOutcome, Provider, ProviderError, Providers, throttle};
+use crate::provider::{JobRef, JobSpec, PollOutcome, Provider, ProviderError, Providers, SubmitError, throttle};
 
 mod at_cap;
 mod chain;
@@ -219,8 +219,10 @@ impl Engine {
             return Ok(());
         }
         let now = now_ms();
+        let started = std::time::Instant::now();
         let outcome = provider.submit(spec, now).await;
-        let signal = outcome.as_ref().map_or_else(Signal::of, |_| Signal::Success);
+        call_seconds(&task.provider, "submit", started);
+        let signal = outcome.as_ref().map_or_else(|e| Signal::of(&e.error), |_| Signal::Success);
         self.channels.observe(self.store.as_ref(), &task.provider, signal, true, now).await;
         match outcome {
             Ok(s) => {
@@ -243,17 +245,17 @@ impl Engine {
                 }
                 Ok(())
             }
-            Err(e) => {
+            Err(SubmitError { error, sent }) => {
                 // A submit that never left is not counted as sent (`upstream_submits`).
-                if never_left(&e) {
+                if !sent {
                     self.store.submit_not_sent(&task.id, c.token).await?;
                 }
-                self.submit_failed(c, provider, e).await
+                self.submit_failed(c, provider, error, sent).await
             }
         }
     }
 
-    async fn submit_failed(&self, c: &Claimed, provider: &dyn Provider, e: ProviderError) -> StepResult {
+    async fn submit_failed(&self, c: &Claimed, provider: &dyn Provider, e: ProviderError, sent: bool) -> StepResult {
         let task = &c.task;
         if let ProviderError::Throttled { retry_after_ms } = e {
             return self.defer(c, Duration::from_millis(retry_after_ms)).await;
@@ -271,7 +273,7 @@ impl Engine {
         if resend && attempts < MAX_SUBMIT_ATTEMPTS {
             let update = StepUpdate {
                 submitting: Some(false),
-                counters: never_left(&e).then(|| routes::with_unsent_submit(task)),
+                counters: (!sent).then(|| routes::with_unsent_submit(task)),
                 next_run_at: now_ms() + backoff_ms(attempts, &e),
                 ..Default::default()
             };
@@ -293,7 +295,9 @@ impl Engine {
         let job = JobRef { job_id: task.upstream_job.clone().unwrap_or_default(), state: task.upstream_state.clone() };
         let now = now_ms();
         let answered = routes::poll_answered(task);
+        let started = std::time::Instant::now();
         let polled = provider.poll(spec, &job, now).await;
+        call_seconds(&task.provider, "poll", started);
         let signal = polled.as_ref().map_or_else(Signal::of, |_| Signal::Success);
         self.channels.observe(self.store.as_ref(), &task.provider, signal, false, now).await;
         let mut update = match polled {
@@ -390,17 +394,17 @@ pub fn transition(task: &Task, to: TaskStatus) {
         .increment(1);
 }
 
+/// Records how long an upstream took to answer one call (`vidgate_upstream_call_seconds`).
+fn call_seconds(upstream: &str, call: &'static str, started: std::time::Instant) {
+    metrics::histogram!("vidgate_upstream_call_seconds", "upstream" => upstream.to_owned(), "call" => call)
+        .record(started.elapsed().as_secs_f64());
+}
+
 fn backoff_ms(attempt: u32, e: &ProviderError) -> Millis {
     if let ProviderError::Busy { retry_after_ms: Some(ms), .. } = e {
         return (*ms).min(600_000) as Millis;
     }
     (1000i64 << attempt.min(8)).min(120_000)
-}
-
-/// Whether a submit's error says the submit request never left (its connect failed, the
-/// throttle held it, the credential it needed could not be had): then it is not counted.
-fn never_left(e: &ProviderError) -> bool {
-    throttle::submit_left() == Some(false) || matches!(e, ProviderError::Unreachable(_))
 }
 
 /// What a client may read about a provider error: its kind, never upstream internals.

@@ -61,6 +61,11 @@ pub const METRICS: &[(Kind, &str, &str)] = &[
         "Upstream submits and polls, by upstream, call and what the answer says of its health (docs/channels.md).",
     ),
     (
+        Kind::Histogram,
+        "vidgate_upstream_call_seconds",
+        "Seconds an upstream took to answer a submit or a poll (its retries and lookups included), by upstream and call.",
+    ),
+    (
         Kind::Counter,
         "vidgate_upstream_health_changes_total",
         "Moves of an upstream's breaker or cool-down made by this process, by upstream and new state.",

@@ -21,7 +21,7 @@ use std::collections::BTreeMap;
 use std::sync::{Mutex, RwLock};
 use vidgate_domain::Usd;
 use vidgate_domain::plan::TaskPlan;
-use vidgate_domain::routing::BreakerConfig;
+use vidgate_domain::routing::{BreakerConfig, RoutePick};
 use vidgate_domain::upstream::UpstreamConfig;
 use vidgate_store::upstreams::{Health, HealthChange, UpstreamControl, UpstreamSpend};
 use vidgate_store::{Millis, Store};
@@ -40,6 +40,7 @@ struct Route {
     breaker: BreakerConfig,
     daily: Option<Usd>,
     monthly: Option<Usd>,
+    max_in_flight: u32,
 }
 
 /// The routing state of every configured upstream.
@@ -49,6 +50,11 @@ pub struct Channels {
     controls: RwLock<BTreeMap<String, UpstreamControl>>,
     windows: Mutex<BTreeMap<String, Window>>,
     spend: RwLock<BTreeMap<String, UpstreamSpend>>,
+    /// How a group's lead is picked (`engine.route_pick`).
+    pick: RoutePick,
+    /// Jobs in flight per upstream as last read (`most_free` only), plus the tasks this
+    /// process routed since.
+    in_flight: RwLock<BTreeMap<String, u32>>,
     /// Poked when another replica announced a change of the controls (PostgreSQL).
     pub announced: tokio::sync::Notify,
 }
@@ -67,8 +73,9 @@ pub struct ChannelView {
 }
 
 impl Channels {
-    /// The channels of the configured upstreams, all closed until the store says otherwise.
-    pub fn new(upstreams: &[UpstreamConfig]) -> Channels {
+    /// The channels of the configured upstreams, all closed until the store says otherwise;
+    /// `pick` decides among a group's routes.
+    pub fn new(upstreams: &[UpstreamConfig], pick: RoutePick) -> Channels {
         let routes = upstreams
             .iter()
             .map(|u| {
@@ -78,11 +85,12 @@ impl Channels {
                     breaker: u.breaker.clone(),
                     daily: u.daily_budget_usd,
                     monthly: u.monthly_budget_usd,
+                    max_in_flight: u.max_in_flight,
                 };
                 (u.name.clone(), route)
             })
             .collect();
-        Channels { routes, ..Default::default() }
+        Channels { routes, pick, ..Default::default() }
     }
 
     fn control(&self, name: &str) -> UpstreamControl {
@@ -145,16 +153,39 @@ impl Channels {
             .enumerate()
             .map(|(position, r)| {
                 let (priority, weight) = self.priority_and_weight(&r.route, position);
-                Candidate { priority, weight, readiness: self.readiness(&r.route, busy(&r.route), now) }
+                let readiness = self.readiness(&r.route, busy(&r.route), now);
+                Candidate {
+                    priority,
+                    weight,
+                    readiness,
+                    cost_micros: r.upstream_cost.micros(),
+                    free: self.free(&r.route),
+                }
             })
             .collect();
-        let lead = select::lead(&cands, rand::rng().random::<f64>())?;
+        let lead = select::lead(&cands, self.pick, rand::rng().random::<f64>())?;
         let routes = select::order(&cands, lead).into_iter().map(|i| plan.routes[i].clone()).collect();
         Some(TaskPlan { current: 0, routes })
     }
 
+    /// `name`'s free job slots as last known (`most_free`; otherwise unread, all free).
+    fn free(&self, name: &str) -> u32 {
+        let cap = self.routes.get(name).map_or(0, |r| r.max_in_flight);
+        let busy = self.in_flight.read().expect("in-flight lock").get(name).copied().unwrap_or(0);
+        cap.saturating_sub(busy)
+    }
+
+    /// Counts a task routed to `name` at once: its `cost` as spent and, for `most_free`, a
+    /// job slot taken (the next reads of the tasks include both).
+    pub fn add_routed(&self, name: &str, cost: Usd) {
+        if self.pick == RoutePick::MostFree {
+            *self.in_flight.write().expect("in-flight lock").entry(name.to_owned()).or_default() += 1;
+        }
+        self.add_spend(name, cost);
+    }
+
     /// Counts `cost` as spent by `name` at once (the next read of the tasks includes it).
-    pub fn add_spend(&self, name: &str, cost: Usd) {
+    fn add_spend(&self, name: &str, cost: Usd) {
         let mut spend = self.spend.write().expect("spend lock");
         let s = spend
             .entry(name.to_owned())
@@ -225,7 +256,7 @@ impl Channels {
         }
     }
 
-    /// Reads spend again from the tasks.
+    /// Reads spend again from the tasks (and, for `most_free`, the jobs in flight).
     pub async fn refresh_spend(&self, store: &dyn Store, now: Millis) {
         let (day, month) = day_and_month_start(now);
         match store.upstream_spend(day, month).await {
@@ -233,6 +264,13 @@ impl Channels {
                 *self.spend.write().expect("spend lock") = rows.into_iter().map(|r| (r.name.clone(), r)).collect()
             }
             Err(e) => tracing::warn!(error = %e, "could not read the upstreams' spend"),
+        }
+        if self.pick != RoutePick::MostFree {
+            return;
+        }
+        match store.upstream_in_flight().await {
+            Ok(rows) => *self.in_flight.write().expect("in-flight lock") = rows.into_iter().collect(),
+            Err(e) => tracing::warn!(error = %e, "could not read the upstreams' jobs in flight"),
         }
     }
 
@@ -304,10 +342,13 @@ mod tests {
             v.as_object_mut().unwrap().extend(extra.as_object().unwrap().clone());
             serde_json::from_value(v).unwrap()
         };
-        Channels::new(&[
-            entry("a", serde_json::json!({"daily_budget_usd": "1"})),
-            entry("b", serde_json::json!({"priority": 3, "weight": 2})),
-        ])
+        Channels::new(
+            &[
+                entry("a", serde_json::json!({"daily_budget_usd": "1"})),
+                entry("b", serde_json::json!({"priority": 3, "weight": 2})),
+            ],
+            RoutePick::Weight,
+        )
     }
 
     fn row(name: &str, changed_at: Millis, health: Health, open_until: Millis) -> UpstreamControl {

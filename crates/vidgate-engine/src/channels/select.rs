@@ -1,8 +1,11 @@
 //! Which route leads a new task (docs/channels.md): routing groups by priority (lower
-//! first), within the best group that can take the task a pick by weight; the plan's
-//! other routes follow in priority order as failover.
+//! first), within the best group that can take the task a pick by weight (or first by
+//! lowest cost or most free slots, `engine.route_pick`); the plan's other routes follow in
+//! priority order as failover.
 //!
 //! Pure: readiness and the random roll come from the caller.
+
+pub use vidgate_domain::routing::RoutePick;
 
 /// How ready a route is to take a new task.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, PartialOrd, Ord)]
@@ -22,18 +25,34 @@ pub struct Candidate {
     pub priority: u32,
     pub weight: u32,
     pub readiness: Readiness,
+    /// What the route's upstream charges for this request, micro-dollars.
+    pub cost_micros: i64,
+    /// Its free job slots (`max_in_flight` minus its jobs in flight, as last known).
+    pub free: u32,
 }
 
 /// The index of the route to lead, or `None` when every route is out. The best priority
-/// with a ready route of positive weight wins, picked by weight with `roll` (in [0, 1));
-/// failing that the same among waiting routes; failing that the first ready or waiting
-/// route of weight 0, by priority.
-pub fn lead(cands: &[Candidate], roll: f64) -> Option<usize> {
+/// with a ready route of positive weight wins: within it, `pick` keeps the cheapest or the
+/// freest routes (all of them for `weight`), and one is picked by weight with `roll` (in
+/// [0, 1)); failing that the same among waiting routes; failing that the first ready or
+/// waiting route of weight 0, by priority.
+pub fn lead(cands: &[Candidate], pick: RoutePick, roll: f64) -> Option<usize> {
     for level in [Readiness::Ready, Readiness::Waiting] {
         let eligible = |c: &Candidate| c.readiness == level && c.weight > 0;
         let Some(best) = cands.iter().filter(|c| eligible(c)).map(|c| c.priority).min() else { continue };
-        let group: Vec<usize> =
+        let mut group: Vec<usize> =
             (0..cands.len()).filter(|&i| eligible(&cands[i]) && cands[i].priority == best).collect();
+        match pick {
+            RoutePick::Weight => {}
+            RoutePick::LowestCost => {
+                let cheapest = group.iter().map(|&i| cands[i].cost_micros).min().unwrap_or_default();
+                group.retain(|&i| cands[i].cost_micros == cheapest);
+            }
+            RoutePick::MostFree => {
+                let freest = group.iter().map(|&i| cands[i].free).max().unwrap_or_default();
+                group.retain(|&i| cands[i].free == freest);
+            }
+        }
         let total: u64 = group.iter().map(|&i| u64::from(cands[i].weight)).sum();
         let mut point = (roll.clamp(0.0, 1.0) * total as f64) as u64;
         for &i in &group {
@@ -65,14 +84,14 @@ mod tests {
     use super::*;
 
     fn c(priority: u32, weight: u32, readiness: Readiness) -> Candidate {
-        Candidate { priority, weight, readiness }
+        Candidate { priority, weight, readiness, cost_micros: 0, free: 1 }
     }
 
     fn shares(cands: &[Candidate], n: usize) -> Vec<usize> {
         let mut rng = StdRng::seed_from_u64(19);
         let mut counts = vec![0; cands.len()];
         for _ in 0..n {
-            counts[lead(cands, rng.random::<f64>()).unwrap()] += 1;
+            counts[lead(cands, RoutePick::Weight, rng.random::<f64>()).unwrap()] += 1;
         }
         counts
     }
@@ -96,13 +115,35 @@ mod tests {
         assert_eq!(shares(&one_left, 50), vec![50, 0, 0]);
         let all_waiting = [c(2, 1, Readiness::Waiting), c(1, 1, Readiness::Waiting), c(0, 1, Readiness::Out)];
         assert_eq!(shares(&all_waiting, 50), vec![0, 50, 0]);
-        assert_eq!(lead(&[c(0, 1, Readiness::Out), c(1, 1, Readiness::Out)], 0.3), None);
+        assert_eq!(lead(&[c(0, 1, Readiness::Out), c(1, 1, Readiness::Out)], RoutePick::Weight, 0.3), None);
     }
 
     #[test]
     fn weight_zero_leads_only_when_nothing_else_can() {
         assert_eq!(shares(&[c(0, 0, Readiness::Ready), c(1, 1, Readiness::Waiting)], 20), vec![0, 20]);
-        assert_eq!(lead(&[c(0, 0, Readiness::Waiting), c(1, 1, Readiness::Out)], 0.9), Some(0));
+        assert_eq!(lead(&[c(0, 0, Readiness::Waiting), c(1, 1, Readiness::Out)], RoutePick::Weight, 0.9), Some(0));
+    }
+
+    #[test]
+    fn lowest_cost_and_most_free_narrow_the_group_before_the_weights_and_never_cross_priorities() {
+        let group =
+            |cost: i64, free: u32, weight: u32| Candidate { cost_micros: cost, free, ..c(0, weight, Readiness::Ready) };
+        let cands =
+            [group(300, 1, 5), group(100, 2, 1), group(100, 8, 1), Candidate { priority: 1, ..group(1, 50, 1) }];
+        let picks = |pick: RoutePick| {
+            let mut rng = StdRng::seed_from_u64(7);
+            let mut counts = vec![0; cands.len()];
+            for _ in 0..200 {
+                counts[lead(&cands, pick, rng.random::<f64>()).unwrap()] += 1;
+            }
+            counts
+        };
+        let cheapest = picks(RoutePick::LowestCost);
+        assert_eq!((cheapest[0], cheapest[3]), (0, 0), "only the cheapest of the best group: {cheapest:?}");
+        assert!(cheapest[1] > 60 && cheapest[2] > 60, "a tie shares by weight: {cheapest:?}");
+        assert_eq!(picks(RoutePick::MostFree), vec![0, 0, 200, 0]);
+        let by_weight = picks(RoutePick::Weight);
+        assert!(by_weight[0] > by_weight[1] && by_weight[3] == 0, "{by_weight:?}");
     }
 
     #[test]

@@ -71,7 +71,7 @@ impl Gateway {
                     ));
                 };
                 let first = plan.route().expect("a plan has a route").clone();
-                engine.channels.add_spend(&first.route, first.upstream_cost);
+                engine.channels.add_routed(&first.route, first.upstream_cost);
                 Ok(Routed { provider: first.route, plan, upstream_cost: first.upstream_cost })
             }
             Err(Refusal::NoRoute) => Err(ApiError::new(

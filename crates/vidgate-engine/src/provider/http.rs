@@ -3,8 +3,8 @@
 //! (what was never sent, what may have been, what the upstream refused, what is
 //! temporary), and downloading a result to disk. Every request sent here first takes a
 //! slot from the step's upstream throttle (`throttle::request`: per request, not per step;
-//! each redirect hop of a download is a request) and a submit that may have left is noted
-//! (`throttle::note_submit_left`), so only submits sent are counted.
+//! each redirect hop of a download is a request). Whether a failed submit's create request
+//! left is said by the provider ([`super::SubmitError`]), from these errors' kinds.
 //!
 //! The one rule that matters for money (docs/api.md §7): a submit whose request may have left
 //! (a timeout or a reset after connecting, a gateway timeout) is `OutcomeUnknown`, never
@@ -81,11 +81,7 @@ pub fn api_client(connect_timeout: Duration) -> reqwest::Result<reqwest::Client>
 pub async fn send(request: reqwest::RequestBuilder, call: Call, max_body: usize) -> Result<Answer, ProviderError> {
     // Held until the answer is read whole: the request is in progress until then.
     let _slot = throttle::request().await?;
-    let sent = request.send().await;
-    if call == Call::Submit && !sent.as_ref().is_err_and(reqwest::Error::is_connect) {
-        throttle::note_submit_left();
-    }
-    let mut response = sent.map_err(|e| transport(e, call))?;
+    let mut response = request.send().await.map_err(|e| transport(e, call))?;
     let status = response.status();
     let headers = response.headers().clone();
     let mut body = Vec::new();
@@ -365,17 +361,21 @@ mod tests {
         let dst = scratch().join("d");
         let url = Url::parse("http://127.0.0.1:9/x").unwrap();
         let timeout = Duration::from_secs(1);
-        let (first, second, left) = throttle::scope(Some(&throttle), async {
+        let (first, second) = throttle::scope(Some(&throttle), async {
             let first = download(&client, url.clone(), None, &dst, 10, timeout).await;
             let second = send(client.post(url.clone()), Call::Submit, 10).await;
-            (first, second, throttle::submit_left())
+            (first, second)
         })
         .await;
         assert!(matches!(first, Err(ProviderError::Result(_))), "{first:?}");
         assert!(matches!(second, Err(ProviderError::Throttled { retry_after_ms: 1900..=2000 })), "{second:?}");
-        assert_eq!(left, Some(false), "a submit refused by the throttle never left");
+        let second = crate::provider::SubmitError::after_send(second.unwrap_err());
+        assert!(!second.sent, "a submit refused by the throttle never left");
         let third = send(client.post(url), Call::Submit, 10).await;
         assert!(matches!(third, Err(ProviderError::Unreachable(_))), "unthrottled outside a scope: {third:?}");
+        assert!(!crate::provider::SubmitError::after_send(third.unwrap_err()).sent, "a refused connect never left");
+        let answered = status_error(StatusCode::TOO_MANY_REQUESTS, None, "slow down", Call::Submit);
+        assert!(crate::provider::SubmitError::after_send(answered).sent, "an answered submit left");
     }
 
     #[test]

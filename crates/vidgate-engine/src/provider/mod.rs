@@ -177,6 +177,32 @@ pub enum ProviderError {
     Throttled { retry_after_ms: u64 },
 }
 
+/// Why a submit started no job, and whether its create request left this process: what
+/// the engine counts as a submit sent (`upstream_submits`) and what toward the attempts.
+/// Each provider says on which side of the send an error arose, so the fact travels with
+/// the error.
+#[derive(Debug)]
+pub struct SubmitError {
+    pub error: ProviderError,
+    /// The create request may have reached the upstream.
+    pub sent: bool,
+}
+
+impl SubmitError {
+    /// Failed before the create request was sent (building its body, fitting an image, an
+    /// upload, a token, a lookup): it cannot have started a job.
+    pub fn unsent(error: ProviderError) -> Self {
+        SubmitError { error, sent: false }
+    }
+
+    /// Failed sending the create request or reading its answer: it left, unless the error
+    /// itself says nothing left (no connection, this process's throttle had no slot).
+    pub fn after_send(error: ProviderError) -> Self {
+        let sent = !matches!(error, ProviderError::Unreachable(_) | ProviderError::Throttled { .. });
+        SubmitError { error, sent }
+    }
+}
+
 impl ProviderError {
     /// Whether the same call may be made again.
     pub fn is_retryable(&self) -> bool {
@@ -198,8 +224,8 @@ pub trait Provider: Send + Sync {
     /// Whether sending the same submit twice creates one job (so a submit whose outcome is
     /// unknown may be sent again).
     fn submit_is_idempotent(&self) -> bool;
-    /// Starts a job.
-    async fn submit(&self, job: &JobSpec, now: Millis) -> Result<Submitted, ProviderError>;
+    /// Starts a job; a failure says whether the create request left ([`SubmitError`]).
+    async fn submit(&self, job: &JobSpec, now: Millis) -> Result<Submitted, SubmitError>;
     /// Asks how a job is doing.
     async fn poll(&self, job: &JobSpec, upstream: &JobRef, now: Millis) -> Result<PollOutcome, ProviderError>;
     /// Writes the finished job's MP4 to `dst`.

@@ -23,7 +23,7 @@ use vidgate_media::MediaPool;
 use vidgate_media::sandbox::RenderSpec;
 use vidgate_store::Millis;
 
-use super::{JobRef, JobSpec, PollOutcome, Provider, ProviderError, Submitted};
+use super::{JobRef, JobSpec, PollOutcome, Provider, ProviderError, SubmitError, Submitted};
 
 /// The provider name of the sandbox.
 pub const SANDBOX: &str = "sandbox";
@@ -125,7 +125,7 @@ impl Provider for SandboxProvider {
         true
     }
 
-    async fn submit(&self, job: &JobSpec, now: Millis) -> Result<Submitted, ProviderError> {
+    async fn submit(&self, job: &JobSpec, now: Millis) -> Result<Submitted, SubmitError> {
         metrics::counter!("vidgate_provider_jobs_total", "provider" => SANDBOX).increment(1);
         let state = JobState { accepted_at: now, queue_ms: self.config.queue_delay_ms, run_ms: self.run_ms(job) };
         let total = (state.queue_ms + state.run_ms + self.config.deadline_grace_ms) as Millis;

@@ -9,12 +9,9 @@
 //! waits at most [`MAX_WAIT`] for its slot; longer, and it fails with
 //! [`ProviderError::Throttled`] without being sent, so the engine puts the step back
 //! instead of parking a worker on one slow or strict upstream while others have work.
-//! The scope also records whether a submit request left ([`submit_left`]), so only
-//! submits that may have reached the upstream are counted.
 //!
 //! The cap on upstream *jobs* in flight is the store's (`ProviderCaps`), across processes.
 
-use std::cell::Cell;
 use std::future::Future;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -101,21 +98,16 @@ impl Throttle {
     }
 }
 
-/// What the requests of one step share.
-struct Scope {
-    throttle: Throttle,
-    submit_left: Cell<bool>,
-}
-
 tokio::task_local! {
-    static SCOPE: Scope;
+    /// The throttle the requests of the current step share.
+    static SCOPE: Throttle;
 }
 
 /// Runs `f` (a step's provider calls) with every request it sends through
 /// [`super::http`] counted against `throttle`.
 pub async fn scope<F: Future>(throttle: Option<&Throttle>, f: F) -> F::Output {
     match throttle {
-        Some(t) => SCOPE.scope(Scope { throttle: t.clone(), submit_left: Cell::new(false) }, f).await,
+        Some(t) => SCOPE.scope(t.clone(), f).await,
         None => f.await,
     }
 }
@@ -123,7 +115,7 @@ pub async fn scope<F: Future>(throttle: Option<&Throttle>, f: F) -> F::Output {
 /// A slot for one request in the current [`scope`] (`None` outside one: unthrottled), or
 /// [`ProviderError::Throttled`] when none came within [`MAX_WAIT`]; nothing was sent then.
 pub async fn request() -> Result<Option<RequestSlot>, ProviderError> {
-    let Ok(throttle) = SCOPE.try_with(|s| s.throttle.clone()) else {
+    let Ok(throttle) = SCOPE.try_with(Throttle::clone) else {
         return Ok(None);
     };
     match throttle.acquire(MAX_WAIT).await {
@@ -133,17 +125,6 @@ pub async fn request() -> Result<Option<RequestSlot>, ProviderError> {
             Err(ProviderError::Throttled { retry_after_ms: wait.as_millis().max(1) as u64 })
         }
     }
-}
-
-/// Records that a submit request left (it may have reached the upstream).
-pub fn note_submit_left() {
-    let _ = SCOPE.try_with(|s| s.submit_left.set(true));
-}
-
-/// Whether a submit request left in the current [`scope`]; `None` outside one (a provider
-/// that sends no HTTP requests, whose submits always count).
-pub fn submit_left() -> Option<bool> {
-    SCOPE.try_with(|s| s.submit_left.get()).ok()
 }
 
 #[cfg(test)]
@@ -204,7 +185,7 @@ mod tests {
         let outcome = scope(Some(&t), async {
             let first = request().await.map(|s| s.is_some());
             let second = request().await.map(|s| s.is_some());
-            (first, second, submit_left())
+            (first, second)
         })
         .await;
         assert!(matches!(outcome.0, Ok(true)), "{:?}", outcome.0);
@@ -213,12 +194,5 @@ mod tests {
             "the second request of the same step needs a second token: {:?}",
             outcome.1
         );
-        assert_eq!(outcome.2, Some(false));
-        let left = scope(Some(&t), async {
-            note_submit_left();
-            submit_left()
-        })
-        .await;
-        assert_eq!((left, submit_left()), (Some(true), None));
     }
 }

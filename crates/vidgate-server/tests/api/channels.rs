@@ -1,7 +1,8 @@
 //! Channels end to end against `FakeOpenAi` (docs/channels.md): new tasks split by weight
 //! within a priority, a failing upstream ejected by its breaker and back after the
 //! cool-down once it answers, a 429 cooling it down without ejecting it, a 401 taking it
-//! out until an operator resets it, a daily budget, and the management endpoints
+//! out until an operator resets it, a daily budget, picks by lowest cost and by most free
+//! slots, per-upstream call latency, and the management endpoints
 //! (docs/api.md §12.6) with their audit entries.
 
 use std::time::Duration;
@@ -148,6 +149,31 @@ async fn a_429_with_retry_after_cools_the_upstream_for_that_long_without_ejectin
     assert_eq!(limited.journal().counters().submits(), 1);
 }
 
+/// `engine.route_pick`: the cheapest route of the group leads whatever the weights say,
+/// and under `most_free` the route with more free job slots does; either way a route of the
+/// next priority never leads while the group can start the job.
+#[tokio::test]
+async fn lowest_cost_and_most_free_pick_within_the_group_before_the_weights() {
+    let (a, b) = fakes().await;
+    let third = FakeOpenAi::start().await;
+    for (pick, winner) in [("lowest_cost", "cheap"), ("most_free", "roomy")] {
+        let mut config = crate::upstream_helpers::config_with(vec![
+            with(openai_entry("cheap", &a), json!({"priority": 0, "weight": 1, "max_in_flight": 20})),
+            with(
+                openai_entry("roomy", &b),
+                json!({"priority": 0, "weight": 1000, "max_in_flight": 40, "usd_per_second": {"default": "0.20"}}),
+            ),
+            with(openai_entry("later", &third), json!({"priority": 1, "weight": 1, "max_in_flight": 99})),
+        ]);
+        config.engine.route_pick = serde_json::from_value(json!(pick)).unwrap();
+        let live = Live::start_with(config).await;
+        for i in 0..8 {
+            let id = live.submit(task(&format!("{pick} {i}"))).await;
+            assert_eq!(lead(&live, &id).await, winner, "{pick}: {}", live.admin_task(&id).await["plan"]);
+        }
+    }
+}
+
 #[tokio::test]
 async fn a_401_takes_the_upstream_out_until_an_operator_resets_it_and_the_reset_is_audited() {
     let (refused, other) = fakes().await;
@@ -171,6 +197,15 @@ async fn a_401_takes_the_upstream_out_until_an_operator_resets_it_and_the_reset_
     for i in 0..3 {
         assert_eq!(run_lead(&live, &format!("out {i}")).await, "other");
     }
+    let metrics = live.app.client.get(format!("{}/metrics", live.app.base)).send().await.unwrap().text().await.unwrap();
+    let timed = |call: &str| {
+        metrics.lines().any(|l| {
+            l.starts_with("vidgate_upstream_call_seconds_count{")
+                && l.contains("upstream=\"other\"")
+                && l.contains(&format!("call=\"{call}\""))
+        })
+    };
+    assert!(timed("submit") && timed("poll"), "submit and poll latency per upstream: {metrics}");
     let (s, reset) = admin_patch(&live.app, "/admin/v1/upstreams/refused", &json!({"reset": true})).await;
     assert_eq!(s, StatusCode::OK, "{reset}");
     assert_eq!((reset["health"].clone(), reset["state"].clone()), (json!("closed"), json!("ready")), "{reset}");

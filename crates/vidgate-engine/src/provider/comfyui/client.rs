@@ -25,7 +25,7 @@ use super::{ComfyuiProvider, prompt_id, seed};
 use crate::provider::fit::fitted_image;
 use crate::provider::http::{self, Call, Credential, MAX_API_BODY};
 use crate::provider::throttle::Throttle;
-use crate::provider::{JobRef, JobSpec, PollOutcome, PolledResult, Provider, ProviderError, Submitted};
+use crate::provider::{JobRef, JobSpec, PollOutcome, PolledResult, Provider, ProviderError, SubmitError, Submitted};
 
 impl ComfyuiProvider {
     /// An accepted (or found) job: its state records the server that holds it.
@@ -101,6 +101,36 @@ impl ComfyuiProvider {
             .await
             .map(drop)
     }
+
+    /// Queues the prompt on `server` and reads whether it was taken.
+    async fn send_create(
+        &self,
+        server: &Url,
+        id: String,
+        body: &Value,
+        now: Millis,
+    ) -> Result<Submitted, ProviderError> {
+        let answer =
+            http::send(self.request(Method::POST, server, "prompt").json(&body), Call::Submit, MAX_API_BODY).await?;
+        let parsed: Value = serde_json::from_slice(&answer.body).unwrap_or(Value::Null);
+        let status = answer.status;
+        if status.is_success() {
+            if parsed["node_errors"].as_object().is_some_and(|e| !e.is_empty()) {
+                self.withdraw(server, &id).await;
+                return Err(ProviderError::Refused(format!(
+                    "ComfyUI refused part of the workflow: {}",
+                    refusal(&parsed)
+                )));
+            }
+            metrics::counter!("vidgate_provider_jobs_total", "provider" => self.settings.name.clone()).increment(1);
+            return Ok(self.accepted(id, server, now));
+        }
+        if status.as_u16() == 400 && parsed.is_object() {
+            return Err(ProviderError::Refused(format!("ComfyUI refused the workflow: {}", refusal(&parsed))));
+        }
+        let detail = String::from_utf8_lossy(&answer.body).into_owned();
+        Err(http::status_error(status, answer.retry_after_ms(), &detail, Call::Submit))
+    }
 }
 
 #[async_trait]
@@ -123,37 +153,18 @@ impl Provider for ComfyuiProvider {
         Some(&self.settings.throttle)
     }
 
-    async fn submit(&self, job: &JobSpec, now: Millis) -> Result<Submitted, ProviderError> {
+    async fn submit(&self, job: &JobSpec, now: Millis) -> Result<Submitted, SubmitError> {
         let id = prompt_id(&job.task.id.to_string(), &self.settings.name);
         let maybe_sent = job.task.submit_attempts > 0 || job.task.submitting;
-        if maybe_sent && let Some(server) = self.find(&id).await? {
+        if maybe_sent && let Some(server) = self.find(&id).await.map_err(SubmitError::unsent)? {
             tracing::info!(upstream = %self.settings.name, prompt_id = %id, "an earlier send arrived; not sent again");
             return Ok(self.accepted(id, &server, now));
         }
-        let server = self.pick().await?;
-        self.ensure_fits(&server).await?;
-        let graph = self.graph(job, &server, &id).await?;
+        let server = self.pick().await.map_err(SubmitError::unsent)?;
+        self.ensure_fits(&server).await.map_err(SubmitError::unsent)?;
+        let graph = self.graph(job, &server, &id).await.map_err(SubmitError::unsent)?;
         let body = json!({"prompt": graph, "prompt_id": id, "client_id": format!("vidgate-{}", self.settings.name)});
-        let answer =
-            http::send(self.request(Method::POST, &server, "prompt").json(&body), Call::Submit, MAX_API_BODY).await?;
-        let parsed: Value = serde_json::from_slice(&answer.body).unwrap_or(Value::Null);
-        let status = answer.status;
-        if status.is_success() {
-            if parsed["node_errors"].as_object().is_some_and(|e| !e.is_empty()) {
-                self.withdraw(&server, &id).await;
-                return Err(ProviderError::Refused(format!(
-                    "ComfyUI refused part of the workflow: {}",
-                    refusal(&parsed)
-                )));
-            }
-            metrics::counter!("vidgate_provider_jobs_total", "provider" => self.settings.name.clone()).increment(1);
-            return Ok(self.accepted(id, &server, now));
-        }
-        if status.as_u16() == 400 && parsed.is_object() {
-            return Err(ProviderError::Refused(format!("ComfyUI refused the workflow: {}", refusal(&parsed))));
-        }
-        let detail = String::from_utf8_lossy(&answer.body).into_owned();
-        Err(http::status_error(status, answer.retry_after_ms(), &detail, Call::Submit))
+        self.send_create(&server, id, &body, now).await.map_err(SubmitError::after_send)
     }
 
     async fn poll(&self, _job: &JobSpec, upstream: &JobRef, now: Millis) -> Result<PollOutcome, ProviderError> {

@@ -20,7 +20,7 @@ use crate::provider::http::{self, Call, MAX_API_BODY};
 use crate::provider::settings::Settings;
 use crate::provider::task_list::{Sends, unix_now};
 use crate::provider::throttle::Throttle;
-use crate::provider::{JobRef, JobSpec, PollOutcome, PolledResult, Provider, ProviderError, Submitted};
+use crate::provider::{JobRef, JobSpec, PollOutcome, PolledResult, Provider, ProviderError, SubmitError, Submitted};
 
 /// An Alibaba Cloud Model Studio (DashScope) upstream.
 pub struct DashscopeProvider {
@@ -73,6 +73,23 @@ impl DashscopeProvider {
             task.video_url().ok_or_else(|| ProviderError::Result("the finished task names no video URL".into()))?;
         self.download(url, dst).await
     }
+
+    /// Sends the create request and reads the task its answer names; a lost answer is looked up.
+    async fn send_create(&self, url: Url, body: &serde_json::Value, now: Millis) -> Result<Submitted, ProviderError> {
+        let sent_at = unix_now();
+        let send = self.sends.begin(super::lookup::signature(body), sent_at);
+        let job_id = match self.create(url, body).await {
+            Ok(id) => id,
+            Err(ProviderError::OutcomeUnknown(why)) => self.recover(body, send, sent_at, why).await?,
+            Err(e) => {
+                self.sends.forget(send);
+                return Err(e);
+            }
+        };
+        self.sends.holds(send, &job_id);
+        metrics::counter!("vidgate_provider_jobs_total", "provider" => self.settings.name.clone()).increment(1);
+        Ok(self.settings.submitted(job_id, now))
+    }
 }
 
 #[async_trait]
@@ -96,28 +113,18 @@ impl Provider for DashscopeProvider {
         Some(&self.settings.throttle)
     }
 
-    async fn submit(&self, job: &JobSpec, now: Millis) -> Result<Submitted, ProviderError> {
+    async fn submit(&self, job: &JobSpec, now: Millis) -> Result<Submitted, SubmitError> {
         // Wan's image-to-video keeps the image's aspect (docs/upstreams.md §9.3): fitted to
         // the planned frame first (the last frame too), the delivered clip is the size held for.
-        let fitted = fitted_frames(job).await?;
+        let fitted = fitted_frames(job).await.map_err(SubmitError::unsent)?;
         let job = fitted.as_ref().unwrap_or(job);
         let body = create_body(job, &self.config)
-            .ok_or_else(|| ProviderError::Refused(format!("size {} has no DashScope name", job.task.params.size)))?;
+            .ok_or_else(|| ProviderError::Refused(format!("size {} has no DashScope name", job.task.params.size)))
+            .map_err(SubmitError::unsent)?;
         let url = create_url(&self.base, &self.config, job_model(job, &self.config))
-            .ok_or_else(|| ProviderError::Refused("keyframe_path is not a path below the base URL".into()))?;
-        let sent_at = unix_now();
-        let send = self.sends.begin(super::lookup::signature(&body), sent_at);
-        let job_id = match self.create(url, &body).await {
-            Ok(id) => id,
-            Err(ProviderError::OutcomeUnknown(why)) => self.recover(&body, send, sent_at, why).await?,
-            Err(e) => {
-                self.sends.forget(send);
-                return Err(e);
-            }
-        };
-        self.sends.holds(send, &job_id);
-        metrics::counter!("vidgate_provider_jobs_total", "provider" => self.settings.name.clone()).increment(1);
-        Ok(self.settings.submitted(job_id, now))
+            .ok_or_else(|| ProviderError::Refused("keyframe_path is not a path below the base URL".into()))
+            .map_err(SubmitError::unsent)?;
+        self.send_create(url, &body, now).await.map_err(SubmitError::after_send)
     }
 
     async fn poll(&self, _job: &JobSpec, upstream: &JobRef, now: Millis) -> Result<PollOutcome, ProviderError> {

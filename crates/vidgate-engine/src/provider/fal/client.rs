@@ -21,7 +21,7 @@ use crate::provider::fit::fitted_image;
 use crate::provider::http::{self, Call, MAX_API_BODY};
 use crate::provider::settings::Settings;
 use crate::provider::throttle::Throttle;
-use crate::provider::{JobRef, JobSpec, PollOutcome, PolledResult, Provider, ProviderError, Submitted};
+use crate::provider::{JobRef, JobSpec, PollOutcome, PolledResult, Provider, ProviderError, SubmitError, Submitted};
 
 /// A fal.ai queue upstream.
 pub struct FalProvider {
@@ -77,43 +77,10 @@ impl FalProvider {
         let url = video_url(&result.0).ok_or_else(|| ProviderError::Result("the result names no video".into()))?;
         http::download_signed(&self.client, &self.settings, &url, dst).await
     }
-}
 
-#[async_trait]
-impl Provider for FalProvider {
-    fn name(&self) -> &str {
-        &self.settings.name
-    }
-
-    /// fal documents no idempotency key (§12.8 trap 5) and no way to list requests, so a
-    /// submit whose outcome is unknown is never sent again.
-    fn submit_is_idempotent(&self) -> bool {
-        false
-    }
-
-    fn throttle(&self) -> Option<&Throttle> {
-        Some(&self.settings.throttle)
-    }
-
-    async fn submit(&self, job: &JobSpec, now: Millis) -> Result<Submitted, ProviderError> {
-        let endpoint = endpoint(job, &self.config);
-        let model = self
-            .config
-            .fal_model(endpoint)
-            .ok_or_else(|| ProviderError::Refused(format!("no input mapping for fal endpoint {endpoint}")))?;
-        // Image-to-video follows the image's aspect: fitted to the planned frame first.
-        let fitted = fitted_image(job).await?;
-        let job = fitted.as_ref().unwrap_or(job);
-        let input = body(job, model)
-            .ok_or_else(|| ProviderError::Refused(format!("size {} has no resolution name", job.task.params.size)))?;
-        let request = self
-            .client
-            .post(submit_url(&self.base, endpoint))
-            .header("x-fal-queue-priority", "normal")
-            // Bounds the wait before processing starts (backlogs are unbounded, trap 12).
-            .header("x-fal-request-timeout", self.config.deadline_secs.to_string())
-            .json(&input);
-        let answer = http::send(self.authorized(request)?, Call::Submit, MAX_API_BODY).await?;
+    /// Sends the queue submit and reads the request id and queue URLs its answer names.
+    async fn send_create(&self, request: reqwest::RequestBuilder, now: Millis) -> Result<Submitted, ProviderError> {
+        let answer = http::send(request, Call::Submit, MAX_API_BODY).await?;
         if !answer.status.is_success() {
             return Err(error(&answer, Call::Submit));
         }
@@ -135,6 +102,47 @@ impl Provider for FalProvider {
         };
         submitted.job.state = serde_json::to_value(state).expect("serializes");
         Ok(submitted)
+    }
+}
+
+#[async_trait]
+impl Provider for FalProvider {
+    fn name(&self) -> &str {
+        &self.settings.name
+    }
+
+    /// fal documents no idempotency key (§12.8 trap 5) and no way to list requests, so a
+    /// submit whose outcome is unknown is never sent again.
+    fn submit_is_idempotent(&self) -> bool {
+        false
+    }
+
+    fn throttle(&self) -> Option<&Throttle> {
+        Some(&self.settings.throttle)
+    }
+
+    async fn submit(&self, job: &JobSpec, now: Millis) -> Result<Submitted, SubmitError> {
+        let endpoint = endpoint(job, &self.config);
+        let model = self
+            .config
+            .fal_model(endpoint)
+            .ok_or_else(|| ProviderError::Refused(format!("no input mapping for fal endpoint {endpoint}")))
+            .map_err(SubmitError::unsent)?;
+        // Image-to-video follows the image's aspect: fitted to the planned frame first.
+        let fitted = fitted_image(job).await.map_err(SubmitError::unsent)?;
+        let job = fitted.as_ref().unwrap_or(job);
+        let input = body(job, model)
+            .ok_or_else(|| ProviderError::Refused(format!("size {} has no resolution name", job.task.params.size)))
+            .map_err(SubmitError::unsent)?;
+        let request = self
+            .client
+            .post(submit_url(&self.base, endpoint))
+            .header("x-fal-queue-priority", "normal")
+            // Bounds the wait before processing starts (backlogs are unbounded, trap 12).
+            .header("x-fal-request-timeout", self.config.deadline_secs.to_string())
+            .json(&input);
+        let request = self.authorized(request).map_err(SubmitError::unsent)?;
+        self.send_create(request, now).await.map_err(SubmitError::after_send)
     }
 
     async fn poll(&self, _job: &JobSpec, upstream: &JobRef, now: Millis) -> Result<PollOutcome, ProviderError> {

@@ -20,7 +20,7 @@ use crate::provider::http::{self, Call, Credential, MAX_API_BODY};
 use crate::provider::settings::Settings;
 use crate::provider::throttle::Throttle;
 use crate::provider::veo::{self, Operation};
-use crate::provider::{JobRef, JobSpec, PollOutcome, Provider, ProviderError, Submitted};
+use crate::provider::{JobRef, JobSpec, PollOutcome, Provider, ProviderError, SubmitError, Submitted};
 
 /// The API key header.
 pub const API_KEY_HEADER: &str = "x-goog-api-key";
@@ -49,6 +49,17 @@ impl GeminiProvider {
         let answer = http::send(self.with_key(self.client.get(url))?, Call::Read, MAX_API_BODY).await?;
         veo::operation(&answer, Call::Read)
     }
+
+    /// Sends the create request and reads the operation its answer names.
+    async fn send_create(&self, request: reqwest::RequestBuilder, now: Millis) -> Result<Submitted, ProviderError> {
+        let answer = http::send(request, Call::Submit, MAX_API_BODY).await?;
+        let op = veo::operation(&answer, Call::Submit)?;
+        if op.name.is_empty() {
+            return Err(ProviderError::OutcomeUnknown("the accepted submit named no operation".into()));
+        }
+        metrics::counter!("vidgate_provider_jobs_total", "provider" => self.settings.name.clone()).increment(1);
+        Ok(self.settings.submitted(op.name, now))
+    }
 }
 
 #[async_trait]
@@ -69,21 +80,17 @@ impl Provider for GeminiProvider {
         Some(&self.settings.throttle)
     }
 
-    async fn submit(&self, job: &JobSpec, now: Millis) -> Result<Submitted, ProviderError> {
+    async fn submit(&self, job: &JobSpec, now: Millis) -> Result<Submitted, SubmitError> {
         let pending = Chain::pending(&job.task.upstream_state);
         let body = match &pending {
             Some(Chain { video_uri: Some(uri), .. }) => self.target.extension_body(job, uri),
             _ => self.target.predict_body(job),
         }
-        .ok_or_else(|| ProviderError::Refused(format!("Veo has no resolution for {}", job.task.params.size)))?;
-        let request = self.with_key(self.client.post(self.target.predict_url()).json(&body))?;
-        let answer = http::send(request, Call::Submit, MAX_API_BODY).await?;
-        let op = veo::operation(&answer, Call::Submit)?;
-        if op.name.is_empty() {
-            return Err(ProviderError::OutcomeUnknown("the accepted submit named no operation".into()));
-        }
-        metrics::counter!("vidgate_provider_jobs_total", "provider" => self.settings.name.clone()).increment(1);
-        let mut submitted = self.settings.submitted(op.name, now);
+        .ok_or_else(|| ProviderError::Refused(format!("Veo has no resolution for {}", job.task.params.size)))
+        .map_err(SubmitError::unsent)?;
+        let request =
+            self.with_key(self.client.post(self.target.predict_url()).json(&body)).map_err(SubmitError::unsent)?;
+        let mut submitted = self.send_create(request, now).await.map_err(SubmitError::after_send)?;
         let jobs = 1 + job.extensions();
         if jobs > 1 {
             let step = pending.map_or(0, |c| c.step);

@@ -22,7 +22,7 @@ use super::response::{KlingTask, outcome, task};
 use crate::provider::http::{self, Call, MAX_API_BODY};
 use crate::provider::settings::Settings;
 use crate::provider::throttle::Throttle;
-use crate::provider::{JobRef, JobSpec, PollOutcome, PolledResult, Provider, ProviderError, Submitted};
+use crate::provider::{JobRef, JobSpec, PollOutcome, PolledResult, Provider, ProviderError, SubmitError, Submitted};
 
 /// A Kuaishou Kling upstream.
 pub struct KlingProvider {
@@ -98,6 +98,27 @@ fn polled_task(polled: &PolledResult) -> Option<KlingTask> {
     KlingTask::from_data(body.get("data")?)
 }
 
+impl KlingProvider {
+    /// Sends the create request and reads the task its answer names; a lost answer is looked up.
+    async fn send_create(
+        &self,
+        job: &JobSpec,
+        request: reqwest::RequestBuilder,
+        now: Millis,
+    ) -> Result<Submitted, ProviderError> {
+        let task = match self.call(request, Call::Submit).await {
+            Ok((task, _)) => task,
+            Err(ProviderError::OutcomeUnknown(why)) => self.recover(job, why).await?,
+            Err(e) => return Err(e),
+        };
+        if task.id.is_empty() {
+            return Err(ProviderError::OutcomeUnknown("the accepted create named no task id".into()));
+        }
+        metrics::counter!("vidgate_provider_jobs_total", "provider" => self.settings.name.clone()).increment(1);
+        Ok(self.settings.submitted(task.id, now))
+    }
+}
+
 #[async_trait]
 impl Provider for KlingProvider {
     fn name(&self) -> &str {
@@ -120,24 +141,16 @@ impl Provider for KlingProvider {
         Some(&self.settings.throttle)
     }
 
-    async fn submit(&self, job: &JobSpec, now: Millis) -> Result<Submitted, ProviderError> {
+    async fn submit(&self, job: &JobSpec, now: Millis) -> Result<Submitted, SubmitError> {
         // Kling's image-to-video follows the first frame's aspect (§10.8 trap 12): fitted to
         // the planned frame first, the delivered clip is the size held for.
-        let fitted = crate::provider::fit::fitted_image(job).await?;
+        let fitted = crate::provider::fit::fitted_image(job).await.map_err(SubmitError::unsent)?;
         let job = fitted.as_ref().unwrap_or(job);
         let body = create_body(job, &self.config)
-            .ok_or_else(|| ProviderError::Refused(format!("size {} has no Kling mode", job.task.params.size)))?;
+            .ok_or_else(|| ProviderError::Refused(format!("size {} has no Kling mode", job.task.params.size)))
+            .map_err(SubmitError::unsent)?;
         let request = self.client.post(create_url(&self.base, Endpoint::of(job))).json(&body);
-        let task = match self.call(request, Call::Submit).await {
-            Ok((task, _)) => task,
-            Err(ProviderError::OutcomeUnknown(why)) => self.recover(job, why).await?,
-            Err(e) => return Err(e),
-        };
-        if task.id.is_empty() {
-            return Err(ProviderError::OutcomeUnknown("the accepted create named no task id".into()));
-        }
-        metrics::counter!("vidgate_provider_jobs_total", "provider" => self.settings.name.clone()).increment(1);
-        Ok(self.settings.submitted(task.id, now))
+        self.send_create(job, request, now).await.map_err(SubmitError::after_send)
     }
 
     async fn poll(&self, job: &JobSpec, upstream: &JobRef, now: Millis) -> Result<PollOutcome, ProviderError> {

@@ -18,7 +18,7 @@ use super::response::{Generation, error, outcome};
 use crate::provider::http::{self, Call, MAX_API_BODY};
 use crate::provider::settings::Settings;
 use crate::provider::throttle::Throttle;
-use crate::provider::{JobRef, JobSpec, PollOutcome, PolledResult, Provider, ProviderError, Submitted};
+use crate::provider::{JobRef, JobSpec, PollOutcome, PolledResult, Provider, ProviderError, SubmitError, Submitted};
 
 /// A Luma upstream on one of its two APIs.
 pub struct LumaProvider {
@@ -57,6 +57,21 @@ impl LumaProvider {
             g.video_url().ok_or_else(|| ProviderError::Result("the finished generation names no video".into()))?;
         http::download_signed(&self.client, &self.settings, url, dst).await
     }
+
+    /// Sends the create request and reads the job its answer names.
+    async fn send_create(&self, request: reqwest::RequestBuilder, now: Millis) -> Result<Submitted, ProviderError> {
+        let answer = http::send(self.authorized(request), Call::Submit, MAX_API_BODY).await?;
+        // Dream Machine answers 201; the Agents code is UNCONFIRMED (§14.4): any 2xx.
+        if !answer.status.is_success() {
+            return Err(error(&answer, Call::Submit));
+        }
+        let g: Generation = answer.json(Call::Submit)?;
+        if g.id.is_empty() {
+            return Err(ProviderError::OutcomeUnknown("the accepted create named no generation id".into()));
+        }
+        metrics::counter!("vidgate_provider_jobs_total", "provider" => self.settings.name.clone()).increment(1);
+        Ok(self.settings.submitted(g.id, now))
+    }
 }
 
 #[async_trait]
@@ -75,21 +90,12 @@ impl Provider for LumaProvider {
         Some(&self.settings.throttle)
     }
 
-    async fn submit(&self, job: &JobSpec, now: Millis) -> Result<Submitted, ProviderError> {
+    async fn submit(&self, job: &JobSpec, now: Millis) -> Result<Submitted, SubmitError> {
         let body = create_body(job, self.api, &self.config.model)
-            .ok_or_else(|| ProviderError::Refused(format!("size {} has no Luma name", job.task.params.size)))?;
+            .ok_or_else(|| ProviderError::Refused(format!("size {} has no Luma name", job.task.params.size)))
+            .map_err(SubmitError::unsent)?;
         let request = self.client.post(create_url(&self.base, self.api)).json(&body);
-        let answer = http::send(self.authorized(request), Call::Submit, MAX_API_BODY).await?;
-        // Dream Machine answers 201; the Agents code is UNCONFIRMED (§14.4): any 2xx.
-        if !answer.status.is_success() {
-            return Err(error(&answer, Call::Submit));
-        }
-        let g: Generation = answer.json(Call::Submit)?;
-        if g.id.is_empty() {
-            return Err(ProviderError::OutcomeUnknown("the accepted create named no generation id".into()));
-        }
-        metrics::counter!("vidgate_provider_jobs_total", "provider" => self.settings.name.clone()).increment(1);
-        Ok(self.settings.submitted(g.id, now))
+        self.send_create(request, now).await.map_err(SubmitError::after_send)
     }
 
     async fn poll(&self, _job: &JobSpec, upstream: &JobRef, now: Millis) -> Result<PollOutcome, ProviderError> {

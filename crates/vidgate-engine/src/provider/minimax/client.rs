@@ -31,7 +31,7 @@ use crate::provider::http::{self, Call, MAX_API_BODY};
 use crate::provider::settings::Settings;
 use crate::provider::task_list::{Sends, unix_now};
 use crate::provider::throttle::Throttle;
-use crate::provider::{JobRef, JobSpec, PollOutcome, PolledResult, Provider, ProviderError, Submitted};
+use crate::provider::{JobRef, JobSpec, PollOutcome, PolledResult, Provider, ProviderError, SubmitError, Submitted};
 
 /// A MiniMax Open Platform upstream (v2 API).
 pub struct MinimaxProvider {
@@ -114,12 +114,13 @@ impl MinimaxProvider {
     }
 
     /// A v1 create (§11.5); the job's state records the protocol.
-    async fn v1_submit(&self, job: &JobSpec, now: Millis) -> Result<Submitted, ProviderError> {
+    async fn v1_submit(&self, job: &JobSpec, now: Millis) -> Result<Submitted, SubmitError> {
         let body = v1::create_body(job, &self.config.model)
-            .ok_or_else(|| ProviderError::Refused(format!("size {} has no MiniMax v1 name", job.task.params.size)))?;
+            .ok_or_else(|| ProviderError::Refused(format!("size {} has no MiniMax v1 name", job.task.params.size)))
+            .map_err(SubmitError::unsent)?;
         let request = self.client.post(v1::create_url(&self.base)).json(&body);
-        let mut submitted =
-            self.created(http::send(self.authorized(request), Call::Submit, MAX_API_BODY).await?, now)?;
+        let sent = http::send(self.authorized(request), Call::Submit, MAX_API_BODY).await;
+        let mut submitted = sent.and_then(|answer| self.created(answer, now)).map_err(SubmitError::after_send)?;
         v1::record(&mut submitted.job.state);
         Ok(submitted)
     }
@@ -149,6 +150,28 @@ impl MinimaxProvider {
             task.video_url().ok_or_else(|| ProviderError::Result("the finished task names no video URL".into()))?;
         self.download(url, dst).await
     }
+
+    /// Sends the v2 create and reads the task its answer names; a lost answer is looked up.
+    async fn send_create(&self, body: &serde_json::Value, now: Millis) -> Result<Submitted, ProviderError> {
+        let sent_at = unix_now();
+        let send = self.sends.begin(super::lookup::signature(body), sent_at);
+        let request = self.client.post(create_url(&self.base)).json(&body);
+        let sent = http::send(self.authorized(request), Call::Submit, MAX_API_BODY).await;
+        let submitted = match sent.and_then(|answer| self.created(answer, now)) {
+            Ok(submitted) => submitted,
+            Err(ProviderError::OutcomeUnknown(why)) => {
+                let job_id = self.recover(body, send, sent_at, why).await?;
+                metrics::counter!("vidgate_provider_jobs_total", "provider" => self.settings.name.clone()).increment(1);
+                self.settings.submitted(job_id, now)
+            }
+            Err(e) => {
+                self.sends.forget(send);
+                return Err(e);
+            }
+        };
+        self.sends.holds(send, &submitted.job.job_id);
+        Ok(submitted)
+    }
 }
 
 #[async_trait]
@@ -172,34 +195,18 @@ impl Provider for MinimaxProvider {
         Some(&self.settings.throttle)
     }
 
-    async fn submit(&self, job: &JobSpec, now: Millis) -> Result<Submitted, ProviderError> {
+    async fn submit(&self, job: &JobSpec, now: Millis) -> Result<Submitted, SubmitError> {
         // With a first frame the video follows the image's aspect (§11.3): fitted to the
         // planned frame first (a last frame too), the delivered clip is the size held for.
-        let fitted = fitted_frames(job).await?;
+        let fitted = fitted_frames(job).await.map_err(SubmitError::unsent)?;
         let job = fitted.as_ref().unwrap_or(job);
         if vidgate_domain::upstream::minimax_is_v1(&self.config.model) {
             return self.v1_submit(job, now).await;
         }
         let body = create_body(job, &self.config.model)
-            .ok_or_else(|| ProviderError::Refused(format!("size {} has no MiniMax name", job.task.params.size)))?;
-        let sent_at = unix_now();
-        let send = self.sends.begin(super::lookup::signature(&body), sent_at);
-        let request = self.client.post(create_url(&self.base)).json(&body);
-        let sent = http::send(self.authorized(request), Call::Submit, MAX_API_BODY).await;
-        let submitted = match sent.and_then(|answer| self.created(answer, now)) {
-            Ok(submitted) => submitted,
-            Err(ProviderError::OutcomeUnknown(why)) => {
-                let job_id = self.recover(&body, send, sent_at, why).await?;
-                metrics::counter!("vidgate_provider_jobs_total", "provider" => self.settings.name.clone()).increment(1);
-                self.settings.submitted(job_id, now)
-            }
-            Err(e) => {
-                self.sends.forget(send);
-                return Err(e);
-            }
-        };
-        self.sends.holds(send, &submitted.job.job_id);
-        Ok(submitted)
+            .ok_or_else(|| ProviderError::Refused(format!("size {} has no MiniMax name", job.task.params.size)))
+            .map_err(SubmitError::unsent)?;
+        self.send_create(&body, now).await.map_err(SubmitError::after_send)
     }
 
     async fn poll(&self, _job: &JobSpec, upstream: &JobRef, now: Millis) -> Result<PollOutcome, ProviderError> {

@@ -16,7 +16,7 @@ use crate::provider::fit::fitted_image;
 use crate::provider::http::{self, Call, Credential, MAX_API_BODY};
 use crate::provider::settings::Settings;
 use crate::provider::throttle::Throttle;
-use crate::provider::{JobRef, JobSpec, PollOutcome, Provider, ProviderError, Submitted};
+use crate::provider::{JobRef, JobSpec, PollOutcome, Provider, ProviderError, SubmitError, Submitted};
 
 /// An OpenAI-Videos-compatible upstream.
 pub struct OpenAiProvider {
@@ -51,6 +51,22 @@ fn error(answer: &http::Answer, call: Call) -> ProviderError {
     http::status_error(answer.status, answer.retry_after_ms(), &detail, call)
 }
 
+impl OpenAiProvider {
+    /// Sends the create request and reads the job its answer names.
+    async fn send_create(&self, request: reqwest::RequestBuilder, now: Millis) -> Result<Submitted, ProviderError> {
+        let answer = http::send(request, Call::Submit, MAX_API_BODY).await?;
+        if !answer.status.is_success() {
+            return Err(error(&answer, Call::Submit));
+        }
+        let video: Video = answer.json(Call::Submit)?;
+        if video.id.is_empty() {
+            return Err(ProviderError::OutcomeUnknown("the accepted submit named no video id".into()));
+        }
+        metrics::counter!("vidgate_provider_jobs_total", "provider" => self.settings.name.clone()).increment(1);
+        Ok(self.settings.submitted(video.id, now))
+    }
+}
+
 #[async_trait]
 impl Provider for OpenAiProvider {
     fn name(&self) -> &str {
@@ -69,20 +85,11 @@ impl Provider for OpenAiProvider {
         Some(&self.settings.throttle)
     }
 
-    async fn submit(&self, job: &JobSpec, now: Millis) -> Result<Submitted, ProviderError> {
-        let fitted = fitted_image(job).await?;
+    async fn submit(&self, job: &JobSpec, now: Millis) -> Result<Submitted, SubmitError> {
+        let fitted = fitted_image(job).await.map_err(SubmitError::unsent)?;
         let body = create_body(fitted.as_ref().unwrap_or(job), &self.model);
         let request = self.authorized(self.client.post(create_url(&self.base)).json(&body));
-        let answer = http::send(request, Call::Submit, MAX_API_BODY).await?;
-        if !answer.status.is_success() {
-            return Err(error(&answer, Call::Submit));
-        }
-        let video: Video = answer.json(Call::Submit)?;
-        if video.id.is_empty() {
-            return Err(ProviderError::OutcomeUnknown("the accepted submit named no video id".into()));
-        }
-        metrics::counter!("vidgate_provider_jobs_total", "provider" => self.settings.name.clone()).increment(1);
-        Ok(self.settings.submitted(video.id, now))
+        self.send_create(request, now).await.map_err(SubmitError::after_send)
     }
 
     async fn poll(&self, _job: &JobSpec, upstream: &JobRef, now: Millis) -> Result<PollOutcome, ProviderError> {

@@ -21,7 +21,7 @@ use crate::provider::http::{self, Call, Credential, MAX_API_BODY};
 use crate::provider::settings::{Settings, never_sent};
 use crate::provider::throttle::Throttle;
 use crate::provider::veo;
-use crate::provider::{JobRef, JobSpec, PollOutcome, PolledResult, Provider, ProviderError, Submitted};
+use crate::provider::{JobRef, JobSpec, PollOutcome, PolledResult, Provider, ProviderError, SubmitError, Submitted};
 
 /// Veo on Vertex AI.
 pub struct VertexProvider {
@@ -70,6 +70,18 @@ impl VertexProvider {
         cap: usize,
     ) -> Result<http::Answer, ProviderError> {
         let token = self.token().await?;
+        self.post_json_as(&token, url, body, call, cap).await
+    }
+
+    /// [`Self::post_json`] with a token already in hand.
+    async fn post_json_as(
+        &self,
+        token: &Secret,
+        url: Url,
+        body: &impl serde::Serialize,
+        call: Call,
+        cap: usize,
+    ) -> Result<http::Answer, ProviderError> {
         let request = self.client.post(url).bearer_auth(token.expose()).json(body).timeout(self.settings.timeout);
         let answer = http::send(request, call, cap).await?;
         if answer.status == reqwest::StatusCode::UNAUTHORIZED {
@@ -78,6 +90,22 @@ impl VertexProvider {
             return Err(ProviderError::Busy { message: "401 with a cached token".into(), retry_after_ms: Some(1000) });
         }
         Ok(answer)
+    }
+
+    /// Sends the `predictLongRunning` create and reads the operation it names.
+    async fn send_create(
+        &self,
+        token: &Secret,
+        body: &veo::PredictRequest,
+        now: Millis,
+    ) -> Result<Submitted, ProviderError> {
+        let answer = self.post_json_as(token, self.target.predict_url(), body, Call::Submit, MAX_API_BODY).await?;
+        let op = veo::operation(&answer, Call::Submit)?;
+        if op.name.is_empty() {
+            return Err(ProviderError::OutcomeUnknown("the accepted submit named no operation".into()));
+        }
+        metrics::counter!("vidgate_provider_jobs_total", "provider" => self.settings.name.clone()).increment(1);
+        Ok(self.settings.submitted(op.name, now))
     }
 
     /// The `fetchPredictOperation` answer (a 2xx; its body may carry the result inline).
@@ -131,18 +159,12 @@ impl Provider for VertexProvider {
         Some(&self.settings.throttle)
     }
 
-    async fn submit(&self, job: &JobSpec, now: Millis) -> Result<Submitted, ProviderError> {
-        let body = self
-            .target
-            .predict_body(job)
-            .ok_or_else(|| ProviderError::Refused(format!("Veo has no resolution for {}", job.task.params.size)))?;
-        let answer = self.post_json(self.target.predict_url(), &body, Call::Submit, MAX_API_BODY).await?;
-        let op = veo::operation(&answer, Call::Submit)?;
-        if op.name.is_empty() {
-            return Err(ProviderError::OutcomeUnknown("the accepted submit named no operation".into()));
-        }
-        metrics::counter!("vidgate_provider_jobs_total", "provider" => self.settings.name.clone()).increment(1);
-        Ok(self.settings.submitted(op.name, now))
+    async fn submit(&self, job: &JobSpec, now: Millis) -> Result<Submitted, SubmitError> {
+        let body = self.target.predict_body(job).ok_or_else(|| {
+            SubmitError::unsent(ProviderError::Refused(format!("Veo has no resolution for {}", job.task.params.size)))
+        })?;
+        let token = self.token().await.map_err(SubmitError::unsent)?;
+        self.send_create(&token, &body, now).await.map_err(SubmitError::after_send)
     }
 
     async fn poll(&self, _job: &JobSpec, upstream: &JobRef, now: Millis) -> Result<PollOutcome, ProviderError> {

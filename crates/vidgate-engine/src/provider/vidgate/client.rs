@@ -14,7 +14,7 @@ use super::response::{UpstreamTask, outcome};
 use crate::provider::http::{self, Call, MAX_API_BODY};
 use crate::provider::settings::Settings;
 use crate::provider::throttle::Throttle;
-use crate::provider::{JobRef, JobSpec, PollOutcome, Provider, ProviderError, Submitted};
+use crate::provider::{JobRef, JobSpec, PollOutcome, Provider, ProviderError, SubmitError, Submitted};
 
 /// Another vidgate.
 pub struct VidgateProvider {
@@ -48,6 +48,25 @@ fn error(answer: &http::Answer, call: Call) -> ProviderError {
     http::status_error(answer.status, answer.retry_after_ms(), code, call)
 }
 
+impl VidgateProvider {
+    /// Sends the create request and reads the job its answer names.
+    async fn send_create(&self, request: reqwest::RequestBuilder, now: Millis) -> Result<Submitted, ProviderError> {
+        let answer = http::send(request, Call::Submit, MAX_API_BODY).await?;
+        if !answer.status.is_success() {
+            return Err(error(&answer, Call::Submit));
+        }
+        let task: UpstreamTask = answer.json(Call::Submit)?;
+        if task.task_id.is_empty() {
+            return Err(ProviderError::OutcomeUnknown("the accepted submit named no task".into()));
+        }
+        let replayed = answer.headers.get("idempotent-replayed").is_some_and(|v| v.as_bytes() == b"true");
+        if !replayed {
+            metrics::counter!("vidgate_provider_jobs_total", "provider" => self.settings.name.clone()).increment(1);
+        }
+        Ok(self.settings.submitted(task.task_id, now))
+    }
+}
+
 #[async_trait]
 impl Provider for VidgateProvider {
     fn name(&self) -> &str {
@@ -66,22 +85,10 @@ impl Provider for VidgateProvider {
         Some(&self.settings.throttle)
     }
 
-    async fn submit(&self, job: &JobSpec, now: Millis) -> Result<Submitted, ProviderError> {
+    async fn submit(&self, job: &JobSpec, now: Millis) -> Result<Submitted, SubmitError> {
         let body = generation(job, &self.model);
         let request = self.authorized(self.client.post(submit_url(&self.base)).json(&body));
-        let answer = http::send(request, Call::Submit, MAX_API_BODY).await?;
-        if !answer.status.is_success() {
-            return Err(error(&answer, Call::Submit));
-        }
-        let task: UpstreamTask = answer.json(Call::Submit)?;
-        if task.task_id.is_empty() {
-            return Err(ProviderError::OutcomeUnknown("the accepted submit named no task".into()));
-        }
-        let replayed = answer.headers.get("idempotent-replayed").is_some_and(|v| v.as_bytes() == b"true");
-        if !replayed {
-            metrics::counter!("vidgate_provider_jobs_total", "provider" => self.settings.name.clone()).increment(1);
-        }
-        Ok(self.settings.submitted(task.task_id, now))
+        self.send_create(request, now).await.map_err(SubmitError::after_send)
     }
 
     async fn poll(&self, _job: &JobSpec, upstream: &JobRef, now: Millis) -> Result<PollOutcome, ProviderError> {
