@@ -393,22 +393,37 @@ impl Config {
 
     /// The catalog this config describes.
     pub fn catalog(&self) -> Result<Catalog, String> {
-        crate::upstream::with_served_routes(self.models.catalog()?, &self.upstreams)
+        crate::upstream::with_served_routes(self.models.catalog()?, &self.channels()?)
+    }
+
+    /// The upstreams as channels: each `[[upstreams]]` entry, or each member of its pool
+    /// (`crate::pool::expand`). The engine runs on these; the file's entries are what
+    /// `config print` shows.
+    pub fn channels(&self) -> Result<Vec<crate::upstream::UpstreamConfig>, String> {
+        crate::pool::expand(&self.upstreams)
     }
 
     /// `[[upstreams]]` cannot be overridden field by field from the environment (it is an
     /// array), so an entry may name the variable holding its credentials instead.
     fn read_credentials_env(&mut self, env: &[(String, String)]) -> Result<(), String> {
-        for u in self.upstreams.iter_mut().filter(|u| !u.credentials_env.is_empty()) {
-            let value = env.iter().find(|(k, _)| *k == u.credentials_env).map(|(_, v)| v.clone());
-            let value = value.ok_or_else(|| format!("upstream {}: {} is not set", u.name, u.credentials_env))?;
-            u.credentials = Secret::new(value);
+        let read = |who: String, var: &str| {
+            let value = env.iter().find(|(k, _)| *k == var).map(|(_, v)| v.clone());
+            value.map(Secret::new).ok_or_else(|| format!("upstream {who}: {var} is not set"))
+        };
+        // An entry with a pool and credentials of its own is refused by the pool's check.
+        for u in self.upstreams.iter_mut() {
+            if !u.credentials_env.is_empty() && u.pool.is_none() {
+                u.credentials = read(u.name.clone(), &u.credentials_env)?;
+            }
+            for m in u.pool.iter_mut().flatten().filter(|m| !m.credentials_env.is_empty()) {
+                m.credentials = read(format!("{} (pool member {:?})", u.name, m.label), &m.credentials_env)?;
+            }
         }
         Ok(())
     }
 
     fn check(&self) -> Result<(), String> {
-        crate::upstream::check_all(&self.upstreams)?;
+        crate::upstream::check_all(&self.channels()?)?;
         self.catalog()?;
         let positive = [
             ("server.body_limit_bytes", self.server.body_limit_bytes as u64),

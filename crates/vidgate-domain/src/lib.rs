@@ -39,6 +39,7 @@ pub mod luma;
 pub mod model_overrides;
 pub mod money;
 pub mod plan;
+pub mod pool;
 pub mod request;
 pub mod routing;
 pub mod runway;

@@ -396,6 +396,13 @@ pub struct UpstreamConfig {
     /// `cost.credits` (default $0.01, docs/upstreams.md §13.7).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub usd_per_credit: Option<Usd>,
+    /// `[[upstreams.pool]]`: several credentials, each its own channel `<name>:<label>`
+    /// (docs/channels.md "Credential pools"); absent: the entry's own `credentials`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub pool: Option<Vec<crate::pool::PoolMember>>,
+    /// Set on a pool member's channel only: the entry it came from (never read from a file).
+    #[serde(skip)]
+    pub pool_of: String,
 }
 
 fn default_max_in_flight() -> u32 {
@@ -813,10 +820,15 @@ impl UpstreamConfig {
     /// Checks one entry on its own.
     pub fn check(&self) -> Result<(), String> {
         let n = &self.name;
-        if n.is_empty() || !n.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b)) {
-            return Err(format!("upstream name {n:?} must be non-empty [A-Za-z0-9._-]"));
+        // A pool member's channel is `<entry>:<label>`: the entry's name is checked as a name.
+        let entry = if self.pool_of.is_empty() { n.as_str() } else { self.pool_of.as_str() };
+        if entry.is_empty() || !entry.bytes().all(|b| b.is_ascii_alphanumeric() || b"-_.".contains(&b)) {
+            return Err(format!("upstream name {entry:?} must be non-empty [A-Za-z0-9._-]"));
         }
-        if n == "sandbox" {
+        if !self.pool_of.is_empty() {
+            crate::pool::check_member_name(n, &self.pool_of)?;
+        }
+        if entry == "sandbox" {
             return Err("upstream name \"sandbox\" is reserved for the built-in sandbox".into());
         }
         let needs_base = matches!(self.kind, UpstreamKind::Openai | UpstreamKind::Vidgate);
@@ -948,12 +960,18 @@ pub fn check_all(upstreams: &[UpstreamConfig]) -> Result<(), String> {
     Ok(())
 }
 
-/// The catalog with each upstream appended to the routes of the models it `serves`.
+/// The catalog with each upstream appended to the routes of the models it `serves`, and a
+/// route naming a pool entry replaced by the entry's members (`upstreams`: the channels,
+/// [`crate::pool::expand`]).
 pub fn with_served_routes(catalog: Catalog, upstreams: &[UpstreamConfig]) -> Result<Catalog, String> {
-    if upstreams.iter().all(|u| u.serves.is_empty()) {
+    let pooled = upstreams.iter().any(|u| !u.pool_of.is_empty());
+    if upstreams.iter().all(|u| u.serves.is_empty()) && !pooled {
         return Ok(catalog);
     }
     let mut models = catalog.models().to_vec();
+    for model in models.iter_mut().filter(|_| pooled) {
+        model.routes = model.routes.iter().flat_map(|route| pool_members(upstreams, route)).collect();
+    }
     for u in upstreams {
         for name in &u.serves {
             let model = models
@@ -966,6 +984,12 @@ pub fn with_served_routes(catalog: Catalog, upstreams: &[UpstreamConfig]) -> Res
         }
     }
     Catalog::new(models)
+}
+
+/// A route's channels: the members of the pool entry it names, else the route itself.
+fn pool_members(upstreams: &[UpstreamConfig], route: &str) -> Vec<String> {
+    let members: Vec<String> = upstreams.iter().filter(|u| u.pool_of == route).map(|u| u.name.clone()).collect();
+    if members.is_empty() { vec![route.to_owned()] } else { members }
 }
 
 #[cfg(test)]

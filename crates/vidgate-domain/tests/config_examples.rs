@@ -30,10 +30,13 @@ fn toml_blocks(page: &str) -> Vec<String> {
 fn load(block: &str) -> Config {
     let table: toml::Table = toml::from_str(block).unwrap_or_else(|e| panic!("{e}\n{block}"));
     let upstreams = table.get("upstreams").and_then(|u| u.as_array()).cloned().unwrap_or_default();
+    let members = upstreams.iter().filter_map(|u| u.get("pool")?.as_array()).flatten();
     let env = upstreams
         .iter()
+        .chain(members)
         .filter_map(|u| u.get("credentials_env")?.as_str())
-        .map(|name| (name.to_owned(), "example-secret".to_owned()));
+        .map(|name| (name.to_owned(), "example-secret".to_owned()))
+        .collect::<Vec<_>>();
     Config::load(block, env).unwrap_or_else(|e| panic!("{e}\n{block}"))
 }
 
@@ -51,7 +54,7 @@ fn every_example_on_the_page_starts_with_no_negative_margin_and_no_refusal() {
     let mut planned = 0;
     for block in toml_blocks(PAGE) {
         let config = load(&block);
-        let lines = report(&config.catalog().unwrap(), &config.upstreams);
+        let lines = report(&config.catalog().unwrap(), &config.channels().unwrap());
         for line in &lines {
             assert!(!line.negative_margin(), "a loss in the example:\n{line}\n{block}");
             assert!(
@@ -64,4 +67,14 @@ fn every_example_on_the_page_starts_with_no_negative_margin_and_no_refusal() {
         planned += summary.plans;
     }
     assert!(planned >= 24, "the examples plan veo3.1 (3 lengths × 6 sizes × audio or not) and more: {planned}");
+}
+
+#[test]
+fn the_pool_example_routes_seedance_through_each_key_of_the_pool() {
+    let pooled = toml_blocks(PAGE).iter().map(|b| load(b)).find(|c| c.upstreams.iter().any(|u| u.pool.is_some()));
+    let config = pooled.expect("a pool example");
+    let seedance = config.catalog().unwrap().resolve("seedance2").unwrap().clone();
+    assert_eq!(seedance.routes, ["ark:main", "ark:team-b"]);
+    let weights: Vec<u32> = config.channels().unwrap().iter().map(|c| c.weight).collect();
+    assert_eq!(weights, [3, 1]);
 }

@@ -29,10 +29,12 @@ pub struct App {
 
 /// Builds everything: opens (and migrates) the database, bootstraps it if empty, opens the
 /// file store and the media pool, and configures the providers.
-pub async fn build(config: Config, data_dir: &Path, public_url: String) -> Result<App, StartError> {
+pub async fn build(mut config: Config, data_dir: &Path, public_url: String) -> Result<App, StartError> {
     // Everything that can be wrong with the configuration (the catalog, upstream key files
     // and URLs) is found before any state exists: no data dir, database or credentials.json.
     let catalog = config.catalog().map_err(StartError::Config)?;
+    // From here on each credential of a pool is an upstream of its own (docs/channels.md).
+    config.upstreams = config.channels().map_err(StartError::Config)?;
     let threads = if config.engine.media_threads == 0 {
         std::thread::available_parallelism().map(|n| n.get()).unwrap_or(2)
     } else {

@@ -62,7 +62,7 @@ pub fn log_report(catalog: &Catalog, upstreams: &[UpstreamConfig]) {
     }
 }
 
-/// One `[[upstreams]]` entry's check (`vidgate upstreams check`).
+/// One `[[upstreams]]` entry's (or pool member's) check (`vidgate upstreams check`).
 pub struct CheckedUpstream {
     pub name: String,
     pub kind: &'static str,
@@ -75,7 +75,9 @@ pub struct CheckedUpstream {
 /// that cannot be built is reported, not fatal, so one bad entry does not hide the others.
 pub async fn check_all(config: &Config) -> Vec<CheckedUpstream> {
     use crate::provider::check::{Check, Verdict};
-    let checks = config.upstreams.iter().map(|u| async move {
+    // Each credential of a pool is checked on its own (a loaded config's pools are valid).
+    let channels = config.channels().unwrap_or_else(|_| config.upstreams.clone());
+    let checks = channels.iter().map(|u| async move {
         let check = match Upstream::from_config(u, config.files.max_result_bytes) {
             Ok(upstream) => upstream.provider().check().await,
             Err(why) => Check { credentials: Verdict::Bad(why), model: Verdict::Unknown("not built".into()) },

@@ -60,6 +60,18 @@ pub struct ExtensionJob {
     pub output_ms: u64,
 }
 
+/// One call a fake answered past its key check, with the key it carried and the job it
+/// named (fakes whose jobs belong to the account that created them).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct KeyedCall {
+    /// Submit, poll, download or delete.
+    pub endpoint: Endpoint,
+    /// The credential, as sent.
+    pub key: String,
+    /// The job created (submit) or named in the path.
+    pub job: String,
+}
+
 /// Request counters of one fake.
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
 pub struct Counters {
@@ -120,6 +132,7 @@ struct Inner {
     notes: Vec<Note>,
     extensions: Vec<ExtensionJob>,
     guides: Vec<(String, JobGuides)>,
+    keyed: Vec<KeyedCall>,
 }
 
 /// The records of one fake.
@@ -161,6 +174,15 @@ impl Journal {
     /// The guide images of each accepted job, by prompt, oldest first.
     pub fn guides(&self) -> Vec<(String, JobGuides)> {
         self.lock().guides.clone()
+    }
+
+    /// Every call with its key, oldest first (the OpenAI fake).
+    pub fn keyed_calls(&self) -> Vec<KeyedCall> {
+        self.lock().keyed.clone()
+    }
+
+    pub(crate) fn keyed_call(&self, endpoint: Endpoint, key: &str, job: &str) {
+        self.lock().keyed.push(KeyedCall { endpoint, key: key.to_owned(), job: job.to_owned() });
     }
 
     pub(crate) fn job_guides(&self, prompt: &str, guides: JobGuides) {

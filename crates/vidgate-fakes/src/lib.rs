@@ -47,7 +47,7 @@ pub use dashscope::{DashscopeConfig, FakeDashscope};
 pub use fal::{FakeFal, FalConfig, FalEndpoint};
 pub use faults::{Endpoint, Fault, Faults, Latency, Outcome};
 pub use gemini::{FakeGemini, GeminiConfig};
-pub use journal::{Counters, ExtensionJob, JobGuides, Journal, Note, Rejection, RejectionKind};
+pub use journal::{Counters, ExtensionJob, JobGuides, Journal, KeyedCall, Note, Rejection, RejectionKind};
 pub use kling::{FakeKling, KlingConfig};
 pub use luma::{FakeLuma, LumaApi, LumaConfig};
 pub use minimax::{FakeMinimax, MinimaxConfig};

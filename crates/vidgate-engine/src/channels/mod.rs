@@ -41,6 +41,8 @@ struct Route {
     daily: Option<Usd>,
     monthly: Option<Usd>,
     max_in_flight: u32,
+    /// The pool entry of a credential's channel: members stand in one place of the routes.
+    pool_of: Option<String>,
 }
 
 /// The routing state of every configured upstream.
@@ -86,6 +88,7 @@ impl Channels {
                     daily: u.daily_budget_usd,
                     monthly: u.monthly_budget_usd,
                     max_in_flight: u.max_in_flight,
+                    pool_of: (!u.pool_of.is_empty()).then(|| u.pool_of.clone()),
                 };
                 (u.name.clone(), route)
             })
@@ -147,11 +150,16 @@ impl Channels {
     /// `plan` with its lead picked (docs/channels.md) and the other routes after it in
     /// priority order; `None` when every route is out.
     pub fn arrange(&self, plan: TaskPlan, busy: impl Fn(&str) -> bool, now: Millis) -> Option<TaskPlan> {
+        // The members of a pool share the place of its first member, so without a
+        // configured priority they still form one group.
+        let place = |name: &str| self.routes.get(name).and_then(|r| r.pool_of.clone()).unwrap_or_else(|| name.into());
+        let places: Vec<String> = plan.routes.iter().map(|r| place(&r.route)).collect();
         let cands: Vec<Candidate> = plan
             .routes
             .iter()
             .enumerate()
-            .map(|(position, r)| {
+            .map(|(i, r)| {
+                let position = places.iter().position(|p| *p == places[i]).unwrap_or(i);
                 let (priority, weight) = self.priority_and_weight(&r.route, position);
                 let readiness = self.readiness(&r.route, busy(&r.route), now);
                 Candidate {
@@ -369,6 +377,35 @@ mod tests {
         assert_eq!(c.readiness("a", false, 400), Readiness::Out, "at its daily cap");
         assert!(!c.taken_out("a", 400), "a budget does not move a queued task");
         assert_eq!((c.priority_and_weight("a", 4), c.priority_and_weight("b", 0)), ((4, 1), (3, 2)));
+    }
+
+    #[test]
+    fn the_members_of_a_pool_share_one_place_in_the_routes_and_split_its_tasks() {
+        let member = |label: &str| -> UpstreamConfig {
+            let mut u: UpstreamConfig = serde_json::from_value(serde_json::json!({
+                "name": format!("p:{label}"), "kind": "gemini", "model": "veo-3.1-generate-preview",
+            }))
+            .unwrap();
+            u.pool_of = "p".into();
+            u
+        };
+        let first: UpstreamConfig =
+            serde_json::from_value(serde_json::json!({"name": "first", "kind": "gemini", "model": "m"})).unwrap();
+        let c = Channels::new(&[first, member("a"), member("b")], RoutePick::Weight);
+        c.set_controls(vec![UpstreamControl { disabled: true, ..row("first", 1, Health::Closed, 0) }]);
+        let route = |name: &str| -> vidgate_domain::plan::RoutePlan {
+            serde_json::from_value(serde_json::json!({"route": name, "upstream_seconds": 8, "upstream_audio": false,
+                "trim_to_ms": 8000, "upstream_cost": "0", "margin": "0"}))
+            .unwrap()
+        };
+        let plan = TaskPlan { current: 0, routes: vec![route("first"), route("p:a"), route("p:b")] };
+        let mut leads = BTreeMap::<String, u32>::new();
+        for _ in 0..200 {
+            let arranged = c.arrange(plan.clone(), |_| false, 10).unwrap();
+            *leads.entry(arranged.routes[0].route.clone()).or_default() += 1;
+        }
+        assert_eq!(leads.keys().collect::<Vec<_>>(), ["p:a", "p:b"], "both lead, first never: {leads:?}");
+        assert!(leads.values().all(|n| *n >= 60), "about half each: {leads:?}");
     }
 
     #[test]

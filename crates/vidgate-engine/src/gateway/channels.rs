@@ -48,6 +48,10 @@ pub struct UpstreamObject {
     pub object: &'static str,
     pub name: String,
     pub kind: String,
+    /// The `[[upstreams]]` entry whose credential pool this upstream is a member of
+    /// (`<pool>:<label>`); absent for an entry without a pool.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub pool: Option<String>,
     /// `ready` (takes new tasks now), `waiting` (at its cap or cooling down: new tasks
     /// wait for it) or `out` (disabled, ejected, refused credentials or over budget).
     pub state: &'static str,
@@ -92,13 +96,26 @@ impl Gateway {
     /// One configured upstream with its state.
     pub async fn upstream(&self, name: &str) -> Result<UpstreamObject, ApiError> {
         let all = self.upstreams().await?;
-        all.into_iter().find(|u| u.name == name).ok_or_else(|| ApiError::new(ErrorCode::NotFound, "no such upstream"))
+        all.into_iter().find(|u| u.name == name).ok_or_else(|| self.no_such_upstream(name))
+    }
+
+    /// 404 for `name`; a pool entry's name is answered with its members, which are the
+    /// upstreams an operator controls (one by one).
+    fn no_such_upstream(&self, name: &str) -> ApiError {
+        let members: Vec<&str> =
+            self.config.upstreams.iter().filter(|u| u.pool_of == name).map(|u| u.name.as_str()).collect();
+        if members.is_empty() {
+            return ApiError::new(ErrorCode::NotFound, "no such upstream");
+        }
+        let message =
+            format!("{name} is a credential pool; its members are upstreams of their own: {}", members.join(", "));
+        ApiError::new(ErrorCode::NotFound, message)
     }
 
     /// Applies an operator's change to a configured upstream and records it.
     pub async fn update_upstream(&self, name: &str, patch: UpstreamPatch) -> Result<UpstreamObject, ApiError> {
         if !self.engine.channels.knows(name) {
-            return Err(ApiError::new(ErrorCode::NotFound, "no such upstream"));
+            return Err(self.no_such_upstream(name));
         }
         let no_null = |field: &str, v: Option<Option<bool>>| match v {
             Some(None) => Err(bad(field, format!("{field} must not be null"))),
@@ -151,6 +168,7 @@ impl Gateway {
             object: "upstream",
             name: c.name.clone(),
             kind: config.map(|u| u.kind.as_str().to_owned()).unwrap_or_default(),
+            pool: config.filter(|u| !u.pool_of.is_empty()).map(|u| u.pool_of.clone()),
             state: match v.readiness {
                 Readiness::Ready => "ready",
                 Readiness::Waiting => "waiting",

@@ -23,6 +23,10 @@ use state::OpenAiState;
 pub struct OpenAiConfig {
     /// The bearer key every call must carry.
     pub api_key: String,
+    /// Keys of other accounts it also accepts. A video belongs to the key that created it:
+    /// another key's retrieve, content or delete answers 404 and its list leaves it out
+    /// (each key is an account of its own, as on the real API).
+    pub other_keys: Vec<String>,
     /// Model ids served (`sora-2*` ids follow the documented size rules; others take every size).
     pub models: Vec<String>,
     /// Send `openai-poll-after-ms` on `GET /v1/videos/{id}` (§3.6).
@@ -32,7 +36,12 @@ pub struct OpenAiConfig {
 impl Default for OpenAiConfig {
     fn default() -> Self {
         let models = ["sora-2", "sora-2-pro", "sora-2-2025-10-06", "sora-2-2025-12-08", "sora-2-pro-2025-10-06"];
-        Self { api_key: "sk-fake-openai".into(), models: models.map(String::from).to_vec(), poll_after_ms: None }
+        Self {
+            api_key: "sk-fake-openai".into(),
+            other_keys: Vec::new(),
+            models: models.map(String::from).to_vec(),
+            poll_after_ms: None,
+        }
     }
 }
 
@@ -54,7 +63,7 @@ impl FakeOpenAi {
     pub async fn start_with(config: OpenAiConfig) -> Self {
         let (listener, base_url) = Running::bind().await.expect("bind 127.0.0.1:0");
         let core = Core::new(Shape::OpenAi, base_url, routes::classify, false);
-        let state = Arc::new(OpenAiState::new(core, config.api_key, config.models, config.poll_after_ms));
+        let state = Arc::new(OpenAiState::new(core, config.clone()));
         let server = Running::serve(listener, routes::router(state.clone()));
         Self { state, _server: server }
     }

@@ -61,12 +61,12 @@ fn not_found(id: &str) -> Refusal {
 
 async fn create(State(state): State<Arc<OpenAiState>>, Extension(ctx): Extension<Ctx>, request: Request) -> Response {
     let result = async {
-        state.check_key(request.headers())?;
+        let key = state.check_key(request.headers())?;
         let create = parse_body(&state, request).await?;
         for note in &create.notes {
             state.core.note(&ctx, note.clone());
         }
-        Ok(start(&state, create))
+        Ok(start(&state, create, key))
     }
     .await;
     result.unwrap_or_else(|refusal| state.core.refuse(&ctx, refusal))
@@ -107,17 +107,20 @@ async fn form_fields(mut multipart: Multipart) -> Result<Vec<(String, Field)>, R
     Ok(parts)
 }
 
-fn start(state: &OpenAiState, create: Create) -> Response {
+fn start(state: &OpenAiState, create: Create, key: String) -> Response {
     let (outcome, latency) = state.core.faults.job_script(&create.prompt);
     state.core.journal.job_created(&create.prompt, None);
+    let id = format!("video_{}", crate::google::new_id());
+    state.core.journal.keyed_call(Endpoint::Submit, &key, &id);
     let video = Video {
-        id: format!("video_{}", crate::google::new_id()),
+        id,
         create,
         outcome,
         progress: Progress::new(latency),
         created_at: unix_now(),
         polled: false,
         done_at: None,
+        owner: key,
     };
     let body = response::video(&video);
     state.insert(video);
@@ -132,7 +135,7 @@ async fn model(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    let known = |()| {
+    let known = |_key| {
         if state.models.contains(&id) {
             Ok(())
         } else {
@@ -153,7 +156,10 @@ async fn retrieve(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    let result = state.check_key(&headers).and_then(|()| state.poll(&id).ok_or_else(|| not_found(&id)));
+    let result = state.check_key(&headers).and_then(|key| {
+        state.core.journal.keyed_call(Endpoint::Poll, &key, &id);
+        state.poll(&id, &key).ok_or_else(|| not_found(&id))
+    });
     let video = match result {
         Ok(video) => video,
         Err(refusal) => return state.core.refuse(&ctx, refusal),
@@ -174,13 +180,13 @@ async fn list(
     Query(query): QueryPairs,
     headers: HeaderMap,
 ) -> Response {
-    let result = state.check_key(&headers).and_then(|()| {
+    let result = state.check_key(&headers).and_then(|key| {
         let limit = match query_value(&query, "limit").map(str::parse::<usize>) {
             None => 20,
             Some(Ok(n)) if n <= 100 => n,
             Some(_) => return Err(Refusal::bad("'limit' must be 0 to 100").code("invalid_value").param("limit")),
         };
-        let mut videos = state.all();
+        let mut videos = state.all(&key);
         match query_value(&query, "order") {
             None | Some("desc") => videos.reverse(),
             Some("asc") => {}
@@ -203,8 +209,9 @@ async fn delete(
     Path(id): Path<String>,
     headers: HeaderMap,
 ) -> Response {
-    let result = state.check_key(&headers).and_then(|()| {
-        let video = state.get(&id).ok_or_else(|| not_found(&id))?;
+    let result = state.check_key(&headers).and_then(|key| {
+        state.core.journal.keyed_call(Endpoint::Delete, &key, &id);
+        let video = state.get(&id, &key).ok_or_else(|| not_found(&id))?;
         if !video.is_finished() {
             let status = video.status();
             return Err(Refusal::bad(format!("only completed or failed videos can be deleted; this one is {status}")));
@@ -223,8 +230,9 @@ async fn content(
     headers: HeaderMap,
 ) -> Response {
     let result = async {
-        state.check_key(&headers)?;
-        let video = state.get(&id).ok_or_else(|| not_found(&id))?;
+        let key = state.check_key(&headers)?;
+        state.core.journal.keyed_call(Endpoint::Download, &key, &id);
+        let video = state.get(&id, &key).ok_or_else(|| not_found(&id))?;
         let variant = query_value(&query, "variant").unwrap_or("video");
         if !["video", "thumbnail", "spritesheet"].contains(&variant) {
             return Err(Refusal::bad(format!("'variant' must be video, thumbnail or spritesheet, got {variant:?}"))

@@ -1,4 +1,5 @@
-//! What the OpenAI Videos fake remembers: the API key and the videos, in creation order.
+//! What the OpenAI Videos fake remembers: the API keys and the videos, in creation order,
+//! each with the key that created it (the only one that sees it).
 //!
 //! Owns how a video's status moves (only a `GET` of the video moves it, so `/content` and
 //! `DELETE` see the status the client last saw). It must not parse requests or render JSON.
@@ -24,6 +25,8 @@ pub(crate) struct Video {
     pub(crate) created_at: u64,
     pub(crate) polled: bool,
     pub(crate) done_at: Option<u64>,
+    /// The key that created it.
+    pub(crate) owner: String,
 }
 
 impl Video {
@@ -49,6 +52,7 @@ impl Video {
 pub(crate) struct OpenAiState {
     pub(crate) core: Arc<Core>,
     pub(crate) api_key: String,
+    other_keys: Vec<String>,
     pub(crate) models: Vec<String>,
     pub(crate) poll_after_ms: Option<u64>,
     videos: Mutex<Vec<Video>>,
@@ -70,15 +74,24 @@ pub(crate) fn unix_now() -> u64 {
 }
 
 impl OpenAiState {
-    pub(crate) fn new(core: Arc<Core>, api_key: String, models: Vec<String>, poll_after_ms: Option<u64>) -> Self {
-        Self { core, api_key, models, poll_after_ms, videos: Mutex::default(), expired: Mutex::new(false) }
+    pub(crate) fn new(core: Arc<Core>, config: super::OpenAiConfig) -> Self {
+        Self {
+            core,
+            api_key: config.api_key,
+            other_keys: config.other_keys,
+            models: config.models,
+            poll_after_ms: config.poll_after_ms,
+            videos: Mutex::default(),
+            expired: Mutex::new(false),
+        }
     }
 
-    /// Requires `Authorization: Bearer <key>` (docs/upstreams.md §3).
-    pub(crate) fn check_key(&self, headers: &HeaderMap) -> Result<(), Refusal> {
+    /// Requires `Authorization: Bearer <key>` with a known key (docs/upstreams.md §3);
+    /// the key.
+    pub(crate) fn check_key(&self, headers: &HeaderMap) -> Result<String, Refusal> {
         let value = headers.get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
         match value.and_then(|v| v.strip_prefix("Bearer ")) {
-            Some(key) if key == self.api_key => Ok(()),
+            Some(key) if key == self.api_key || self.other_keys.iter().any(|k| k == key) => Ok(key.to_owned()),
             _ => Err(Refusal::auth(StatusCode::UNAUTHORIZED, "Incorrect API key provided.").code("invalid_api_key")),
         }
     }
@@ -87,14 +100,15 @@ impl OpenAiState {
         lock(&self.videos).push(video);
     }
 
-    pub(crate) fn get(&self, id: &str) -> Option<Video> {
-        lock(&self.videos).iter().find(|v| v.id == id).cloned()
+    /// Video `id` if `key` created it.
+    pub(crate) fn get(&self, id: &str, key: &str) -> Option<Video> {
+        lock(&self.videos).iter().find(|v| v.id == id && v.owner == key).cloned()
     }
 
-    /// Counts a poll of `id` and returns the video as of this poll.
-    pub(crate) fn poll(&self, id: &str) -> Option<Video> {
+    /// Counts `key`'s poll of `id` and returns the video as of this poll.
+    pub(crate) fn poll(&self, id: &str, key: &str) -> Option<Video> {
         let mut videos = lock(&self.videos);
-        let video = videos.iter_mut().find(|v| v.id == id)?;
+        let video = videos.iter_mut().find(|v| v.id == id && v.owner == key)?;
         video.polled = true;
         if video.progress.poll() && video.outcome != Outcome::Never && video.done_at.is_none() {
             video.done_at = Some(unix_now());
@@ -106,9 +120,9 @@ impl OpenAiState {
         lock(&self.videos).retain(|v| v.id != id);
     }
 
-    /// Every video, oldest first.
-    pub(crate) fn all(&self) -> Vec<Video> {
-        lock(&self.videos).clone()
+    /// Every video `key` created, oldest first.
+    pub(crate) fn all(&self, key: &str) -> Vec<Video> {
+        lock(&self.videos).iter().filter(|v| v.owner == key).cloned().collect()
     }
 
     pub(crate) fn expire(&self) {

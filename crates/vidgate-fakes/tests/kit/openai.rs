@@ -123,3 +123,31 @@ async fn content_before_completion_and_delete_while_running_are_violations() {
     assert_eq!(retrieve(&fake, id).await.0, 404);
     assert_eq!(fake.journal().violations().len(), 2);
 }
+
+#[tokio::test]
+async fn a_video_belongs_to_the_key_that_created_it_and_the_journal_names_each_calls_key() {
+    let config = vidgate_fakes::OpenAiConfig { other_keys: vec!["sk-second".into()], ..Default::default() };
+    let fake = FakeOpenAi::start_with(config).await;
+    let (status, video) =
+        create(&fake, &json!({"prompt": "mine", "model": "sora-2", "seconds": "4", "size": "1280x720"})).await;
+    assert_eq!(status, 200, "{video}");
+    let id = video["id"].as_str().unwrap();
+    let other = |path: String| client().get(format!("{}{path}", fake.api_base())).bearer_auth("sk-second");
+    let (status, body) = json(other(format!("/videos/{id}")).send().await.unwrap()).await;
+    assert_eq!((status, body["error"]["message"].as_str()), (404, Some(&*format!("Video with id '{id}' not found."))));
+    let (_, list) = json(other("/videos".into()).send().await.unwrap()).await;
+    assert_eq!(list["data"], json!([]), "another account lists none of it");
+    let (status, _) =
+        json(client().get(format!("{}/videos/{id}", fake.api_base())).bearer_auth("sk-nope").send().await.unwrap())
+            .await;
+    assert_eq!(status, 401, "an unknown key is refused");
+    assert_eq!(retrieve(&fake, id).await.1["status"], "in_progress", "its creator sees it");
+    let calls: Vec<(vidgate_fakes::Endpoint, String, String)> =
+        fake.journal().keyed_calls().into_iter().map(|c| (c.endpoint, c.key, c.job)).collect();
+    use vidgate_fakes::Endpoint::{Poll, Submit};
+    let key = fake.api_key().to_owned();
+    assert_eq!(
+        calls,
+        [(Submit, key.clone(), id.to_owned()), (Poll, "sk-second".into(), id.to_owned()), (Poll, key, id.to_owned())]
+    );
+}

@@ -10,6 +10,7 @@ mod accounts;
 mod admin_accounts;
 mod admin_keys;
 mod audit;
+mod channel_pools;
 mod channels;
 mod console;
 mod fairness;
