@@ -99,6 +99,25 @@ pub async fn send(request: reqwest::RequestBuilder, call: Call, max_body: usize)
     Ok(Answer { status, headers, body: body.into() })
 }
 
+/// Sends a create request and reads the job id its 2xx answer names (`id` of the body read
+/// as `T`). Another status is `refused(answer)`; an accepted answer naming no id leaves the
+/// job unknown (`OutcomeUnknown`), as does an unreadable one.
+pub async fn create_job<T: serde::de::DeserializeOwned>(
+    request: reqwest::RequestBuilder,
+    refused: fn(&Answer, Call) -> ProviderError,
+    id: fn(T) -> String,
+) -> Result<String, ProviderError> {
+    let answer = send(request, Call::Submit, MAX_API_BODY).await?;
+    if !answer.status.is_success() {
+        return Err(refused(&answer, Call::Submit));
+    }
+    let id = id(answer.json(Call::Submit)?);
+    if id.is_empty() {
+        return Err(ProviderError::OutcomeUnknown("the accepted create named no job id".into()));
+    }
+    Ok(id)
+}
+
 /// A transport failure: a failed connect never sent anything; anything later may have.
 pub fn transport(e: reqwest::Error, call: Call) -> ProviderError {
     let e = e.without_url();

@@ -44,6 +44,13 @@ impl Settings {
         }
     }
 
+    /// A job this submit started: counted (`vidgate_provider_jobs_total`) and
+    /// [`Self::submitted`].
+    pub fn started(&self, job_id: String, now: Millis) -> Submitted {
+        metrics::counter!("vidgate_provider_jobs_total", "provider" => self.name.clone()).increment(1);
+        self.submitted(job_id, now)
+    }
+
     /// An accepted job: polled first by the schedule, failed at the deadline.
     pub fn submitted(&self, job_id: String, now: Millis) -> Submitted {
         let state = JobState { submitted_at: now };

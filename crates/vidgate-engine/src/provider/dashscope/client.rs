@@ -87,8 +87,7 @@ impl DashscopeProvider {
             }
         };
         self.sends.holds(send, &job_id);
-        metrics::counter!("vidgate_provider_jobs_total", "provider" => self.settings.name.clone()).increment(1);
-        Ok(self.settings.submitted(job_id, now))
+        Ok(self.settings.started(job_id, now))
     }
 }
 

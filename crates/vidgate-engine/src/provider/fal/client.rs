@@ -92,8 +92,7 @@ impl FalProvider {
                 "the accepted submit named no request id or queue URLs on the queue's origin".into(),
             ));
         }
-        metrics::counter!("vidgate_provider_jobs_total", "provider" => self.settings.name.clone()).increment(1);
-        let mut submitted = self.settings.submitted(queued.request_id, now);
+        let mut submitted = self.settings.started(queued.request_id, now);
         let state = FalState {
             submitted_at: now,
             status_url: queued.status_url,

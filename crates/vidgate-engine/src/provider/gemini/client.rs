@@ -57,8 +57,7 @@ impl GeminiProvider {
         if op.name.is_empty() {
             return Err(ProviderError::OutcomeUnknown("the accepted submit named no operation".into()));
         }
-        metrics::counter!("vidgate_provider_jobs_total", "provider" => self.settings.name.clone()).increment(1);
-        Ok(self.settings.submitted(op.name, now))
+        Ok(self.settings.started(op.name, now))
     }
 }
 

@@ -114,8 +114,7 @@ impl KlingProvider {
         if task.id.is_empty() {
             return Err(ProviderError::OutcomeUnknown("the accepted create named no task id".into()));
         }
-        metrics::counter!("vidgate_provider_jobs_total", "provider" => self.settings.name.clone()).increment(1);
-        Ok(self.settings.submitted(task.id, now))
+        Ok(self.settings.started(task.id, now))
     }
 }
 

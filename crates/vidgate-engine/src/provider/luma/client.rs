@@ -57,21 +57,6 @@ impl LumaProvider {
             g.video_url().ok_or_else(|| ProviderError::Result("the finished generation names no video".into()))?;
         http::download_signed(&self.client, &self.settings, url, dst).await
     }
-
-    /// Sends the create request and reads the job its answer names.
-    async fn send_create(&self, request: reqwest::RequestBuilder, now: Millis) -> Result<Submitted, ProviderError> {
-        let answer = http::send(self.authorized(request), Call::Submit, MAX_API_BODY).await?;
-        // Dream Machine answers 201; the Agents code is UNCONFIRMED (§14.4): any 2xx.
-        if !answer.status.is_success() {
-            return Err(error(&answer, Call::Submit));
-        }
-        let g: Generation = answer.json(Call::Submit)?;
-        if g.id.is_empty() {
-            return Err(ProviderError::OutcomeUnknown("the accepted create named no generation id".into()));
-        }
-        metrics::counter!("vidgate_provider_jobs_total", "provider" => self.settings.name.clone()).increment(1);
-        Ok(self.settings.submitted(g.id, now))
-    }
 }
 
 #[async_trait]
@@ -95,7 +80,9 @@ impl Provider for LumaProvider {
             .ok_or_else(|| ProviderError::Refused(format!("size {} has no Luma name", job.task.params.size)))
             .map_err(SubmitError::unsent)?;
         let request = self.client.post(create_url(&self.base, self.api)).json(&body);
-        self.send_create(request, now).await.map_err(SubmitError::after_send)
+        // Dream Machine answers 201; the Agents code is UNCONFIRMED (§14.4): any 2xx.
+        let created = http::create_job(self.authorized(request), error, |t: Generation| t.id).await;
+        created.map(|id| self.settings.started(id, now)).map_err(SubmitError::after_send)
     }
 
     async fn poll(&self, _job: &JobSpec, upstream: &JobRef, now: Millis) -> Result<PollOutcome, ProviderError> {

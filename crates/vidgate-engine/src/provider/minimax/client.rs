@@ -134,8 +134,7 @@ impl MinimaxProvider {
         if created.task_id.is_empty() {
             return Err(ProviderError::OutcomeUnknown("the accepted create named no task id".into()));
         }
-        metrics::counter!("vidgate_provider_jobs_total", "provider" => self.settings.name.clone()).increment(1);
-        Ok(self.settings.submitted(created.task_id, now))
+        Ok(self.settings.started(created.task_id, now))
     }
 
     /// Downloads the result at `url` with no credential.
@@ -161,8 +160,7 @@ impl MinimaxProvider {
             Ok(submitted) => submitted,
             Err(ProviderError::OutcomeUnknown(why)) => {
                 let job_id = self.recover(body, send, sent_at, why).await?;
-                metrics::counter!("vidgate_provider_jobs_total", "provider" => self.settings.name.clone()).increment(1);
-                self.settings.submitted(job_id, now)
+                self.settings.started(job_id, now)
             }
             Err(e) => {
                 self.sends.forget(send);

@@ -55,20 +55,6 @@ impl ModelarkProvider {
             task.video_url().ok_or_else(|| ProviderError::Result("the finished task names no video URL".into()))?;
         self.download(url, dst).await
     }
-
-    /// Sends the create request and reads the job its answer names.
-    async fn send_create(&self, request: reqwest::RequestBuilder, now: Millis) -> Result<Submitted, ProviderError> {
-        let answer = http::send(request, Call::Submit, MAX_API_BODY).await?;
-        if !answer.status.is_success() {
-            return Err(error(&answer, Call::Submit));
-        }
-        let task: ArkTask = answer.json(Call::Submit)?;
-        if task.id.is_empty() {
-            return Err(ProviderError::OutcomeUnknown("the accepted create named no task id".into()));
-        }
-        metrics::counter!("vidgate_provider_jobs_total", "provider" => self.settings.name.clone()).increment(1);
-        Ok(self.settings.submitted(task.id, now))
-    }
 }
 
 #[async_trait]
@@ -96,7 +82,8 @@ impl Provider for ModelarkProvider {
             .ok_or_else(|| ProviderError::Refused(format!("size {} has no ModelArk name", job.task.params.size)))
             .map_err(SubmitError::unsent)?;
         let request = self.authorized(self.client.post(tasks_url(&self.base)).json(&body));
-        self.send_create(request, now).await.map_err(SubmitError::after_send)
+        let created = http::create_job(request, error, |t: ArkTask| t.id).await;
+        created.map(|id| self.settings.started(id, now)).map_err(SubmitError::after_send)
     }
 
     async fn poll(&self, _job: &JobSpec, upstream: &JobRef, now: Millis) -> Result<PollOutcome, ProviderError> {

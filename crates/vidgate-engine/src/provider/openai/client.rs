@@ -51,21 +51,7 @@ fn error(answer: &http::Answer, call: Call) -> ProviderError {
     http::status_error(answer.status, answer.retry_after_ms(), &detail, call)
 }
 
-impl OpenAiProvider {
-    /// Sends the create request and reads the job its answer names.
-    async fn send_create(&self, request: reqwest::RequestBuilder, now: Millis) -> Result<Submitted, ProviderError> {
-        let answer = http::send(request, Call::Submit, MAX_API_BODY).await?;
-        if !answer.status.is_success() {
-            return Err(error(&answer, Call::Submit));
-        }
-        let video: Video = answer.json(Call::Submit)?;
-        if video.id.is_empty() {
-            return Err(ProviderError::OutcomeUnknown("the accepted submit named no video id".into()));
-        }
-        metrics::counter!("vidgate_provider_jobs_total", "provider" => self.settings.name.clone()).increment(1);
-        Ok(self.settings.submitted(video.id, now))
-    }
-}
+impl OpenAiProvider {}
 
 #[async_trait]
 impl Provider for OpenAiProvider {
@@ -89,7 +75,8 @@ impl Provider for OpenAiProvider {
         let fitted = fitted_image(job).await.map_err(SubmitError::unsent)?;
         let body = create_body(fitted.as_ref().unwrap_or(job), &self.model);
         let request = self.authorized(self.client.post(create_url(&self.base)).json(&body));
-        self.send_create(request, now).await.map_err(SubmitError::after_send)
+        let created = http::create_job(request, error, |t: Video| t.id).await;
+        created.map(|id| self.settings.started(id, now)).map_err(SubmitError::after_send)
     }
 
     async fn poll(&self, _job: &JobSpec, upstream: &JobRef, now: Millis) -> Result<PollOutcome, ProviderError> {

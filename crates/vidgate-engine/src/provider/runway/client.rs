@@ -59,20 +59,6 @@ impl RunwayProvider {
         let url = task.video_url().ok_or_else(|| ProviderError::Result("the finished task names no output".into()))?;
         http::download_signed(&self.client, &self.settings, url, dst).await
     }
-
-    /// Sends the create request and reads the job its answer names.
-    async fn send_create(&self, request: reqwest::RequestBuilder, now: Millis) -> Result<Submitted, ProviderError> {
-        let answer = http::send(self.authorized(request), Call::Submit, MAX_API_BODY).await?;
-        if !answer.status.is_success() {
-            return Err(error(&answer, Call::Submit));
-        }
-        let created: Created = answer.json(Call::Submit)?;
-        if created.id.is_empty() {
-            return Err(ProviderError::OutcomeUnknown("the accepted create named no task id".into()));
-        }
-        metrics::counter!("vidgate_provider_jobs_total", "provider" => self.settings.name.clone()).increment(1);
-        Ok(self.settings.submitted(created.id, now))
-    }
 }
 
 #[async_trait]
@@ -94,7 +80,8 @@ impl Provider for RunwayProvider {
     async fn submit(&self, job: &JobSpec, now: Millis) -> Result<Submitted, SubmitError> {
         let body = create_body(job, &self.config.model).map_err(ProviderError::Refused).map_err(SubmitError::unsent)?;
         let request = self.client.post(create_url(&self.base, Endpoint::of(job))).json(&body);
-        self.send_create(request, now).await.map_err(SubmitError::after_send)
+        let created = http::create_job(self.authorized(request), error, |t: Created| t.id).await;
+        created.map(|id| self.settings.started(id, now)).map_err(SubmitError::after_send)
     }
 
     async fn poll(&self, _job: &JobSpec, upstream: &JobRef, now: Millis) -> Result<PollOutcome, ProviderError> {

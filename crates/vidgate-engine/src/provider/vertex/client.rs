@@ -104,8 +104,7 @@ impl VertexProvider {
         if op.name.is_empty() {
             return Err(ProviderError::OutcomeUnknown("the accepted submit named no operation".into()));
         }
-        metrics::counter!("vidgate_provider_jobs_total", "provider" => self.settings.name.clone()).increment(1);
-        Ok(self.settings.submitted(op.name, now))
+        Ok(self.settings.started(op.name, now))
     }
 
     /// The `fetchPredictOperation` answer (a 2xx; its body may carry the result inline).
