@@ -68,7 +68,7 @@ fi
 # runs through the store and the bucket in the table-driven files (upstream_cases: submit,
 # poll, restart, lost submits and faults on every adapter; upstream_chaos, upstream_retries,
 # upstreams, channels, channel_pools), with every other API test.
-per_kind=(minimax fal runway modelark dashscope luma kling comfyui keyframes guides vertex gemini openai vidgate extension)
+per_kind=(minimax fal runway modelark dashscope luma luma_lookup kling comfyui keyframes guides vertex gemini openai vidgate extension)
 skip_per_kind=()
 for kind in "${per_kind[@]}"; do skip_per_kind+=(--skip "upstream_${kind}::"); done
 stage "API black-box suite on PostgreSQL + S3 (VIDGATE_TEST_BACKEND=postgres-s3)"

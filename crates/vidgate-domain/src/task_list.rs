@@ -1,8 +1,8 @@
-//! How a `dashscope` or `minimax` (v2) entry looks a lost create up in the upstream's task
-//! list (docs/upstreams.md §9.6, §11.6): the `task_list_lookup` table of an `[[upstreams]]`
-//! entry. The list's item shape, order and time zone are UNCONFIRMED upstream, so every knob
-//! the lookup depends on is here. It is on by default for DashScope, which matches the exact
-//! prompt, and off by default for MiniMax, whose list carries no prompt: there a task of
+//! How a `dashscope`, `minimax` (v2) or `luma` (Dream Machine) entry looks a lost create up
+//! in the upstream's task list (docs/upstreams.md §9.6, §11.6, §14.6): the
+//! `task_list_lookup` table of an `[[upstreams]]` entry. The list's item shape, order and time zone are UNCONFIRMED upstream, so every knob
+//! the lookup depends on is here. It is on by default for DashScope and Luma Dream Machine,
+//! which match the exact prompt, and off by default for MiniMax, whose list carries no prompt: there a task of
 //! the same model, resolution and ratio made by another client of the same key in the same
 //! seconds would be taken for ours, so an operator turns it on (`enabled = true`) only for a
 //! key that vidgate alone uses. Off, a lost create fails `upstream_outcome_unknown`.
@@ -15,8 +15,8 @@ use crate::upstream::{UpstreamConfig, UpstreamKind, minimax_is_v1};
 #[derive(Clone, Debug, PartialEq, Eq, Deserialize, Serialize)]
 #[serde(deny_unknown_fields)]
 pub struct TaskListLookup {
-    /// Whether a lost create is looked up at all (default: on for DashScope, off for
-    /// MiniMax; see the module docs). [`TaskListLookup::of`] fills it in.
+    /// Whether a lost create is looked up at all (default: on for DashScope and Luma Dream
+    /// Machine, off for MiniMax; see the module docs). [`TaskListLookup::of`] fills it in.
     #[serde(default)]
     pub enabled: Option<bool>,
     /// Seconds a listed task's creation time may lie before the send or after the lost
@@ -64,7 +64,7 @@ impl TaskListLookup {
     /// The entry's table, or the defaults, with `enabled` decided for the entry's kind.
     pub fn of(u: &UpstreamConfig) -> TaskListLookup {
         let mut t = u.task_list_lookup.clone().unwrap_or_default();
-        t.enabled = Some(t.enabled.unwrap_or(u.kind == UpstreamKind::Dashscope));
+        t.enabled = Some(t.enabled.unwrap_or(u.kind == UpstreamKind::Dashscope || is_dream_machine(u)));
         t
     }
 
@@ -74,14 +74,24 @@ impl TaskListLookup {
     }
 }
 
-/// `task_list_lookup` only on the kinds that have a list (DashScope, MiniMax v2; MiniMax v1
-/// has none, §11.6), with sane bounds.
+/// Whether the entry is a Luma one on the Dream Machine API (the Agents API has no list, §14.6).
+fn is_dream_machine(u: &UpstreamConfig) -> bool {
+    u.kind == UpstreamKind::Luma && crate::luma::api(&u.model) == Some(crate::luma::LumaApi::DreamMachine)
+}
+
+/// `task_list_lookup` only on the kinds that have a list (DashScope, MiniMax v2, Luma Dream
+/// Machine; MiniMax v1 and Luma Agents have none, §11.6, §14.6), with sane bounds.
 pub fn check(u: &UpstreamConfig) -> Result<(), String> {
     let Some(t) = &u.task_list_lookup else { return Ok(()) };
     let n = &u.name;
-    let listed = u.kind == UpstreamKind::Dashscope || (u.kind == UpstreamKind::Minimax && !minimax_is_v1(&u.model));
+    let listed = u.kind == UpstreamKind::Dashscope
+        || (u.kind == UpstreamKind::Minimax && !minimax_is_v1(&u.model))
+        || is_dream_machine(u);
     if !listed {
-        return Err(format!("upstream {n}: task_list_lookup applies to kinds dashscope and minimax (v2 models) only"));
+        return Err(format!(
+            "upstream {n}: task_list_lookup applies to kinds dashscope, minimax (v2 models) and luma (Dream Machine \
+             models) only"
+        ));
     }
     if !(1..=100).contains(&t.page_size) || !(1..=100).contains(&t.max_pages) {
         return Err(format!("upstream {n}: task_list_lookup page_size and max_pages must be 1 to 100"));
@@ -120,6 +130,10 @@ mod tests {
         assert_eq!(check(&h3), Ok(()));
         let v1 = entry("name = \"m\"\nkind = \"minimax\"\nmodel = \"MiniMax-Hailuo-02\"\n[task_list_lookup]\n");
         assert!(check(&v1).unwrap_err().contains("v2 models"));
+        let dream = entry("name = \"l\"\nkind = \"luma\"\nmodel = \"ray-2\"\n");
+        assert!(TaskListLookup::of(&dream).is_enabled(), "Dream Machine matches the prompt: on");
+        let agents = entry("name = \"l\"\nkind = \"luma\"\nmodel = \"ray-3.2\"\n[task_list_lookup]\n");
+        assert!(check(&agents).unwrap_err().contains("Dream Machine"));
         let kling = entry("name = \"k\"\nkind = \"kling\"\nmodel = \"kling-v3\"\n[task_list_lookup]\n");
         assert!(check(&kling).is_err());
         let wide = entry("name = \"w\"\nkind = \"dashscope\"\n[task_list_lookup]\npage_size = 0\n");

@@ -12,6 +12,7 @@
 //!
 //! Layout: `request` (create rules of both APIs) → `routes`; `state`.
 
+mod list;
 mod request;
 mod routes;
 mod state;

@@ -1,7 +1,7 @@
 //! The Luma fake's routes (digest §3–§6): the Agents API under `/v1`
 //! (`POST /generations`, `GET /generations/{id}`, no cancel) and the Dream Machine API under
 //! `/dream-machine/v1` (`POST /generations/video`, the older `POST /generations`, noted;
-//! `GET` and `DELETE /generations/{id}`), each with its own bearer key; and the presigned CDN
+//! `GET` and `DELETE /generations/{id}`, the list `GET /generations` in `list`), each with its own bearer key; and the presigned CDN
 //! result URLs (`/__fake/luma-cdn/{id}.mp4?X-Amz-Expires=…&X-Amz-Signature=…`), which take no
 //! credentials.
 //!
@@ -37,7 +37,7 @@ pub(crate) fn router(state: Arc<LumaState>) -> Router {
         .route(AGENTS, post(create_agents).fallback(fallback))
         .route(&format!("{AGENTS}/{{id}}"), get(retrieve_agents).fallback(fallback))
         .route(&format!("{DREAM}/video"), post(create_dream).fallback(fallback))
-        .route(DREAM, post(create_dream_legacy).fallback(fallback))
+        .route(DREAM, post(create_dream_legacy).get(super::list::list).fallback(fallback))
         .route(&format!("{DREAM}/{{id}}"), get(retrieve_dream).delete(delete).fallback(fallback))
         .route(&format!("{CDN}{{file}}"), get(content))
         .merge(blobs::routes())
@@ -53,6 +53,8 @@ pub(crate) fn classify(method: &Method, path: &str, _redirecting: bool) -> Optio
     match method.as_str() {
         "POST" if path == AGENTS || path == DREAM || path == format!("{DREAM}/video") => Some(Endpoint::Submit),
         "GET" if generation => Some(Endpoint::Poll),
+        // The Dream Machine list is a read like a poll (faults on `Endpoint::Poll` meet it too).
+        "GET" if path == DREAM => Some(Endpoint::Poll),
         "DELETE" if generation => Some(Endpoint::Delete),
         "GET" if path.starts_with(CDN) => Some(Endpoint::Download),
         _ => None,
@@ -152,7 +154,7 @@ async fn retrieve(
 }
 
 /// A generation in its API's shape (digest §5).
-fn generation_json(state: &LumaState, g: &Gen) -> Value {
+pub(super) fn generation_json(state: &LumaState, g: &Gen) -> Value {
     let c = &g.create;
     let done = g.state() == "completed";
     let url = |ext: &str| {

@@ -2,7 +2,8 @@
 //! queued → processing → completed with `output[].url`, a Dream Machine one queued →
 //! dreaming → completed with `assets.video`, each API with its own key; string durations,
 //! `type`/`model` on Agents and URL-only keyframes on Dream Machine are enforced; results are
-//! presigned URLs that need no key and expire; a Dream Machine DELETE removes the record.
+//! presigned URLs that need no key and expire; a Dream Machine DELETE removes the record; the
+//! Dream Machine list pages the generations newest first.
 
 use serde_json::{Value, json};
 use vidgate_fakes::{FakeLuma, LumaApi, Outcome};
@@ -116,4 +117,38 @@ async fn scripted_outcomes_fail_with_content_moderated_or_a_code() {
         ends.push((done["state"].clone(), done["failure_code"].clone()));
     }
     assert_eq!(ends, [(json!("failed"), json!("content_moderated")), (json!("failed"), json!("generation_failed"))]);
+}
+
+#[tokio::test]
+async fn the_dream_machine_list_pages_the_key_s_generations_newest_first_with_their_requests() {
+    let fake = FakeLuma::start().await;
+    let mut ids = Vec::new();
+    for prompt in ["first", "second", "third"] {
+        let (status, g) = create(&fake, LumaApi::DreamMachine, &dream(json!({"prompt": prompt}))).await;
+        assert_eq!(status, 201, "{g}");
+        ids.push(g["id"].as_str().unwrap().to_owned());
+    }
+    let list = |query: &str| {
+        let url = format!("{}/generations?{query}", fake.dream_machine_base());
+        client().get(url).bearer_auth(fake.api_key(LumaApi::DreamMachine)).send()
+    };
+    let (status, page) = json(list("limit=2&offset=0").await.unwrap()).await;
+    assert_eq!(status, 200, "{page}");
+    let listed: Vec<&str> = page["generations"].as_array().unwrap().iter().map(|g| g["id"].as_str().unwrap()).collect();
+    assert_eq!(listed, [ids[2].as_str(), ids[1].as_str()], "newest first");
+    assert_eq!((page["count"].clone(), page["has_more"].clone()), (json!(2), json!(true)));
+    assert_eq!(page["generations"][0]["request"]["prompt"], "third");
+    let (_, last) = json(list("limit=2&offset=2").await.unwrap()).await;
+    assert_eq!(
+        (last["generations"][0]["id"].as_str(), last["has_more"].clone()),
+        (Some(ids[0].as_str()), json!(false))
+    );
+    assert_eq!(json(list("limit=0").await.unwrap()).await.0, 400);
+    let agents_key = client()
+        .get(format!("{}/generations", fake.dream_machine_base()))
+        .bearer_auth(fake.api_key(LumaApi::Agents))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(agents_key.status().as_u16(), 401, "the list takes the Dream Machine key");
 }

@@ -41,6 +41,7 @@ mod upstream_helpers;
 mod upstream_keyframes;
 mod upstream_kling;
 mod upstream_luma;
+mod upstream_luma_lookup;
 mod upstream_minimax;
 mod upstream_modelark;
 mod upstream_openai;

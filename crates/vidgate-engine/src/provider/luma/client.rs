@@ -17,6 +17,7 @@ use super::request::{create_body, create_url, generation_url};
 use super::response::{Generation, error, outcome};
 use crate::provider::http::{self, Call, MAX_API_BODY};
 use crate::provider::settings::Settings;
+use crate::provider::task_list::{Sends, unix_now};
 use crate::provider::throttle::Throttle;
 use crate::provider::{JobRef, JobSpec, PollOutcome, PolledResult, Provider, ProviderError, SubmitError, Submitted};
 
@@ -28,10 +29,12 @@ pub struct LumaProvider {
     pub(super) key: vidgate_domain::secret::Secret,
     pub(super) client: reqwest::Client,
     pub(super) config: UpstreamConfig,
+    /// The creates sent, for the list lookup of a lost one (Dream Machine, §14.6).
+    pub(super) sends: Sends,
 }
 
 impl LumaProvider {
-    fn authorized(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
+    pub(super) fn authorized(&self, request: reqwest::RequestBuilder) -> reqwest::RequestBuilder {
         request.bearer_auth(self.key.expose()).timeout(self.settings.timeout)
     }
 
@@ -80,9 +83,26 @@ impl Provider for LumaProvider {
             .ok_or_else(|| ProviderError::Refused(format!("size {} has no Luma name", job.task.params.size)))
             .map_err(SubmitError::unsent)?;
         let request = self.client.post(create_url(&self.base, self.api)).json(&body);
+        // A lost Dream Machine answer is looked up in its list (§14.6); Agents has none.
+        let sent_at = unix_now();
+        let send = self.sends.begin(super::lookup::signature(&body), sent_at);
         // Dream Machine answers 201; the Agents code is UNCONFIRMED (§14.4): any 2xx.
-        let created = http::create_job(self.authorized(request), error, |t: Generation| t.id).await;
-        created.map(|id| self.settings.started(id, now)).map_err(SubmitError::after_send)
+        let created = match http::create_job(self.authorized(request), error, |t: Generation| t.id).await {
+            Err(ProviderError::OutcomeUnknown(why)) if self.api == LumaApi::DreamMachine => {
+                self.recover(&body, send, sent_at, why).await
+            }
+            other => other,
+        };
+        match created {
+            Ok(id) => {
+                self.sends.holds(send, &id);
+                Ok(self.settings.started(id, now))
+            }
+            Err(e) => {
+                self.sends.forget(send);
+                Err(SubmitError::after_send(e))
+            }
+        }
     }
 
     async fn poll(&self, _job: &JobSpec, upstream: &JobRef, now: Millis) -> Result<PollOutcome, ProviderError> {

@@ -1,9 +1,11 @@
 //! Luma's Ray models (docs/upstreams.md §14) on either of Luma's two APIs, picked by the
 //! entry's model id: the Agents API (`ray-3.2`) or the legacy Dream Machine API (`ray-2`,
 //! `ray-flash-2`, `ray-1-6`). Request building (`request`), reading generations and errors
-//! (`response`) and the provider (`client`).
+//! (`response`), the provider (`client`) and the list lookup of a lost Dream Machine create
+//! (`lookup`).
 
 mod client;
+mod lookup;
 pub mod request;
 pub mod response;
 
@@ -30,6 +32,7 @@ impl LumaProvider {
             client: super::http::api_client(std::time::Duration::from_secs(10)).map_err(|e| e.to_string())?,
             settings: Settings::from_config(u, max_result_bytes),
             config: u.clone(),
+            sends: Default::default(),
         })
     }
 }
