@@ -36,7 +36,7 @@ pub struct Upstream {
     pub weight: u32,
     #[serde(default)]
     pub in_flight: u32,
-    /// 0: no cap.
+    /// 0 only for a row without a configured entry.
     #[serde(default)]
     pub max_in_flight: u32,
     pub spend_today_usd: Number,
