@@ -1,13 +1,13 @@
 //! A typed client for the vidgate HTTP API, used by the `vidgate` command line client.
 //!
 //! Layout: [`Client`] holds the gateway's URL, the credentials and the retry policy
-//! ([`retry`]); [`api`] has one method per endpoint; [`stream`] follows a task's
-//! Server-Sent Events with resume; [`download`] streams a file to disk. Errors carry what
-//! the gateway said ([`ApiError`]). This crate only speaks HTTP: it never reads config
-//! files or the environment, and prints nothing.
+//! ([`retry`]); [`api`] has one method per endpoint, [`upstreams`] those of the upstreams'
+//! live control; [`stream`] follows a task's Server-Sent Events with resume; [`download`]
+//! streams a file to disk. Errors carry what the gateway said ([`ApiError`]). This crate
+//! only speaks HTTP: it never reads config files or the environment, and prints nothing.
 //!
-//! Retries: calls that are safe to repeat (reads, cancel, delete, submits, which always
-//! carry an idempotency key) are retried on a transport failure, 429 and 5xx, with
+//! Retries: calls that are safe to repeat (reads, changes, cancel, delete, submits, which
+//! always carry an idempotency key) are retried on a transport failure, 429 and 5xx, with
 //! exponential backoff; creating accounts or keys and adding credits are sent once.
 //!
 //! ```no_run
@@ -31,12 +31,14 @@ mod error;
 pub mod retry;
 pub mod stream;
 mod types;
+pub mod upstreams;
 
 use std::time::Duration;
 
 pub use error::{ApiError, Error, Result};
 pub use retry::RetryPolicy;
 pub use types::*;
+pub use upstreams::{Upstream, UpstreamChange};
 
 use reqwest::header::{HeaderMap, HeaderValue};
 use reqwest::{Method, RequestBuilder, Response};

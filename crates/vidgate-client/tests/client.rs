@@ -9,7 +9,7 @@ use axum::http::{HeaderMap, StatusCode};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use serde_json::{Value, json};
-use vidgate_client::{Client, Error, GenerateRequest, Options, RetryPolicy, TaskStatus};
+use vidgate_client::{Client, Error, GenerateRequest, Options, RetryPolicy, TaskStatus, UpstreamChange};
 
 /// What the server saw: one entry per request, its headers.
 type Seen = Arc<Mutex<Vec<HeaderMap>>>;
@@ -230,4 +230,59 @@ async fn a_download_lands_under_its_name_whole_and_leaves_no_temporary_file() {
     let names: Vec<_> = std::fs::read_dir(&dir).unwrap().map(|e| e.unwrap().file_name()).collect();
     assert_eq!(names, vec![std::ffi::OsString::from("a.mp4")]);
     std::fs::remove_dir_all(&dir).unwrap();
+}
+
+fn upstream_row(name: &str) -> Value {
+    json!({"object": "upstream", "name": name, "kind": "openai", "pool": "ark", "state": "out", "disabled": true,
+           "health": "closed", "open_until": null, "cooling_until": null, "priority": null, "weight": 3,
+           "in_flight": 0, "max_in_flight": 10, "spend_today_usd": 0, "spend_month_usd": 0,
+           "daily_budget_usd": null, "monthly_budget_usd": null, "last_error": null, "last_error_at": null,
+           "changed_at": null})
+}
+
+#[tokio::test]
+async fn a_member_name_travels_as_one_encoded_segment_and_an_unknown_one_is_a_404_asked_once() {
+    type Got = Arc<Mutex<Vec<(String, String, Value)>>>;
+    let got: Got = Arc::default();
+    let (g1, g2) = (got.clone(), got.clone());
+    let router = Router::new().route(
+        "/admin/v1/upstreams/{name}",
+        get(move |uri: axum::http::Uri, axum::extract::Path(name): axum::extract::Path<String>| {
+            let g = g1.clone();
+            async move {
+                g.lock().unwrap().push((uri.path().to_owned(), name.clone(), Value::Null));
+                error(StatusCode::NOT_FOUND, "not_found", None)
+            }
+        })
+        .patch(
+            move |uri: axum::http::Uri,
+                  axum::extract::Path(name): axum::extract::Path<String>,
+                  axum::Json(body): axum::Json<Value>| {
+                let g = g2.clone();
+                async move {
+                    g.lock().unwrap().push((uri.path().to_owned(), name.clone(), body));
+                    axum::Json(upstream_row(&name))
+                }
+            },
+        ),
+    );
+    let c = client(&serve(router).await);
+    let change = UpstreamChange { disabled: Some(true), weight: Some(None), ..Default::default() };
+    let u = c.update_upstream("ark:team-b", &change).await.unwrap();
+    assert_eq!((u.name.as_str(), u.pool.as_deref(), u.state.as_str()), ("ark:team-b", Some("ark"), "out"));
+    let e = c.upstream("nope").await.unwrap_err();
+    assert_eq!(e.api().map(|a| (a.status, a.code.as_str())), Some((404, "not_found")));
+    let got = got.lock().unwrap();
+    assert_eq!(
+        *got,
+        [
+            (
+                "/admin/v1/upstreams/ark%3Ateam-b".to_owned(),
+                "ark:team-b".to_owned(),
+                json!({"disabled": true, "weight": null})
+            ),
+            ("/admin/v1/upstreams/nope".to_owned(), "nope".to_owned(), Value::Null),
+        ],
+        "one PATCH, one GET (a 404 is not retried)"
+    );
 }

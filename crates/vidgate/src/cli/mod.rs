@@ -13,6 +13,7 @@ mod own;
 mod profile;
 mod serve;
 mod tasks;
+mod upstream_control;
 mod upstreams;
 
 use clap::{CommandFactory, Parser, Subcommand};
@@ -25,9 +26,10 @@ const DEFAULT_URL: &str = "http://127.0.0.1:8080";
 
 const AFTER_HELP: &str = "\
 The client commands talk to the gateway at VIDGATE_URL (default http://127.0.0.1:8080) with
-the API key in VIDGATE_API_KEY or, for accounts, credits, keys and admin, the admin token in
-VIDGATE_ADMIN_TOKEN; --url, --api-key and --admin-token win over the environment, and
-both over the profile `vidgate login` saves (~/.config/vidgate/profile.toml, mode 0600).
+the API key in VIDGATE_API_KEY or, for accounts, credits, keys, admin and upstreams
+list|show|set, the admin token in VIDGATE_ADMIN_TOKEN; --url, --api-key and --admin-token
+win over the environment, and both over the profile `vidgate login` saves
+(~/.config/vidgate/profile.toml, mode 0600).
 Calls that are safe to repeat are retried with backoff: --retries (VIDGATE_RETRIES, 4
 attempts in all); --connect-timeout-secs (VIDGATE_CONNECT_TIMEOUT_SECS, 10) and
 --read-timeout-secs (VIDGATE_READ_TIMEOUT_SECS, 60) bound the waits. Exit status: 0 on
@@ -38,7 +40,8 @@ Examples:
   vidgate tasks ls --status running
   vidgate accounts create --name acme
   vidgate credits add acct_01... 50 --note \"first top-up\"
-  vidgate keys create --account acct_01... --name prod --mode live";
+  vidgate keys create --account acct_01... --name prod --mode live
+  vidgate upstreams set ark:team-b --disable";
 
 /// A self-hosted gateway for video-generation models: run it, and use it from a terminal.
 #[derive(Parser)]
@@ -59,7 +62,7 @@ pub struct Global {
     /// The API key (`sk-vg-…`), for generate, tasks, models, balance and usage.
     #[arg(long, env = "VIDGATE_API_KEY", hide_env_values = true, global = true)]
     api_key: Option<String>,
-    /// The admin token, for accounts, credits, keys and admin.
+    /// The admin token, for accounts, credits, keys, admin and upstreams list|show|set.
     #[arg(long, env = "VIDGATE_ADMIN_TOKEN", hide_env_values = true, global = true)]
     admin_token: Option<String>,
     /// Print the API's JSON objects instead of tables.
@@ -115,7 +118,8 @@ enum Command {
         #[command(subcommand)]
         action: keys::KeyAction,
     },
-    /// Check the configured upstreams' credentials and model ids (no gateway needed).
+    /// Check the configured upstreams' credentials and model ids (no gateway needed), or
+    /// list and control a running gateway's upstreams (admin token).
     Upstreams {
         #[command(subcommand)]
         action: upstreams::UpstreamsAction,

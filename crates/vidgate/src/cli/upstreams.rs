@@ -1,6 +1,7 @@
 //! `vidgate upstreams check`: every `[[upstreams]]` entry of a config checked against its
 //! live API without generating anything (credentials and model id, where the API allows),
-//! as a table or JSON; exit status 1 when anything was refused.
+//! as a table or JSON; exit status 1 when anything was refused. `list`, `show` and `set`
+//! control a running gateway's upstreams ([`super::upstream_control`]).
 
 use std::path::PathBuf;
 
@@ -8,7 +9,7 @@ use anyhow::bail;
 use clap::Subcommand;
 use vidgate_engine::provider::check::Verdict;
 
-use super::{Global, output};
+use super::{Global, output, upstream_control};
 
 #[derive(Subcommand)]
 pub enum UpstreamsAction {
@@ -18,10 +19,27 @@ pub enum UpstreamsAction {
         #[arg(long)]
         config: Option<PathBuf>,
     },
+    /// A running gateway's upstreams with their state: health, in flight, spend, last error
+    /// (admin token).
+    #[command(visible_alias = "ls")]
+    List,
+    /// One upstream with every field (admin token).
+    Show {
+        /// The upstream (a pool member is `<entry>:<label>`).
+        name: String,
+    },
+    /// Disable or enable an upstream, change its weight or priority, or reset its breaker,
+    /// on a running gateway (admin token); prints the upstream after the change.
+    Set(upstream_control::SetArgs),
 }
 
 pub async fn run(g: &Global, action: UpstreamsAction) -> anyhow::Result<()> {
-    let UpstreamsAction::Check { config } = action;
+    let config = match action {
+        UpstreamsAction::Check { config } => config,
+        UpstreamsAction::List => return upstream_control::list(g).await,
+        UpstreamsAction::Show { name } => return upstream_control::show(g, &name).await,
+        UpstreamsAction::Set(args) => return upstream_control::set(g, args).await,
+    };
     let config = super::serve::load_config(config.as_deref())?;
     let _ = rustls::crypto::ring::default_provider().install_default();
     let checked = vidgate_engine::upstreams::check_all(&config).await;
