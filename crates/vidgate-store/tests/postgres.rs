@@ -293,3 +293,46 @@ async fn key_and_account_changes_are_announced_to_the_others_once_and_spending_i
 async fn only_key(store: &std::sync::Arc<dyn vidgate_store::Store>, acct: &AccountId) -> KeyId {
     store.keys(Some(acct)).await.unwrap().remove(0).id
 }
+
+/// Migration 0085 on a database written before it: an unfinished task's engine counts move
+/// out of its `upstream_state` into their own column; a finished one keeps its state.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn migration_0085_moves_an_unfinished_task_s_counts_out_of_its_upstream_state() {
+    use sqlx::Connection;
+    let url = fresh_database().await;
+    let store = vidgate_store::open(&url).await.unwrap();
+    let acct = AccountId::generate();
+    store.create_account(&acct, "a", "whsec_a", 1).await.unwrap();
+    let mut key = plan("s").test_key;
+    key.account_id = acct.clone();
+    let key_id = key.id.clone();
+    store.create_key(key, 1).await.unwrap();
+    let (running, finished) = (new_task(&acct, &key_id), new_task(&acct, &key_id));
+    let ids = (running.id.clone(), finished.id.clone());
+    store.submit(running, Default::default()).await.unwrap();
+    store.submit(finished, Default::default()).await.unwrap();
+    drop(store);
+    // The layout before 0085 (and 0090, which comes after it): counts inside the state.
+    let old_state = serde_json::json!({"operation": "op/1", "poll_failures": 2, "unsent_submits": 1,
+        "chain_submits_before": 3, "fetch_failures": 4});
+    let mut db = sqlx::PgConnection::connect(&url).await.unwrap();
+    let down = "ALTER TABLE tasks DROP COLUMN engine_counters; DROP INDEX tasks_created_cost; \
+                DROP TABLE upstream_controls; DROP FUNCTION vidgate_announce_upstream(); \
+                DELETE FROM schema_migrations WHERE version IN (85, 90);";
+    sqlx::raw_sql(down).execute(&mut db).await.unwrap();
+    sqlx::query("UPDATE tasks SET upstream_state = $1").bind(&old_state).execute(&mut db).await.unwrap();
+    sqlx::query("UPDATE tasks SET phase = 'done' WHERE id = $1").bind(ids.1.as_str()).execute(&mut db).await.unwrap();
+    db.close().await.unwrap();
+
+    let upgraded = vidgate_store::open(&url).await.unwrap();
+    let t = upgraded.task(&ids.0).await.unwrap().unwrap();
+    let moved = vidgate_store::EngineCounters {
+        fetch_failures: 4,
+        poll_failures: 2,
+        unsent_submits: 1,
+        chain_submits_before: 3,
+    };
+    assert_eq!((t.counters, t.upstream_state), (moved, serde_json::json!({"operation": "op/1"})));
+    let done = upgraded.task(&ids.1).await.unwrap().unwrap();
+    assert_eq!((done.counters, done.upstream_state), (Default::default(), old_state));
+}

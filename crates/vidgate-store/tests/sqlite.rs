@@ -1,4 +1,5 @@
-//! The conformance suite on SQLite, each test on a fresh database file.
+//! The conformance suite on SQLite, each test on a fresh database file; what only a SQLite
+//! file has (its process lock); and an upgrade across a migration that moves data.
 
 use std::sync::Arc;
 
@@ -27,18 +28,18 @@ mod start_up {
 
     const NOW: i64 = 1_800_000_000_000;
 
-    fn file() -> PathBuf {
+    pub(super) fn file() -> PathBuf {
         let dir = std::env::temp_dir().join(format!("vidgate-store-{}", ulid::Ulid::new()));
         std::fs::create_dir_all(&dir).unwrap();
         dir.join("test.db")
     }
 
-    async fn open(path: &Path) -> Arc<dyn Store> {
+    pub(super) async fn open(path: &Path) -> Arc<dyn Store> {
         Arc::new(SqliteStore::open(path.to_str().unwrap()).await.unwrap())
     }
 
     /// One task, leased by `owner` for a minute.
-    async fn leased_task(store: &Arc<dyn Store>, owner: &str) -> Claimed {
+    pub(super) async fn leased_task(store: &Arc<dyn Store>, owner: &str) -> Claimed {
         let acct = AccountId::generate();
         store.create_account(&acct, "a", "whsec_a", NOW).await.unwrap();
         let key = NewKey {
@@ -167,4 +168,49 @@ async fn the_claim_and_poll_queries_use_indexes_and_never_scan_tasks() {
         assert!(plan.iter().any(|l| l.starts_with("SEARCH ") || l.contains("USING")), "{name}: {plan:?}");
     }
     std::fs::remove_dir_all(dir).unwrap();
+}
+
+/// Upgrading a database written before a migration: its rows are carried over.
+mod upgrade {
+    use serde_json::json;
+    use vidgate_store::EngineCounters;
+
+    use super::start_up::{file, leased_task, open};
+
+    /// Migration 0085 moved the engine's counts out of `upstream_state` into their own
+    /// column: an unfinished task keeps its counts and its provider's state, a finished one
+    /// keeps its state as it was.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn migration_0085_moves_an_unfinished_task_s_counts_out_of_its_upstream_state() {
+        let path = file();
+        let store = open(&path).await;
+        let running = leased_task(&store, "w").await.task.id;
+        let finished = leased_task(&store, "w").await.task.id;
+        drop(store);
+        // The layout before 0085 (and 0090, which comes after it): counts inside the state.
+        let db = sqlx::SqlitePool::connect(&format!("sqlite://{}", path.display())).await.unwrap();
+        let down = "ALTER TABLE tasks DROP COLUMN engine_counters; DROP INDEX tasks_created_cost; \
+                    DROP TABLE upstream_controls; DELETE FROM schema_migrations WHERE version IN (85, 90);";
+        sqlx::raw_sql(down).execute(&db).await.unwrap();
+        let old_state =
+            r#"{"operation":"op/1","poll_failures":2,"unsent_submits":1,"chain_submits_before":3,"fetch_failures":4}"#;
+        for id in [&running, &finished] {
+            sqlx::query("UPDATE tasks SET upstream_state = ? WHERE id = ?")
+                .bind(old_state)
+                .bind(id.as_str())
+                .execute(&db)
+                .await
+                .unwrap();
+        }
+        sqlx::query("UPDATE tasks SET phase = 'done' WHERE id = ?").bind(finished.as_str()).execute(&db).await.unwrap();
+        db.close().await;
+
+        let upgraded = open(&path).await;
+        let t = upgraded.task(&running).await.unwrap().unwrap();
+        let moved = EngineCounters { fetch_failures: 4, poll_failures: 2, unsent_submits: 1, chain_submits_before: 3 };
+        assert_eq!((t.counters, t.upstream_state), (moved, json!({"operation": "op/1"})));
+        let done = upgraded.task(&finished).await.unwrap().unwrap();
+        let as_it_was: serde_json::Value = serde_json::from_str(old_state).unwrap();
+        assert_eq!((done.counters, done.upstream_state), (EngineCounters::default(), as_it_was));
+    }
 }
