@@ -100,10 +100,9 @@ impl Gateway {
     }
 
     /// 404 for `name`; a pool entry's name is answered with its members, which are the
-    /// upstreams an operator controls (one by one).
+    /// upstreams an operator reads one by one (a `PATCH` on the entry changes them all).
     fn no_such_upstream(&self, name: &str) -> ApiError {
-        let members: Vec<&str> =
-            self.config.upstreams.iter().filter(|u| u.pool_of == name).map(|u| u.name.as_str()).collect();
+        let members = self.pool_members(name);
         if members.is_empty() {
             return ApiError::new(ErrorCode::NotFound, "no such upstream");
         }
@@ -112,46 +111,48 @@ impl Gateway {
         ApiError::new(ErrorCode::NotFound, message)
     }
 
+    /// The members of the credential pool `entry` (`<entry>:<label>`), in pool order; empty
+    /// when `entry` is no `[[upstreams]]` entry with a pool.
+    pub fn pool_members(&self, entry: &str) -> Vec<String> {
+        self.config.upstreams.iter().filter(|u| u.pool_of == entry).map(|u| u.name.clone()).collect()
+    }
+
     /// Applies an operator's change to a configured upstream and records it.
     pub async fn update_upstream(&self, name: &str, patch: UpstreamPatch) -> Result<UpstreamObject, ApiError> {
         if !self.engine.channels.knows(name) {
             return Err(self.no_such_upstream(name));
         }
-        let no_null = |field: &str, v: Option<Option<bool>>| match v {
-            Some(None) => Err(bad(field, format!("{field} must not be null"))),
-            other => Ok(other.flatten()),
-        };
-        let knob = |field: &str, v: Option<Option<u32>>| match v {
-            Some(Some(n)) if n > MAX_KNOB => Err(bad(field, format!("{field} must be 0 to {MAX_KNOB} or null"))),
-            other => Ok(other),
-        };
-        let change = UpstreamChange {
-            disabled: no_null("disabled", patch.disabled)?,
-            weight: knob("weight", patch.weight)?,
-            priority: knob("priority", patch.priority)?,
-            reset: no_null("reset", patch.reset)?.unwrap_or(false),
-        };
-        let mut changes = Map::new();
-        if let Some(d) = change.disabled {
-            changes.insert("disabled".into(), json!(d));
-        }
-        if let Some(w) = change.weight {
-            changes.insert("weight".into(), json!(w));
-        }
-        if let Some(p) = change.priority {
-            changes.insert("priority".into(), json!(p));
-        }
-        if change.reset {
-            changes.insert("reset".into(), json!(true));
-        }
-        if changes.is_empty() {
-            return Err(bad("disabled", "name at least one of disabled, weight, priority, reset"));
-        }
-        let entry = self.audit_entry("upstream.update", name, Value::Object(changes));
-        self.store.change_upstream(name, change, entry).await?;
+        let (change, changes) = checked(patch)?;
+        self.record_change(name, change, changes).await?;
         self.engine.channels.refresh_controls(self.store.as_ref()).await;
-        tracing::info!(upstream = name, "upstream changed by an operator");
         self.upstream(name).await
+    }
+
+    /// Applies one operator's change to every member of the credential pool `entry`, each
+    /// recorded in the audit list as its own `upstream.update` (the members are the
+    /// upstreams; docs/channels.md "Credential pools"). Each member's change is its own
+    /// store write, in pool order: if the store fails midway, the members before it are
+    /// changed and the error is answered (the same PATCH again finishes the job).
+    /// Returns the members' rows, in name order.
+    pub async fn update_pool(&self, entry: &str, patch: UpstreamPatch) -> Result<Vec<UpstreamObject>, ApiError> {
+        let members = self.pool_members(entry);
+        if members.is_empty() {
+            return Err(self.no_such_upstream(entry));
+        }
+        let (change, changes) = checked(patch)?;
+        for member in &members {
+            self.record_change(member, change.clone(), changes.clone()).await?;
+        }
+        self.engine.channels.refresh_controls(self.store.as_ref()).await;
+        let all = self.upstreams().await?;
+        Ok(all.into_iter().filter(|u| members.contains(&u.name)).collect())
+    }
+
+    async fn record_change(&self, name: &str, change: UpstreamChange, changes: Value) -> Result<(), ApiError> {
+        let entry = self.audit_entry("upstream.update", name, changes);
+        self.store.change_upstream(name, change, entry).await?;
+        tracing::info!(upstream = name, "upstream changed by an operator");
+        Ok(())
     }
 
     fn upstream_object(&self, v: ChannelView, in_flight: u32, now: i64) -> UpstreamObject {
@@ -191,4 +192,40 @@ impl Gateway {
             changed_at: when(c.changed_at),
         }
     }
+}
+
+/// The store's change and the audit entry's `changes` for a patch; 400 when it names
+/// nothing or a value is out of range.
+fn checked(patch: UpstreamPatch) -> Result<(UpstreamChange, Value), ApiError> {
+    let no_null = |field: &str, v: Option<Option<bool>>| match v {
+        Some(None) => Err(bad(field, format!("{field} must not be null"))),
+        other => Ok(other.flatten()),
+    };
+    let knob = |field: &str, v: Option<Option<u32>>| match v {
+        Some(Some(n)) if n > MAX_KNOB => Err(bad(field, format!("{field} must be 0 to {MAX_KNOB} or null"))),
+        other => Ok(other),
+    };
+    let change = UpstreamChange {
+        disabled: no_null("disabled", patch.disabled)?,
+        weight: knob("weight", patch.weight)?,
+        priority: knob("priority", patch.priority)?,
+        reset: no_null("reset", patch.reset)?.unwrap_or(false),
+    };
+    let mut changes = Map::new();
+    if let Some(d) = change.disabled {
+        changes.insert("disabled".into(), json!(d));
+    }
+    if let Some(w) = change.weight {
+        changes.insert("weight".into(), json!(w));
+    }
+    if let Some(p) = change.priority {
+        changes.insert("priority".into(), json!(p));
+    }
+    if change.reset {
+        changes.insert("reset".into(), json!(true));
+    }
+    if changes.is_empty() {
+        return Err(bad("disabled", "name at least one of disabled, weight, priority, reset"));
+    }
+    Ok((change, Value::Object(changes)))
 }

@@ -61,7 +61,10 @@ pub fn shell(title: &str, signed: Option<&Signed>, body: &str) -> String {
 
 fn nav(signed: &Signed) -> String {
     let (who, accounts) = match &signed.who {
-        Who::Operator => ("Operator".to_owned(), "<li><a href=\"/console/accounts\">Accounts and keys</a></li>"),
+        Who::Operator => (
+            "Operator".to_owned(),
+            "<li><a href=\"/console/accounts\">Accounts and keys</a></li><li><a href=\"/console/upstreams\">Upstreams</a></li>",
+        ),
         Who::Account(c) => (format!("Account {} · key {}", c.account_id, c.key.masked), ""),
     };
     format!(

@@ -16,6 +16,7 @@ mod rates;
 mod session;
 mod task;
 mod tasks;
+mod upstreams;
 mod usage;
 
 use axum::Router;
@@ -60,6 +61,8 @@ pub fn routes() -> Router<AppState> {
         .route("/console/usage", get(usage::page))
         .route("/console/usage.csv", get(usage::csv))
         .route("/console/rates", get(rates::page))
+        .route("/console/upstreams", get(upstreams::page))
+        .route("/console/upstreams/{name}", post(upstreams::change))
         .route("/console/assets/console.css", get(assets::css))
         .route("/console/assets/console.js", get(assets::js))
 }

@@ -1,9 +1,12 @@
 //! The upstreams of the management API (docs/api.md §12.6): each configured upstream with
-//! its routing state, and an operator's change, behind the admin token.
+//! its routing state, and an operator's change (to one upstream, or to every member of a
+//! credential pool named by its entry), behind the admin token.
 
 use axum::extract::State;
 use axum::routing::get;
 use axum::{Json, Router};
+use serde::Serialize;
+use utoipa::ToSchema;
 use vidgate_engine::gateway::{UpstreamObject, UpstreamPatch};
 
 use super::admin::{ListPage, typed};
@@ -37,15 +40,29 @@ pub async fn get_upstream(
     Ok(Json(s.gateway.upstream(&name).await?))
 }
 
-/// Disable or enable an upstream, change its weight or priority, or reset its breaker.
+/// What a `PATCH` answers: the upstream, or for a credential pool's entry the list of its
+/// members, each changed.
+#[derive(Serialize, ToSchema)]
+#[serde(untagged)]
+pub enum UpstreamChanged {
+    One(UpstreamObject),
+    Pool(ListPage<UpstreamObject>),
+}
+
+/// Disable or enable an upstream, change its weight or priority, or reset its breaker; on a
+/// credential pool's entry name, the same change to every member.
 #[utoipa::path(patch, path = "/admin/v1/upstreams/{name}", tag = "admin", params(("name" = String, Path)), request_body = UpstreamPatch,
-    responses((status = 200, body = UpstreamObject), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("admin_token" = [])))]
+    responses((status = 200, body = UpstreamChanged), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 404, body = ErrorBody)), security(("admin_token" = [])))]
 pub async fn update_upstream(
     State(s): State<AppState>,
     _: Admin,
     Path(name): Path<String>,
     JsonObject(body): JsonObject,
-) -> HttpResult<Json<UpstreamObject>> {
+) -> HttpResult<Json<UpstreamChanged>> {
     let patch: UpstreamPatch = typed(body)?;
-    Ok(Json(s.gateway.update_upstream(&name, patch).await?))
+    if s.gateway.pool_members(&name).is_empty() {
+        return Ok(Json(UpstreamChanged::One(s.gateway.update_upstream(&name, patch).await?)));
+    }
+    let data = s.gateway.update_pool(&name, patch).await?;
+    Ok(Json(UpstreamChanged::Pool(ListPage { object: "list", data, has_more: false, last_id: None })))
 }

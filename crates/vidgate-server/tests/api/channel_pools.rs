@@ -194,3 +194,53 @@ async fn a_member_over_its_daily_budget_is_skipped_while_the_other_key_takes_the
         fake.journal().keyed_calls().into_iter().filter(|c| c.endpoint == Endpoint::Submit).map(|c| c.key).collect();
     assert_eq!(keys, [fake.api_key(), fake.api_key(), SECOND_KEY, SECOND_KEY]);
 }
+
+/// `(name, state, disabled)` of each row of a list answer.
+fn states(list: &Value) -> Vec<(String, String, bool)> {
+    let row = |u: &Value| {
+        (u["name"].as_str().unwrap().to_owned(), u["state"].as_str().unwrap().to_owned(), u["disabled"] == true)
+    };
+    list["data"].as_array().unwrap().iter().map(row).collect()
+}
+
+#[tokio::test]
+async fn a_patch_on_the_pool_entry_changes_every_member_and_audits_each() {
+    let fake = fake().await;
+    let members = json!([
+        {"label": "a", "credentials": fake.api_key()},
+        {"label": "b", "credentials": SECOND_KEY},
+    ]);
+    let live = Live::start(vec![pool_entry(&fake, members)]).await;
+    let (s, err) = admin_patch(&live.app, "/admin/v1/upstreams/pool", &json!({"weight": 2_000_000})).await;
+    assert_eq!((s, err["error"]["param"].clone()), (StatusCode::BAD_REQUEST, json!("weight")), "{err}");
+
+    let (s, off) = admin_patch(&live.app, "/admin/v1/upstreams/pool", &json!({"disabled": true})).await;
+    assert_eq!(s, StatusCode::OK, "{off}");
+    assert_eq!(off["object"], "list", "{off}");
+    let out = |state: &str, disabled: bool| {
+        vec![("pool:a".to_owned(), state.to_owned(), disabled), ("pool:b".to_owned(), state.to_owned(), disabled)]
+    };
+    assert_eq!(states(&off), out("out", true), "{off}");
+    let (status, error) = live.refused(task("every key out")).await;
+    assert_eq!((status, error["code"].clone()), (StatusCode::SERVICE_UNAVAILABLE, json!("model_unavailable")));
+    for member in ["pool:a", "pool:b"] {
+        let (s, audit) = live.app.admin_get(&format!("/admin/v1/audit?target_id={member}")).await;
+        assert_eq!(s, StatusCode::OK, "{audit}");
+        let entries: Vec<(Value, Value, Value)> = audit["data"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| (e["action"].clone(), e["actor"].clone(), e["changes"].clone()))
+            .collect();
+        assert_eq!(entries, [(json!("upstream.update"), json!("admin"), json!({"disabled": true}))], "{member}");
+    }
+
+    let (s, on) = admin_patch(&live.app, "/admin/v1/upstreams/pool", &json!({"disabled": false})).await;
+    assert_eq!(s, StatusCode::OK, "{on}");
+    assert_eq!(states(&on), out("ready", false), "{on}");
+    let (led, ran) = run(&live, "back in").await;
+    assert_eq!(led, ran);
+    assert!(led.starts_with("pool:"), "{led}");
+    let (s, entry) = live.app.admin_get("/admin/v1/upstreams/pool").await;
+    assert_eq!(s, StatusCode::NOT_FOUND, "a GET still names one upstream: {entry}");
+}

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use crate::helpers::{TestApp, spawn_app};
 
 /// A client that shows redirects instead of following them.
-fn browser() -> Client {
+pub(crate) fn browser() -> Client {
     Client::builder().redirect(reqwest::redirect::Policy::none()).build().unwrap()
 }
 
@@ -25,7 +25,7 @@ fn form_post(url: String, fields: &[(&str, &str)]) -> reqwest::RequestBuilder {
 }
 
 /// Signs in with `secret`; returns the `Cookie` header value of the session.
-async fn sign_in(app: &TestApp, secret: &str) -> String {
+pub(crate) async fn sign_in(app: &TestApp, secret: &str) -> String {
     let r = form_post(format!("{}/console/login", app.base), &[("secret", secret)]).send().await.unwrap();
     assert_eq!(r.status(), StatusCode::SEE_OTHER);
     assert_eq!(r.headers()[LOCATION], "/console/");
@@ -33,18 +33,18 @@ async fn sign_in(app: &TestApp, secret: &str) -> String {
     set.split(';').next().unwrap().to_owned()
 }
 
-async fn page(app: &TestApp, cookie: &str, path: &str) -> (StatusCode, String) {
+pub(crate) async fn page(app: &TestApp, cookie: &str, path: &str) -> (StatusCode, String) {
     let r = browser().get(format!("{}{path}", app.base)).header(COOKIE, cookie).send().await.unwrap();
     (r.status(), r.text().await.unwrap())
 }
 
 /// The CSRF token in a page's forms.
-fn csrf_of(html: &str) -> String {
+pub(crate) fn csrf_of(html: &str) -> String {
     let at = html.find("name=\"csrf\" value=\"").expect("a form with a CSRF field") + "name=\"csrf\" value=\"".len();
     html[at..].split('"').next().unwrap().to_owned()
 }
 
-async fn post_form(app: &TestApp, cookie: &str, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
+pub(crate) async fn post_form(app: &TestApp, cookie: &str, path: &str, form: &[(&str, &str)]) -> reqwest::Response {
     form_post(format!("{}{path}", app.base), form).header(COOKIE, cookie).send().await.unwrap()
 }
 

@@ -13,6 +13,7 @@ mod audit;
 mod channel_pools;
 mod channels;
 mod console;
+mod console_upstreams;
 mod fairness;
 mod files;
 mod hostile;
