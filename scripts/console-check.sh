@@ -2,8 +2,10 @@
 # Drives the web console in Debian's Chromium with Playwright for Python
 # (scripts/console_check.py): starts the built gateway on a fresh data dir with a tiny
 # catalog and `sandbox.serve_live_keys = true` (so a live key's tasks render on the sandbox
-# and money moves), signs in as the operator and as an account, and saves a screenshot of
-# every page into docs/console/. Never runs `playwright install`: the browser is
+# and money moves) and two upstreams that serve no model (`spare`, and the credential pool
+# `team` of two members; their address is a closed loopback port, so nothing is ever sent
+# to them: they are there for the Upstreams page's switches), signs in as the operator and
+# as an account, and saves a screenshot of every page into docs/console/. Never runs `playwright install`: the browser is
 # /usr/bin/chromium (or $VIDGATE_CHROMIUM). Bounded: the whole check is killed after
 # $VIDGATE_CONSOLE_CHECK_SECS (default 300) seconds.
 set -euo pipefail
@@ -30,6 +32,23 @@ sizes = ["160x90", "90x160"]
 default_size = "160x90"
 max_prompt_chars = 200
 usd_per_second = "0.25"
+[[upstreams]]
+name = "spare"
+kind = "openai"
+model = "sora-2"
+base_url = "http://127.0.0.1:9/v1"
+credentials = "sk-console-check"
+[[upstreams]]
+name = "team"
+kind = "openai"
+model = "sora-2"
+base_url = "http://127.0.0.1:9/v1"
+[[upstreams.pool]]
+label = "a"
+credentials = "sk-console-check-a"
+[[upstreams.pool]]
+label = "b"
+credentials = "sk-console-check-b"
 TOML
 PORT=$(python3 -c 'import socket; s=socket.socket(); s.bind(("127.0.0.1",0)); print(s.getsockname()[1])')
 "$BIN" serve --listen "127.0.0.1:$PORT" --data-dir "$WORK/data" --config "$WORK/tiny.toml" >"$WORK/log" 2>&1 &

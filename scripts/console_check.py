@@ -73,6 +73,24 @@ def operator_steps(page):
     return account, key
 
 
+def upstream_steps(page):
+    """Disables the upstream `spare` on the Upstreams page (the API then reports it out),
+    enables it again; the pool `team` shows its members under it."""
+    page.get_by_role("link", name="Upstreams").click()
+    expect(page.locator("tr[data-pool='team']")).to_contain_text("2 members")
+    row = page.locator("tr[data-upstream='spare']")
+    expect(row).to_have_attribute("data-state", "ready")
+    page.get_by_role("button", name="Disable upstream spare").click()
+    expect(page.locator(".notice")).to_contain_text("spare disabled")
+    expect(row).to_have_attribute("data-state", "out")
+    assert api("GET", "/admin/v1/upstreams/spare", ADMIN)["state"] == "out", "the disabled upstream is not out"
+    shot(page, "upstreams")
+    page.get_by_role("button", name="Enable upstream spare").click()
+    expect(page.locator(".notice")).to_contain_text("spare enabled")
+    expect(row).to_have_attribute("data-state", "ready")
+    assert api("GET", "/admin/v1/upstreams/spare", ADMIN)["state"] == "ready", "the enabled upstream is not back"
+
+
 def api_status(path, key):
     """The HTTP status of a GET with `key` (an error status too)."""
     try:
@@ -155,6 +173,7 @@ def main():
             shot(login, "sign-in-phone")
             operator = sign_in(browser.new_context(viewport={"width": 1100, "height": 800}), ADMIN)
             _, key = operator_steps(operator)
+            upstream_steps(operator)
             account = sign_in(browser.new_context(viewport={"width": 1100, "height": 800}), key)
             expect(account.locator("#balance")).to_have_text("10")
             shot(account, "overview-account")

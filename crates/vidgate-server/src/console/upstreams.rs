@@ -92,7 +92,7 @@ fn pool_row(signed: &Signed, pool: &str, members: usize) -> String {
     let action = format!("/console/upstreams/{}", path_arg(pool));
     format!(
         "<tr class=\"pool\" data-pool=\"{p}\"><th scope=\"rowgroup\" colspan=\"{COLUMNS}\">Credential pool <code>{p}</code>: \
-         {members} members, each an upstream of its own</th><td>\
+         {members} members, each an upstream of its own</th><td class=\"actions\">\
          <form method=\"post\" action=\"{action}\">{csrf}<input type=\"hidden\" name=\"disabled\" value=\"true\">\
          <button type=\"submit\" class=\"danger\" aria-label=\"Disable every member of pool {p}\">Disable all</button></form>\
          <form method=\"post\" action=\"{action}\">{csrf}<input type=\"hidden\" name=\"disabled\" value=\"false\">\
@@ -122,7 +122,7 @@ fn row(signed: &Signed, i: usize, u: &UpstreamObject) -> String {
          <td data-field=\"state\" class=\"status status-{state}\">{state}</td><td data-field=\"health\">{health}</td>\
          <td data-field=\"disabled\">{disabled}</td><td class=\"num\" data-field=\"priority\">{priority}</td>\
          <td class=\"num\" data-field=\"weight\">{weight}</td><td class=\"num\">{in_flight} / {cap}</td>\
-         <td class=\"num\">{today} / {daily}</td><td class=\"num\">{month} / {monthly}</td><td{title}>{error}</td><td>{actions}</td></tr>",
+         <td class=\"num\">{today} / {daily}</td><td class=\"num\">{month} / {monthly}</td><td{title}>{error}</td><td class=\"actions\">{actions}</td></tr>",
         state = esc(u.state),
         kind = esc(&u.kind),
         disabled = if u.disabled { "yes" } else { "no" },
@@ -161,7 +161,7 @@ fn actions(signed: &Signed, i: usize, u: &UpstreamObject) -> String {
          <button type=\"submit\"{class} aria-label=\"{label} upstream {name}\">{label}</button></form>\
          <form method=\"post\" action=\"{action}\">{csrf}<input type=\"hidden\" name=\"reset\" value=\"true\">\
          <button type=\"submit\" aria-label=\"Reset the breaker of {name}\">Reset breaker</button></form>\
-         <form method=\"post\" action=\"{action}\" class=\"filters\">{csrf}\
+         <form method=\"post\" action=\"{action}\">{csrf}\
          <div><label for=\"weight-{i}\">Weight</label><input id=\"weight-{i}\" name=\"weight\" value=\"{weight}\" inputmode=\"numeric\" size=\"6\"></div>\
          <div><label for=\"priority-{i}\">Priority</label><input id=\"priority-{i}\" name=\"priority\" value=\"{priority}\" inputmode=\"numeric\" size=\"6\"></div>\
          <button type=\"submit\" aria-label=\"Save weight and priority of {name}\">Save</button></form>",

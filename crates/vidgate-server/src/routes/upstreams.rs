@@ -45,7 +45,7 @@ pub async fn get_upstream(
 #[derive(Serialize, ToSchema)]
 #[serde(untagged)]
 pub enum UpstreamChanged {
-    One(UpstreamObject),
+    One(Box<UpstreamObject>),
     Pool(ListPage<UpstreamObject>),
 }
 
@@ -61,7 +61,7 @@ pub async fn update_upstream(
 ) -> HttpResult<Json<UpstreamChanged>> {
     let patch: UpstreamPatch = typed(body)?;
     if s.gateway.pool_members(&name).is_empty() {
-        return Ok(Json(UpstreamChanged::One(s.gateway.update_upstream(&name, patch).await?)));
+        return Ok(Json(UpstreamChanged::One(Box::new(s.gateway.update_upstream(&name, patch).await?))));
     }
     let data = s.gateway.update_pool(&name, patch).await?;
     Ok(Json(UpstreamChanged::Pool(ListPage { object: "list", data, has_more: false, last_id: None })))
