@@ -38,7 +38,7 @@ use std::time::Duration;
 pub use error::{ApiError, Error, Result};
 pub use retry::RetryPolicy;
 pub use types::*;
-pub use upstreams::{Upstream, UpstreamChange};
+pub use upstreams::{Updated, Upstream, UpstreamChange};
 
 use reqwest::header::{HeaderMap, HeaderValue};
 use reqwest::{Method, RequestBuilder, Response};

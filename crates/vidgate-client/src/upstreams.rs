@@ -109,12 +109,31 @@ impl Client {
         self.call(Method::GET, &path, Auth::Admin, None, HeaderMap::new(), true).await
     }
 
-    /// Changes an upstream (retried: applying the same change twice leaves the same state);
-    /// the upstream as it is after the change.
-    pub async fn update_upstream(&self, name: &str, change: &UpstreamChange) -> Result<Upstream> {
+    /// Changes an upstream, or every member of a credential pool when `name` is its entry
+    /// (retried: applying the same change twice leaves the same state); what was changed, as
+    /// it is after the change.
+    pub async fn update_upstream(&self, name: &str, change: &UpstreamChange) -> Result<Updated> {
         let path = format!("/admin/v1/upstreams/{}", name_segment(name)?);
         let body = serde_json::to_value(change).expect("a change serialises");
         self.call(Method::PATCH, &path, Auth::Admin, Some(&body), HeaderMap::new(), true).await
+    }
+}
+
+/// What a PATCH changed: one upstream, or a pool entry's members (a list).
+#[derive(Clone, Debug, Deserialize, Serialize)]
+#[serde(untagged)]
+pub enum Updated {
+    Members(List<Upstream>),
+    One(Box<Upstream>),
+}
+
+impl Updated {
+    /// The upstreams changed, in the gateway's order.
+    pub fn upstreams(&self) -> Vec<&Upstream> {
+        match self {
+            Updated::Members(list) => list.data.iter().collect(),
+            Updated::One(one) => vec![one.as_ref()],
+        }
     }
 }
 
@@ -132,6 +151,20 @@ mod tests {
         for bad in ["", ".", ".."] {
             assert!(matches!(name_segment(bad), Err(Error::Url(_))), "{bad:?}");
         }
+    }
+
+    #[test]
+    fn a_patch_answer_is_one_upstream_or_a_pool_s_members() {
+        let row = |name: &str| {
+            json!({"object": "upstream", "name": name, "kind": "openai", "state": "out",
+            "health": "closed", "disabled": true, "weight": 1, "in_flight": 0, "max_in_flight": 4,
+            "spend_today_usd": 0, "spend_month_usd": 0})
+        };
+        let one: Updated = serde_json::from_value(row("a")).unwrap();
+        assert_eq!(one.upstreams().iter().map(|u| u.name.as_str()).collect::<Vec<_>>(), ["a"]);
+        let pool = json!({"object": "list", "data": [row("p:one"), row("p:two")], "has_more": false});
+        let members: Updated = serde_json::from_value(pool).unwrap();
+        assert_eq!(members.upstreams().iter().map(|u| u.name.as_str()).collect::<Vec<_>>(), ["p:one", "p:two"]);
     }
 
     #[test]

@@ -268,7 +268,8 @@ async fn a_member_name_travels_as_one_encoded_segment_and_an_unknown_one_is_a_40
     );
     let c = client(&serve(router).await);
     let change = UpstreamChange { disabled: Some(true), weight: Some(None), ..Default::default() };
-    let u = c.update_upstream("ark:team-b", &change).await.unwrap();
+    let updated = c.update_upstream("ark:team-b", &change).await.unwrap();
+    let [u] = updated.upstreams()[..] else { panic!("one upstream: {updated:?}") };
     assert_eq!((u.name.as_str(), u.pool.as_deref(), u.state.as_str()), ("ark:team-b", Some("ark"), "out"));
     let e = c.upstream("nope").await.unwrap_err();
     assert_eq!(e.api().map(|a| (a.status, a.code.as_str())), Some((404, "not_found")));

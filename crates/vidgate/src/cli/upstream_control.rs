@@ -4,7 +4,7 @@
 
 use clap::{ArgGroup, Args};
 use serde_json::Number;
-use vidgate_client::{Upstream, UpstreamChange};
+use vidgate_client::{Updated, Upstream, UpstreamChange};
 
 use super::{Global, output};
 
@@ -54,11 +54,14 @@ impl SetArgs {
 
 /// `vidgate upstreams list`.
 pub async fn list(g: &Global) -> anyhow::Result<()> {
-    let list = g.client()?.upstreams().await?;
+    print_list(g, &g.client()?.upstreams().await?.data)
+}
+
+fn print_list(g: &Global, upstreams: &[Upstream]) -> anyhow::Result<()> {
     if g.json {
-        return output::json(&list.data);
+        return output::json(&upstreams);
     }
-    if list.data.is_empty() {
+    if upstreams.is_empty() {
         println!("no upstreams configured (test keys and the sandbox need none)");
         return Ok(());
     }
@@ -75,7 +78,7 @@ pub async fn list(g: &Global) -> anyhow::Result<()> {
         "MONTH USD",
         "LAST ERROR",
     ];
-    output::table(&headers, &list.data.iter().map(row).collect::<Vec<_>>());
+    output::table(&headers, &upstreams.iter().map(row).collect::<Vec<_>>());
     Ok(())
 }
 
@@ -84,11 +87,15 @@ pub async fn show(g: &Global, name: &str) -> anyhow::Result<()> {
     print_upstream(g, &g.client()?.upstream(name).await?)
 }
 
-/// `vidgate upstreams set NAME …`: applies the change and prints the upstream after it.
+/// `vidgate upstreams set NAME …`: applies the change and prints the upstream after it (a
+/// pool entry's name changes every member: they are printed as `list` prints them).
 pub async fn set(g: &Global, args: SetArgs) -> anyhow::Result<()> {
     let change = args.change();
     anyhow::ensure!(!change.is_empty(), "nothing to change: give --disable, --enable, --weight, --priority or --reset");
-    print_upstream(g, &g.client()?.update_upstream(&args.name, &change).await?)
+    match g.client()?.update_upstream(&args.name, &change).await? {
+        Updated::One(one) => print_upstream(g, &one),
+        Updated::Members(members) => print_list(g, &members.data),
+    }
 }
 
 fn row(u: &Upstream) -> Vec<String> {
