@@ -13,7 +13,35 @@ use std::collections::{HashSet, VecDeque};
 use std::sync::Mutex;
 use std::time::{SystemTime, UNIX_EPOCH};
 
+use vidgate_domain::task_list::TaskListLookup;
+
 use super::ProviderError;
+
+/// After a create sent at `sent_at` whose answer was lost: the job `find` shows for it in
+/// the upstream's list, read over the window around the send, or the unknown outcome `why`
+/// (the lookup off, the list unreadable, or not exactly one match this process may adopt).
+pub async fn recover<Fut>(
+    upstream: &str,
+    lookup: &TaskListLookup,
+    sends: &Sends,
+    (send, sent_at): (SendId, u64),
+    why: String,
+    find: impl FnOnce(Window) -> Fut,
+) -> Result<String, ProviderError>
+where
+    Fut: std::future::Future<Output = Result<Found, ProviderError>>,
+{
+    if !lookup.is_enabled() {
+        return Err(ProviderError::OutcomeUnknown(why));
+    }
+    let window = Window::around(sent_at, lookup.slack_secs);
+    let found = find(window).await.map_err(|e| {
+        ProviderError::OutcomeUnknown(format!("{why}; the upstream's task list could not be read ({e})"))
+    })?;
+    let job = decide(found, sends.rivals(send, window), &why)?;
+    tracing::info!(upstream, job = %job, "lost create recovered from the task list");
+    Ok(job)
+}
 
 /// Creates remembered; older ones are forgotten (their windows closed long ago).
 const REMEMBERED: usize = 4096;

@@ -19,7 +19,7 @@ use super::LumaProvider;
 use super::response::error;
 use crate::provider::ProviderError;
 use crate::provider::http::{self, Call, MAX_API_BODY};
-use crate::provider::task_list::{Found, SendId, Window, decide};
+use crate::provider::task_list::{self, Found, SendId, Window};
 
 /// One page of the list (only the fields read).
 #[derive(Debug, Default, Deserialize)]
@@ -71,16 +71,8 @@ impl LumaProvider {
         why: String,
     ) -> Result<String, ProviderError> {
         let lookup = TaskListLookup::of(&self.config);
-        if !lookup.is_enabled() {
-            return Err(ProviderError::OutcomeUnknown(why));
-        }
-        let window = Window::around(sent_at, lookup.slack_secs);
-        let found = self.find(body, window, &lookup).await.map_err(|e| {
-            ProviderError::OutcomeUnknown(format!("{why}; the upstream's generation list could not be read ({e})"))
-        })?;
-        let job = decide(found, self.sends.rivals(send, window), &why)?;
-        tracing::info!(upstream = %self.settings.name, job = %job, "lost create recovered from the generation list");
-        Ok(job)
+        let find = |window| self.find(body, window, &lookup);
+        task_list::recover(&self.settings.name, &lookup, &self.sends, (send, sent_at), why, find).await
     }
 
     async fn find(&self, body: &Value, window: Window, t: &TaskListLookup) -> Result<Found, ProviderError> {
