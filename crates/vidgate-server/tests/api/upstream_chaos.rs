@@ -1,5 +1,7 @@
-//! Chaos across the nine adapters: 300 live tasks round-robin over `FakeVertex`, `FakeGemini`,
-//! `FakeOpenAi`, `FakeVidgate`, `FakeModelark`, `FakeDashscope`, `FakeMinimax`, `FakeKling` and `FakeComfyui`, each fake failing 30% of every kind of request at random
+//! Chaos across the twelve adapters: 300 live tasks round-robin over thirteen upstreams on
+//! `FakeVertex`, `FakeGemini`, `FakeOpenAi`, `FakeVidgate`, `FakeModelark`, `FakeDashscope`,
+//! `FakeMinimax`, `FakeKling`, `FakeComfyui`, `FakeFal`, `FakeRunway` and `FakeLuma` (both of
+//! Luma's APIs, each on a fake of its own), each fake failing 30% of every kind of request at random
 //! (seeded; the seed is printed, and `VIDGATE_CHAOS_SEED` replays it) and some jobs scripted to
 //! end badly. Every task must end within its deadline (a job that finished upstream may spend
 //! its download retries after it: it is delivered, not timed out), a failure must cost nothing, a completed
@@ -9,7 +11,11 @@
 //! Clips are as small as each upstream allows: Veo, Sora, Seedance and Wan make 1280x720 at their
 //! shortest native length (4 s, so nothing is trimmed), MiniMax-H3 1344x768 at 4 s (delivered
 //! as 4.458 s and trimmed), the vidgate upstream a 1 s 160x90 clip, ComfyUI (the shipped Wan 2.2
-//! template) a 1 s 160x96 clip (17 frames at 16 fps, trimmed).
+//! template) a 1 s 160x96 clip (17 frames at 16 fps, trimmed), fal a 2 s 1280x720 clip on Wan 2.7
+//! (the shortest length of any shipped fal mapping), Runway gen4.5 a 2 s 1280x720 clip, and Luma
+//! 5 s at 720p on both APIs (Agents `ray-3.2` and Dream Machine `ray-2`: 5 s is the shortest
+//! either makes; Dream Machine is the one whose lost creates are looked up in its generation
+//! list, docs/upstreams.md §14.6).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::time::{Duration, Instant};
@@ -21,14 +27,14 @@ use vidgate_domain::catalog::ModelSpec;
 use vidgate_domain::config::Config;
 use vidgate_fakes::vidgate::catalog::{Model, default_models};
 use vidgate_fakes::{
-    Counters, Endpoint, FakeDashscope, FakeGemini, FakeKling, FakeMinimax, FakeModelark, FakeOpenAi, FakeVertex,
-    FakeVidgate, Fault, Outcome, VidgateConfig,
+    Counters, Endpoint, FakeComfyui, FakeDashscope, FakeFal, FakeGemini, FakeKling, FakeLuma, FakeMinimax,
+    FakeModelark, FakeOpenAi, FakeRunway, FakeVertex, FakeVidgate, Fault, Outcome, VidgateConfig,
 };
 
 use crate::upstream_cases::Fake;
 use crate::upstream_helpers::{
-    Live, assert_no_violations, config_with, dashscope_entry, gemini_entry, kling_entry, micros, minimax_entry,
-    modelark_entry, openai_entry, vertex_entry, vidgate_entry, with,
+    Live, assert_no_violations, config_with, dashscope_entry, fal_entry, gemini_entry, kling_entry, luma_dream_entry,
+    luma_entry, micros, minimax_entry, modelark_entry, openai_entry, runway_entry, vertex_entry, vidgate_entry, with,
 };
 
 const TASKS: usize = 300;
@@ -50,7 +56,10 @@ const DOWNLOAD_BUDGET_MS: i64 = {
 /// The catalog rate of every chaos model, micro-dollars per second.
 const RATE: i64 = 100_000;
 
-const ENDPOINTS: [Endpoint; 4] = [Endpoint::Token, Endpoint::Submit, Endpoint::Poll, Endpoint::Download];
+/// Every request a task's run makes: fal's result fetch (`GET {response_url}`) is
+/// `Retrieve`; cancels (`Delete`) only follow a deadline and are left alone.
+const ENDPOINTS: [Endpoint; 5] =
+    [Endpoint::Token, Endpoint::Submit, Endpoint::Poll, Endpoint::Retrieve, Endpoint::Download];
 
 fn faults() -> Vec<Fault> {
     vec![
@@ -65,9 +74,11 @@ fn faults() -> Vec<Fault> {
     ]
 }
 
-/// The seven upstreams, in round-robin order.
-const UPSTREAMS: [&str; 9] =
-    ["vertex", "gemini", "openai", "chained", "modelark", "dashscope", "minimax", "kling", "comfyui"];
+/// The upstreams, in round-robin order (`luma` on the Agents API, `luma-dm` on Dream Machine).
+const UPSTREAMS: [&str; 13] = [
+    "vertex", "gemini", "openai", "chained", "modelark", "dashscope", "minimax", "kling", "comfyui", "fal", "runway",
+    "luma", "luma-dm",
+];
 
 struct Fakes {
     vertex: FakeVertex,
@@ -78,7 +89,11 @@ struct Fakes {
     dashscope: FakeDashscope,
     minimax: FakeMinimax,
     kling: FakeKling,
-    comfyui: vidgate_fakes::FakeComfyui,
+    comfyui: FakeComfyui,
+    fal: FakeFal,
+    runway: FakeRunway,
+    luma: FakeLuma,
+    luma_dream: FakeLuma,
 }
 
 impl Fakes {
@@ -105,7 +120,11 @@ impl Fakes {
             dashscope: FakeDashscope::start().await,
             minimax: FakeMinimax::start().await,
             kling: FakeKling::start().await,
-            comfyui: vidgate_fakes::FakeComfyui::start().await,
+            comfyui: FakeComfyui::start().await,
+            fal: FakeFal::start().await,
+            runway: FakeRunway::start().await,
+            luma: FakeLuma::start().await,
+            luma_dream: FakeLuma::start().await,
         }
     }
 
@@ -120,6 +139,10 @@ impl Fakes {
             &self.minimax,
             &self.kling,
             &self.comfyui,
+            &self.fal,
+            &self.runway,
+            &self.luma,
+            &self.luma_dream,
         ][i]
     }
 }
@@ -152,6 +175,10 @@ fn config(fakes: &Fakes) -> Config {
         minimax_entry(&fakes.minimax),
         kling_entry(&fakes.kling),
         crate::upstream_comfyui::chaos_entry(&fakes.comfyui),
+        fal_entry(&fakes.fal, "fal-ai/wan/v2.7/text-to-video", "", ""),
+        runway_entry(&fakes.runway),
+        luma_entry(&fakes.luma),
+        luma_dream_entry(&fakes.luma_dream),
     ];
     let entries = entries
         .into_iter()
@@ -167,6 +194,12 @@ fn config(fakes: &Fakes) -> Config {
     c.models.push(model("chaos-kling", "1920x1080", 5));
     c.models.push(model("chaos-chained", "160x90", 1));
     c.models.push(model("chaos-comfyui", "160x96", 1));
+    // Wan 2.7 on fal and gen4.5 on Runway make 2 s at the least, Luma 5 s (docs/upstreams.md
+    // §12.3, §13.1, §14.1).
+    c.models.push(model("chaos-fal", "1280x720", 2));
+    c.models.push(model("chaos-runway", "1280x720", 2));
+    c.models.push(model("chaos-luma", "1280x720", 5));
+    c.models.push(model("chaos-luma-dm", "1280x720", 5));
     c.engine.max_in_flight_per_provider = 200;
     c.engine.workers = 32;
     c
@@ -197,6 +230,10 @@ fn scripted(seed: u64, i: usize, upstream: &str) -> Outcome {
         "minimax" => "1000",
         "kling" => "5000",
         "comfyui" => "oom",
+        // A failed fal request shows as its result's own status (docs/upstreams.md §12.5).
+        "fal" => "500",
+        "runway" => "INTERNAL.BAD_OUTPUT.CODE01",
+        "luma" | "luma-dm" => "generation_failed",
         _ => "upstream_error",
     };
     // A ComfyUI server runs one prompt at a time: a prompt that never ends would hold every
