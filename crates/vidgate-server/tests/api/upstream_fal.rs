@@ -10,8 +10,7 @@ use vidgate_domain::upstream::UpstreamConfig;
 use vidgate_fakes::{Endpoint, FakeFal, FalEndpoint, Fault, Latency, Outcome, fal::Length};
 
 use crate::upstream_cases::{
-    Price, bad_outcomes_fail_unbilled, read_fault_is_retried, submit_fault_is_retried,
-    unknown_submit_is_never_resent,
+    Price, bad_outcomes_fail_unbilled, read_fault_is_retried, submit_fault_is_retried, unknown_submit_is_never_resent,
 };
 use crate::upstream_helpers::{
     Live, SEEDANCE2_RATE, VEO31_RATE, WAN26_RATE, assert_billed, assert_delivered, assert_failed_unbilled,
@@ -21,7 +20,6 @@ use crate::upstream_helpers::{
 /// `kling3.0` at 1080p and `ltx-2.3` at 1080p, micro-dollars per second.
 const KLING3_1080P_RATE: i64 = 240_000;
 const LTX23_RATE: i64 = 120_000;
-
 
 async fn start() -> FakeFal {
     let fake = FakeFal::start().await;
@@ -66,8 +64,12 @@ async fn veo_with_audio_is_a_six_second_job_trimmed_to_five_billed_per_delivered
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kling_v3_sends_a_string_length_and_its_image_as_start_image_url_on_the_image_endpoint() {
     let fake = start().await;
-    let kling =
-        fal_entry(&fake, "fal-ai/kling-video/v3/pro/text-to-video", "fal-ai/kling-video/v3/pro/image-to-video", "kling3.0");
+    let kling = fal_entry(
+        &fake,
+        "fal-ai/kling-video/v3/pro/text-to-video",
+        "fal-ai/kling-video/v3/pro/image-to-video",
+        "kling3.0",
+    );
     let live = Live::start(vec![kling]).await;
     let task = json!({"model": "kling3.0", "prompt": "a paper boat", "duration_seconds": 7, "size": "1920x1080"});
     let done = live.run(task.clone()).await;
