@@ -32,6 +32,7 @@ mod storage_s3;
 mod tasks;
 mod upstream_cases;
 mod upstream_chaos;
+mod upstream_chaos_fleet;
 mod upstream_comfyui;
 mod upstream_dashscope;
 mod upstream_extension;

@@ -58,6 +58,7 @@ fake!(FakeKling);
 fake!(vidgate_fakes::FakeComfyui);
 fake!(FakeRunway);
 fake!(FakeLuma);
+fake!(vidgate_fakes::FakeFal);
 
 /// What a task costs when it completes: the catalog rate (micro-dollars per second) and the
 /// requested seconds.

@@ -7,39 +7,19 @@
 
 use serde_json::{Value, json};
 use vidgate_domain::upstream::UpstreamConfig;
-use vidgate_fakes::{Endpoint, FakeFal, FalEndpoint, Fault, Faults, Journal, Latency, Outcome, fal::Length};
+use vidgate_fakes::{Endpoint, FakeFal, FalEndpoint, Fault, Latency, Outcome, fal::Length};
 
 use crate::upstream_cases::{
-    Fake, Price, bad_outcomes_fail_unbilled, read_fault_is_retried, submit_fault_is_retried,
-    unknown_submit_is_never_resent,
+    Price, bad_outcomes_fail_unbilled, read_fault_is_retried, submit_fault_is_retried, unknown_submit_is_never_resent,
 };
 use crate::upstream_helpers::{
     Live, SEEDANCE2_RATE, VEO31_RATE, WAN26_RATE, assert_billed, assert_delivered, assert_failed_unbilled,
-    assert_no_violations, config_with, png_data_url, with,
+    assert_no_violations, config_with, fal_entry, png_data_url, with,
 };
 
 /// `kling3.0` at 1080p and `ltx-2.3` at 1080p, micro-dollars per second.
 const KLING3_1080P_RATE: i64 = 240_000;
 const LTX23_RATE: i64 = 120_000;
-
-impl Fake for FakeFal {
-    fn faults(&self) -> &Faults {
-        FakeFal::faults(self)
-    }
-    fn journal(&self) -> &Journal {
-        FakeFal::journal(self)
-    }
-}
-
-/// A fal entry at the fake: `model` (and `image_model` when not empty) serving `serves`.
-fn entry(fake: &FakeFal, model: &str, image_model: &str, serves: &str) -> Value {
-    json!({
-        "name": "fal", "kind": "fal", "model": model, "image_model": image_model, "serves": [serves],
-        "base_url": fake.base_url(), "credentials": fake.key(),
-        "usd_per_second": {"default": "0.20"}, "usd_per_second_with_audio": {"default": "0.40"},
-        "expected_latency_secs": 1, "deadline_secs": 60, "timeout_secs": 10, "requests_per_second": 0,
-    })
-}
 
 async fn start() -> FakeFal {
     let fake = FakeFal::start().await;
@@ -60,7 +40,7 @@ fn assert_clean(fake: &FakeFal) {
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn veo_with_audio_is_a_six_second_job_trimmed_to_five_billed_per_delivered_second_with_its_cost() {
     let fake = start().await;
-    let live = Live::start(vec![entry(&fake, "fal-ai/veo3.1", "fal-ai/veo3.1/image-to-video", "veo3.1")]).await;
+    let live = Live::start(vec![fal_entry(&fake, "fal-ai/veo3.1", "fal-ai/veo3.1/image-to-video", "veo3.1")]).await;
     let id = live.submit(veo_task("a lighthouse in a storm")).await;
     let done = live.wait(&id).await;
     let spent = assert_billed(&done, VEO31_RATE, 5);
@@ -84,8 +64,12 @@ async fn veo_with_audio_is_a_six_second_job_trimmed_to_five_billed_per_delivered
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn kling_v3_sends_a_string_length_and_its_image_as_start_image_url_on_the_image_endpoint() {
     let fake = start().await;
-    let kling =
-        entry(&fake, "fal-ai/kling-video/v3/pro/text-to-video", "fal-ai/kling-video/v3/pro/image-to-video", "kling3.0");
+    let kling = fal_entry(
+        &fake,
+        "fal-ai/kling-video/v3/pro/text-to-video",
+        "fal-ai/kling-video/v3/pro/image-to-video",
+        "kling3.0",
+    );
     let live = Live::start(vec![kling]).await;
     let task = json!({"model": "kling3.0", "prompt": "a paper boat", "duration_seconds": 7, "size": "1920x1080"});
     let done = live.run(task.clone()).await;
@@ -112,8 +96,8 @@ async fn kling_v3_sends_a_string_length_and_its_image_as_start_image_url_on_the_
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn seedance_2_and_ltx_2_3_encode_their_lengths_their_own_way_and_ltx_keeps_its_audio() {
     let fake = start().await;
-    let seedance = entry(&fake, "bytedance/seedance-2.0/text-to-video", "", "seedance2");
-    let ltx = with(entry(&fake, "fal-ai/ltx-2.3/text-to-video", "", "ltx-2.3"), json!({"name": "fal-ltx"}));
+    let seedance = fal_entry(&fake, "bytedance/seedance-2.0/text-to-video", "", "seedance2");
+    let ltx = with(fal_entry(&fake, "fal-ai/ltx-2.3/text-to-video", "", "ltx-2.3"), json!({"name": "fal-ltx"}));
     let live = Live::start(vec![seedance, ltx]).await;
     let done =
         live.run(json!({"model": "seedance2", "prompt": "a kite", "duration_seconds": 5, "size": "720x1280"})).await;
@@ -147,7 +131,7 @@ async fn a_failure_shown_only_when_the_result_is_fetched_fails_the_task_unbilled
         (Outcome::Error { code: "image_too_large".into(), message: "m".into() }, "upstream_error"),
     ];
     let body = veo_task("a scene that fails");
-    bad_outcomes_fail_unbilled(&fake, entry(&fake, "fal-ai/veo3.1", "", "veo3.1"), body, &cases).await;
+    bad_outcomes_fail_unbilled(&fake, fal_entry(&fake, "fal-ai/veo3.1", "", "veo3.1"), body, &cases).await;
     let counters = fake.journal().counters();
     assert_eq!((counters.received(Endpoint::Retrieve), counters.downloads()), (3, 0), "each result asked for once");
 }
@@ -156,7 +140,7 @@ async fn a_failure_shown_only_when_the_result_is_fetched_fails_the_task_unbilled
 async fn a_result_already_gone_when_fetched_fails_the_task_unbilled_and_nothing_is_resubmitted() {
     let fake = start().await;
     fake.set_result_ttl(std::time::Duration::ZERO);
-    let live = Live::start(vec![entry(&fake, "fal-ai/veo3.1", "", "veo3.1")]).await;
+    let live = Live::start(vec![fal_entry(&fake, "fal-ai/veo3.1", "", "veo3.1")]).await;
     let done = live.run(veo_task("a result nobody fetched in time")).await;
     assert_failed_unbilled(&done, "upstream_error");
     let counters = fake.journal().counters();
@@ -169,17 +153,17 @@ async fn a_result_already_gone_when_fetched_fails_the_task_unbilled_and_nothing_
 #[tokio::test]
 async fn a_lost_submit_answer_ends_upstream_outcome_unknown_unbilled_and_is_never_resent() {
     let fake = start().await;
-    let entry = entry(&fake, "fal-ai/veo3.1", "", "veo3.1");
+    let entry = fal_entry(&fake, "fal-ai/veo3.1", "", "veo3.1");
     unknown_submit_is_never_resent(&fake, entry, veo_task("a lost answer"), Fault::ResetAfter, 1).await;
 }
 
 #[tokio::test]
 async fn an_ingress_error_on_submit_is_unknown_but_a_429_is_sent_again() {
     let fake = start().await;
-    let e = entry(&fake, "fal-ai/veo3.1", "", "veo3.1");
+    let e = fal_entry(&fake, "fal-ai/veo3.1", "", "veo3.1");
     unknown_submit_is_never_resent(&fake, e, veo_task("a 502 at the door"), Fault::Status(502), 0).await;
     let fake = start().await;
-    let e = entry(&fake, "fal-ai/veo3.1", "", "veo3.1");
+    let e = fal_entry(&fake, "fal-ai/veo3.1", "", "veo3.1");
     let price = Price { rate: VEO31_RATE, seconds: 5 };
     submit_fault_is_retried(&fake, e, veo_task("busy"), Fault::RateLimited { retry_after_secs: 1 }, price).await;
 }
@@ -187,7 +171,7 @@ async fn an_ingress_error_on_submit_is_unknown_but_a_429_is_sent_again() {
 #[tokio::test]
 async fn a_result_fetch_cut_off_is_asked_again_and_the_task_completes() {
     let fake = start().await;
-    let e = entry(&fake, "fal-ai/veo3.1", "", "veo3.1");
+    let e = fal_entry(&fake, "fal-ai/veo3.1", "", "veo3.1");
     let price = Price { rate: VEO31_RATE, seconds: 5 };
     read_fault_is_retried(&fake, e, veo_task("a cut answer"), Endpoint::Retrieve, Fault::Reset, price).await;
 }
@@ -263,7 +247,7 @@ async fn an_endpoint_described_in_toml_alone_is_served_with_its_own_field_names(
 async fn a_task_cancelled_while_queued_is_cancelled_with_put_at_the_stored_url_and_costs_nothing() {
     let fake = start().await;
     // Never polled before the cancel: the first poll is 15 s after the submit.
-    let e = with(entry(&fake, "fal-ai/veo3.1", "", "veo3.1"), json!({"expected_latency_secs": 30}));
+    let e = with(fal_entry(&fake, "fal-ai/veo3.1", "", "veo3.1"), json!({"expected_latency_secs": 30}));
     let live = Live::start(vec![e]).await;
     let id = live.submit(veo_task("changed my mind")).await;
     crate::upstream_helpers::until("the request is queued", || fake.journal().counters().jobs_created == 1).await;
@@ -279,7 +263,7 @@ async fn a_task_cancelled_while_queued_is_cancelled_with_put_at_the_stored_url_a
 async fn a_video_gone_from_the_cdn_is_asked_for_once_more_then_fails_the_task_unbilled() {
     let fake = start().await;
     fake.delete_cdn_files();
-    let live = Live::start(vec![entry(&fake, "fal-ai/veo3.1", "", "veo3.1")]).await;
+    let live = Live::start(vec![fal_entry(&fake, "fal-ai/veo3.1", "", "veo3.1")]).await;
     let done = live.run(veo_task("a video deleted too soon")).await;
     assert_failed_unbilled(&done, "upstream_error");
     let counters = fake.journal().counters();

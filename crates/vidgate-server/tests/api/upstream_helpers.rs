@@ -14,8 +14,8 @@ use serde_json::{Value, json};
 use vidgate_domain::config::Config;
 use vidgate_domain::upstream::UpstreamConfig;
 use vidgate_fakes::{
-    FakeDashscope, FakeGemini, FakeKling, FakeLuma, FakeMinimax, FakeModelark, FakeOpenAi, FakeRunway, FakeVertex,
-    FakeVidgate, Journal,
+    FakeDashscope, FakeFal, FakeGemini, FakeKling, FakeLuma, FakeMinimax, FakeModelark, FakeOpenAi, FakeRunway,
+    FakeVertex, FakeVidgate, Journal,
 };
 
 use crate::helpers::{TestApp, probe_bytes, solid_png, spawn_app_with, test_config};
@@ -122,6 +122,16 @@ pub fn kling_entry(fake: &FakeKling) -> Value {
         "base_url": fake.base_url(), "credentials": fake.access_credentials(),
         "usd_per_second": {"1080p": "0.07"}, "usd_per_second_with_audio": {"1080p": "0.14"},
         "usd_per_unit": "0.14",
+    }))
+}
+
+/// A fal entry at the fake: the endpoint `model` (and `image_model` when not empty) serving
+/// `serves`, at Veo 3.1's prices on fal (docs/upstreams.md §12.7).
+pub fn fal_entry(fake: &FakeFal, model: &str, image_model: &str, serves: &str) -> Value {
+    common(json!({
+        "name": "fal", "kind": "fal", "model": model, "image_model": image_model, "serves": [serves],
+        "base_url": fake.base_url(), "credentials": fake.key(),
+        "usd_per_second": {"default": "0.20"}, "usd_per_second_with_audio": {"default": "0.40"},
     }))
 }
 
