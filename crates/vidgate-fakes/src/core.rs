@@ -47,6 +47,29 @@ pub(crate) fn no_such_endpoint(method: &Method, uri: &axum::http::Uri) -> Refusa
     Refusal::protocol(StatusCode::NOT_FOUND, format!("no such endpoint in the fake: {method} {}", uri.path()))
 }
 
+/// A fake's state, as the handlers every fake shares see it.
+pub(crate) trait FakeState: Send + Sync + 'static {
+    /// The upstream's error `code` on a request for an endpoint it does not have, if any.
+    const UNKNOWN_ENDPOINT_CODE: Option<&'static str> = None;
+    fn core(&self) -> &Core;
+}
+
+/// A request no route serves (its path or its method): [`no_such_endpoint`] in the
+/// upstream's error shape, journaled as a rejection.
+pub(crate) async fn unknown_endpoint<S: FakeState>(
+    State(state): State<Arc<S>>,
+    axum::Extension(ctx): axum::Extension<Ctx>,
+    method: Method,
+    uri: axum::http::Uri,
+) -> Response {
+    let refusal = no_such_endpoint(&method, &uri);
+    let refusal = match S::UNKNOWN_ENDPOINT_CODE {
+        Some(code) => refusal.code(code),
+        None => refusal,
+    };
+    state.core().refuse(&ctx, refusal)
+}
+
 /// The request as the journal names it, put in the extensions by the middleware.
 #[derive(Debug, Clone)]
 pub(crate) struct Ctx {

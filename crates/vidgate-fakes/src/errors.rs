@@ -74,6 +74,18 @@ impl Refusal {
         Self { kind: RejectionKind::NotFound, ..Self::protocol(StatusCode::NOT_FOUND, reason) }
     }
 
+    /// A signed result URL past its lifetime: the CDN's 403 with `reason`.
+    pub(crate) fn expired(reason: impl Into<String>) -> Self {
+        Self { status: StatusCode::FORBIDDEN, ..Self::not_found(reason) }
+    }
+
+    /// Refuses a presigned URL whose `signature` (`"<epoch>-…"`) was not made in the fake's
+    /// current signing `epoch` ([`Refusal::expired`] with `reason`).
+    pub(crate) fn unless_current(signature: &str, epoch: u64, reason: &str) -> Result<(), Self> {
+        let signed_in = signature.split('-').next().and_then(|e| e.parse::<u64>().ok());
+        if signed_in == Some(epoch) { Ok(()) } else { Err(Self::expired(reason)) }
+    }
+
     pub(crate) fn code(mut self, code: &'static str) -> Self {
         self.code = Some(code);
         self

@@ -24,7 +24,7 @@ use serde_json::{Value, json};
 use super::request;
 use super::state::{WanState, WanTask};
 use crate::blobs;
-use crate::core::{Ctx, faults_layer};
+use crate::core::{Ctx, faults_layer, unknown_endpoint};
 use crate::errors::{Refusal, Shape};
 use crate::faults::{Endpoint, Outcome};
 use crate::jobs::Progress;
@@ -41,14 +41,14 @@ const URL_TTL_SECS: u64 = 86_400;
 pub(crate) fn router(state: Arc<WanState>) -> Router {
     let core = state.core.clone();
     Router::new()
-        .route(CREATE, post(create).fallback(fallback))
-        .route(CREATE_IMAGE2VIDEO, post(create).fallback(fallback))
-        .route(LIST, get(super::list::list).fallback(fallback))
-        .route(&format!("{TASKS}{{id}}"), get(retrieve).fallback(fallback))
-        .route(&format!("{TASKS}{{id}}/cancel"), post(cancel).fallback(fallback))
+        .route(CREATE, post(create).fallback(unknown_endpoint))
+        .route(CREATE_IMAGE2VIDEO, post(create).fallback(unknown_endpoint))
+        .route(LIST, get(super::list::list).fallback(unknown_endpoint))
+        .route(&format!("{TASKS}{{id}}"), get(retrieve).fallback(unknown_endpoint))
+        .route(&format!("{TASKS}{{id}}/cancel"), post(cancel).fallback(unknown_endpoint))
         .route(&format!("{OSS}{{file}}"), get(content))
         .merge(blobs::routes())
-        .fallback(fallback)
+        .fallback(unknown_endpoint)
         .layer(DefaultBodyLimit::max(64 << 20))
         .layer(axum::middleware::from_fn_with_state(core, faults_layer))
         .with_state(state)
@@ -267,9 +267,7 @@ async fn content(
         let signature = query.iter().find(|(k, _)| k == "Signature").map(|(_, v)| v.as_str()).unwrap_or("");
         let epoch = signature.split('-').next().and_then(|e| e.parse::<u64>().ok());
         if epoch != Some(state.epoch()) {
-            let mut refusal = Refusal::not_found("Request has expired.");
-            refusal.status = StatusCode::FORBIDDEN;
-            return Err(refusal);
+            return Err(Refusal::expired("Request has expired."));
         }
         let task = state
             .get(id)
@@ -281,12 +279,8 @@ async fn content(
     blobs::video_or_refusal(&state.core, &ctx, result)
 }
 
-async fn fallback(
-    State(state): State<Arc<WanState>>,
-    Extension(ctx): Extension<Ctx>,
-    method: Method,
-    uri: Uri,
-) -> Response {
-    let refusal = crate::core::no_such_endpoint(&method, &uri);
-    state.core.refuse(&ctx, refusal)
+impl crate::core::FakeState for WanState {
+    fn core(&self) -> &crate::core::Core {
+        &self.core
+    }
 }

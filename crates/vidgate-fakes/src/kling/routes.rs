@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
-use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
+use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
@@ -20,7 +20,7 @@ use serde_json::{Value, json};
 use super::request::{self, units_per_second};
 use super::state::{KlingState, KlingTask};
 use crate::blobs;
-use crate::core::{Ctx, faults_layer};
+use crate::core::{Ctx, faults_layer, unknown_endpoint};
 use crate::errors::{Refusal, Shape};
 use crate::faults::{Endpoint, Outcome};
 use crate::jobs::Progress;
@@ -32,11 +32,11 @@ const CDN: &str = "/__fake/kling-cdn/";
 pub(crate) fn router(state: Arc<KlingState>) -> Router {
     let core = state.core.clone();
     Router::new()
-        .route(&format!("{VIDEOS}{{kind}}"), post(create).fallback(fallback))
-        .route(&format!("{VIDEOS}{{kind}}/{{id}}"), get(retrieve).fallback(fallback))
+        .route(&format!("{VIDEOS}{{kind}}"), post(create).fallback(unknown_endpoint))
+        .route(&format!("{VIDEOS}{{kind}}/{{id}}"), get(retrieve).fallback(unknown_endpoint))
         .route(&format!("{CDN}{{file}}"), get(content))
         .merge(blobs::routes())
-        .fallback(fallback)
+        .fallback(unknown_endpoint)
         .layer(DefaultBodyLimit::max(64 << 20))
         .layer(axum::middleware::from_fn_with_state(core, faults_layer))
         .with_state(state)
@@ -215,9 +215,7 @@ async fn content(
         let id = file.strip_suffix(".mp4").unwrap_or(&file);
         let sign = query.iter().find(|(k, _)| k == "sign").and_then(|(_, v)| v.parse::<u64>().ok());
         if sign != Some(state.epoch()) {
-            let mut refusal = Refusal::not_found("the link has expired");
-            refusal.status = StatusCode::FORBIDDEN;
-            return Err(refusal);
+            return Err(Refusal::expired("the link has expired"));
         }
         let task = state
             .get(id)
@@ -229,12 +227,9 @@ async fn content(
     blobs::video_or_refusal(&state.core, &ctx, result)
 }
 
-async fn fallback(
-    State(state): State<Arc<KlingState>>,
-    Extension(ctx): Extension<Ctx>,
-    method: Method,
-    uri: Uri,
-) -> Response {
-    let refusal = crate::core::no_such_endpoint(&method, &uri);
-    state.core.refuse(&ctx, refusal.code("1202"))
+impl crate::core::FakeState for KlingState {
+    const UNKNOWN_ENDPOINT_CODE: Option<&'static str> = Some("1202");
+    fn core(&self) -> &crate::core::Core {
+        &self.core
+    }
 }

@@ -12,7 +12,7 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
-use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
+use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
@@ -21,7 +21,7 @@ use serde_json::{Value, json};
 use super::request;
 use super::state::{Api, Gen, LumaState};
 use crate::blobs;
-use crate::core::{Ctx, faults_layer};
+use crate::core::{Ctx, faults_layer, unknown_endpoint};
 use crate::errors::Refusal;
 use crate::faults::{Endpoint, Outcome};
 use crate::jobs::Progress;
@@ -34,14 +34,14 @@ const CDN: &str = "/__fake/luma-cdn/";
 pub(crate) fn router(state: Arc<LumaState>) -> Router {
     let core = state.core.clone();
     Router::new()
-        .route(AGENTS, post(create_agents).fallback(fallback))
-        .route(&format!("{AGENTS}/{{id}}"), get(retrieve_agents).fallback(fallback))
-        .route(&format!("{DREAM}/video"), post(create_dream).fallback(fallback))
-        .route(DREAM, post(create_dream_legacy).get(super::list::list).fallback(fallback))
-        .route(&format!("{DREAM}/{{id}}"), get(retrieve_dream).delete(delete).fallback(fallback))
+        .route(AGENTS, post(create_agents).fallback(unknown_endpoint))
+        .route(&format!("{AGENTS}/{{id}}"), get(retrieve_agents).fallback(unknown_endpoint))
+        .route(&format!("{DREAM}/video"), post(create_dream).fallback(unknown_endpoint))
+        .route(DREAM, post(create_dream_legacy).get(super::list::list).fallback(unknown_endpoint))
+        .route(&format!("{DREAM}/{{id}}"), get(retrieve_dream).delete(delete).fallback(unknown_endpoint))
         .route(&format!("{CDN}{{file}}"), get(content))
         .merge(blobs::routes())
-        .fallback(fallback)
+        .fallback(unknown_endpoint)
         .layer(DefaultBodyLimit::max(64 << 20))
         .layer(axum::middleware::from_fn_with_state(core, faults_layer))
         .with_state(state)
@@ -222,11 +222,7 @@ async fn content(
             return Err(Refusal::bad("a presigned result URL was fetched with an Authorization header"));
         }
         let signature = query.iter().find(|(k, _)| k == "X-Amz-Signature").map(|(_, v)| v.as_str()).unwrap_or("");
-        if signature.split('-').next().and_then(|e| e.parse::<u64>().ok()) != Some(state.epoch()) {
-            let mut refusal = Refusal::not_found("Request has expired");
-            refusal.status = StatusCode::FORBIDDEN;
-            return Err(refusal);
-        }
+        Refusal::unless_current(signature, state.epoch(), "Request has expired")?;
         let id = file.strip_suffix(".mp4").ok_or_else(|| Refusal::not_found("only videos are served"))?;
         let g = [Api::Agents, Api::DreamMachine]
             .into_iter()
@@ -239,12 +235,8 @@ async fn content(
     blobs::video_or_refusal(&state.core, &ctx, result)
 }
 
-async fn fallback(
-    State(state): State<Arc<LumaState>>,
-    Extension(ctx): Extension<Ctx>,
-    method: Method,
-    uri: Uri,
-) -> Response {
-    let refusal = crate::core::no_such_endpoint(&method, &uri);
-    state.core.refuse(&ctx, refusal)
+impl crate::core::FakeState for LumaState {
+    fn core(&self) -> &crate::core::Core {
+        &self.core
+    }
 }

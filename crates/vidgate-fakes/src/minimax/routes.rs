@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
-use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
+use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{delete, get, post};
 use axum::{Extension, Json, Router};
@@ -20,7 +20,7 @@ use serde_json::{Value, json};
 use super::request::{self, h3_length_ms};
 use super::state::{H3State, H3Task};
 use crate::blobs;
-use crate::core::{Ctx, faults_layer};
+use crate::core::{Ctx, faults_layer, unknown_endpoint};
 use crate::errors::{Refusal, Shape};
 use crate::faults::{Endpoint, Outcome};
 use crate::jobs::Progress;
@@ -35,14 +35,14 @@ const URL_TTL_SECS: u64 = 86_400;
 pub(crate) fn router(state: Arc<H3State>) -> Router {
     let core = state.core.clone();
     Router::new()
-        .route(CREATE, post(create).fallback(fallback))
-        .route(QUERY, get(list).fallback(fallback))
-        .route(&format!("{QUERY}/{{id}}"), get(query).fallback(fallback))
-        .route(&format!("{CREATE}/{{id}}"), delete(cancel).fallback(fallback))
+        .route(CREATE, post(create).fallback(unknown_endpoint))
+        .route(QUERY, get(list).fallback(unknown_endpoint))
+        .route(&format!("{QUERY}/{{id}}"), get(query).fallback(unknown_endpoint))
+        .route(&format!("{CREATE}/{{id}}"), delete(cancel).fallback(unknown_endpoint))
         .route(&format!("{CDN}{{file}}"), get(content))
         .merge(super::v1::routes())
         .merge(blobs::routes())
-        .fallback(fallback)
+        .fallback(unknown_endpoint)
         // The whole request body is at most 64 MB (§3a).
         .layer(DefaultBodyLimit::max(64 << 20))
         .layer(axum::middleware::from_fn_with_state(core, faults_layer))
@@ -246,11 +246,7 @@ async fn content(
     let result = async {
         let id = file.strip_suffix(".mp4").unwrap_or(&file);
         let signature = query.iter().find(|(k, _)| k == "Signature").map(|(_, v)| v.as_str()).unwrap_or("");
-        if signature.split('-').next().and_then(|e| e.parse::<u64>().ok()) != Some(state.epoch()) {
-            let mut refusal = Refusal::not_found("Request has expired.");
-            refusal.status = StatusCode::FORBIDDEN;
-            return Err(refusal);
-        }
+        Refusal::unless_current(signature, state.epoch(), "Request has expired.")?;
         let task = state
             .get(id)
             .filter(|t| t.status() == "succeeded")
@@ -261,12 +257,8 @@ async fn content(
     blobs::video_or_refusal(&state.core, &ctx, result)
 }
 
-pub(super) async fn fallback(
-    State(state): State<Arc<H3State>>,
-    Extension(ctx): Extension<Ctx>,
-    method: Method,
-    uri: Uri,
-) -> Response {
-    let refusal = crate::core::no_such_endpoint(&method, &uri);
-    state.core.refuse(&ctx, refusal)
+impl crate::core::FakeState for H3State {
+    fn core(&self) -> &crate::core::Core {
+        &self.core
+    }
 }

@@ -23,9 +23,10 @@ use axum::{Extension, Json, Router};
 use serde_json::{Map, Value, json};
 
 use super::request::Create;
-use super::routes::{CDN, REFUSED_AT_CREATE, fallback, numeric_id};
+use super::routes::{CDN, REFUSED_AT_CREATE, numeric_id};
 use super::state::{H3State, H3Task};
 use crate::core::Ctx;
+use crate::core::unknown_endpoint;
 use crate::errors::Refusal;
 use crate::faults::Outcome;
 use crate::jobs::Progress;
@@ -53,9 +54,9 @@ const MODELS: [V1Model; 3] = [
 
 pub(super) fn routes() -> Router<Arc<H3State>> {
     Router::new()
-        .route(CREATE, post(create).fallback(fallback))
-        .route(QUERY, get(query).fallback(fallback))
-        .route(RETRIEVE, get(retrieve).fallback(fallback))
+        .route(CREATE, post(create).fallback(unknown_endpoint))
+        .route(QUERY, get(query).fallback(unknown_endpoint))
+        .route(RETRIEVE, get(retrieve).fallback(unknown_endpoint))
 }
 
 /// `base_resp` (§4).

@@ -11,7 +11,7 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
-use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
+use axum::http::{HeaderMap, Method, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::get;
 use axum::{Extension, Json, Router};
@@ -20,7 +20,7 @@ use serde_json::{Value, json};
 use super::request;
 use super::state::{ArkState, ArkTask};
 use crate::blobs;
-use crate::core::{Ctx, faults_layer};
+use crate::core::{Ctx, faults_layer, unknown_endpoint};
 use crate::errors::{Refusal, Shape};
 use crate::faults::{Endpoint, Outcome};
 use crate::jobs::Progress;
@@ -32,11 +32,11 @@ const CONTENT: &str = "/__fake/ark-content/";
 pub(crate) fn router(state: Arc<ArkState>) -> Router {
     let core = state.core.clone();
     Router::new()
-        .route(TASKS, get(list).post(create).fallback(fallback))
-        .route(&format!("{TASKS}/{{id}}"), get(retrieve).delete(delete).fallback(fallback))
+        .route(TASKS, get(list).post(create).fallback(unknown_endpoint))
+        .route(&format!("{TASKS}/{{id}}"), get(retrieve).delete(delete).fallback(unknown_endpoint))
         .route(&format!("{CONTENT}{{file}}"), get(content))
         .merge(blobs::routes())
-        .fallback(fallback)
+        .fallback(unknown_endpoint)
         .layer(DefaultBodyLimit::max(64 << 20))
         .layer(axum::middleware::from_fn_with_state(core, faults_layer))
         .with_state(state)
@@ -236,9 +236,7 @@ async fn content(
         let signature = query.iter().find(|(k, _)| k == "X-Tos-Signature").map(|(_, v)| v.as_str()).unwrap_or("");
         let epoch = signature.split('-').next().and_then(|e| e.parse::<u64>().ok());
         if epoch != Some(state.epoch()) {
-            let mut refusal = Refusal::not_found("Request has expired (the signed URL is no longer valid)");
-            refusal.status = StatusCode::FORBIDDEN;
-            return Err(refusal);
+            return Err(Refusal::expired("Request has expired (the signed URL is no longer valid)"));
         }
         let task = state
             .get(id)
@@ -250,12 +248,8 @@ async fn content(
     blobs::video_or_refusal(&state.core, &ctx, result)
 }
 
-async fn fallback(
-    State(state): State<Arc<ArkState>>,
-    Extension(ctx): Extension<Ctx>,
-    method: Method,
-    uri: Uri,
-) -> Response {
-    let refusal = crate::core::no_such_endpoint(&method, &uri);
-    state.core.refuse(&ctx, refusal)
+impl crate::core::FakeState for ArkState {
+    fn core(&self) -> &crate::core::Core {
+        &self.core
+    }
 }

@@ -10,7 +10,7 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{DefaultBodyLimit, Path, Query, State};
-use axum::http::{HeaderMap, Method, StatusCode, Uri, header};
+use axum::http::{HeaderMap, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
@@ -19,7 +19,7 @@ use serde_json::{Value, json};
 use super::request;
 use super::state::{RunwayState, Task};
 use crate::blobs;
-use crate::core::{Ctx, faults_layer};
+use crate::core::{Ctx, faults_layer, unknown_endpoint};
 use crate::errors::Refusal;
 use crate::faults::{Endpoint, Outcome};
 use crate::jobs::Progress;
@@ -33,12 +33,12 @@ const CDN: &str = "/__fake/runway-cdn/";
 pub(crate) fn router(state: Arc<RunwayState>) -> Router {
     let core = state.core.clone();
     Router::new()
-        .route(TEXT, post(create_text).fallback(fallback))
-        .route(IMAGE, post(create_image).fallback(fallback))
-        .route(&format!("{TASKS}{{id}}"), get(retrieve).delete(delete).fallback(fallback))
+        .route(TEXT, post(create_text).fallback(unknown_endpoint))
+        .route(IMAGE, post(create_image).fallback(unknown_endpoint))
+        .route(&format!("{TASKS}{{id}}"), get(retrieve).delete(delete).fallback(unknown_endpoint))
         .route(&format!("{CDN}{{id}}/video.mp4"), get(content))
         .merge(blobs::routes())
-        .fallback(fallback)
+        .fallback(unknown_endpoint)
         .layer(DefaultBodyLimit::max(64 << 20))
         .layer(axum::middleware::from_fn_with_state(core, faults_layer))
         .with_state(state)
@@ -221,11 +221,7 @@ async fn content(
             ));
         }
         let jwt = query.iter().find(|(k, _)| k == "_jwt").map(|(_, v)| v.as_str()).unwrap_or("");
-        if jwt.split('-').next().and_then(|e| e.parse::<u64>().ok()) != Some(state.epoch()) {
-            let mut refusal = Refusal::not_found("Access denied: the signature expired.");
-            refusal.status = StatusCode::FORBIDDEN;
-            return Err(refusal);
-        }
+        Refusal::unless_current(jwt, state.epoch(), "Access denied: the signature expired.")?;
         let task = state
             .get(&id)
             .filter(|t| t.status() == "SUCCEEDED")
@@ -236,12 +232,8 @@ async fn content(
     blobs::video_or_refusal(&state.core, &ctx, result)
 }
 
-async fn fallback(
-    State(state): State<Arc<RunwayState>>,
-    Extension(ctx): Extension<Ctx>,
-    method: Method,
-    uri: Uri,
-) -> Response {
-    let refusal = crate::core::no_such_endpoint(&method, &uri);
-    state.core.refuse(&ctx, refusal)
+impl crate::core::FakeState for RunwayState {
+    fn core(&self) -> &crate::core::Core {
+        &self.core
+    }
 }

@@ -9,7 +9,7 @@ use std::sync::Arc;
 
 use axum::body::Bytes;
 use axum::extract::{Path, State};
-use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, Uri, header};
+use axum::http::{HeaderMap, HeaderValue, Method, StatusCode, header};
 use axum::response::{IntoResponse, Response};
 use axum::routing::{get, post};
 use axum::{Extension, Json, Router};
@@ -18,7 +18,7 @@ use super::request;
 use super::response;
 use super::state::{Submitted, Task, VidgateState};
 use crate::blobs;
-use crate::core::{Ctx, faults_layer};
+use crate::core::{Ctx, faults_layer, unknown_endpoint};
 use crate::errors::Refusal;
 use crate::faults::Endpoint;
 use crate::media;
@@ -26,13 +26,13 @@ use crate::media;
 pub(crate) fn router(state: Arc<VidgateState>) -> Router {
     let core = state.core.clone();
     Router::new()
-        .route("/v1/videos/generations", post(submit).fallback(fallback))
-        .route("/v1/videos/tasks/{task_id}", get(poll).fallback(fallback))
-        .route("/v1/models/{id}", get(model).fallback(fallback))
-        .route("/v1/tasks/cancel/{task_id}", post(cancel).fallback(fallback))
-        .route("/files/{task_id}/{name}", get(file).fallback(fallback))
+        .route("/v1/videos/generations", post(submit).fallback(unknown_endpoint))
+        .route("/v1/videos/tasks/{task_id}", get(poll).fallback(unknown_endpoint))
+        .route("/v1/models/{id}", get(model).fallback(unknown_endpoint))
+        .route("/v1/tasks/cancel/{task_id}", post(cancel).fallback(unknown_endpoint))
+        .route("/files/{task_id}/{name}", get(file).fallback(unknown_endpoint))
         .merge(blobs::routes())
-        .fallback(fallback)
+        .fallback(unknown_endpoint)
         .layer(axum::middleware::from_fn_with_state(core, faults_layer))
         .with_state(state)
 }
@@ -172,12 +172,9 @@ async fn file(
     }
 }
 
-async fn fallback(
-    State(state): State<Arc<VidgateState>>,
-    Extension(ctx): Extension<Ctx>,
-    method: Method,
-    uri: Uri,
-) -> Response {
-    let refusal = crate::core::no_such_endpoint(&method, &uri).code("not_found");
-    state.core.refuse(&ctx, refusal)
+impl crate::core::FakeState for VidgateState {
+    const UNKNOWN_ENDPOINT_CODE: Option<&'static str> = Some("not_found");
+    fn core(&self) -> &crate::core::Core {
+        &self.core
+    }
 }
